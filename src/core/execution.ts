@@ -1,0 +1,372 @@
+/**
+ * One execution of a program: the machine semantics every engine shares.
+ *
+ * An `Execution` holds the shared store and the threads, knows which threads may step now, and
+ * performs one step of a chosen thread. It does not choose: the checker, the simulator and the
+ * replayer each decide which thread steps next (and how choices resolve), and call `step()`.
+ *
+ * The machine has CPUs, each with an interrupt flag (`cpuN.irqs_off`, written by the program) and
+ * a context slot (`cpuN.ctx`, owned by the machine):
+ *  - a `task` thread on CPU N steps only while no interrupt handler occupies the CPU;
+ *  - an `irq` thread on CPU N begins (a synthetic `irq-entry` step) only while the CPU has
+ *    interrupts enabled and no other handler is running there; it then owns the CPU until its body
+ *    returns (a synthetic `irq-exit` step), so the handler is never interleaved with its own CPU's
+ *    task, but it is interleaved with every other CPU;
+ *  - a CPU listed as stoppable has a `cpuN.stopped` flag (a vCPU the host descheduled); while it is
+ *    set, nothing bound to that CPU steps;
+ *  - `agent` threads (hardware walkers, deferred callbacks) are bound to no context.
+ *
+ * The implicit accesses (context slot, interrupt flag, stopped flag) are part of each step's
+ * footprint, so that a checker sees an interrupt entry as dependent with the task steps it delays.
+ */
+import type { AccessOp, ChooseOp, Op, Proc, SpawnOp, ThreadSpec } from './op.js';
+import type { Property, Violation, Monitor } from './property.js';
+import type { StepRecord } from './trace.js';
+import type { DomainEvent, Loc, Value } from './value.js';
+
+/** Locations the machine itself interprets. */
+export const machineLocs = {
+  irqsOff: (cpu: number): Loc => `cpu${cpu}.irqs_off`,
+  ctx: (cpu: number): Loc => `cpu${cpu}.ctx`,
+  stopped: (cpu: number): Loc => `cpu${cpu}.stopped`,
+} as const;
+
+export interface MachineSpec {
+  readonly cpus: number;
+  /** CPUs whose execution another thread may stop (vCPUs of a guest the host can preempt). */
+  readonly stoppable?: readonly number[];
+}
+
+export interface Program {
+  readonly name: string;
+  readonly machine: MachineSpec;
+  /** Initial store. Every location a step reads must be here or written before. */
+  readonly init: ReadonlyMap<Loc, Value>;
+  readonly threads: readonly ThreadSpec[];
+  readonly properties: readonly Property[];
+  /** Stop with an error past this many steps (a runaway loop in the model). */
+  readonly maxSteps?: number;
+}
+
+export class ModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}
+
+type Phase = 'entry' | 'body' | 'exit' | 'done';
+
+/** A thread's next step, as the engines see it before it runs. */
+export interface Pending {
+  readonly kind: StepRecord['kind'];
+  readonly fn: string;
+  readonly desc: string;
+  /** Footprint of the step, implicit machine locations included. */
+  readonly reads: readonly Loc[];
+  readonly writes: readonly Loc[];
+  /** For `choose`: the options. */
+  readonly options?: readonly string[];
+  readonly key?: string;
+  readonly op?: Op;
+}
+
+export interface ThreadState {
+  readonly id: number;
+  readonly spec: ThreadSpec;
+  /** Step index of the spawn that created it, or -1 for initial threads. */
+  readonly createdAt: number;
+  phase: Phase;
+  steps: number;
+  gen: Proc | null;
+  op: Op | null;
+  /** Value to send into the generator when it resumes. */
+  resume: unknown;
+}
+
+const DEFAULT_MAX_STEPS = 100_000;
+
+export class Execution {
+  readonly program: Program;
+  readonly threads: ThreadState[] = [];
+  readonly trace: StepRecord[] = [];
+  readonly violations: Violation[] = [];
+  private readonly store: Map<Loc, Value>;
+  private readonly monitors: Array<{ property: Property; monitor: Monitor }>;
+  private readonly stoppable: ReadonlySet<number>;
+  private readonly maxSteps: number;
+
+  constructor(program: Program) {
+    this.program = program;
+    this.store = new Map(program.init);
+    this.stoppable = new Set(program.machine.stoppable ?? []);
+    this.maxSteps = program.maxSteps ?? DEFAULT_MAX_STEPS;
+    for (let c = 0; c < program.machine.cpus; c++) {
+      if (!this.store.has(machineLocs.irqsOff(c))) this.store.set(machineLocs.irqsOff(c), false);
+      this.store.set(machineLocs.ctx(c), null);
+      if (this.stoppable.has(c) && !this.store.has(machineLocs.stopped(c))) {
+        this.store.set(machineLocs.stopped(c), false);
+      }
+    }
+    this.monitors = program.properties.map((property) => ({ property, monitor: property.monitor() }));
+    for (const spec of program.threads) this.addThread(spec, -1);
+  }
+
+  /** Current value of a location (for reports and engines; model code reads through ops). */
+  read(loc: Loc): Value {
+    const v = this.store.get(loc);
+    if (v === undefined) throw new ModelError(`read of unknown location '${loc}'`);
+    return v;
+  }
+
+  has(loc: Loc): boolean {
+    return this.store.has(loc);
+  }
+
+  /** Snapshot of the whole store, sorted by location (for reports and fingerprints). */
+  snapshot(): Array<[Loc, Value]> {
+    return [...this.store.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
+  get stepCount(): number {
+    return this.trace.length;
+  }
+
+  /** Ids of the threads that may step now, ascending. */
+  enabled(): number[] {
+    const out: number[] = [];
+    for (const t of this.threads) if (this.isEnabled(t)) out.push(t.id);
+    return out;
+  }
+
+  /** Unfinished threads that cannot step now. */
+  blocked(): number[] {
+    return this.threads.filter((t) => t.phase !== 'done' && !this.isEnabled(t)).map((t) => t.id);
+  }
+
+  get finished(): boolean {
+    return this.threads.every((t) => t.phase === 'done');
+  }
+
+  /** Not finished, and no thread can step. */
+  get deadlocked(): boolean {
+    return !this.finished && this.enabled().length === 0;
+  }
+
+  isEnabled(t: ThreadState): boolean {
+    if (t.phase === 'done') return false;
+    const cpu = t.spec.cpu;
+    if (t.spec.kind !== 'agent' && cpu !== null) {
+      if (this.stoppable.has(cpu) && this.store.get(machineLocs.stopped(cpu)) === true) return false;
+      const ctx = this.store.get(machineLocs.ctx(cpu));
+      if (t.spec.kind === 'task' && ctx !== null) return false;
+      if (t.spec.kind === 'irq') {
+        if (t.phase === 'entry') {
+          return ctx === null && this.store.get(machineLocs.irqsOff(cpu)) === false;
+        }
+        if (ctx !== t.id) return false;
+      }
+    }
+    if (t.phase === 'body' && t.op?.kind === 'access' && t.op.guard) {
+      return t.op.guard(this.values(t.op.reads));
+    }
+    return true;
+  }
+
+  /** The next step of a thread, with its full footprint. */
+  pending(tid: number): Pending {
+    const t = this.thread(tid);
+    const cpu = t.spec.cpu;
+    const implicitReads: Loc[] = [];
+    const implicitWrites: Loc[] = [];
+    if (t.spec.kind !== 'agent' && cpu !== null) {
+      if (this.stoppable.has(cpu)) implicitReads.push(machineLocs.stopped(cpu));
+      if (t.spec.kind === 'task') implicitReads.push(machineLocs.ctx(cpu));
+      if (t.phase === 'entry') {
+        implicitReads.push(machineLocs.ctx(cpu), machineLocs.irqsOff(cpu));
+        implicitWrites.push(machineLocs.ctx(cpu));
+      }
+      if (t.phase === 'exit') implicitWrites.push(machineLocs.ctx(cpu));
+    }
+    if (t.phase === 'entry') {
+      return { kind: 'irq-entry', fn: 'irq_entry', desc: `interrupt taken on CPU${cpu}: ${t.spec.name}`, reads: implicitReads, writes: implicitWrites };
+    }
+    if (t.phase === 'exit') {
+      return { kind: 'irq-exit', fn: 'irq_exit', desc: `return from interrupt on CPU${cpu}`, reads: implicitReads, writes: implicitWrites };
+    }
+    if (t.phase === 'done' || !t.op) throw new ModelError(`thread ${tid} (${t.spec.name}) has finished`);
+    const op = t.op;
+    switch (op.kind) {
+      case 'access':
+        return { kind: 'access', fn: op.fn, desc: op.desc, reads: [...implicitReads, ...op.reads], writes: [...implicitWrites, ...op.writes], op };
+      case 'choose':
+        return { kind: 'choose', fn: op.fn, desc: op.desc, reads: implicitReads, writes: implicitWrites, options: op.options, key: op.key, op };
+      case 'spawn':
+        return { kind: 'spawn', fn: op.fn, desc: op.desc, reads: implicitReads, writes: implicitWrites, op };
+    }
+  }
+
+  thread(tid: number): ThreadState {
+    const t = this.threads[tid];
+    if (!t) throw new ModelError(`no thread ${tid}`);
+    return t;
+  }
+
+  /**
+   * Perform the next step of thread `tid`. For a `choose` step, `choice` selects the option.
+   * Throws if the thread is not enabled (an engine bug or a stale replay).
+   */
+  step(tid: number, choice?: number): StepRecord {
+    const t = this.thread(tid);
+    if (!this.isEnabled(t)) {
+      throw new ModelError(`thread ${tid} (${t.spec.name}) is not enabled at step ${this.trace.length}`);
+    }
+    if (this.trace.length >= this.maxSteps) {
+      throw new ModelError(`execution exceeded ${this.maxSteps} steps (a loop in the model or the workload?)`);
+    }
+    const pend = this.pending(tid);
+    const index = this.trace.length;
+    const cpu = t.spec.cpu;
+    let record: StepRecord;
+
+    if (t.phase === 'entry') {
+      this.store.set(machineLocs.ctx(cpu as number), t.id);
+      record = this.record(t, index, pend, [[machineLocs.ctx(cpu as number), t.id]], []);
+      t.phase = 'body';
+      this.advance(t, undefined);
+    } else if (t.phase === 'exit') {
+      this.store.set(machineLocs.ctx(cpu as number), null);
+      record = this.record(t, index, pend, [[machineLocs.ctx(cpu as number), null]], []);
+      t.phase = 'done';
+    } else {
+      const op = t.op as Op;
+      switch (op.kind) {
+        case 'access':
+          record = this.doAccess(t, index, pend, op);
+          break;
+        case 'choose':
+          record = this.doChoose(t, index, pend, op, choice);
+          break;
+        case 'spawn':
+          record = this.doSpawn(t, index, pend, op);
+          break;
+      }
+    }
+    t.steps++;
+    this.trace.push(record);
+    for (const ev of record.events) this.observe(ev, record);
+    return record;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private doAccess(t: ThreadState, index: number, pend: Pending, op: AccessOp): StepRecord {
+    const vals = this.values(op.reads);
+    const eff = op.effect ? op.effect(vals) ?? {} : {};
+    const writes = eff.writes ?? [];
+    for (const [loc, v] of writes) {
+      if (!op.writes.includes(loc)) {
+        throw new ModelError(`${op.fn} (${t.spec.name}) wrote '${loc}', which its op did not declare (declared: ${op.writes.join(', ') || 'none'})`);
+      }
+      if (v === undefined) throw new ModelError(`${op.fn} (${t.spec.name}) wrote undefined to '${loc}'`);
+    }
+    for (const [loc, v] of writes) this.store.set(loc, v);
+    const record = this.record(t, index, pend, writes, eff.events ?? [], eff.note);
+    this.advance(t, eff.result);
+    return record;
+  }
+
+  private doChoose(t: ThreadState, index: number, pend: Pending, op: ChooseOp, choice: number | undefined): StepRecord {
+    if (choice === undefined || !Number.isInteger(choice) || choice < 0 || choice >= op.options.length) {
+      throw new ModelError(`${op.fn} (${t.spec.name}): choice '${op.key}' needs an option index in 0..${op.options.length - 1}, got ${choice}`);
+    }
+    const record: StepRecord = {
+      ...this.record(t, index, pend, [], []),
+      choice: { index: choice, option: op.options[choice] as string, key: op.key },
+    };
+    this.advance(t, choice);
+    return record;
+  }
+
+  private doSpawn(t: ThreadState, index: number, pend: Pending, op: SpawnOp): StepRecord {
+    const child = this.addThread(op.thread, index);
+    const record: StepRecord = { ...this.record(t, index, pend, [], []), spawned: child.id };
+    this.advance(t, child.id);
+    return record;
+  }
+
+  private record(t: ThreadState, index: number, pend: Pending, writes: ReadonlyArray<readonly [Loc, Value]>, events: readonly DomainEvent[], note?: string): StepRecord {
+    const op = pend.op;
+    const cost = op && (op.kind === 'access' || op.kind === 'spawn') ? op.cost : undefined;
+    return {
+      index,
+      thread: t.id,
+      threadName: t.spec.name,
+      cpu: t.spec.cpu,
+      kind: pend.kind,
+      fn: pend.fn,
+      desc: pend.desc,
+      ...(note !== undefined ? { note } : {}),
+      reads: pend.reads,
+      writes,
+      events,
+      ...(cost ? { cost } : {}),
+    };
+  }
+
+  private addThread(spec: ThreadSpec, createdAt: number): ThreadState {
+    if (spec.kind !== 'agent') {
+      if (spec.cpu === null || spec.cpu < 0 || spec.cpu >= this.program.machine.cpus) {
+        throw new ModelError(`${spec.kind} thread '${spec.name}' needs a CPU in 0..${this.program.machine.cpus - 1}, got ${spec.cpu}`);
+      }
+    }
+    const t: ThreadState = {
+      id: this.threads.length,
+      spec,
+      createdAt,
+      phase: spec.kind === 'irq' ? 'entry' : 'body',
+      steps: 0,
+      gen: null,
+      op: null,
+      resume: undefined,
+    };
+    this.threads.push(t);
+    if (t.phase === 'body') this.advance(t, undefined);
+    return t;
+  }
+
+  /** Resume a thread's generator with `value` and park it at its next op. */
+  private advance(t: ThreadState, value: unknown): void {
+    if (!t.gen) t.gen = t.spec.body();
+    let res: IteratorResult<Op, void>;
+    try {
+      res = t.gen.next(value);
+    } catch (e) {
+      if (e instanceof ModelError) throw e;
+      const msg = e instanceof Error ? e.message : String(e);
+      throw new ModelError(`thread ${t.id} (${t.spec.name}) threw after step ${this.trace.length}: ${msg}`);
+    }
+    if (res.done) {
+      t.op = null;
+      t.gen = null;
+      t.phase = t.spec.kind === 'irq' ? 'exit' : 'done';
+    } else {
+      t.op = res.value;
+    }
+  }
+
+  private values(locs: readonly Loc[]): Value[] {
+    return locs.map((loc) => {
+      const v = this.store.get(loc);
+      if (v === undefined) throw new ModelError(`read of unknown location '${loc}'`);
+      return v;
+    });
+  }
+
+  private observe(ev: DomainEvent, step: StepRecord): void {
+    for (const { property, monitor } of this.monitors) {
+      const v = monitor.onEvent(ev, step);
+      if (v) this.violations.push({ property: property.id, step: step.index, message: v.message, details: v.details });
+    }
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The op protocol: what a process may ask the machine to do in one atomic step.
+ *
+ * A process is a generator that yields ops. Each yield is one scheduling point; the engine that
+ * drives the process decides when the op is performed and sends the op's result back into the
+ * generator. Code between two yields must only touch process-local data: every access to shared
+ * state goes through an op, so the op's footprint is the complete set of shared locations the
+ * step can observe or change. That is what lets the checker decide which steps commute, and what
+ * lets the simulator wake a blocked process when one of the locations it waits on is written.
+ *
+ * Three kinds of op are enough:
+ *
+ *  - `access`: a guarded atomic action on the shared store. It names the locations it reads and
+ *    the locations it may write. If it has a guard, the step is enabled only while the guard holds
+ *    (this is how waiting is expressed: IPI acknowledgements, grace periods, locks). Its effect
+ *    receives the values read and returns the values written, a result for the process, and
+ *    domain events for the property monitors.
+ *  - `choose`: a nondeterministic choice among named outcomes (an allocation fails or not, the
+ *    host preempts a vCPU or not). The checker branches on it; the simulator draws it.
+ *  - `spawn`: create a new thread, e.g. an interrupt handler on another CPU or a deferred callback.
+ *
+ * Ops carry a cost class so the simulator can give them a duration; the checker ignores it.
+ * No op reads a clock or a random source: time and chance belong to the engines.
+ */
+import type { DomainEvent, Loc, Value } from './value.js';
+
+/** A cost class, looked up in the simulator's machine profile (e.g. `ipi_send`, `tlb_flush_local`). */
+export interface Cost {
+  readonly cls: string;
+  /** Multiplier, e.g. the number of IPI targets or pages; 1 when absent. */
+  readonly n?: number;
+}
+
+/** Where an op comes from, for traces: the kernel (or hardware) function and a short description. */
+export interface Site {
+  readonly fn: string;
+  readonly desc: string;
+}
+
+export interface Effect {
+  /** Values written, by location. Every location must be among the op's declared `writes`. */
+  readonly writes?: ReadonlyArray<readonly [Loc, Value]>;
+  /** What the process receives back from `yield`. */
+  readonly result?: unknown;
+  /** Events for the property monitors, attached to this step. */
+  readonly events?: readonly DomainEvent[];
+  /** Extra detail for the trace, e.g. what a read returned. */
+  readonly note?: string;
+}
+
+export interface AccessOp extends Site {
+  readonly kind: 'access';
+  /** Locations read; their values are passed to `guard` and `effect` in this order. */
+  readonly reads: readonly Loc[];
+  /** Locations the effect may write. A write outside this list is a model bug and throws. */
+  readonly writes: readonly Loc[];
+  /** Blocking condition: the step is enabled only while it returns true. */
+  readonly guard?: (vals: readonly Value[]) => boolean;
+  readonly effect?: (vals: readonly Value[]) => Effect | void;
+  /** Memory-ordering strength of the step, for memory models weaker than SC (unused under SC). */
+  readonly barrier?: 'full';
+  readonly cost?: Cost;
+  /** For a guarded op, a lower bound on how long the wait lasts in simulated time (e.g. a grace period). */
+  readonly minWait?: Cost;
+}
+
+export interface ChooseOp extends Site {
+  readonly kind: 'choose';
+  /** Stable key the simulator uses to look up a distribution, e.g. `gfp_nowait`. */
+  readonly key: string;
+  readonly options: readonly string[];
+}
+
+export type ThreadKind = 'task' | 'irq' | 'agent';
+
+export interface ThreadSpec {
+  /** Human name, e.g. `munmap`, `IPI tlb_remove_table_smp_sync`, `hw walker`. */
+  readonly name: string;
+  /**
+   * The CPU the thread runs on. `task` and `irq` threads need one: only one of them runs on a CPU
+   * at a time, an `irq` thread starts only while the CPU has interrupts enabled and then runs to
+   * completion before the CPU's task continues. `agent` threads (hardware walkers, deferred
+   * callbacks) run independently of the CPU's contexts; their `cpu` is only informative.
+   */
+  readonly cpu: number | null;
+  readonly kind: ThreadKind;
+  readonly body: () => Proc;
+}
+
+export interface SpawnOp extends Site {
+  readonly kind: 'spawn';
+  readonly thread: ThreadSpec;
+  readonly cost?: Cost;
+}
+
+export type Op = AccessOp | ChooseOp | SpawnOp;
+
+/** A process: a generator of ops. The value sent back depends on the op (see each helper). */
+export type Proc<R = void> = Generator<Op, R, unknown>;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers. They return small generators so that model code reads `const v = yield* read(...)`.
+
+export interface AccessSpec extends Site {
+  reads?: readonly Loc[];
+  writes?: readonly Loc[];
+  guard?: (vals: readonly Value[]) => boolean;
+  effect?: (vals: readonly Value[]) => Effect | void;
+  barrier?: 'full';
+  cost?: Cost;
+  minWait?: Cost;
+}
+
+/** Perform an atomic access and return the effect's `result`. */
+export function* access<R = unknown>(spec: AccessSpec): Proc<R> {
+  const op: AccessOp = {
+    kind: 'access',
+    fn: spec.fn,
+    desc: spec.desc,
+    reads: spec.reads ?? [],
+    writes: spec.writes ?? [],
+    guard: spec.guard,
+    effect: spec.effect,
+    barrier: spec.barrier,
+    cost: spec.cost,
+    minWait: spec.minWait,
+  };
+  return (yield op) as R;
+}
+
+/** A step with no shared footprint: local work that only costs time, or a marker in the trace. */
+export function* local(site: Site, cost?: Cost, events?: readonly DomainEvent[]): Proc<void> {
+  yield* access({ ...site, cost, effect: events ? () => ({ events }) : undefined });
+}
+
+/** Nondeterministic choice; returns the chosen option's index. */
+export function* choose(site: Site, key: string, options: readonly string[]): Proc<number> {
+  if (options.length < 1) throw new Error(`choose '${key}' needs at least one option`);
+  const op: ChooseOp = { kind: 'choose', fn: site.fn, desc: site.desc, key, options };
+  return (yield op) as number;
+}
+
+/** Create a thread; returns its id. */
+export function* spawn(site: Site, thread: ThreadSpec, cost?: Cost): Proc<number> {
+  const op: SpawnOp = { kind: 'spawn', fn: site.fn, desc: site.desc, thread, cost };
+  return (yield op) as number;
+}

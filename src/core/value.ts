@@ -1,0 +1,48 @@
+/**
+ * Values held in the shared store. They are plain immutable data (never mutated after being
+ * written), so an execution can be replayed, compared and serialised.
+ */
+
+/** A shared location's name, e.g. `cpu1.irqs_off` or `pt.pte0.0`. */
+export type Loc = string;
+
+export type Value =
+  | null
+  | boolean
+  | number
+  | string
+  | readonly Value[]
+  | { readonly [key: string]: Value };
+
+/** An event a step reports to the property monitors, e.g. a walker reading a table page. */
+export interface DomainEvent {
+  readonly type: string;
+  readonly [key: string]: Value;
+}
+
+/** Structural equality of two values. */
+export function valueEquals(a: Value, b: Value): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!valueEquals(a[i] as Value, b[i] as Value)) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ak = Object.keys(a);
+  const bk = Object.keys(b);
+  if (ak.length !== bk.length) return false;
+  const bo = b as { readonly [key: string]: Value };
+  const ao = a as { readonly [key: string]: Value };
+  for (const k of ak) {
+    if (!(k in bo)) return false;
+    if (!valueEquals(ao[k] as Value, bo[k] as Value)) return false;
+  }
+  return true;
+}
+
+/** Compact, deterministic rendering of a value for traces. */
+export function formatValue(v: Value): string {
+  return JSON.stringify(v);
+}

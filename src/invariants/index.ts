@@ -1,0 +1,23 @@
+/** The named invariants (kernel.md §6), by id. Scenarios choose which to check. */
+import type { Property } from '../core/index.js';
+import { gupFastPinsOwnPages } from './gup-fast-pins-own-pages.js';
+import { noIpiWithIrqsOff } from './no-ipi-with-irqs-off.js';
+import { noSleepInAtomic } from './no-sleep-in-atomic.js';
+import { noStaleWalkCache } from './no-stale-walk-cache.js';
+import { noWalkOfFreedTable } from './no-walk-of-freed-table.js';
+import { noWalkOfReusedTable } from './no-walk-of-reused-table.js';
+
+export const INVARIANTS: readonly Property[] = [
+  noWalkOfFreedTable,
+  noWalkOfReusedTable,
+  noStaleWalkCache,
+  noSleepInAtomic,
+  noIpiWithIrqsOff,
+  gupFastPinsOwnPages,
+];
+
+export const INVARIANT_IDS: readonly string[] = INVARIANTS.map((p) => p.id);
+
+export function invariantById(id: string): Property | undefined {
+  return INVARIANTS.find((p) => p.id === id);
+}

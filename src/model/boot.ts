@@ -1,0 +1,86 @@
+/**
+ * The state of the machine when a scenario starts: every CPU's per-CPU variables, every mm's page
+ * tables (all generation 1), mm_cpumask(), the TLBs (warm: each CPU that has an mm loaded has
+ * already walked all its present mappings), and KVM's steal-time flags.
+ */
+import type { Loc, Value } from '../core/index.js';
+import type { Kernel } from './kernel.js';
+import { RWSEM_UNLOCKED } from './kernel/locking/rwsem.js';
+import { lockLoc } from './kernel/locking/spinlock.js';
+import { ptl } from './mm/memory.js';
+import { dataPage, pgdTable, pmdTable, pteTable, pudTable } from './include/linux/pgtable.js';
+import { cpuLoc, csdLoc, freeListLoc, mmLoc, pageLoc, ptLoc, type Level, type PageState, type TlbEntry } from './state.js';
+
+/** What runs on a CPU when the scenario starts. */
+export interface CpuBoot {
+  /** The mm whose page tables are loaded (current->mm for a user task; the borrowed mm when lazy). */
+  readonly mm: string | null;
+  /** A kthread or the idle task runs on a borrowed mm (x86 lazy TLB). */
+  readonly lazy: boolean;
+  readonly mode: 'user' | 'kernel' | 'idle';
+  /** Walk caches and TLB start filled with the loaded mm's present mappings. */
+  readonly warm_tlb: boolean;
+}
+
+export function boot(k: Kernel, cpus: readonly CpuBoot[]): Map<Loc, Value> {
+  const s = new Map<Loc, Value>();
+  const page = (id: string, owner: string, level: Level): void => {
+    const st: PageState = { state: 'pgtable', gen: 1, owner, level };
+    s.set(pageLoc(id), st);
+  };
+  const warm = new Map<string, TlbEntry[]>();
+
+  for (const [name, mm] of k.mms) {
+    const entries: TlbEntry[] = [];
+    const slots = Math.max(0, ...mm.vmas.map((v) => v.end));
+    page(pgdTable(name), name, 'pgd');
+    page(pudTable(name), name, 'pud');
+    page(pmdTable(name), name, 'pmd');
+    s.set(ptLoc(pgdTable(name), 0), { table: pudTable(name), gen: 1 });
+    s.set(ptLoc(pudTable(name), 0), { table: pmdTable(name), gen: 1 });
+    entries.push({ mm: name, level: 'pgd', path: '0', table: pudTable(name), gen: 1, pfn: null });
+    entries.push({ mm: name, level: 'pud', path: '0', table: pmdTable(name), gen: 1, pfn: null });
+    for (let slot = 0; slot < slots; slot++) {
+      const mapped = mm.vmas.some((v) => slot >= v.start && slot < v.end);
+      if (!mapped) {
+        s.set(ptLoc(pmdTable(name), slot), null);
+        continue;
+      }
+      const pte = pteTable(name, slot);
+      page(pte, name, 'pte');
+      s.set(lockLoc(ptl(pte)), null);
+      s.set(ptLoc(pmdTable(name), slot), { table: pte, gen: 1 });
+      entries.push({ mm: name, level: 'pmd', path: `${slot}`, table: pte, gen: 1, pfn: null });
+      for (let i = 0; i < mm.ptes_per_table; i++) {
+        s.set(ptLoc(pte, i), { pfn: dataPage(name, slot, i) });
+        entries.push({ mm: name, level: 'pte', path: `${slot}.${i}`, table: null, gen: null, pfn: dataPage(name, slot, i) });
+      }
+    }
+    warm.set(name, entries);
+    s.set(mmLoc.cpumask(name), cpus.flatMap((c, i) => (c.mm === name ? [i] : [])));
+    s.set(mmLoc.mmap_lock(name), RWSEM_UNLOCKED);
+    s.set(mmLoc.tlb_flush_pending(name), 0);
+    s.set(mmLoc.vmas(name), mm.vmas.map((v) => v.name));
+  }
+  s.set(freeListLoc, []);
+
+  cpus.forEach((c, i) => {
+    if (c.mm !== null && !k.mms.has(c.mm)) throw new Error(`CPU${i} runs unknown mm '${c.mm}'`);
+    s.set(cpuLoc.irqs_off(i), false);
+    s.set(cpuLoc.preempt_count(i), 0);
+    s.set(cpuLoc.hardirq(i), false);
+    s.set(cpuLoc.locks_held(i), []);
+    s.set(cpuLoc.rcu_nesting(i), 0);
+    s.set(cpuLoc.rcu_qs(i), 0);
+    s.set(cpuLoc.loaded_mm(i), c.mm ?? 'init_mm');
+    s.set(cpuLoc.is_lazy(i), c.mm !== null && c.lazy);
+    s.set(cpuLoc.mode(i), c.mode);
+    s.set(cpuLoc.tlb(i), c.mm !== null && c.warm_tlb ? (warm.get(c.mm) ?? []) : []);
+    for (let j = 0; j < cpus.length; j++) if (j !== i) s.set(csdLoc(i, j), null);
+    if (k.preemptible_vcpus.includes(i)) {
+      s.set(cpuLoc.stopped(i), false);
+      s.set(cpuLoc.steal_time(i), { preempted: false, flush: false });
+    }
+  });
+  return s;
+}

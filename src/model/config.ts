@@ -1,0 +1,90 @@
+/**
+ * The configuration axes of the model (kernel.md Appendix A): Kconfig options, the strategy a
+ * kernel version uses at each synchronisation point, and historical or deliberately broken
+ * variants. A strategy preset (src/strategies) is a set of values for these knobs.
+ */
+
+/** The architecture and flush backend the kernel runs on. */
+export type ArchId =
+  /** x86 bare metal, IPI-based remote flush (native_flush_tlb_multi), no INVLPGB. */
+  | 'x86'
+  /** x86 with AMD INVLPGB broadcast invalidation for mms that have a global ASID. */
+  | 'x86-invlpgb'
+  /** x86 KVM guest with PV TLB flush (kvm_flush_tlb_multi skips preempted vCPUs). */
+  | 'x86-kvm'
+  /** arm64: broadcast TLBI, no IPIs; leaf-only vs walk-cache invalidation. */
+  | 'arm64';
+
+export const ARCH_IDS: readonly ArchId[] = ['x86', 'x86-invlpgb', 'x86-kvm', 'arm64'];
+
+export interface KernelConfig {
+  /**
+   * How mmu_gather frees page tables: CONFIG_MMU_GATHER_RCU_TABLE_FREE ('rcu': batches freed
+   * after a grace period), CONFIG_MMU_GATHER_TABLE_FREE only ('table': separate batch, freed right
+   * after the flush), or neither ('page': tables freed with the data pages after the flush).
+   */
+  readonly table_free: 'rcu' | 'table' | 'page';
+  /** CONFIG_PT_RECLAIM: the single-table fallback frees with call_rcu() on the ptdesc's rcu_head. */
+  readonly pt_reclaim: boolean;
+  /**
+   * What the !PT_RECLAIM single-table fallback __tlb_remove_table_one() does before freeing:
+   *  'sync_one'        tlb_remove_table_sync_one(): broadcast IPI and wait (before 2026, S0)
+   *  'synchronize_rcu' synchronize_rcu() if RCU table free (1fb3d8c20bfa v1, S1 as first posted)
+   *  'sync_rcu'        tlb_remove_table_sync_rcu() (1fb3d8c20bfa as merged, S1)
+   *  'none'            free at once (deliberately broken)
+   */
+  readonly remove_table_one: 'sync_one' | 'synchronize_rcu' | 'sync_rcu' | 'none';
+  /**
+   * v8 1/2 ("mm/mmu_gather: prepare to skip redundant sync IPIs"): tlb_remove_table_sync_one()
+   * and tlb_remove_table_sync_rcu() return early when tlb_table_flush_implies_ipi_broadcast().
+   */
+  readonly skip_sync_if_flush_implies_ipi: boolean;
+  /**
+   * The arch's tlb_table_flush_implies_ipi_broadcast():
+   *  'v8'            x86: true iff the remote flush is native_flush_tlb_multi and the CPU lacks
+   *                  INVLPGB (v8 2/2); false elsewhere (generic default)
+   *  'v4-kvm-claims' as 'v8', but KVM's PV flush also claims it (v4 3/3, rejected by Sean
+   *                  Christopherson because PV flush skips preempted vCPUs)
+   *  'false'         the generic default everywhere
+   */
+  readonly implies_ipi_broadcast: 'v8' | 'v4-kvm-claims' | 'false';
+  /**
+   * x86 native_flush_tlb_multi(): IPI lazy CPUs too when info->freed_tables (true in every
+   * kernel with the lazy-TLB rework; false shows why it is needed).
+   */
+  readonly x86_freed_tables_ipi_lazy: boolean;
+  /** Outcome of the GFP_NOWAIT allocation of a table batch page. */
+  readonly batch_alloc: 'succeeds' | 'fails' | 'may-fail';
+  /** MAX_TABLE_BATCH: tables per batch page (the kernel's is ~510; small values exercise the full-batch flush). */
+  readonly max_table_batch: number;
+  /** GUP-fast re-checks the PMD after grabbing the folio (70cbc3cc78a9). */
+  readonly gup_fast_pmd_recheck: boolean;
+}
+
+export type KnobId = keyof KernelConfig;
+
+/** Defaults: the merged kernel as of the v8 series (before v8 lands). */
+export const DEFAULT_CONFIG: KernelConfig = {
+  table_free: 'rcu',
+  pt_reclaim: false,
+  remove_table_one: 'sync_rcu',
+  skip_sync_if_flush_implies_ipi: false,
+  implies_ipi_broadcast: 'v8',
+  x86_freed_tables_ipi_lazy: true,
+  batch_alloc: 'may-fail',
+  max_table_batch: 8,
+  gup_fast_pmd_recheck: true,
+};
+
+/** The values each knob accepts, for validation and --help. */
+export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[] | 'boolean' | 'positive-integer' } = {
+  table_free: ['rcu', 'table', 'page'],
+  pt_reclaim: 'boolean',
+  remove_table_one: ['sync_one', 'synchronize_rcu', 'sync_rcu', 'none'],
+  skip_sync_if_flush_implies_ipi: 'boolean',
+  implies_ipi_broadcast: ['v8', 'v4-kvm-claims', 'false'],
+  x86_freed_tables_ipi_lazy: 'boolean',
+  batch_alloc: ['succeeds', 'fails', 'may-fail'],
+  max_table_batch: 'positive-integer',
+  gup_fast_pmd_recheck: 'boolean',
+};

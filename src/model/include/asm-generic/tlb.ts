@@ -1,0 +1,136 @@
+/**
+ * include/asm-generic/tlb.h: the mmu_gather structure and its inline helpers.
+ *
+ * The rule the whole file exists for (from the header's opening comment):
+ *
+ *   1) unhook the page (clear the entry that points to it)
+ *   2) TLB invalidate the page (including paging-structure/walk caches for page tables)
+ *   3) free the page
+ *
+ * and, for page-table pages, the extra rule that software walkers (GUP-fast) that disable IRQs
+ * must not see a table freed under them: either the TLB invalidate of step 2 is an IPI they hold
+ * off, or the free of step 3 waits for them (RCU table free, tlb_remove_table_sync_one(),
+ * tlb_remove_table_sync_rcu()).
+ *
+ * The gather is on the unmapping task's stack: plain local data here, never shared.
+ */
+import { local, type Proc } from '../../../core/index.js';
+import type { Ctx } from '../../kernel.js';
+
+/** struct mmu_table_batch: tables waiting for tlb_table_flush(). */
+export interface mmu_table_batch {
+  readonly tables: string[];
+}
+
+/** struct mmu_gather, the fields the model needs. */
+export interface mmu_gather {
+  readonly mm: string;
+  fullmm: boolean;
+  need_flush_all: boolean;
+  /** A page table was freed since the last flush: the flush must also invalidate walk caches. */
+  freed_tables: boolean;
+  cleared_ptes: boolean;
+  cleared_pmds: boolean;
+  cleared_puds: boolean;
+  cleared_p4ds: boolean;
+  /** hugetlb: a PMD table was unshared (8ce720d5bd91). */
+  unshared_tables: boolean;
+  /** hugetlb: a PMD table became exclusively owned; needs the walker sync before reuse. */
+  fully_unshared_tables: boolean;
+  /** CONFIG_MMU_GATHER_TABLE_FREE batch. */
+  batch: mmu_table_batch | null;
+  /** !CONFIG_MMU_GATHER_TABLE_FREE: tables queued with the data pages (tlb_remove_page). */
+  pages: string[];
+  /** Range, in PMD slots, for traces. */
+  start: number;
+  end: number;
+}
+
+export function new_mmu_gather(mm: string): mmu_gather {
+  return {
+    mm,
+    fullmm: false,
+    need_flush_all: false,
+    freed_tables: false,
+    cleared_ptes: false,
+    cleared_pmds: false,
+    cleared_puds: false,
+    cleared_p4ds: false,
+    unshared_tables: false,
+    fully_unshared_tables: false,
+    batch: null,
+    pages: [],
+    start: Number.MAX_SAFE_INTEGER,
+    end: 0,
+  };
+}
+
+/** __tlb_reset_range(): clears the range and freed_tables, cleared_* and unshared_tables (not fully_unshared_tables). */
+export function __tlb_reset_range(tlb: mmu_gather): void {
+  if (tlb.fullmm) {
+    tlb.start = tlb.end = Number.MAX_SAFE_INTEGER;
+  } else {
+    tlb.start = Number.MAX_SAFE_INTEGER;
+    tlb.end = 0;
+  }
+  tlb.freed_tables = false;
+  tlb.cleared_ptes = false;
+  tlb.cleared_pmds = false;
+  tlb.cleared_puds = false;
+  tlb.cleared_p4ds = false;
+  tlb.unshared_tables = false;
+}
+
+function __tlb_adjust_range(tlb: mmu_gather, slot: number): void {
+  tlb.start = Math.min(tlb.start, slot);
+  tlb.end = Math.max(tlb.end, slot + 1);
+}
+
+/** tlb_flush_pte_range() / tlb_remove_tlb_entry(): a PTE was cleared. */
+export function tlb_flush_pte_range(tlb: mmu_gather, slot: number): void {
+  __tlb_adjust_range(tlb, slot);
+  tlb.cleared_ptes = true;
+}
+
+/** tlb_flush_pmd_range(): a PMD entry was cleared (pte_free_tlb records it). */
+export function tlb_flush_pmd_range(tlb: mmu_gather, slot: number): void {
+  __tlb_adjust_range(tlb, slot);
+  tlb.cleared_pmds = true;
+}
+
+export function tlb_flush_pud_range(tlb: mmu_gather, slot: number): void {
+  __tlb_adjust_range(tlb, slot);
+  tlb.cleared_puds = true;
+}
+
+export function tlb_flush_p4d_range(tlb: mmu_gather, slot: number): void {
+  __tlb_adjust_range(tlb, slot);
+  tlb.cleared_p4ds = true;
+}
+
+/**
+ * tlb_flush_mmu_tlbonly(): flush if anything was recorded (returns early otherwise), then reset
+ * the range. The arch's tlb_flush() decides who gets interrupted and which caches are cleared.
+ */
+export function* tlb_flush_mmu_tlbonly(cur: Ctx, tlb: mmu_gather): Proc<void> {
+  if (!(tlb.freed_tables || tlb.cleared_ptes || tlb.cleared_pmds || tlb.cleared_puds || tlb.cleared_p4ds || tlb.unshared_tables)) {
+    return;
+  }
+  yield* cur.k.arch.tlb_flush(cur, tlb);
+  __tlb_reset_range(tlb);
+}
+
+/**
+ * tlb_table_flush_implies_ipi_broadcast() (v8 1/2; the generic default is false, x86 overrides
+ * it with a static key, see arch/x86/mm/tlb.ts).
+ */
+export function tlb_table_flush_implies_ipi_broadcast(cur: Ctx): boolean {
+  return cur.k.arch.tlb_table_flush_implies_ipi_broadcast(cur.k);
+}
+
+/** A marker step so traces show where a sync was skipped. */
+export function* sync_skipped(cur: Ctx, fn: string): Proc<void> {
+  yield* local({ fn, desc: 'skipped: tlb_table_flush_implies_ipi_broadcast()' }, undefined, [
+    { type: 'sync_skipped', cpu: cur.cpu, fn },
+  ]);
+}

@@ -1,0 +1,117 @@
+/**
+ * include/linux/pgtable.h and the arch pgtable accessors, over the model's geometry.
+ *
+ * Geometry (docs/model.md): each mm has a PGD whose entry 0 points to a PUD table whose entry 0
+ * points to a PMD table; PMD entry `slot` points to the PTE table of that 2 MiB slot, whose
+ * entries map data pages. P4D is folded into the PGD, as on 4-level x86 and arm64.
+ *
+ * An entry holds a pointer `{ table, gen }` to the page-table page it links and that page's
+ * generation at link time. The generation is ghost state for the properties; the hardware value
+ * (pmd_val()) is the page alone, so re-checks compare pages, as the kernel's do.
+ */
+import { access, type Proc, type Value } from '../../../core/index.js';
+import type { Ctx } from '../../kernel.js';
+import { pageLoc, ptLoc, type Level, type PageState, type PtEntry } from '../../state.js';
+
+export const pgdTable = (mm: string): string => `${mm}.pgd`;
+export const pudTable = (mm: string): string => `${mm}.pud`;
+export const pmdTable = (mm: string): string => `${mm}.pmd`;
+export const pteTable = (mm: string, slot: number): string => `${mm}.pte${slot}`;
+export const dataPage = (mm: string, slot: number, i: number): string => `${mm}.p${slot}.${i}`;
+
+/** pmd_val()/pte_val(): what the hardware entry holds (the page), without the ghost generation. */
+export function entry_val(e: PtEntry): string | null {
+  if (e === null) return null;
+  return 'table' in e ? e.table : e.pfn;
+}
+
+export function describeEntry(e: PtEntry): string {
+  if (e === null) return 'none';
+  return 'table' in e ? `-> ${e.table} (gen ${e.gen})` : `maps ${e.pfn}`;
+}
+
+/** The kind of lockless reader, for reports. */
+export type WalkerKind = 'gup_fast' | 'hw' | 'rcu_walker';
+
+/**
+ * READ_ONCE() of entry `index` of `table` by a lockless walker that reached the table through a
+ * pointer of generation `expectGen`. The step also reads the table page's state (ghost) and
+ * reports a `walk_read` event, which the use-after-free and reuse properties check.
+ */
+export function* walker_read_entry(
+  cur: Ctx,
+  walker: WalkerKind,
+  fn: string,
+  table: string,
+  expectGen: number,
+  index: number,
+  level: Level,
+): Proc<PtEntry> {
+  return yield* access<PtEntry>({
+    fn,
+    desc: `READ_ONCE(${level}[${index}]) in ${table}`,
+    cost: { cls: 'pt_read' },
+    reads: [ptLoc(table, index), pageLoc(table)],
+    effect: ([e, pg]) => {
+      const page = pg as PageState;
+      const entry = e as PtEntry;
+      return {
+        result: entry,
+        note: describeEntry(entry),
+        events: [{
+          type: 'walk_read',
+          walker,
+          cpu: cur.cpu,
+          fn,
+          mm: cur.mm,
+          table,
+          level,
+          index,
+          expect_gen: expectGen,
+          state: page.state,
+          gen: page.gen,
+          owner: page.owner,
+          entry: entry as Value,
+        }],
+      };
+    },
+  });
+}
+
+/** pXd_clear(): clear entry `index` of `table`, returning what it held (the table token). */
+export function* pxd_clear(cur: Ctx, fn: string, what: string, table: string, index: number): Proc<PtEntry> {
+  void cur;
+  return yield* access<PtEntry>({
+    fn,
+    desc: `${what}(${table}[${index}])`,
+    cost: { cls: 'pt_write' },
+    reads: [ptLoc(table, index)],
+    writes: [ptLoc(table, index)],
+    effect: ([e]) => ({ writes: [[ptLoc(table, index), null]], result: e as PtEntry, note: `was ${describeEntry(e as PtEntry)}` }),
+  });
+}
+
+/** Read an entry under the mmap_lock/PTL (updaters): a plain access with no walker event. */
+export function* pxd_read(cur: Ctx, fn: string, table: string, index: number): Proc<PtEntry> {
+  void cur;
+  return yield* access<PtEntry>({
+    fn,
+    desc: `read ${table}[${index}]`,
+    cost: { cls: 'pt_read' },
+    reads: [ptLoc(table, index)],
+    effect: ([e]) => ({ result: e as PtEntry, note: describeEntry(e as PtEntry) }),
+  });
+}
+
+/** set_pXd()/set_pte(): write entry `index` of `table`. */
+export function* pxd_set(cur: Ctx, fn: string, what: string, table: string, index: number, e: PtEntry): Proc<void> {
+  void cur;
+  yield* access({
+    fn,
+    desc: `${what}(${table}[${index}], ${describeEntry(e)})`,
+    cost: { cls: 'pt_write' },
+    reads: [],
+    writes: [ptLoc(table, index)],
+    effect: () => ({ writes: [[ptLoc(table, index), e as Value]] }),
+  });
+}

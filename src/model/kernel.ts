@@ -1,0 +1,75 @@
+/**
+ * The booted kernel a scenario runs: configuration, architecture hooks and the address spaces'
+ * layout. It is immutable; everything that changes lives in the store (state.ts).
+ *
+ * `Ctx` is what the kernel calls `current` plus smp_processor_id(): the CPU a model function runs
+ * on, the task's name and mm, and the context (task, hardirq, softirq). Model functions take it
+ * as their first argument.
+ */
+import type { Proc } from '../core/index.js';
+import type { ArchId, KernelConfig } from './config.js';
+import type { mmu_gather } from './include/asm-generic/tlb.js';
+
+/** A VMA, in units of PMD slots (2 MiB each): it covers slots [start, end). */
+export interface VmaSpec {
+  readonly name: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * An address space, reduced to one PGD entry, one PUD entry and one PMD table whose slots hold
+ * PTE tables (see docs/model.md, "Geometry").
+ */
+export interface MmSpec {
+  readonly name: string;
+  readonly vmas: readonly VmaSpec[];
+  /** Present PTEs in each PTE table. */
+  readonly ptes_per_table: number;
+  /** x86 INVLPGB: the mm has a global ASID and is flushed by broadcast (consider_global_asid()). */
+  readonly global_asid: boolean;
+}
+
+/** Architecture hooks: the arch's asm/tlb.h and tlbflush.h, as far as the model needs them. */
+export interface ArchOps {
+  readonly id: ArchId;
+  /** asm/tlb.h tlb_flush(): flush what the gather recorded. */
+  tlb_flush(cur: Ctx, tlb: mmu_gather): Proc;
+  /** tlb_table_flush_implies_ipi_broadcast() (a boot-time constant, a static key on x86). */
+  tlb_table_flush_implies_ipi_broadcast(k: Kernel): boolean;
+  /** tlb_needs_table_invalidate(): true on x86 and arm64 (false on powerpc hash and sparc). */
+  readonly tlb_needs_table_invalidate: boolean;
+  /** Does the hardware walker cache non-leaf entries that only a non-leaf invalidation removes? */
+  readonly leaf_only_invalidation: boolean;
+}
+
+export interface Kernel {
+  readonly arch: ArchOps;
+  readonly config: KernelConfig;
+  readonly nr_cpus: number;
+  readonly mms: ReadonlyMap<string, MmSpec>;
+  /** vCPUs the host may preempt (x86-kvm). */
+  readonly preemptible_vcpus: readonly number[];
+}
+
+export interface Ctx {
+  readonly k: Kernel;
+  /** smp_processor_id() */
+  readonly cpu: number;
+  /** current->comm */
+  readonly comm: string;
+  /** current->mm (null for kthreads) */
+  readonly mm: string | null;
+  readonly context: 'task' | 'hardirq' | 'softirq';
+}
+
+export function mmSpec(k: Kernel, mm: string): MmSpec {
+  const s = k.mms.get(mm);
+  if (!s) throw new Error(`no mm named '${mm}'`);
+  return s;
+}
+
+/** online CPUs: all of them (the model does not hotplug). */
+export function cpu_online_mask(k: Kernel): number[] {
+  return Array.from({ length: k.nr_cpus }, (_, i) => i);
+}

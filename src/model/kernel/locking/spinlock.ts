@@ -1,0 +1,50 @@
+/**
+ * include/linux/spinlock.h: spin_lock()/spin_unlock(). Taking a spinlock disables preemption,
+ * which makes the holder an RCU reader and forbids sleeping (might_sleep reports it).
+ */
+import { access, type Proc, type Value } from '../../../core/index.js';
+import type { Ctx } from '../../kernel.js';
+import { asNumber, cpuLoc } from '../../state.js';
+
+export const lockLoc = (name: string): string => `lock.${name}`;
+
+export function* spin_lock(cur: Ctx, caller: string, name: string): Proc<void> {
+  const c = cur.cpu;
+  yield* access({
+    fn: caller,
+    desc: `spin_lock(${name})`,
+    cost: { cls: 'spin_lock' },
+    reads: [lockLoc(name), cpuLoc.preempt_count(c), cpuLoc.locks_held(c)],
+    writes: [lockLoc(name), cpuLoc.preempt_count(c), cpuLoc.locks_held(c)],
+    guard: ([owner]) => owner === null,
+    effect: ([, pc, held]) => ({
+      writes: [
+        [lockLoc(name), cur.comm],
+        [cpuLoc.preempt_count(c), asNumber(pc) + 1],
+        [cpuLoc.locks_held(c), [...((held ?? []) as readonly Value[]), name]],
+      ],
+    }),
+  });
+}
+
+export function* spin_unlock(cur: Ctx, caller: string, name: string): Proc<void> {
+  const c = cur.cpu;
+  // Dropping the last spinlock may end an RCU reader: account the quiescent state.
+  yield* access({
+    fn: caller,
+    desc: `spin_unlock(${name})`,
+    reads: [lockLoc(name), cpuLoc.preempt_count(c), cpuLoc.locks_held(c), cpuLoc.irqs_off(c), cpuLoc.rcu_nesting(c), cpuLoc.hardirq(c), cpuLoc.rcu_qs(c)],
+    writes: [lockLoc(name), cpuLoc.preempt_count(c), cpuLoc.locks_held(c), cpuLoc.rcu_qs(c)],
+    effect: ([owner, pc, held, irqs, rcu, hard, qs]) => {
+      if (owner !== cur.comm) throw new Error(`${caller}: spin_unlock(${name}) by ${cur.comm}, held by ${JSON.stringify(owner)}`);
+      const npc = asNumber(pc) - 1;
+      const writes: Array<[string, Value]> = [
+        [lockLoc(name), null],
+        [cpuLoc.preempt_count(c), npc],
+        [cpuLoc.locks_held(c), ((held ?? []) as readonly Value[]).filter((l) => l !== name)],
+      ];
+      if (npc === 0 && irqs === false && asNumber(rcu) === 0 && hard === false) writes.push([cpuLoc.rcu_qs(c), asNumber(qs) + 1]);
+      return { writes };
+    },
+  });
+}

@@ -1,0 +1,132 @@
+/**
+ * kernel/rcu/tree.c, as the guarantee it gives rather than the state machine it runs:
+ *
+ *  - synchronize_rcu(): might_sleep(); then wait until every CPU that was inside a read-side
+ *    critical section (IRQs off, preemption off, hardirq, rcu_read_lock()) when the grace period
+ *    started has passed a quiescent state. It sends no IPIs (it may take milliseconds).
+ *  - synchronize_rcu_expedited(): the same wait, but IPIs each CPU that is not quiescent so the
+ *    grace period ends quickly (rcu_exp_handler reports a quiescent state if the interrupted
+ *    context is not a reader).
+ *  - call_rcu(head, func): queue func to run after a grace period, from softirq/rcuo context.
+ *
+ * See reader.ts for how a CPU's reader state and quiescent states are kept.
+ */
+import { access, spawn, type Proc } from '../../../core/index.js';
+import type { Ctx } from '../../kernel.js';
+import { cpuLoc, asNumber } from '../../state.js';
+import { might_sleep } from '../sched.js';
+import { inReader, readerChange, readerLocs, readerState } from './reader.js';
+import { smp_call_function_single, type smp_call_func_t } from '../smp.js';
+
+/** A grace period's start: the CPUs that were readers and their quiescent-state counts. */
+export interface GpSnapshot {
+  readonly [cpu: number]: number;
+}
+
+/** Record which CPUs are inside a reader now (rcu_gp_init's view of the world). */
+export function* rcu_gp_start(cur: Ctx, caller: string): Proc<GpSnapshot> {
+  const cpus = Array.from({ length: cur.k.nr_cpus }, (_, i) => i);
+  return yield* access<GpSnapshot>({
+    fn: caller,
+    desc: 'start grace period: note CPUs inside read-side critical sections',
+    reads: cpus.flatMap(readerLocs),
+    effect: (vals) => {
+      const snap: Record<number, number> = {};
+      const waitOn: number[] = [];
+      for (const c of cpus) {
+        const s = readerState(vals, c * 5);
+        if (inReader(s)) {
+          snap[c] = s.qs;
+          waitOn.push(c);
+        }
+      }
+      return {
+        result: snap,
+        events: [{ type: 'gp_start', cpu: cur.cpu, fn: caller, readers: waitOn }],
+        note: waitOn.length ? `waits for CPU${waitOn.join(', CPU')}` : 'no CPU inside a reader',
+      };
+    },
+  });
+}
+
+/** Wait until every CPU in the snapshot has passed a quiescent state. */
+export function* rcu_gp_wait(cur: Ctx, caller: string, snap: GpSnapshot, expedited: boolean): Proc<void> {
+  const cpus = Object.keys(snap).map(Number);
+  yield* access({
+    fn: caller,
+    desc: expedited ? 'wait for expedited grace period' : 'wait for grace period',
+    reads: cpus.map(cpuLoc.rcu_qs),
+    guard: (vals) => cpus.every((c, i) => asNumber(vals[i]) > (snap[c] as number)),
+    minWait: { cls: expedited ? 'rcu_gp_expedited' : 'rcu_gp' },
+    effect: () => ({ events: [{ type: 'gp_end', cpu: cur.cpu, fn: caller, expedited }] }),
+  });
+}
+
+/** synchronize_rcu() */
+export function* synchronize_rcu(cur: Ctx, caller = 'synchronize_rcu'): Proc<void> {
+  // rcu_blocking_is_gp() -> might_sleep()
+  yield* might_sleep(cur, 'synchronize_rcu');
+  const snap = yield* rcu_gp_start(cur, 'synchronize_rcu');
+  yield* rcu_gp_wait(cur, caller === 'synchronize_rcu' ? 'synchronize_rcu' : caller, snap, false);
+}
+
+/** rcu_exp_handler(): report a quiescent state unless the interrupted context is a reader. */
+const rcu_exp_handler: smp_call_func_t = {
+  name: 'rcu_exp_handler',
+  irq: 'CAL',
+  *run(cur: Ctx): Proc<void> {
+    const c = cur.cpu;
+    yield* access({
+      fn: 'rcu_exp_handler',
+      desc: 'expedited QS check',
+      reads: [cpuLoc.preempt_count(c), cpuLoc.rcu_nesting(c), cpuLoc.rcu_qs(c)],
+      writes: [cpuLoc.rcu_qs(c)],
+      effect: ([pc, nest, qs]) =>
+        asNumber(pc) === 0 && asNumber(nest) === 0 ? { writes: [[cpuLoc.rcu_qs(c), asNumber(qs) + 1]] } : {},
+    });
+  },
+};
+
+/** synchronize_rcu_expedited(): IPI every CPU still inside a reader, then wait. */
+export function* synchronize_rcu_expedited(cur: Ctx): Proc<void> {
+  yield* might_sleep(cur, 'synchronize_rcu_expedited');
+  const snap = yield* rcu_gp_start(cur, 'synchronize_rcu_expedited');
+  for (const c of Object.keys(snap).map(Number)) {
+    if (c !== cur.cpu) yield* smp_call_function_single(cur, 'synchronize_rcu_expedited', c, rcu_exp_handler, false);
+  }
+  yield* rcu_gp_wait(cur, 'synchronize_rcu_expedited', snap, true);
+}
+
+/**
+ * call_rcu(head, func): run `func` after a grace period. The callback runs in a separate
+ * context (RCU softirq or an rcuo kthread): modelled as an agent thread bound to no CPU context.
+ */
+export function* call_rcu(cur: Ctx, what: string, func: (cbcur: Ctx) => Proc<void>, funcName: string): Proc<void> {
+  const snap = yield* rcu_gp_start(cur, 'call_rcu');
+  const k = cur.k;
+  const cpu = cur.cpu;
+  yield* spawn({ fn: 'call_rcu', desc: `call_rcu(${what}, ${funcName})` }, {
+    name: `rcu callback ${funcName}`,
+    cpu,
+    kind: 'agent',
+    body: function* () {
+      const cbcur: Ctx = { k, cpu, comm: `rcuc/${cpu}`, mm: null, context: 'softirq' };
+      yield* rcu_gp_wait(cbcur, 'rcu_do_batch', snap, false);
+      yield* func(cbcur);
+    },
+  }, { cls: 'call_rcu' });
+}
+
+/** rcu_read_lock() */
+export function* rcu_read_lock(cur: Ctx, caller: string): Proc<void> {
+  yield* readerChange(cur.cpu, caller, 'rcu_read_lock()', 'rcu_nesting', (s) => s.rcu_nesting + 1);
+}
+
+/** rcu_read_unlock() */
+export function* rcu_read_unlock(cur: Ctx, caller: string): Proc<void> {
+  yield* readerChange(cur.cpu, caller, 'rcu_read_unlock()', 'rcu_nesting', (s) => {
+    if (s.rcu_nesting <= 0) throw new Error(`${caller}: unbalanced rcu_read_unlock() on CPU${cur.cpu}`);
+    return s.rcu_nesting - 1;
+  });
+}
+

@@ -1,0 +1,243 @@
+/**
+ * mm/mmu_gather.c: batching of TLB invalidation and of page-table freeing.
+ *
+ * Semi-RCU freeing of page tables (the comment at the top of the kernel's
+ * CONFIG_MMU_GATHER_RCU_TABLE_FREE section, paraphrased): software walkers such as GUP-fast
+ * disable IRQs over the walk. Where the TLB flush is an IPI, unlinking, flushing and only then
+ * freeing a table is enough, because the flush cannot complete while a walker has IRQs off. Where
+ * it is not (hardware broadcast invalidation, paravirt flushes that skip preempted vCPUs), tables
+ * are batched and freed after an RCU grace period, which IRQ-off regions also hold off. The batch
+ * needs a page, allocated deep inside mm code with GFP_NOWAIT; when that fails, the table is freed
+ * on its own through __tlb_remove_table_one(), which must then wait for walkers some other way:
+ * that fallback is where the strategies of this model differ.
+ *
+ * Every function cites the kernel function it follows; see docs/model.md for the
+ * simplifications.
+ */
+import { access, local, type Proc } from '../../core/index.js';
+import type { Ctx } from '../kernel.js';
+import {
+  __tlb_reset_range,
+  new_mmu_gather,
+  sync_skipped,
+  tlb_flush_mmu_tlbonly,
+  tlb_table_flush_implies_ipi_broadcast,
+  type mmu_gather,
+  type mmu_table_batch,
+} from '../include/asm-generic/tlb.js';
+import { smp_call_function, type smp_call_func_t } from '../kernel/smp.js';
+import { call_rcu, synchronize_rcu } from '../kernel/rcu/tree.js';
+import { __get_free_page_batch, pagetable_free } from './page_alloc.js';
+import { mmLoc, asNumber } from '../state.js';
+
+/** tlb_remove_table_smp_sync(): "Simply deliver the interrupt". */
+const tlb_remove_table_smp_sync: smp_call_func_t = {
+  name: 'tlb_remove_table_smp_sync',
+  irq: 'CAL',
+  *run(_cur: Ctx): Proc<void> {
+    yield* local({ fn: 'tlb_remove_table_smp_sync', desc: 'empty IPI handler' }, { cls: 'ipi_handler_empty' });
+  },
+};
+
+/**
+ * tlb_remove_table_sync_one(): broadcast an empty IPI to every other online CPU and wait. Not an
+ * RCU grace period: enough for walkers that disable IRQs, not for rcu_read_lock()-only ones.
+ * With v8 1/2 it returns early when the preceding flush already IPI'd every relevant CPU.
+ * Without CONFIG_MMU_GATHER_RCU_TABLE_FREE it is an empty stub (the arch flush is the IPI).
+ */
+export function* tlb_remove_table_sync_one(cur: Ctx): Proc<void> {
+  const { config } = cur.k;
+  if (config.table_free !== 'rcu') return;
+  if (config.skip_sync_if_flush_implies_ipi && tlb_table_flush_implies_ipi_broadcast(cur)) {
+    yield* sync_skipped(cur, 'tlb_remove_table_sync_one');
+    return;
+  }
+  yield* smp_call_function(cur, 'tlb_remove_table_sync_one', tlb_remove_table_smp_sync, true);
+}
+
+/**
+ * tlb_remove_table_sync_rcu() (1fb3d8c20bfa): synchronize_rcu() with RCU table free, an empty
+ * stub otherwise. Its kerneldoc: for code that must wait for walkers, not for freeing memory.
+ * With v8 1/2 it returns early when tlb_table_flush_implies_ipi_broadcast().
+ */
+export function* tlb_remove_table_sync_rcu(cur: Ctx): Proc<void> {
+  const { config } = cur.k;
+  if (config.table_free !== 'rcu') return;
+  if (config.skip_sync_if_flush_implies_ipi && tlb_table_flush_implies_ipi_broadcast(cur)) {
+    yield* sync_skipped(cur, 'tlb_remove_table_sync_rcu');
+    return;
+  }
+  yield* synchronize_rcu(cur, 'tlb_remove_table_sync_rcu');
+}
+
+/** __tlb_remove_table(): the arch's final free of one table (pagetable_dtor_free()). */
+function* __tlb_remove_table(cur: Ctx, table: string, caller: string): Proc<void> {
+  yield* pagetable_free(cur, caller, table);
+}
+
+/** __tlb_remove_table_free(batch): free every table of the batch, then the batch page. */
+function* __tlb_remove_table_free(cur: Ctx, batch: mmu_table_batch, caller: string): Proc<void> {
+  for (const t of batch.tables) yield* __tlb_remove_table(cur, t, caller);
+}
+
+/**
+ * tlb_remove_table_free(batch): with RCU table free, call_rcu(&batch->rcu, tlb_remove_table_rcu);
+ * otherwise free at once (CONFIG_MMU_GATHER_TABLE_FREE without RCU).
+ */
+function* tlb_remove_table_free(cur: Ctx, batch: mmu_table_batch): Proc<void> {
+  if (cur.k.config.table_free === 'rcu') {
+    yield* call_rcu(cur, `batch[${batch.tables.join(',')}]`, (cb) => __tlb_remove_table_free(cb, batch, 'tlb_remove_table_rcu'), 'tlb_remove_table_rcu');
+  } else {
+    yield* __tlb_remove_table_free(cur, batch, 'tlb_remove_table_free');
+  }
+}
+
+/**
+ * tlb_table_invalidate(): if tlb_needs_table_invalidate(), flush the TLB now ("invalidate
+ * page-table caches used by hardware walkers; software walkers may still be in flight").
+ */
+function* tlb_table_invalidate(cur: Ctx, tlb: mmu_gather): Proc<void> {
+  if (cur.k.arch.tlb_needs_table_invalidate) yield* tlb_flush_mmu_tlbonly(cur, tlb);
+}
+
+/**
+ * __tlb_remove_table_one(table): the single-table fallback.
+ *  - CONFIG_PT_RECLAIM: call_rcu(&ptdesc->pt_rcu_head, __tlb_remove_table_one_rcu).
+ *  - otherwise, per config.remove_table_one: tlb_remove_table_sync_one() (before 2026),
+ *    synchronize_rcu() if RCU table free (1fb3d8c20bfa v1), tlb_remove_table_sync_rcu()
+ *    (1fb3d8c20bfa as merged), or nothing (broken); then free.
+ */
+function* __tlb_remove_table_one(cur: Ctx, table: string): Proc<void> {
+  const { config } = cur.k;
+  if (config.pt_reclaim) {
+    yield* call_rcu(cur, `${table}->pt_rcu_head`, (cb) => __tlb_remove_table(cb, table, '__tlb_remove_table_one_rcu'), '__tlb_remove_table_one_rcu');
+    return;
+  }
+  switch (config.remove_table_one) {
+    case 'sync_one':
+      yield* tlb_remove_table_sync_one(cur);
+      break;
+    case 'synchronize_rcu':
+      if (config.table_free === 'rcu') yield* synchronize_rcu(cur, '__tlb_remove_table_one');
+      break;
+    case 'sync_rcu':
+      yield* tlb_remove_table_sync_rcu(cur);
+      break;
+    case 'none':
+      break;
+  }
+  yield* __tlb_remove_table(cur, table, '__tlb_remove_table_one');
+}
+
+/** tlb_table_flush(): invalidate, then hand the batch to tlb_remove_table_free(). */
+function* tlb_table_flush(cur: Ctx, tlb: mmu_gather): Proc<void> {
+  if (cur.k.config.table_free === 'page') return;
+  const batch = tlb.batch;
+  if (batch) {
+    yield* tlb_table_invalidate(cur, tlb);
+    yield* tlb_remove_table_free(cur, batch);
+    tlb.batch = null;
+  }
+}
+
+/**
+ * tlb_remove_table(tlb, table) (via tlb_remove_ptdesc() from the arch's __p*_free_tlb()): add the
+ * table to the batch, allocating the batch page with GFP_NOWAIT first; if that fails, invalidate
+ * and free this table alone. A full batch is flushed at once.
+ * Without CONFIG_MMU_GATHER_TABLE_FREE the table goes with the data pages (tlb_remove_page()).
+ */
+export function* tlb_remove_table(cur: Ctx, tlb: mmu_gather, table: string): Proc<void> {
+  const { config } = cur.k;
+  if (config.table_free === 'page') {
+    tlb.pages.push(table);
+    return;
+  }
+  if (tlb.batch === null) {
+    const ok = yield* __get_free_page_batch(cur, 'tlb_remove_table');
+    if (!ok) {
+      yield* tlb_table_invalidate(cur, tlb);
+      yield* __tlb_remove_table_one(cur, table);
+      return;
+    }
+    tlb.batch = { tables: [] };
+  }
+  tlb.batch.tables.push(table);
+  if (tlb.batch.tables.length === config.max_table_batch) yield* tlb_table_flush(cur, tlb);
+}
+
+/**
+ * tlb_batch_pages_flush(): free the queued pages. Only page-table pages are tracked (data pages
+ * are not modelled), so this matters only without CONFIG_MMU_GATHER_TABLE_FREE.
+ */
+function* tlb_batch_pages_flush(cur: Ctx, tlb: mmu_gather): Proc<void> {
+  const pages = tlb.pages.splice(0);
+  for (const t of pages) yield* pagetable_free(cur, 'tlb_batch_pages_flush', t);
+}
+
+/** tlb_flush_mmu_free(): tlb_table_flush() + free the gathered pages. */
+function* tlb_flush_mmu_free(cur: Ctx, tlb: mmu_gather): Proc<void> {
+  yield* tlb_table_flush(cur, tlb);
+  yield* tlb_batch_pages_flush(cur, tlb);
+}
+
+/** tlb_flush_mmu(): flush the TLB, then free what was gathered. */
+export function* tlb_flush_mmu(cur: Ctx, tlb: mmu_gather): Proc<void> {
+  yield* tlb_flush_mmu_tlbonly(cur, tlb);
+  yield* tlb_flush_mmu_free(cur, tlb);
+}
+
+/** __tlb_gather_mmu(): initialise and inc_tlb_flush_pending(mm). */
+function* __tlb_gather_mmu(cur: Ctx, mm: string, fullmm: boolean): Proc<mmu_gather> {
+  const tlb = new_mmu_gather(mm);
+  tlb.fullmm = fullmm;
+  __tlb_reset_range(tlb);
+  yield* access({
+    fn: fullmm ? 'tlb_gather_mmu_fullmm' : 'tlb_gather_mmu',
+    desc: `inc_tlb_flush_pending(${mm})`,
+    reads: [mmLoc.tlb_flush_pending(mm)],
+    writes: [mmLoc.tlb_flush_pending(mm)],
+    effect: ([n]) => ({ writes: [[mmLoc.tlb_flush_pending(mm), asNumber(n) + 1]] }),
+  });
+  return tlb;
+}
+
+/** tlb_gather_mmu(tlb, mm) */
+export function tlb_gather_mmu(cur: Ctx, mm: string): Proc<mmu_gather> {
+  return __tlb_gather_mmu(cur, mm, false);
+}
+
+/** tlb_gather_mmu_fullmm(tlb, mm): the whole mm is going away (exit/execve). */
+export function tlb_gather_mmu_fullmm(cur: Ctx, mm: string): Proc<mmu_gather> {
+  return __tlb_gather_mmu(cur, mm, true);
+}
+
+/**
+ * tlb_finish_mmu(): warn if hugetlb left fully_unshared_tables set; if another thread is batching
+ * flushes on the same mm (mm_tlb_flush_nested()), force a full flush with freed_tables; then
+ * tlb_flush_mmu() and dec_tlb_flush_pending().
+ */
+export function* tlb_finish_mmu(cur: Ctx, tlb: mmu_gather): Proc<void> {
+  const mm = tlb.mm;
+  const nested = yield* access<boolean>({
+    fn: 'tlb_finish_mmu',
+    desc: 'mm_tlb_flush_nested()',
+    reads: [mmLoc.tlb_flush_pending(mm)],
+    effect: ([n]) => ({
+      result: asNumber(n) > 1,
+      events: tlb.fully_unshared_tables ? [{ type: 'warn', cpu: cur.cpu, fn: 'tlb_finish_mmu', what: 'VM_WARN_ON_ONCE(tlb->fully_unshared_tables)' }] : [],
+    }),
+  });
+  if (nested) {
+    tlb.fullmm = true;
+    __tlb_reset_range(tlb);
+    tlb.freed_tables = true;
+  }
+  yield* tlb_flush_mmu(cur, tlb);
+  yield* access({
+    fn: 'tlb_finish_mmu',
+    desc: `dec_tlb_flush_pending(${mm})`,
+    reads: [mmLoc.tlb_flush_pending(mm)],
+    writes: [mmLoc.tlb_flush_pending(mm)],
+    effect: ([n]) => ({ writes: [[mmLoc.tlb_flush_pending(mm), asNumber(n) - 1]] }),
+  });
+}

@@ -1,0 +1,127 @@
+/**
+ * The kernel's shared state, as locations of the core store.
+ *
+ * Every piece of state more than one CPU (or a CPU and the hardware) can touch is a location, so
+ * that each model step declares exactly what it reads and writes. The names follow the kernel's
+ * own: per-CPU variables are `cpuN.<name>`, mm fields are `mm.<mm>.<field>`, a page-table page's
+ * `struct ptdesc` state is `page.<id>`, and entry `i` of that table is `pt.<id>.<i>`.
+ */
+import { machineLocs, type Loc, type Value } from '../core/index.js';
+
+// ---------------------------------------------------------------------------------------------
+// Per-CPU state (struct rq / cpu_tlbstate / rcu_data / irq state, reduced to what matters).
+
+export const cpuLoc = {
+  /** arch_irqs_disabled(): interrupt flag (shared with the machine, which delivers IPIs on it). */
+  irqs_off: machineLocs.irqsOff,
+  /** preempt_count() without the hardirq bits: preempt_disable() and spin_lock() nesting. */
+  preempt_count: (c: number): Loc => `cpu${c}.preempt_count`,
+  /** in_hardirq(): inside an interrupt handler. */
+  hardirq: (c: number): Loc => `cpu${c}.hardirq`,
+  /** Spinlocks held (names), for might_sleep() reports. */
+  locks_held: (c: number): Loc => `cpu${c}.locks_held`,
+  /** rcu_read_lock() nesting of the task running there (current->rcu_read_lock_nesting). */
+  rcu_nesting: (c: number): Loc => `cpu${c}.rcu_read_lock_nesting`,
+  /**
+   * Count of quiescent states this CPU has passed (rcu_data.gp_seq progress, reduced): bumped
+   * whenever the CPU leaves an RCU read-side critical section of any flavour, context-switches,
+   * goes idle or returns to user mode. A grace period waits for it to advance on every CPU that
+   * was inside a reader when the grace period started.
+   */
+  rcu_qs: (c: number): Loc => `cpu${c}.rcu_qs`,
+  /** cpu_tlbstate.loaded_mm: whose page tables the MMU may walk here ('init_mm' for none). */
+  loaded_mm: (c: number): Loc => `cpu${c}.loaded_mm`,
+  /** cpu_tlbstate_shared.is_lazy: a kthread/idle runs on a borrowed user mm. */
+  is_lazy: (c: number): Loc => `cpu${c}.is_lazy`,
+  /** 'user' | 'kernel' | 'idle' */
+  mode: (c: number): Loc => `cpu${c}.mode`,
+  /** TLB and paging-structure (walk) cache entries: TlbEntry[]. */
+  tlb: (c: number): Loc => `cpu${c}.tlb`,
+  /** Host view of a vCPU (KVM steal_time.preempted): { preempted, flush }. */
+  steal_time: (c: number): Loc => `cpu${c}.steal_time.preempted`,
+  /** vCPU descheduled by the host (machine-level flag). */
+  stopped: machineLocs.stopped,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// mm_struct
+
+export const mmLoc = {
+  /** mm_cpumask(mm): sorted CPU numbers. */
+  cpumask: (mm: string): Loc => `mm.${mm}.cpumask`,
+  /** mmap_lock (rw_semaphore): { writer: comm | null, readers: number }. */
+  mmap_lock: (mm: string): Loc => `mm.${mm}.mmap_lock`,
+  /** mm->tlb_flush_pending */
+  tlb_flush_pending: (mm: string): Loc => `mm.${mm}.tlb_flush_pending`,
+  /** The VMAs still mapped (names), the maple tree reduced to a list. */
+  vmas: (mm: string): Loc => `mm.${mm}.vmas`,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Pages and page tables
+
+/** `struct ptdesc`/`struct page` state of a page that can hold a page table. */
+export interface PageState {
+  readonly [key: string]: Value;
+  /** 'free' in the buddy allocator, 'pgtable' in use as a page table, 'data' reused for data. */
+  readonly state: 'free' | 'pgtable' | 'data';
+  /** Bumped at every allocation: a walker that entered generation g and finds g' != g reads a reused page. */
+  readonly gen: number;
+  /** Owner mm while a page table, or the user that reallocated it. */
+  readonly owner: string | null;
+  readonly level: Level | null;
+}
+
+export type Level = 'pgd' | 'pud' | 'pmd' | 'pte';
+
+export const LEVELS: readonly Level[] = ['pgd', 'pud', 'pmd', 'pte'];
+
+/** An entry of a page table: none, a pointer to a lower table, or a leaf mapping a data page. */
+export type PtEntry =
+  | null
+  | { readonly table: string; readonly gen: number }
+  | { readonly pfn: string };
+
+export const pageLoc = (id: string): Loc => `page.${id}`;
+export const ptLoc = (table: string, index: number): Loc => `pt.${table}.${index}`;
+/** The buddy allocator's free list (most recently freed first, as the per-CPU lists behave). */
+export const freeListLoc: Loc = 'buddy.free_list';
+
+/** A cached translation. Non-leaf entries are the paging-structure/walk cache. */
+export interface TlbEntry {
+  readonly [key: string]: Value;
+  readonly mm: string;
+  /** Level of the table whose entry was cached: 'pgd' | 'pud' | 'pmd' for non-leaf, 'pte' for leaf. */
+  readonly level: Level;
+  /** Index path of the cached entry (from the PGD). */
+  readonly path: string;
+  /** Non-leaf: the table the entry points to, and its generation when cached. */
+  readonly table: string | null;
+  readonly gen: number | null;
+  /** Leaf: the data page. */
+  readonly pfn: string | null;
+}
+
+export function isLeafEntry(e: TlbEntry): boolean {
+  return e.pfn !== null;
+}
+
+/** smp_call_function's per-(source, target) call_single_data lock. */
+export const csdLoc = (src: number, dst: number): Loc => `csd.${src}.${dst}`;
+
+export const asNumber = (v: Value | undefined): number => {
+  if (typeof v !== 'number') throw new Error(`expected a number, got ${JSON.stringify(v)}`);
+  return v;
+};
+export const asBool = (v: Value | undefined): boolean => {
+  if (typeof v !== 'boolean') throw new Error(`expected a boolean, got ${JSON.stringify(v)}`);
+  return v;
+};
+export const asString = (v: Value | undefined): string => {
+  if (typeof v !== 'string') throw new Error(`expected a string, got ${JSON.stringify(v)}`);
+  return v;
+};
+export const asNumbers = (v: Value | undefined): readonly number[] => {
+  if (!Array.isArray(v)) throw new Error(`expected a list, got ${JSON.stringify(v)}`);
+  return v as readonly number[];
+};

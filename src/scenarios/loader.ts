@@ -1,0 +1,128 @@
+/**
+ * Loading a scenario file: YAML with positions, validated at the boundary. Every error names the
+ * file, the line and column, the path inside the document, and what was expected.
+ */
+import { readFileSync } from 'node:fs';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { scenarioSchema, type ScenarioData } from './schema.js';
+
+export interface SourcePos {
+  readonly line: number;
+  readonly col: number;
+}
+
+export interface ScenarioIssue {
+  readonly file: string;
+  readonly pos: SourcePos | null;
+  /** Path inside the document, e.g. `cpus[1].run[0]`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export class ScenarioError extends Error {
+  readonly issues: readonly ScenarioIssue[];
+  constructor(issues: readonly ScenarioIssue[]) {
+    super(issues.map(formatIssue).join('\n'));
+    this.name = 'ScenarioError';
+    this.issues = issues;
+  }
+}
+
+export function formatIssue(i: ScenarioIssue): string {
+  const where = i.pos ? `${i.file}:${i.pos.line}:${i.pos.col}` : i.file;
+  return `${where}: error: ${i.path ? `${i.path}: ` : ''}${i.message}`;
+}
+
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+/** A parsed scenario file: the data, and a way back from a path to a position. */
+export interface ScenarioFile {
+  readonly file: string;
+  readonly source: string;
+  readonly data: ScenarioData;
+  /** Position of the node at `path` (or of its nearest existing ancestor). */
+  posOf(path: ReadonlyArray<PropertyKey>, key?: string): SourcePos | null;
+  issue(path: ReadonlyArray<PropertyKey>, message: string, key?: string): ScenarioIssue;
+}
+
+function positions(doc: Document, lc: LineCounter) {
+  return (path: ReadonlyArray<PropertyKey>, key?: string): SourcePos | null => {
+    const keys = path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+    for (let n = keys.length; n >= 0; n--) {
+      const node = doc.getIn(keys.slice(0, n), true) as Node | undefined;
+      if (!node || !('range' in node) || !node.range) continue;
+      if (n === keys.length && key !== undefined && isMap(node)) {
+        const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && it.key.value === key);
+        if (pair && isScalar(pair.key) && pair.key.range) {
+          const p = lc.linePos(pair.key.range[0]);
+          return { line: p.line, col: p.col };
+        }
+      }
+      const p = lc.linePos(node.range[0]);
+      return { line: p.line, col: p.col };
+    }
+    return null;
+  };
+}
+
+function zodIssues(file: string, posOf: ScenarioFile['posOf'], error: z.ZodError): ScenarioIssue[] {
+  const out: ScenarioIssue[] = [];
+  for (const iss of error.issues) {
+    if (iss.code === 'unrecognized_keys') {
+      for (const key of iss.keys) {
+        out.push({ file, pos: posOf(iss.path, key), path: formatPath([...iss.path, key]), message: `unknown key '${key}'` });
+      }
+      continue;
+    }
+    out.push({ file, pos: posOf(iss.path), path: formatPath(iss.path), message: iss.message });
+  }
+  return out;
+}
+
+/** Parse and validate scenario text. Throws ScenarioError with every problem found. */
+export function parseScenario(source: string, file: string): ScenarioFile {
+  const lc = new LineCounter();
+  const doc = parseDocument(source, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ScenarioError(
+      doc.errors.map((e) => {
+        const p = e.linePos?.[0];
+        return { file, pos: p ? { line: p.line, col: p.col } : null, path: '', message: `YAML: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const posOf = positions(doc, lc);
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ScenarioError([{ file, pos: { line: 1, col: 1 }, path: '', message: 'expected a mapping with name, machine, cpus, ...' }]);
+  }
+  const parsed = scenarioSchema.safeParse(raw);
+  if (!parsed.success) throw new ScenarioError(zodIssues(file, posOf, parsed.error));
+  return {
+    file,
+    source,
+    data: parsed.data,
+    posOf,
+    issue: (path, message, key) => ({ file, pos: posOf(path, key), path: formatPath(key ? [...path, key] : path), message }),
+  };
+}
+
+/** Read and parse a scenario file. */
+export function loadScenario(file: string): ScenarioFile {
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch (e) {
+    const why = e instanceof Error && 'code' in e ? String((e as NodeJS.ErrnoException).code) : String(e);
+    throw new ScenarioError([{ file, pos: null, path: '', message: `cannot read scenario (${why})` }]);
+  }
+  return parseScenario(source, file);
+}

@@ -1,0 +1,203 @@
+/**
+ * Resolving a validated scenario into a runnable program: the booted kernel (configuration with
+ * the preset and knobs applied), the initial state, one task per CPU, the hardware walkers and
+ * the KVM host, and the invariants to check. The resolved configuration is returned too, so that
+ * every result can echo exactly what ran.
+ */
+import type { Program, ThreadSpec } from '../core/index.js';
+import { archOps } from '../model/arch/index.js';
+import { boot, type CpuBoot } from '../model/boot.js';
+import { DEFAULT_CONFIG, type ArchId, type KernelConfig, type KnobId } from '../model/config.js';
+import type { Kernel, MmSpec } from '../model/kernel.js';
+import { lockLoc } from '../model/kernel/locking/spinlock.js';
+import { INVARIANT_IDS, invariantById } from '../invariants/index.js';
+import { strategies, strategyById } from '../strategies/index.js';
+import { describeStep, hwWalkerThread, kvmHostThread, taskThread, validateStep, type Step } from '../workloads/index.js';
+import { loadScenario, parseScenario, ScenarioError, type ScenarioFile, type ScenarioIssue } from './loader.js';
+import type { ScenarioData } from './schema.js';
+
+export type Verdict = 'holds' | 'violated';
+
+export interface Expectation {
+  readonly invariants: Readonly<Record<string, Verdict>>;
+  /** Expected deadlock, or null when the scenario does not say. */
+  readonly deadlock: boolean | null;
+}
+
+/** Everything that defines a run, as plain data (echoed in results). */
+export interface ResolvedScenario {
+  readonly name: string;
+  readonly description: string;
+  readonly file: string;
+  readonly arch: ArchId;
+  readonly cpus: number;
+  readonly preset: string | null;
+  readonly config: KernelConfig;
+  readonly mm: Readonly<Record<string, MmSpec>>;
+  readonly cpu: ReadonlyArray<{
+    readonly cpu: number;
+    readonly mm: string | null;
+    readonly lazy: boolean;
+    readonly mode: string;
+    readonly tlb: string;
+    readonly run: readonly string[];
+    readonly walks: ReadonlyArray<{ slot: number; page: number; times: number }>;
+    readonly vcpu_preemptible: boolean;
+  }>;
+  readonly invariants: readonly string[];
+  readonly max_steps: number;
+}
+
+export interface LoadedScenario {
+  readonly file: ScenarioFile;
+  readonly resolved: ResolvedScenario;
+  readonly expect: Expectation;
+  readonly kernel: Kernel;
+  readonly program: Program;
+}
+
+function toStep(raw: ScenarioData['cpus'][number]['run'][number]): Step {
+  if (typeof raw === 'string') return { kind: raw } as Step;
+  if ('munmap' in raw) return { kind: 'munmap', vma: raw.munmap };
+  if ('gup_fast' in raw) return { kind: 'gup_fast', ...raw.gup_fast };
+  if ('reuse_table' in raw) return { kind: 'reuse_table', ...raw.reuse_table };
+  return { kind: 'call', fn: raw.call.fn, context: raw.call.context } as Step;
+}
+
+function commOf(steps: readonly Step[], cpu: number): string {
+  const first = steps.find((s) => s.kind !== 'idle' && s.kind !== 'user');
+  if (!first) return `swapper/${cpu}`;
+  return first.kind === 'call' ? first.fn : first.kind;
+}
+
+/** Resolve a parsed scenario. Throws ScenarioError for every semantic problem found. */
+export function resolveScenario(file: ScenarioFile): LoadedScenario {
+  const d = file.data;
+  const issues: ScenarioIssue[] = [];
+  const arch = d.machine.arch as ArchId;
+
+  if (d.machine.cpus !== undefined && d.machine.cpus !== d.cpus.length) {
+    issues.push(file.issue(['machine', 'cpus'], `machine.cpus is ${d.machine.cpus} but ${d.cpus.length} CPUs are listed under 'cpus'`));
+  }
+
+  // Configuration: defaults <- preset <- knobs.
+  const preset = d.config.preset ?? null;
+  let config: KernelConfig = { ...DEFAULT_CONFIG };
+  if (preset !== null) {
+    const s = strategyById(preset);
+    if (!s) issues.push(file.issue(['config', 'preset'], `unknown preset '${preset}'; expected one of ${strategies().map((x) => x.id).join(', ')}`));
+    else config = { ...config, ...s.knobs };
+  }
+  for (const [key, value] of Object.entries(d.config)) {
+    if (key === 'preset' || value === undefined) continue;
+    config = { ...config, [key as KnobId]: value } as KernelConfig;
+  }
+
+  // Address spaces.
+  const mms = new Map<string, MmSpec>();
+  for (const [name, m] of Object.entries(d.mm)) {
+    const seen = new Set<string>();
+    m.vmas.forEach((v, i) => {
+      if (seen.has(v.name)) issues.push(file.issue(['mm', name, 'vmas', i, 'name'], `VMA name '${v.name}' is used twice in mm ${name}`));
+      seen.add(v.name);
+      for (const w of m.vmas.slice(0, i)) {
+        if (v.start < w.end && w.start < v.end) issues.push(file.issue(['mm', name, 'vmas', i], `VMA ${v.name} [${v.start}, ${v.end}) overlaps ${w.name} [${w.start}, ${w.end})`));
+      }
+    });
+    mms.set(name, { name, vmas: m.vmas, ptes_per_table: m.ptes_per_table, global_asid: m.global_asid });
+  }
+
+  const preemptible = d.cpus.flatMap((c, i) => (c.vcpu_preemptible ? [i] : []));
+  const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible };
+
+  // CPUs.
+  const threads: ThreadSpec[] = [];
+  const cpuBoot: CpuBoot[] = [];
+  const resolvedCpus: Array<ResolvedScenario['cpu'][number]> = [];
+  let usesDemoLock = false;
+  d.cpus.forEach((c, i) => {
+    const at = ['cpus', i];
+    if (c.mm !== null && !mms.has(c.mm)) issues.push(file.issue([...at, 'mm'], `unknown mm '${c.mm}'; the scenario defines: ${[...mms.keys()].join(', ') || 'none'}`));
+    if (c.lazy && c.mm === null) issues.push(file.issue([...at, 'lazy'], 'a lazy CPU borrows an mm: set mm too'));
+    if (c.vcpu_preemptible && arch !== 'x86-kvm') issues.push(file.issue([...at, 'vcpu_preemptible'], `only an x86-kvm guest has vCPUs the host can preempt (arch is ${arch})`));
+    const steps = c.run.map(toStep);
+    const taskMm = c.lazy ? null : c.mm;
+    steps.forEach((s, j) => {
+      if (c.mm !== null && !mms.has(c.mm)) return;
+      const msg = validateStep(kernel, taskMm, s);
+      if (msg) issues.push(file.issue([...at, 'run', j], msg));
+      if (s.kind === 'call' && s.context === 'spinlock') usesDemoLock = true;
+    });
+    c.walks.forEach((w, j) => {
+      if (c.mm === null) issues.push(file.issue([...at, 'walks', j], 'hardware walks need a loaded mm: set mm'));
+      const m = c.mm !== null ? mms.get(c.mm) : undefined;
+      if (m && !m.vmas.some((v) => w.slot >= v.start && w.slot < v.end)) issues.push(file.issue([...at, 'walks', j, 'slot'], `slot ${w.slot} is not inside a VMA of ${c.mm}`));
+      if (m && w.page >= m.ptes_per_table) issues.push(file.issue([...at, 'walks', j, 'page'], `page ${w.page} is beyond ptes_per_table ${m.ptes_per_table}`));
+    });
+    const mode = c.mode ?? (steps.length === 0 || steps[0]?.kind === 'idle' ? 'idle' : 'kernel');
+    cpuBoot.push({ mm: c.mm, lazy: c.lazy, mode, warm_tlb: c.tlb === 'warm' });
+    if (steps.length > 0) threads.push(taskThread(kernel, i, commOf(steps, i), taskMm, steps));
+    for (const w of c.walks) threads.push(hwWalkerThread(kernel, i, w.slot, w.page, w.times));
+    if (c.vcpu_preemptible) threads.push(kvmHostThread(kernel, i));
+    resolvedCpus.push({ cpu: i, mm: c.mm, lazy: c.lazy, mode, tlb: c.tlb, run: steps.map(describeStep), walks: c.walks, vcpu_preemptible: c.vcpu_preemptible });
+  });
+
+  // Invariants and expectations.
+  const invariants = d.check.invariants === 'all' ? [...INVARIANT_IDS] : d.check.invariants;
+  invariants.forEach((id, j) => {
+    if (!invariantById(id)) issues.push(file.issue(['check', 'invariants', j], `unknown invariant '${id}'; expected one of ${INVARIANT_IDS.join(', ')}`));
+  });
+  const expInv: Record<string, Verdict> = {};
+  let deadlock: boolean | null = null;
+  for (const [key, value] of Object.entries(d.expect)) {
+    if (key === 'deadlock') {
+      if (value !== 'yes' && value !== 'no') issues.push(file.issue(['expect', 'deadlock'], `expected yes or no, got '${value}'`));
+      else deadlock = value === 'yes';
+    } else if (!invariantById(key)) {
+      issues.push(file.issue(['expect'], `unknown invariant '${key}'; expected deadlock or one of ${INVARIANT_IDS.join(', ')}`, key));
+    } else if (value !== 'holds' && value !== 'violated') {
+      issues.push(file.issue(['expect', key], `expected holds or violated, got '${value}'`));
+    } else if (!invariants.includes(key)) {
+      issues.push(file.issue(['expect'], `'${key}' has an expected verdict but is not among check.invariants`, key));
+    } else {
+      expInv[key] = value;
+    }
+  }
+  if (threads.length === 0) issues.push(file.issue(['cpus'], 'no CPU runs anything: give at least one CPU a run list or walks'));
+  if (issues.length > 0) throw new ScenarioError(issues);
+
+  const init = boot(kernel, cpuBoot);
+  if (usesDemoLock) init.set(lockLoc('demo_lock'), null);
+  const program: Program = {
+    name: d.name,
+    machine: { cpus: d.cpus.length, stoppable: preemptible },
+    init,
+    threads,
+    properties: invariants.map((id) => invariantById(id)!),
+    maxSteps: d.check.max_steps,
+  };
+  const resolved: ResolvedScenario = {
+    name: d.name,
+    description: d.description,
+    file: file.file,
+    arch,
+    cpus: d.cpus.length,
+    preset,
+    config,
+    mm: Object.fromEntries(mms),
+    cpu: resolvedCpus,
+    invariants,
+    max_steps: d.check.max_steps,
+  };
+  return { file, resolved, expect: { invariants: expInv, deadlock }, kernel, program };
+}
+
+/** Load, validate and resolve a scenario file. */
+export function openScenario(path: string): LoadedScenario {
+  return resolveScenario(loadScenario(path));
+}
+
+/** The same from text (tests, the web UI). */
+export function scenarioFromText(text: string, name = '<scenario>'): LoadedScenario {
+  return resolveScenario(parseScenario(text, name));
+}

@@ -1,0 +1,95 @@
+/**
+ * The scenario file format, as a zod schema. Unknown keys are rejected everywhere. Steps are a
+ * small tagged language (`- munmap: heap`, `- gup_fast: {slot: 0}`, `- idle`), validated here too.
+ *
+ * ```yaml
+ * name: munmap-vs-gup-fast
+ * expect:                      # expected verdict per invariant (holds | violated), deadlock: yes | no
+ *   no-walk-of-freed-table: holds
+ * machine: { arch: x86, cpus: 3 }
+ * config: { preset: sync-rcu, batch_alloc: fails }
+ * mm:
+ *   A: { vmas: [ { name: heap, start: 0, end: 1 } ] }
+ * cpus:                        # one entry per CPU, CPU0 first
+ *   - { mm: A, run: [ { munmap: heap } ] }
+ *   - { mm: A, run: [ { gup_fast: { slot: 0 } } ] }
+ *   - { run: [ idle ] }
+ * ```
+ */
+import { z } from 'zod';
+import { ARCH_IDS, KNOB_VALUES, type KnobId } from '../model/config.js';
+import { CALL_CONTEXTS, SYNC_FNS } from '../workloads/index.js';
+
+export const MAX_CPUS = 1024;
+
+const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier (letters, digits, _)');
+
+const vma = z.strictObject({
+  name,
+  start: z.int().min(0),
+  end: z.int().min(1),
+}).refine((v) => v.end > v.start, { message: 'end must be greater than start', path: ['end'] });
+
+const mm = z.strictObject({
+  vmas: z.array(vma).min(1),
+  ptes_per_table: z.int().min(1).max(8).default(1),
+  global_asid: z.boolean().default(true),
+});
+
+const stepObject = z.union([
+  z.strictObject({ munmap: name }),
+  z.strictObject({ gup_fast: z.strictObject({ slot: z.int().min(0), page: z.int().min(0).default(0), pages: z.int().min(1).default(1) }) }),
+  z.strictObject({ reuse_table: z.strictObject({ owner: name, entries: z.int().min(1).max(8).default(1) }) }),
+  z.strictObject({ call: z.strictObject({ fn: z.enum(SYNC_FNS as [string, ...string[]]), context: z.enum(CALL_CONTEXTS as [string, ...string[]]).default('task') }) }),
+]);
+
+export const STEP_KINDS = ['munmap', 'exit_mmap', 'gup_fast', 'idle', 'user', 'reuse_table', 'call'] as const;
+
+const step = z.union([z.enum(['idle', 'user', 'exit_mmap']), stepObject], {
+  error: () => `expected a step: one of ${STEP_KINDS.join(', ')} (e.g. 'idle', '{ munmap: heap }', '{ gup_fast: { slot: 0 } }')`,
+});
+
+const walk = z.strictObject({ slot: z.int().min(0), page: z.int().min(0).default(0), times: z.int().min(1).max(4).default(1) });
+
+const cpu = z.strictObject({
+  mm: name.nullable().default(null),
+  lazy: z.boolean().default(false),
+  mode: z.enum(['user', 'kernel', 'idle']).optional(),
+  tlb: z.enum(['warm', 'cold']).default('warm'),
+  run: z.array(step).default([]),
+  walks: z.array(walk).default([]),
+  vcpu_preemptible: z.boolean().default(false),
+});
+
+function knobSchema(id: KnobId): z.ZodType {
+  const v = KNOB_VALUES[id];
+  if (v === 'boolean') return z.boolean();
+  if (v === 'positive-integer') return z.int().min(1).max(512);
+  return z.enum(v as unknown as [string, ...string[]]);
+}
+
+const knobs = Object.fromEntries((Object.keys(KNOB_VALUES) as KnobId[]).map((k) => [k, knobSchema(k).optional()]));
+
+const config = z.strictObject({ preset: z.string().optional(), ...knobs });
+
+const verdict = z.enum(['holds', 'violated']);
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().default(''),
+  expect: z.record(z.string(), z.union([verdict, z.enum(['yes', 'no'])])).default({}),
+  machine: z.strictObject({
+    arch: z.enum(ARCH_IDS as unknown as [string, ...string[]]),
+    cpus: z.int().min(1).max(MAX_CPUS).optional(),
+  }),
+  config: config.default({}),
+  mm: z.record(name, mm).default({}),
+  cpus: z.array(cpu).min(1).max(MAX_CPUS),
+  check: z.strictObject({
+    invariants: z.union([z.literal('all'), z.array(z.string()).min(1)]).default('all'),
+    max_steps: z.int().min(10).max(1_000_000).default(20_000),
+  }).default({ invariants: 'all', max_steps: 20_000 }),
+});
+
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type ScenarioData = z.output<typeof scenarioSchema>;

@@ -1,0 +1,170 @@
+/**
+ * Workloads: what each CPU runs in a scenario, as sequences of kernel entry points. Each step
+ * calls into the model; nothing here decides kernel behaviour.
+ */
+import { local, type Proc, type ThreadSpec } from '../core/index.js';
+import type { Ctx, Kernel } from '../model/kernel.js';
+import { do_munmap } from '../model/mm/vma.js';
+import { exit_mmap } from '../model/mm/mmap.js';
+import { gup_fast } from '../model/mm/gup.js';
+import { do_idle, enter_user_mode, preempt_disable, preempt_enable } from '../model/kernel/sched.js';
+import { hw_page_walk } from '../model/hw/mmu.js';
+import { kvm_host_vcpu } from '../model/arch/x86/kernel/kvm.js';
+import { alloc_page } from '../model/mm/page_alloc.js';
+import { pxd_set } from '../model/include/linux/pgtable.js';
+import { spin_lock, spin_unlock } from '../model/kernel/locking/spinlock.js';
+import { local_irq_disable, local_irq_enable } from '../model/include/linux/irqflags.js';
+import { tlb_remove_table_sync_one, tlb_remove_table_sync_rcu } from '../model/mm/mmu_gather.js';
+import { synchronize_rcu, synchronize_rcu_expedited } from '../model/kernel/rcu/tree.js';
+import { mmSpec } from '../model/kernel.js';
+
+/** A sync primitive a workload can call directly (to test its context rules). */
+export type SyncFn = 'tlb_remove_table_sync_one' | 'tlb_remove_table_sync_rcu' | 'synchronize_rcu' | 'synchronize_rcu_expedited';
+export const SYNC_FNS: readonly SyncFn[] = ['tlb_remove_table_sync_one', 'tlb_remove_table_sync_rcu', 'synchronize_rcu', 'synchronize_rcu_expedited'];
+
+/** The context a direct call is made from. */
+export type CallContext = 'task' | 'spinlock' | 'irqs_off' | 'preempt_off';
+export const CALL_CONTEXTS: readonly CallContext[] = ['task', 'spinlock', 'irqs_off', 'preempt_off'];
+
+export type Step =
+  | { readonly kind: 'munmap'; readonly vma: string }
+  | { readonly kind: 'exit_mmap' }
+  | { readonly kind: 'gup_fast'; readonly slot: number; readonly page: number; readonly pages: number }
+  | { readonly kind: 'idle' }
+  | { readonly kind: 'user' }
+  | { readonly kind: 'reuse_table'; readonly owner: string; readonly entries: number }
+  | { readonly kind: 'call'; readonly fn: SyncFn; readonly context: CallContext };
+
+function* runSync(cur: Ctx, fn: SyncFn): Proc<void> {
+  switch (fn) {
+    case 'tlb_remove_table_sync_one':
+      return yield* tlb_remove_table_sync_one(cur);
+    case 'tlb_remove_table_sync_rcu':
+      return yield* tlb_remove_table_sync_rcu(cur);
+    case 'synchronize_rcu':
+      return yield* synchronize_rcu(cur);
+    case 'synchronize_rcu_expedited':
+      return yield* synchronize_rcu_expedited(cur);
+  }
+}
+
+/** Call a sync primitive from the given context (a caller that holds a lock, disables IRQs...). */
+function* callIn(cur: Ctx, fn: SyncFn, context: CallContext): Proc<void> {
+  const caller = `caller of ${fn}`;
+  switch (context) {
+    case 'task':
+      return yield* runSync(cur, fn);
+    case 'spinlock':
+      yield* spin_lock(cur, caller, 'demo_lock');
+      yield* runSync(cur, fn);
+      return yield* spin_unlock(cur, caller, 'demo_lock');
+    case 'irqs_off':
+      yield* local_irq_disable(cur, caller);
+      yield* runSync(cur, fn);
+      return yield* local_irq_enable(cur, caller);
+    case 'preempt_off':
+      yield* preempt_disable(cur, caller);
+      yield* runSync(cur, fn);
+      return yield* preempt_enable(cur, caller);
+  }
+}
+
+/**
+ * Reallocate the most recently freed page as a PTE table of `owner` and fill it with `owner`'s
+ * PTEs: how a freed page-table page comes back as something else.
+ */
+function* reuseTable(cur: Ctx, owner: string, entries: number): Proc<void> {
+  const got = yield* alloc_page(cur, 'pte_alloc_one', owner, 'pte');
+  if (!got) return;
+  for (let i = 0; i < entries; i++) {
+    yield* pxd_set(cur, 'set_pte_at', 'set_pte', got.page, i, { pfn: `${owner}.reused.${i}` });
+  }
+}
+
+export function* runStep(cur: Ctx, step: Step): Proc<void> {
+  switch (step.kind) {
+    case 'munmap':
+      return yield* do_munmap(cur, cur.mm as string, step.vma);
+    case 'exit_mmap':
+      return yield* exit_mmap(cur, cur.mm as string);
+    case 'gup_fast':
+      yield* gup_fast(cur, step.slot, step.page, step.pages);
+      return;
+    case 'idle':
+      return yield* do_idle(cur);
+    case 'user':
+      return yield* enter_user_mode(cur, 'exit_to_user_mode');
+    case 'reuse_table':
+      return yield* reuseTable(cur, step.owner, step.entries);
+    case 'call':
+      return yield* callIn(cur, step.fn, step.context);
+  }
+}
+
+export function describeStep(step: Step): string {
+  switch (step.kind) {
+    case 'munmap':
+      return `munmap(${step.vma})`;
+    case 'exit_mmap':
+      return 'exit_mmap';
+    case 'gup_fast':
+      return `gup_fast(slot ${step.slot}, page ${step.page}, ${step.pages} page(s))`;
+    case 'idle':
+      return 'idle';
+    case 'user':
+      return 'user';
+    case 'reuse_table':
+      return `reuse a freed page as ${step.owner}'s PTE table`;
+    case 'call':
+      return `${step.fn}() from ${step.context} context`;
+  }
+}
+
+/** The task of CPU `cpu`: its steps in order. */
+export function taskThread(k: Kernel, cpu: number, comm: string, mm: string | null, steps: readonly Step[]): ThreadSpec {
+  return {
+    name: comm,
+    cpu,
+    kind: 'task',
+    body: function* () {
+      const cur: Ctx = { k, cpu, comm, mm, context: 'task' };
+      for (const s of steps) yield* runStep(cur, s);
+      if (steps.length === 0) yield* local({ fn: 'schedule', desc: 'nothing to run' });
+    },
+  };
+}
+
+/** The MMU of CPU `cpu`, doing `times` speculative walks of (slot, page). */
+export function hwWalkerThread(k: Kernel, cpu: number, slot: number, page: number, times: number): ThreadSpec {
+  return {
+    name: `CPU${cpu} MMU`,
+    cpu,
+    kind: 'agent',
+    body: function* () {
+      const cur: Ctx = { k, cpu, comm: `mmu/${cpu}`, mm: null, context: 'task' };
+      for (let i = 0; i < times; i++) yield* hw_page_walk(cur, slot, page);
+    },
+  };
+}
+
+/** The KVM host scheduler for vCPU `cpu`. */
+export function kvmHostThread(k: Kernel, cpu: number): ThreadSpec {
+  return { name: `host vCPU${cpu}`, cpu, kind: 'agent', body: () => kvm_host_vcpu(k, cpu) };
+}
+
+/** Checks a step against the kernel's layout; returns an error message or null. */
+export function validateStep(k: Kernel, mm: string | null, step: Step): string | null {
+  if (step.kind === 'munmap' || step.kind === 'exit_mmap' || step.kind === 'gup_fast') {
+    if (mm === null) return `${step.kind} needs the CPU to run a task of an mm (set 'mm')`;
+    const spec = mmSpec(k, mm);
+    if (step.kind === 'munmap' && !spec.vmas.some((v) => v.name === step.vma)) {
+      return `mm ${mm} has no VMA '${step.vma}' (has: ${spec.vmas.map((v) => v.name).join(', ')})`;
+    }
+    if (step.kind === 'gup_fast') {
+      if (!spec.vmas.some((v) => step.slot >= v.start && step.slot < v.end)) return `slot ${step.slot} is not inside a VMA of ${mm}`;
+      if (step.page + step.pages > spec.ptes_per_table) return `pages ${step.page}..${step.page + step.pages - 1} exceed ptes_per_table ${spec.ptes_per_table}`;
+    }
+  }
+  if (step.kind === 'reuse_table' && !k.mms.has(step.owner)) return `reuse_table owner '${step.owner}' is not an mm of the scenario`;
+  return null;
+}
