@@ -60,7 +60,10 @@ export interface AccessOp extends Site {
   /** Memory-ordering strength of the step, for memory models weaker than SC (unused under SC). */
   readonly barrier?: 'full';
   readonly cost?: Cost;
-  /** For a guarded op, a lower bound on how long the wait lasts in simulated time (e.g. a grace period). */
+  /**
+   * A lower bound, in simulated time, on how long after the thread's previous step this step can
+   * happen (a grace period, a vCPU's time off the CPU). The checker ignores it.
+   */
   readonly minWait?: Cost;
 }
 

@@ -106,6 +106,13 @@ export function isLeafEntry(e: TlbEntry): boolean {
   return e.pfn !== null;
 }
 
+/** KVM's per-vCPU steal_time.preempted flags (KVM_VCPU_PREEMPTED, KVM_VCPU_FLUSH_TLB). */
+export interface StealTime {
+  readonly [key: string]: Value;
+  readonly preempted: boolean;
+  readonly flush: boolean;
+}
+
 /** smp_call_function's per-(source, target) call_single_data lock. */
 export const csdLoc = (src: number, dst: number): Loc => `csd.${src}.${dst}`;
 

@@ -6,7 +6,7 @@
  */
 import { access, choose, type Proc, type Value } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
-import { cpuLoc, freeListLoc, pageLoc, type Level, type PageState, type TlbEntry } from '../state.js';
+import { cpuLoc, freeListLoc, pageLoc, type Level, type PageState, type StealTime, type TlbEntry } from '../state.js';
 
 /**
  * __get_free_page(GFP_NOWAIT) for an mmu_gather table batch. It may fail at any time under memory
@@ -35,17 +35,22 @@ export function* __get_free_page_batch(cur: Ctx, caller: string): Proc<boolean> 
  */
 export function* pagetable_free(cur: Ctx, caller: string, table: string): Proc<void> {
   const cpus = Array.from({ length: cur.k.nr_cpus }, (_, i) => i);
+  const vcpus = cur.k.preemptible_vcpus;
   yield* access({
     fn: caller,
     desc: `free page-table page ${table}`,
     cost: { cls: 'page_free' },
-    reads: [pageLoc(table), freeListLoc, ...cpus.map(cpuLoc.tlb)],
+    reads: [pageLoc(table), freeListLoc, ...cpus.map(cpuLoc.tlb), ...vcpus.map(cpuLoc.steal_time)],
     writes: [pageLoc(table), freeListLoc],
     effect: (vals) => {
       const pg = vals[0] as PageState;
       if (pg.state !== 'pgtable') throw new Error(`${caller}: freeing ${table}, which is ${pg.state} (double free)`);
+      // A descheduled vCPU whose flush KVM deferred (KVM_VCPU_FLUSH_TLB) cannot use its cached
+      // entries: the host flushes them before it runs again.
+      const flushPending = new Set(vcpus.filter((_, i) => (vals[2 + cpus.length + i] as StealTime).flush));
       const stale: Value[] = [];
       cpus.forEach((c, i) => {
+        if (flushPending.has(c)) return;
         for (const e of vals[2 + i] as readonly TlbEntry[]) {
           if (e.table === table && e.gen === pg.gen) stale.push({ cpu: c, level: e.level, path: e.path });
         }

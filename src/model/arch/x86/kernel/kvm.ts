@@ -12,14 +12,8 @@
  */
 import { access, choose, type Proc, type Value } from '../../../../core/index.js';
 import type { Ctx, Kernel } from '../../../kernel.js';
-import { cpuLoc, type TlbEntry } from '../../../state.js';
+import { cpuLoc, type StealTime, type TlbEntry } from '../../../state.js';
 import { native_flush_tlb_multi, type flush_tlb_info } from '../mm/tlb.js';
-
-export interface StealTime {
-  readonly [key: string]: Value;
-  readonly preempted: boolean;
-  readonly flush: boolean;
-}
 
 export function* kvm_flush_tlb_multi(cur: Ctx, cpumask: readonly number[], info: flush_tlb_info): Proc<void> {
   const remote = cpumask.filter((c) => c !== cur.cpu && cur.k.preemptible_vcpus.includes(c));
@@ -73,9 +67,9 @@ export function* kvm_host_vcpu(k: Kernel, cpu: number): Proc<void> {
     fn: 'record_steal_time',
     desc: `host resumes vCPU${cpu}`,
     minWait: { cls: 'vcpu_preempt' },
-    reads: [cpuLoc.steal_time(cpu), cpuLoc.tlb(cpu)],
+    reads: [cpuLoc.steal_time(cpu)],
     writes: [cpuLoc.stopped(cpu), cpuLoc.steal_time(cpu), cpuLoc.tlb(cpu)],
-    effect: ([st, tlb]) => {
+    effect: ([st]) => {
       const flush = (st as StealTime).flush;
       const writes: Array<[string, Value]> = [
         [cpuLoc.stopped(cpu), false],

@@ -1,0 +1,98 @@
+/**
+ * Toy programs with known numbers of Mazurkiewicz traces, from the DPOR literature, written
+ * against the core op protocol only. Used to test the checker engine.
+ */
+import { access, type Program, type Proc, type ThreadSpec, type Value } from '../../src/core/index.js';
+
+function* read(loc: string): Proc<Value> {
+  return yield* access<Value>({ fn: 'read', desc: `read ${loc}`, reads: [loc], effect: ([v]) => ({ result: v }) });
+}
+
+function* write(loc: string, value: Value): Proc<void> {
+  yield* access({ fn: 'write', desc: `write ${loc}=${JSON.stringify(value)}`, writes: [loc], effect: () => ({ writes: [[loc, value]] }) });
+}
+
+function agent(name: string, body: () => Proc): ThreadSpec {
+  return { name, cpu: null, kind: 'agent', body };
+}
+
+function program(name: string, init: Record<string, Value>, threads: ThreadSpec[]): Program {
+  return { name, machine: { cpus: 0 }, init: new Map(Object.entries(init)), threads, properties: [] };
+}
+
+/** N threads writing N different variables: 1 trace. */
+export function independentWriters(n: number): Program {
+  const init: Record<string, Value> = {};
+  for (let i = 0; i < n; i++) init[`x${i}`] = 0;
+  return program(`writers(${n})`, init, Array.from({ length: n }, (_, i) => agent(`w${i}`, function* () {
+    yield* write(`x${i}`, 1);
+  })));
+}
+
+/** One writer and N readers of one variable: 2^N traces. */
+export function readersWriter(n: number): Program {
+  const threads = [agent('w', function* () {
+    yield* write('x', 1);
+  })];
+  for (let i = 0; i < n; i++) threads.push(agent(`r${i}`, function* () {
+    yield* read('x');
+  }));
+  return program(`readers(${n})`, { x: 0 }, threads);
+}
+
+/** N threads each doing r = x; x = r + 1. */
+export function incrementers(n: number): Program {
+  return program(`incrementers(${n})`, { x: 0 }, Array.from({ length: n }, (_, i) => agent(`t${i}`, function* () {
+    const r = (yield* read('x')) as number;
+    yield* write('x', r + 1);
+  })));
+}
+
+/**
+ * lastzero(N) (Abdulla et al.): array a[0..N] = 0; thread 0 scans for the last zero:
+ * for (i = N; a[i] != 0; i--); threads j = 1..N: a[j] = a[j-1] + 1. (N+3)·2^(N-2) traces.
+ */
+export function lastzero(n: number): Program {
+  const init: Record<string, Value> = {};
+  for (let i = 0; i <= n; i++) init[`a${i}`] = 0;
+  const threads = [agent('scan', function* () {
+    for (let i = n; i >= 0; i--) {
+      const v = (yield* read(`a${i}`)) as number;
+      if (v === 0) break;
+    }
+  })];
+  for (let j = 1; j <= n; j++) threads.push(agent(`t${j}`, function* () {
+    const v = (yield* read(`a${j - 1}`)) as number;
+    yield* write(`a${j}`, v + 1);
+  }));
+  return program(`lastzero(${n})`, init, threads);
+}
+
+/** A blocking toy: T0 waits until x == 1, T1 sets x = 1; T2 reads x. */
+export function waiter(): Program {
+  return program('waiter', { x: 0 }, [
+    agent('wait', function* () {
+      yield* access({ fn: 'wait', desc: 'wait x==1', reads: ['x'], guard: ([v]) => v === 1 });
+    }),
+    agent('set', function* () {
+      yield* write('x', 1);
+    }),
+    agent('peek', function* () {
+      yield* read('x');
+    }),
+  ]);
+}
+
+/** Two threads that each wait for the other: always deadlocks. */
+export function deadlock(): Program {
+  return program('deadlock', { a: 0, b: 0 }, [
+    agent('p', function* () {
+      yield* access({ fn: 'wait', desc: 'wait b', reads: ['b'], guard: ([v]) => v === 1 });
+      yield* write('a', 1);
+    }),
+    agent('q', function* () {
+      yield* access({ fn: 'wait', desc: 'wait a', reads: ['a'], guard: ([v]) => v === 1 });
+      yield* write('b', 1);
+    }),
+  ]);
+}
