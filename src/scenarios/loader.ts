@@ -3,7 +3,7 @@
  * file, the line and column, the path inside the document, and what was expected.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { scenarioSchema, type ScenarioData } from './schema.js';
 
@@ -20,9 +20,17 @@ export interface ScenarioIssue {
   readonly message: string;
 }
 
+/** Issues in source order; those without a position (command-line overrides) first. */
+function bySource(a: ScenarioIssue, b: ScenarioIssue): number {
+  const ka = a.pos ? a.pos.line * 100_000 + a.pos.col : -1;
+  const kb = b.pos ? b.pos.line * 100_000 + b.pos.col : -1;
+  return ka - kb;
+}
+
 export class ScenarioError extends Error {
   readonly issues: readonly ScenarioIssue[];
-  constructor(issues: readonly ScenarioIssue[]) {
+  constructor(unsorted: readonly ScenarioIssue[]) {
+    const issues = [...unsorted].sort(bySource);
     super(issues.map(formatIssue).join('\n'));
     this.name = 'ScenarioError';
     this.issues = issues;
@@ -76,6 +84,17 @@ function positions(doc: Document, lc: LineCounter) {
 function zodIssues(file: string, posOf: ScenarioFile['posOf'], error: z.ZodError): ScenarioIssue[] {
   const out: ScenarioIssue[] = [];
   for (const iss of error.issues) {
+    const parent = iss.path.slice(0, -1);
+    const last = iss.path[iss.path.length - 1];
+    if (iss.code === 'invalid_type' && /received undefined$/.test(iss.message) && typeof last === 'string') {
+      out.push({ file, pos: posOf(parent), path: formatPath(iss.path), message: `missing key '${last}' (${iss.message.replace(/^Invalid input: /, '').replace(/, received undefined$/, '')})` });
+      continue;
+    }
+    if (iss.code === 'invalid_key' && typeof last === 'string') {
+      const why = iss.issues.map((i) => i.message).join('; ');
+      out.push({ file, pos: posOf(parent, last), path: formatPath(iss.path), message: `invalid name '${last}': ${why}` });
+      continue;
+    }
     if (iss.code === 'unrecognized_keys') {
       for (const key of iss.keys) {
         out.push({ file, pos: posOf(iss.path, key), path: formatPath([...iss.path, key]), message: `unknown key '${key}'` });
@@ -94,12 +113,23 @@ export function parseScenario(source: string, file: string): ScenarioFile {
   if (doc.errors.length > 0) {
     throw new ScenarioError(
       doc.errors.map((e) => {
-        const p = e.linePos?.[0];
-        return { file, pos: p ? { line: p.line, col: p.col } : null, path: '', message: `YAML: ${e.message.split('\n')[0]}` };
+        const p = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
+        return { file, pos: { line: p.line, col: p.col }, path: '', message: `YAML: ${e.message.split('\n')[0]}` };
       }),
     );
   }
   const posOf = positions(doc, lc);
+  // toJS() would turn a `__proto__` key into the object's prototype and drop it silently.
+  const reserved: ScenarioIssue[] = [];
+  visit(doc, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && pair.key.value === '__proto__' && pair.key.range) {
+        const p = lc.linePos(pair.key.range[0]);
+        reserved.push({ file, pos: { line: p.line, col: p.col }, path: '', message: "'__proto__' is a reserved name" });
+      }
+    },
+  });
+  if (reserved.length > 0) throw new ScenarioError(reserved);
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ScenarioError([{ file, pos: { line: 1, col: 1 }, path: '', message: 'expected a mapping with name, machine, cpus, ...' }]);

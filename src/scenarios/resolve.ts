@@ -7,14 +7,14 @@
 import type { Program, ThreadSpec } from '../core/index.js';
 import { archOps } from '../model/arch/index.js';
 import { boot, type CpuBoot } from '../model/boot.js';
-import { DEFAULT_CONFIG, type ArchId, type KernelConfig, type KnobId } from '../model/config.js';
+import { DEFAULT_CONFIG, KNOB_VALUES, type ArchId, type KernelConfig, type KnobId } from '../model/config.js';
 import type { Kernel, MmSpec } from '../model/kernel.js';
 import { lockLoc } from '../model/kernel/locking/spinlock.js';
 import { INVARIANT_IDS, invariantById } from '../invariants/index.js';
 import { strategies, strategyById } from '../strategies/index.js';
 import { describeStep, hwWalkerThread, kvmHostThread, taskThread, validateStep, type Step } from '../workloads/index.js';
 import { loadScenario, parseScenario, ScenarioError, type ScenarioFile, type ScenarioIssue } from './loader.js';
-import type { ScenarioData } from './schema.js';
+import type { StepData } from './schema.js';
 
 export type Verdict = 'holds' | 'violated';
 
@@ -56,8 +56,10 @@ export interface LoadedScenario {
   readonly program: Program;
 }
 
-function toStep(raw: ScenarioData['cpus'][number]['run'][number]): Step {
-  if (typeof raw === 'string') return { kind: raw } as Step;
+function toStep(raw: StepData, cpuMm: string | null): Step {
+  if (raw === 'exit_mmap') return { kind: 'exit_mmap', mm: cpuMm ?? '' };
+  if (typeof raw === 'string') return { kind: raw };
+  if ('pte_offset_map' in raw) return { kind: 'pte_offset_map', ...raw.pte_offset_map };
   if ('munmap' in raw) return { kind: 'munmap', vma: raw.munmap };
   if ('gup_fast' in raw) return { kind: 'gup_fast', ...raw.gup_fast };
   if ('reuse_table' in raw) return { kind: 'reuse_table', ...raw.reuse_table };
@@ -70,28 +72,69 @@ function commOf(steps: readonly Step[], cpu: number): string {
   return first.kind === 'call' ? first.fn : first.kind;
 }
 
+/** Command-line overrides of a scenario's configuration (`--preset`, `--set knob=value`). */
+export interface Overrides {
+  readonly preset?: string;
+  readonly set?: readonly string[];
+}
+
+/** Parse `knob=value` overrides into typed knob values; problems are reported as issues. */
+function parseSets(sets: readonly string[], issues: ScenarioIssue[]): Partial<KernelConfig> {
+  const out: Record<string, unknown> = {};
+  for (const s of sets) {
+    const m = /^([a-z_0-9]+)=(.*)$/.exec(s);
+    const where = { file: '--set', pos: null, path: s } as const;
+    if (!m) {
+      issues.push({ ...where, message: `expected KNOB=VALUE, got '${s}'` });
+      continue;
+    }
+    const [, key, raw] = m as unknown as [string, string, string];
+    const kind = Object.hasOwn(KNOB_VALUES, key) ? (KNOB_VALUES as Record<string, unknown>)[key] : undefined;
+    if (kind === undefined) {
+      issues.push({ ...where, message: `unknown knob '${key}'; expected one of ${Object.keys(KNOB_VALUES).join(', ')}` });
+    } else if (kind === 'boolean') {
+      if (raw === 'true' || raw === 'false') out[key] = raw === 'true';
+      else issues.push({ ...where, message: `${key} takes true or false, got '${raw}'` });
+    } else if (kind === 'positive-integer') {
+      const n = Number(raw);
+      if (Number.isInteger(n) && n >= 1 && n <= 512) out[key] = n;
+      else issues.push({ ...where, message: `${key} takes an integer in 1..512, got '${raw}'` });
+    } else if ((kind as readonly string[]).includes(raw)) {
+      out[key] = raw;
+    } else {
+      issues.push({ ...where, message: `${key} takes one of ${(kind as readonly string[]).join(', ')}, got '${raw}'` });
+    }
+  }
+  return out as Partial<KernelConfig>;
+}
+
 /** Resolve a parsed scenario. Throws ScenarioError for every semantic problem found. */
-export function resolveScenario(file: ScenarioFile): LoadedScenario {
+export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): LoadedScenario {
   const d = file.data;
   const issues: ScenarioIssue[] = [];
   const arch = d.machine.arch as ArchId;
 
   if (d.machine.cpus !== undefined && d.machine.cpus !== d.cpus.length) {
-    issues.push(file.issue(['machine', 'cpus'], `machine.cpus is ${d.machine.cpus} but ${d.cpus.length} CPUs are listed under 'cpus'`));
+    issues.push(file.issue(['machine', 'cpus'], `machine.cpus is ${d.machine.cpus} but ${d.cpus.length} CPU${d.cpus.length === 1 ? ' is' : 's are'} listed under 'cpus'`));
   }
 
-  // Configuration: defaults <- preset <- knobs.
-  const preset = d.config.preset ?? null;
+  // Configuration: defaults <- preset <- knobs <- command-line preset <- command-line knobs.
+  const preset = overrides.preset ?? d.config.preset ?? null;
   let config: KernelConfig = { ...DEFAULT_CONFIG };
   if (preset !== null) {
     const s = strategyById(preset);
-    if (!s) issues.push(file.issue(['config', 'preset'], `unknown preset '${preset}'; expected one of ${strategies().map((x) => x.id).join(', ')}`));
+    const known = strategies().map((x) => x.id).join(', ');
+    if (!s && overrides.preset !== undefined) issues.push({ file: '--preset', pos: null, path: '', message: `unknown preset '${preset}'; expected one of ${known}` });
+    else if (!s) issues.push(file.issue(['config', 'preset'], `unknown preset '${preset}'; expected one of ${known}`));
     else config = { ...config, ...s.knobs };
   }
   for (const [key, value] of Object.entries(d.config)) {
     if (key === 'preset' || value === undefined) continue;
+    // A command-line preset replaces the scenario's preset and the knobs it sets.
+    if (overrides.preset !== undefined && strategyById(overrides.preset)?.knobs[key as KnobId] !== undefined) continue;
     config = { ...config, [key as KnobId]: value } as KernelConfig;
   }
+  config = { ...config, ...parseSets(overrides.set ?? [], issues) };
 
   // Address spaces.
   const mms = new Map<string, MmSpec>();
@@ -120,7 +163,7 @@ export function resolveScenario(file: ScenarioFile): LoadedScenario {
     if (c.mm !== null && !mms.has(c.mm)) issues.push(file.issue([...at, 'mm'], `unknown mm '${c.mm}'; the scenario defines: ${[...mms.keys()].join(', ') || 'none'}`));
     if (c.lazy && c.mm === null) issues.push(file.issue([...at, 'lazy'], 'a lazy CPU borrows an mm: set mm too'));
     if (c.vcpu_preemptible && arch !== 'x86-kvm') issues.push(file.issue([...at, 'vcpu_preemptible'], `only an x86-kvm guest has vCPUs the host can preempt (arch is ${arch})`));
-    const steps = c.run.map(toStep);
+    const steps = c.run.map((r) => toStep(r, c.mm));
     const taskMm = c.lazy ? null : c.mm;
     steps.forEach((s, j) => {
       if (c.mm !== null && !mms.has(c.mm)) return;
@@ -151,12 +194,12 @@ export function resolveScenario(file: ScenarioFile): LoadedScenario {
   let deadlock: boolean | null = null;
   for (const [key, value] of Object.entries(d.expect)) {
     if (key === 'deadlock') {
-      if (value !== 'yes' && value !== 'no') issues.push(file.issue(['expect', 'deadlock'], `expected yes or no, got '${value}'`));
+      if (value !== 'yes' && value !== 'no') issues.push(file.issue(['expect', 'deadlock'], `expected yes or no, got '${String(value)}'`));
       else deadlock = value === 'yes';
     } else if (!invariantById(key)) {
       issues.push(file.issue(['expect'], `unknown invariant '${key}'; expected deadlock or one of ${INVARIANT_IDS.join(', ')}`, key));
     } else if (value !== 'holds' && value !== 'violated') {
-      issues.push(file.issue(['expect', key], `expected holds or violated, got '${value}'`));
+      issues.push(file.issue(['expect', key], `expected holds or violated, got '${String(value)}'`));
     } else if (!invariants.includes(key)) {
       issues.push(file.issue(['expect'], `'${key}' has an expected verdict but is not among check.invariants`, key));
     } else {
@@ -193,8 +236,8 @@ export function resolveScenario(file: ScenarioFile): LoadedScenario {
 }
 
 /** Load, validate and resolve a scenario file. */
-export function openScenario(path: string): LoadedScenario {
-  return resolveScenario(loadScenario(path));
+export function openScenario(path: string, overrides: Overrides = {}): LoadedScenario {
+  return resolveScenario(loadScenario(path), overrides);
 }
 
 /** The same from text (tests, the web UI). */

@@ -36,17 +36,61 @@ const mm = z.strictObject({
   global_asid: z.boolean().default(true),
 });
 
-const stepObject = z.union([
-  z.strictObject({ munmap: name }),
-  z.strictObject({ gup_fast: z.strictObject({ slot: z.int().min(0), page: z.int().min(0).default(0), pages: z.int().min(1).default(1) }) }),
-  z.strictObject({ reuse_table: z.strictObject({ owner: name, entries: z.int().min(1).max(8).default(1) }) }),
-  z.strictObject({ call: z.strictObject({ fn: z.enum(SYNC_FNS as [string, ...string[]]), context: z.enum(CALL_CONTEXTS as [string, ...string[]]).default('task') }) }),
-]);
+/** Steps that take arguments, by key: `- { munmap: heap }`, `- { gup_fast: { slot: 0 } }`. */
+const STEP_ARGS = {
+  munmap: name,
+  gup_fast: z.strictObject({ slot: z.int().min(0), page: z.int().min(0).default(0), pages: z.int().min(1).default(1) }),
+  pte_offset_map: z.strictObject({ slot: z.int().min(0), page: z.int().min(0).default(0) }),
+  reuse_table: z.strictObject({ owner: name, entries: z.int().min(1).max(8).default(1) }),
+  call: z.strictObject({
+    fn: z.enum(SYNC_FNS as [string, ...string[]], { error: () => `expected one of ${SYNC_FNS.join(', ')}` }),
+    context: z.enum(CALL_CONTEXTS as [string, ...string[]], { error: () => `expected one of ${CALL_CONTEXTS.join(', ')}` }).default('task'),
+  }),
+} as const;
 
-export const STEP_KINDS = ['munmap', 'exit_mmap', 'gup_fast', 'idle', 'user', 'reuse_table', 'call'] as const;
+/** Steps written as a bare word: `- idle`. */
+const BARE_STEPS = ['idle', 'user', 'exit_mmap'] as const;
 
-const step = z.union([z.enum(['idle', 'user', 'exit_mmap']), stepObject], {
-  error: () => `expected a step: one of ${STEP_KINDS.join(', ')} (e.g. 'idle', '{ munmap: heap }', '{ gup_fast: { slot: 0 } }')`,
+export const STEP_KINDS = ['munmap', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'call'] as const;
+
+type StepArgs = { readonly [K in keyof typeof STEP_ARGS]: { readonly [P in K]: z.output<(typeof STEP_ARGS)[K]> } };
+export type StepData = (typeof BARE_STEPS)[number] | StepArgs[keyof StepArgs];
+
+/** A step: dispatched on its key so that errors speak about the step that was meant. */
+const step = z.unknown().transform((v, ctx): StepData => {
+  const expected = `expected a step: one of ${STEP_KINDS.join(', ')} (e.g. 'idle', '{ munmap: heap }', '{ gup_fast: { slot: 0 } }')`;
+  if (typeof v === 'string') {
+    if ((BARE_STEPS as readonly string[]).includes(v)) return v as StepData;
+    const hint = (STEP_KINDS as readonly string[]).includes(v) ? `step '${v}' takes arguments: { ${v}: ... }` : `unknown step '${v}'; ${expected}`;
+    ctx.addIssue({ code: 'custom', message: hint });
+    return z.NEVER;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || Object.keys(v).length === 0) {
+    ctx.addIssue({ code: 'custom', message: expected });
+    return z.NEVER;
+  }
+  const known = Object.keys(v).filter((k) => Object.hasOwn(STEP_ARGS, k));
+  if (Object.keys(v).length > 1 && known.length === 1) {
+    // `{ munmap: heap, extra: 1 }`: one step with stray keys beside it.
+    ctx.addIssue({ code: 'unrecognized_keys', keys: Object.keys(v).filter((k) => k !== known[0]), input: v, message: 'a step has exactly one key' } as never);
+    return z.NEVER;
+  }
+  if (Object.keys(v).length > 1) {
+    ctx.addIssue({ code: 'custom', message: `a step has exactly one key; ${expected}` });
+    return z.NEVER;
+  }
+  const [key, arg] = Object.entries(v)[0] as [string, unknown];
+  if (!Object.hasOwn(STEP_ARGS, key)) {
+    const hint = (BARE_STEPS as readonly string[]).includes(key) ? `step '${key}' takes no arguments: write it as '${key}'` : `unknown step '${key}'; ${expected}`;
+    ctx.addIssue({ code: 'custom', message: hint });
+    return z.NEVER;
+  }
+  const r = STEP_ARGS[key as keyof typeof STEP_ARGS].safeParse(arg);
+  if (!r.success) {
+    for (const iss of r.error.issues) ctx.addIssue({ ...(iss as z.core.$ZodRawIssue), path: [key, ...iss.path] } as never);
+    return z.NEVER;
+  }
+  return { [key]: r.data } as StepData;
 });
 
 const walk = z.strictObject({ slot: z.int().min(0), page: z.int().min(0).default(0), times: z.int().min(1).max(4).default(1) });
@@ -72,12 +116,11 @@ const knobs = Object.fromEntries((Object.keys(KNOB_VALUES) as KnobId[]).map((k) 
 
 const config = z.strictObject({ preset: z.string().optional(), ...knobs });
 
-const verdict = z.enum(['holds', 'violated']);
-
 export const scenarioSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().default(''),
-  expect: z.record(z.string(), z.union([verdict, z.enum(['yes', 'no'])])).default({}),
+  // Checked by resolve, which knows the invariants: holds | violated, and deadlock: yes | no.
+  expect: z.record(z.string(), z.union([z.string(), z.boolean()])).default({}),
   machine: z.strictObject({
     arch: z.enum(ARCH_IDS as unknown as [string, ...string[]]),
     cpus: z.int().min(1).max(MAX_CPUS).optional(),

@@ -7,6 +7,7 @@ import type { Ctx, Kernel } from '../model/kernel.js';
 import { do_munmap } from '../model/mm/vma.js';
 import { exit_mmap } from '../model/mm/mmap.js';
 import { gup_fast } from '../model/mm/gup.js';
+import { pte_offset_map_walk } from '../model/mm/pgtable-generic.js';
 import { do_idle, enter_user_mode, preempt_disable, preempt_enable } from '../model/kernel/sched.js';
 import { hw_page_walk } from '../model/hw/mmu.js';
 import { kvm_host_vcpu } from '../model/arch/x86/kernel/kvm.js';
@@ -28,8 +29,9 @@ export const CALL_CONTEXTS: readonly CallContext[] = ['task', 'spinlock', 'irqs_
 
 export type Step =
   | { readonly kind: 'munmap'; readonly vma: string }
-  | { readonly kind: 'exit_mmap' }
+  | { readonly kind: 'exit_mmap'; readonly mm: string }
   | { readonly kind: 'gup_fast'; readonly slot: number; readonly page: number; readonly pages: number }
+  | { readonly kind: 'pte_offset_map'; readonly slot: number; readonly page: number }
   | { readonly kind: 'idle' }
   | { readonly kind: 'user' }
   | { readonly kind: 'reuse_table'; readonly owner: string; readonly entries: number }
@@ -86,7 +88,9 @@ export function* runStep(cur: Ctx, step: Step): Proc<void> {
     case 'munmap':
       return yield* do_munmap(cur, cur.mm as string, step.vma);
     case 'exit_mmap':
-      return yield* exit_mmap(cur, cur.mm as string);
+      return yield* exit_mmap(cur, step.mm);
+    case 'pte_offset_map':
+      return yield* pte_offset_map_walk(cur, step.slot, step.page);
     case 'gup_fast':
       yield* gup_fast(cur, step.slot, step.page, step.pages);
       return;
@@ -106,7 +110,9 @@ export function describeStep(step: Step): string {
     case 'munmap':
       return `munmap(${step.vma})`;
     case 'exit_mmap':
-      return 'exit_mmap';
+      return `exit_mmap(${step.mm})`;
+    case 'pte_offset_map':
+      return `pte_offset_map walk (slot ${step.slot}, page ${step.page}) under rcu_read_lock()`;
     case 'gup_fast':
       return `gup_fast(slot ${step.slot}, page ${step.page}, ${step.pages} page(s))`;
     case 'idle':
@@ -154,15 +160,17 @@ export function kvmHostThread(k: Kernel, cpu: number): ThreadSpec {
 
 /** Checks a step against the kernel's layout; returns an error message or null. */
 export function validateStep(k: Kernel, mm: string | null, step: Step): string | null {
-  if (step.kind === 'munmap' || step.kind === 'exit_mmap' || step.kind === 'gup_fast') {
-    if (mm === null) return `${step.kind} needs the CPU to run a task of an mm (set 'mm')`;
+  if (step.kind === 'exit_mmap' && !k.mms.has(step.mm)) return 'exit_mmap needs the CPU to have an mm loaded (set mm; an exiting task runs lazily on it)';
+  if (step.kind === 'munmap' || step.kind === 'gup_fast' || step.kind === 'pte_offset_map') {
+    if (mm === null) return `${step.kind} needs the CPU to run a task of an mm (set 'mm', not lazy)`;
     const spec = mmSpec(k, mm);
     if (step.kind === 'munmap' && !spec.vmas.some((v) => v.name === step.vma)) {
       return `mm ${mm} has no VMA '${step.vma}' (has: ${spec.vmas.map((v) => v.name).join(', ')})`;
     }
-    if (step.kind === 'gup_fast') {
+    if (step.kind === 'gup_fast' || step.kind === 'pte_offset_map') {
       if (!spec.vmas.some((v) => step.slot >= v.start && step.slot < v.end)) return `slot ${step.slot} is not inside a VMA of ${mm}`;
-      if (step.page + step.pages > spec.ptes_per_table) return `pages ${step.page}..${step.page + step.pages - 1} exceed ptes_per_table ${spec.ptes_per_table}`;
+      const pages = step.kind === 'gup_fast' ? step.pages : 1;
+      if (step.page + pages > spec.ptes_per_table) return `pages ${step.page}..${step.page + pages - 1} exceed ptes_per_table ${spec.ptes_per_table}`;
     }
   }
   if (step.kind === 'reuse_table' && !k.mms.has(step.owner)) return `reuse_table owner '${step.owner}' is not an mm of the scenario`;

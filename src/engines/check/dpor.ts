@@ -68,6 +68,7 @@ export interface Counterexample {
   /** Threads left unfinished, for a deadlock. */
   readonly blocked: readonly number[];
   readonly threadNames: readonly string[];
+  readonly threadKinds: readonly string[];
   readonly threadCpus: ReadonlyArray<number | null>;
 }
 
@@ -330,6 +331,7 @@ export class Explorer {
       violation,
       blocked: exec.blocked(),
       threadNames: exec.threads.map((t) => t.spec.name),
+      threadKinds: exec.threads.map((t) => t.spec.kind),
       threadCpus: exec.threads.map((t) => t.spec.cpu),
     });
     for (const v of exec.violations) {

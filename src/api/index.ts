@@ -1,0 +1,73 @@
+/**
+ * The programmatic API the CLI (and later the web UI) is a thin shell over: load a scenario,
+ * check it, compare with its expected verdicts, replay a schedule, walk the catalog.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { replay, type Execution } from '../core/index.js';
+import type { Schedule } from '../core/schedule.js';
+import { check, type CheckOptions, type CheckResult } from '../engines/check/index.js';
+import { openScenario, type Expectation, type LoadedScenario, type Overrides, type Verdict } from '../scenarios/resolve.js';
+
+export interface Comparison {
+  readonly rows: ReadonlyArray<{ readonly id: string; readonly expected: Verdict | null; readonly got: Verdict; readonly match: boolean }>;
+  readonly deadlock: { readonly expected: boolean | null; readonly got: boolean; readonly match: boolean };
+  /** Every stated expectation met, and no violation nobody expected. */
+  readonly ok: boolean;
+}
+
+export function compare(expect: Expectation, result: CheckResult): Comparison {
+  const rows = result.verdicts.map((v) => {
+    const expected = expect.invariants[v.id] ?? null;
+    // An unstated expectation counts as "holds": a violation nobody expected is a failure.
+    const match = expected === null ? v.status === 'holds' : expected === v.status;
+    return { id: v.id, expected, got: v.status, match };
+  });
+  const gotDeadlock = result.deadlock !== null;
+  const deadlock = { expected: expect.deadlock, got: gotDeadlock, match: expect.deadlock === null ? !gotDeadlock : expect.deadlock === gotDeadlock };
+  return { rows, deadlock, ok: rows.every((r) => r.match) && deadlock.match };
+}
+
+export interface CheckRun {
+  readonly scenario: LoadedScenario;
+  readonly result: CheckResult;
+  readonly comparison: Comparison;
+  readonly elapsedMs: number;
+}
+
+export function checkScenario(path: string, opts: CheckOptions & Overrides = {}): CheckRun {
+  const scenario = openScenario(path, opts);
+  const t0 = performance.now();
+  const result = check(scenario.program, opts);
+  const elapsedMs = performance.now() - t0;
+  return { scenario, result, comparison: compare(scenario.expect, result), elapsedMs };
+}
+
+/** Re-execute a scenario along a schedule. */
+export function replayScenario(path: string, schedule: Schedule, overrides: Overrides = {}): { scenario: LoadedScenario; exec: Execution } {
+  const scenario = openScenario(path, overrides);
+  return { scenario, exec: replay(scenario.program, schedule) };
+}
+
+/** The built-in scenario directory shipped with the package. */
+export function builtinScenarioDir(): string {
+  return resolvePath(fileURLToPath(new URL('.', import.meta.url)), '../../scenarios');
+}
+
+/** Every .yaml file under `dir`, sorted, as paths relative to the working directory when shorter. */
+export function findScenarios(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith('.yaml') || name.endsWith('.yml')) out.push(p);
+    }
+  };
+  walk(dir);
+  return out.map((p) => {
+    const rel = relative(process.cwd(), p);
+    return rel.length < p.length && !rel.startsWith('..') ? rel : p;
+  });
+}

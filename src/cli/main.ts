@@ -1,0 +1,207 @@
+/**
+ * The `ptlab` command line: a thin shell over src/api. Every command parses its options, calls
+ * the API, renders the result (text or JSON) and sets the exit code:
+ *   0  the verdicts are as the scenario expects (or the command succeeded)
+ *   1  a verdict differs from the expectation (or an unexpected violation)
+ *   2  bad input: the scenario, the options or the schedule (the message says where)
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { ModelError } from '../core/execution.js';
+import { decodeSchedule, ScheduleSyntaxError } from '../core/schedule.js';
+import { ScenarioError } from '../scenarios/loader.js';
+import { checkScenario, builtinScenarioDir, findScenarios, replayScenario, type CheckRun } from '../api/index.js';
+import { catalogText, checkJson, checkText, verdictSummary, type CatalogRow, type CheckReportInput } from '../report/check.js';
+import { renderTrace } from '../report/trace-text.js';
+import { encodeSchedule } from '../core/schedule.js';
+import { strategies } from '../strategies/index.js';
+import { INVARIANTS } from '../invariants/index.js';
+import { DEFAULT_CONFIG, KNOB_VALUES, ARCH_IDS } from '../model/config.js';
+import { progress } from './progress.js';
+
+class UsageError extends Error {}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${v}'`);
+  return n;
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+interface CheckFlags {
+  catalog?: string | boolean;
+  json?: boolean;
+  reduction: 'dpor' | 'none';
+  maxExecutions?: number;
+  preset?: string;
+  set: string[];
+  timing?: boolean;
+  width: number;
+}
+
+function reportInput(run: CheckRun): CheckReportInput {
+  return { scenario: run.scenario.resolved, result: run.result, comparison: run.comparison, elapsedMs: run.elapsedMs };
+}
+
+function runCheck(files: string[], flags: CheckFlags, out: (s: string) => void): number {
+  const opts = { reduction: flags.reduction, maxExecutions: flags.maxExecutions, preset: flags.preset, set: flags.set };
+  if (flags.catalog !== undefined) {
+    const dir = typeof flags.catalog === 'string' ? flags.catalog : `${builtinScenarioDir()}/check`;
+    const list = [...findScenarios(dir), ...files];
+    if (list.length === 0) throw new UsageError(`no scenario files under ${dir}`);
+    const rows: CatalogRow[] = [];
+    const json: unknown[] = [];
+    for (const file of list) {
+      const p = progress(file);
+      const run = checkScenario(file, { ...opts, onProgress: (s) => p.update(s.executions) });
+      p.done();
+      const c = run.comparison;
+      rows.push({
+        file,
+        expected: verdictSummary(c.rows, c.deadlock.expected, 'expected'),
+        got: verdictSummary(c.rows, c.deadlock.got, 'got'),
+        ok: c.ok,
+        executions: run.result.stats.executions,
+        exhaustive: run.result.exhaustive,
+        elapsedMs: run.elapsedMs,
+      });
+      if (flags.json) json.push(checkJson(reportInput(run), flags.timing === true));
+    }
+    out(flags.json ? JSON.stringify({ schema: 'ptlab.catalog/1', results: json, ok: rows.every((r) => r.ok) }, null, 2) : catalogText(rows, flags.timing !== false));
+    return rows.every((r) => r.ok) ? 0 : 1;
+  }
+  if (files.length === 0) throw new UsageError('check needs a scenario file (or --catalog)');
+  let ok = true;
+  const json: unknown[] = [];
+  const texts: string[] = [];
+  for (const file of files) {
+    const p = progress(file);
+    const run = checkScenario(file, { ...opts, onProgress: (s) => p.update(s.executions) });
+    p.done();
+    ok &&= run.comparison.ok;
+    const input = reportInput(run);
+    if (flags.json) json.push(checkJson(input, flags.timing === true));
+    else texts.push(checkText({ ...input, elapsedMs: flags.timing === false ? undefined : run.elapsedMs }, flags.width));
+  }
+  out(flags.json ? JSON.stringify(json.length === 1 ? json[0] : json, null, 2) : texts.join('\n\n'));
+  return ok ? 0 : 1;
+}
+
+function listText(what: string): string {
+  switch (what) {
+    case 'strategies':
+      return strategies().map((s) => `${s.id.padEnd(20)} ${s.title}\n${' '.repeat(21)}${s.description}`).join('\n');
+    case 'invariants':
+      return INVARIANTS.map((p) => `${p.id.padEnd(28)} ${p.title}`).join('\n');
+    case 'knobs':
+      return Object.entries(KNOB_VALUES)
+        .map(([k, v]) => `${k.padEnd(32)} ${Array.isArray(v) ? v.join(' | ') : v}  (default ${String(DEFAULT_CONFIG[k as keyof typeof DEFAULT_CONFIG])})`)
+        .join('\n');
+    case 'arches':
+      return ARCH_IDS.join('\n');
+    case 'scenarios':
+      return findScenarios(builtinScenarioDir()).join('\n');
+    default:
+      throw new UsageError(`list: unknown topic '${what}'; expected strategies, invariants, knobs, arches or scenarios`);
+  }
+}
+
+export function buildProgram(out: (s: string) => void, setCode: (c: number) => void): Command {
+  const program = new Command('ptlab')
+    .description('Linux page-table freeing vs lockless walkers: check every interleaving, simulate the cost')
+    .version(version())
+    .showHelpAfterError('(run ptlab --help for usage)')
+    .configureOutput({ writeOut: (s) => out(s.replace(/\n$/, '')), writeErr: (s) => process.stderr.write(s) })
+    .exitOverride();
+
+  program
+    .command('check')
+    .description('explore every interleaving of a scenario and report each invariant (DPOR)')
+    .argument('[scenarios...]', 'scenario YAML files')
+    .option('--catalog [dir]', 'check every scenario under dir (default: the built-in catalog) against its expected verdicts')
+    .option('--json', 'print results as JSON (schema ptlab.check/1)')
+    .addOption(new Option('--reduction <kind>', 'partial-order reduction').choices(['dpor', 'none']).default('dpor'))
+    .option('--max-executions <n>', 'stop after n executions (the verdict is then bounded)', positiveInt)
+    .option('--preset <id>', 'replace the scenario\'s strategy preset (see ptlab list strategies)')
+    .option('--set <knob=value>', 'override a configuration knob (repeatable; see ptlab list knobs)', collect, [])
+    .option('--no-timing', 'omit wall times (byte-identical output)')
+    .option('--timing', 'include wall times in JSON')
+    .option('--width <n>', 'width of the per-CPU trace', positiveInt, 160)
+    .action((files: string[], flags: CheckFlags) => setCode(runCheck(files, flags, out)));
+
+  program
+    .command('replay')
+    .description('re-execute a scenario along a schedule printed by check, step by step')
+    .argument('<scenario>', 'scenario YAML file')
+    .requiredOption('--schedule <s>', "the schedule, e.g. '1*4 0*12 1*3'")
+    .option('--preset <id>', 'replace the scenario\'s strategy preset')
+    .option('--set <knob=value>', 'override a configuration knob (repeatable)', collect, [])
+    .option('--width <n>', 'width of the per-CPU trace', positiveInt, 160)
+    .action((file: string, flags: { schedule: string; preset?: string; set: string[]; width: number }) => {
+      const schedule = decodeSchedule(flags.schedule);
+      const { scenario, exec } = replayScenario(file, schedule, { preset: flags.preset, set: flags.set });
+      const first = exec.violations[0];
+      const lines = [
+        `${scenario.resolved.name}: replay of ${schedule.length} steps (${encodeSchedule(schedule)})`,
+        '',
+        renderTrace({
+          trace: exec.trace,
+          threadNames: exec.threads.map((t) => t.spec.name),
+          threadKinds: exec.threads.map((t) => t.spec.kind),
+          threadCpus: exec.threads.map((t) => t.spec.cpu),
+          cpus: scenario.resolved.cpus,
+          mark: first ? { step: first.step, label: first.property } : undefined,
+        }, flags.width),
+        '',
+        ...exec.violations.map((v) => `${v.property} violated at step ${v.step}: ${v.message}`),
+        exec.violations.length === 0 ? 'no invariant violated' : '',
+        exec.finished ? 'all threads finished' : exec.deadlocked ? `deadlock: blocked threads ${exec.blocked().join(', ')}` : `stopped with threads still runnable: ${exec.enabled().join(', ')}`,
+      ];
+      out(lines.filter((l, i, a) => !(l === '' && i === a.length - 2)).join('\n'));
+      setCode(0);
+    });
+
+  program
+    .command('list')
+    .description('list strategies, invariants, knobs, arches or built-in scenarios')
+    .argument('[what]', 'strategies | invariants | knobs | arches | scenarios', 'strategies')
+    .action((what: string) => {
+      out(listText(what));
+      setCode(0);
+    });
+
+  return program;
+}
+
+/** Run the CLI; returns the exit code. Output goes to stdout, diagnostics to stderr. */
+export async function main(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<number> {
+  let code = 0;
+  const program = buildProgram(out, (c) => (code = c));
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof ScenarioError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof UsageError || e instanceof ScheduleSyntaxError) {
+      process.stderr.write(`ptlab: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof ModelError) {
+      process.stderr.write(`ptlab: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Check results as text (a verdict table and the shortest counterexample per violated property,
+ * per CPU) and as JSON data (schema `ptlab.check/1`, documented in docs/json.md).
+ */
+import { encodeSchedule } from '../core/schedule.js';
+import type { Counterexample, CheckResult } from '../engines/check/index.js';
+import type { Comparison } from '../api/index.js';
+import type { ResolvedScenario } from '../scenarios/resolve.js';
+import { renderTrace } from './trace-text.js';
+
+export interface CheckReportInput {
+  readonly scenario: ResolvedScenario;
+  readonly result: CheckResult;
+  readonly comparison: Comparison;
+  readonly elapsedMs?: number;
+}
+
+function counterexampleText(title: string, cx: Counterexample, cpus: number, file: string, label: string, width: number): string {
+  const lines: string[] = [];
+  lines.push(`--- ${title} ---`);
+  if (cx.violation) lines.push(cx.violation.message);
+  else lines.push(`deadlock: no thread can run; blocked: ${cx.blocked.map((t) => `${cx.threadNames[t]} (thread ${t})`).join(', ')}`);
+  lines.push('');
+  lines.push(renderTrace({
+    trace: cx.violation ? cx.trace.slice(0, cx.violation.step + 1) : cx.trace,
+    threadNames: cx.threadNames,
+    threadKinds: cx.threadKinds,
+    threadCpus: cx.threadCpus,
+    cpus,
+    mark: cx.violation ? { step: cx.violation.step, label } : undefined,
+  }, width));
+  lines.push('');
+  lines.push(`replay: ptlab replay ${file} --schedule '${encodeSchedule(cx.schedule)}'`);
+  return lines.join('\n');
+}
+
+export function checkText(r: CheckReportInput, width = 160): string {
+  const { scenario, result, comparison } = r;
+  const out: string[] = [];
+  out.push(`${scenario.name}: ${scenario.arch}, ${scenario.cpus} CPUs, preset ${scenario.preset ?? '(none)'}`);
+  const s = result.stats;
+  const time = r.elapsedMs !== undefined ? `, ${(r.elapsedMs / 1000).toFixed(2)} s` : '';
+  out.push(`${result.exhaustive ? 'exhaustive' : 'BOUNDED (not exhaustive)'} ${result.reduction === 'dpor' ? 'DPOR' : 'naive'} exploration: ${s.executions} executions, ${s.complete} distinct traces, ${s.sleepBlocked} sleep-set blocked, ${s.steps} steps${time}`);
+  out.push('');
+  const idW = Math.max(10, ...comparison.rows.map((x) => x.id.length));
+  out.push(`${'invariant'.padEnd(idW)}  ${'expected'.padEnd(8)}  ${'got'.padEnd(8)}`);
+  for (const row of comparison.rows) {
+    out.push(`${row.id.padEnd(idW)}  ${(row.expected ?? '-').padEnd(8)}  ${row.got.padEnd(8)}${row.match ? '' : '  MISMATCH'}`);
+  }
+  const d = comparison.deadlock;
+  out.push(`${'deadlock'.padEnd(idW)}  ${(d.expected === null ? '-' : d.expected ? 'yes' : 'no').padEnd(8)}  ${(d.got ? 'yes' : 'no').padEnd(8)}${d.match ? '' : '  MISMATCH'}`);
+  for (const v of result.verdicts) {
+    if (v.counterexample) {
+      out.push('');
+      out.push(counterexampleText(`${v.id}: shortest counterexample`, v.counterexample, scenario.cpus, scenario.file, v.id, width));
+    }
+  }
+  if (result.deadlock) {
+    out.push('');
+    out.push(counterexampleText('deadlock: shortest execution', result.deadlock, scenario.cpus, scenario.file, 'deadlock', width));
+  }
+  return out.join('\n');
+}
+
+function counterexampleJson(cx: Counterexample): unknown {
+  return {
+    violation: cx.violation,
+    schedule: encodeSchedule(cx.schedule),
+    blocked: cx.blocked,
+    threads: cx.threadNames.map((name, id) => ({ id, name, kind: cx.threadKinds[id], cpu: cx.threadCpus[id] })),
+    steps: cx.trace.map((s) => ({
+      index: s.index,
+      thread: s.thread,
+      cpu: s.cpu,
+      kind: s.kind,
+      fn: s.fn,
+      desc: s.desc,
+      ...(s.note !== undefined ? { note: s.note } : {}),
+      ...(s.choice ? { choice: s.choice } : {}),
+      ...(s.spawned !== undefined ? { spawned: s.spawned } : {}),
+      reads: s.reads,
+      writes: s.writes.map(([loc, value]) => ({ loc, value })),
+      events: s.events,
+    })),
+  };
+}
+
+export function checkJson(r: CheckReportInput, timing: boolean): unknown {
+  const { scenario, result, comparison } = r;
+  return {
+    schema: 'ptlab.check/1',
+    scenario,
+    reduction: result.reduction,
+    exhaustive: result.exhaustive,
+    stats: result.stats,
+    ...(timing && r.elapsedMs !== undefined ? { elapsed_ms: Math.round(r.elapsedMs) } : {}),
+    verdicts: result.verdicts.map((v) => {
+      const row = comparison.rows.find((x) => x.id === v.id);
+      return {
+        id: v.id,
+        title: v.title,
+        status: v.status,
+        expected: row?.expected ?? null,
+        match: row?.match ?? true,
+        counterexample: v.counterexample ? counterexampleJson(v.counterexample) : null,
+      };
+    }),
+    deadlock: {
+      expected: comparison.deadlock.expected,
+      found: comparison.deadlock.got,
+      match: comparison.deadlock.match,
+      counterexample: result.deadlock ? counterexampleJson(result.deadlock) : null,
+    },
+    ok: comparison.ok,
+  };
+}
+
+export interface CatalogRow {
+  readonly file: string;
+  readonly expected: string;
+  readonly got: string;
+  readonly ok: boolean;
+  readonly executions: number;
+  readonly exhaustive: boolean;
+  readonly elapsedMs: number;
+  readonly error?: string;
+}
+
+/** Short summary of stated verdicts: the violated invariants, or 'all hold'. */
+export function verdictSummary(rows: Comparison['rows'], deadlock: boolean | null, use: 'expected' | 'got'): string {
+  const violated = rows.filter((r) => (use === 'expected' ? r.expected === 'violated' : r.got === 'violated')).map((r) => r.id);
+  const parts = violated.length > 0 ? violated : ['all hold'];
+  if (deadlock) parts.push('deadlock');
+  return parts.join(', ');
+}
+
+export function catalogText(rows: readonly CatalogRow[], timing: boolean): string {
+  const fW = Math.max(8, ...rows.map((r) => r.file.length));
+  const eW = Math.max(8, ...rows.map((r) => r.expected.length));
+  const gW = Math.max(3, ...rows.map((r) => r.got.length));
+  const out = [`${'scenario'.padEnd(fW)}  ${'expected'.padEnd(eW)}  ${'got'.padEnd(gW)}  ${'executions'.padStart(10)}${timing ? '  time' : ''}`];
+  for (const r of rows) {
+    const exe = `${r.executions}${r.exhaustive ? '' : '+'}`.padStart(10);
+    const t = timing ? `  ${(r.elapsedMs / 1000).toFixed(2)} s` : '';
+    out.push(`${r.file.padEnd(fW)}  ${r.expected.padEnd(eW)}  ${r.got.padEnd(gW)}  ${exe}${t}${r.ok ? '' : '  MISMATCH'}${r.error ? `  ${r.error}` : ''}`);
+  }
+  const bad = rows.filter((r) => !r.ok).length;
+  out.push('');
+  out.push(`${rows.length - bad} passed, ${bad} failed`);
+  return out.join('\n');
+}

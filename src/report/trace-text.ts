@@ -1,0 +1,83 @@
+/**
+ * An execution trace as per-CPU columns, in kernel terms: each row is one step, in the column of
+ * the CPU it ran on, as `function: what it did (what it saw)`. Interrupt handlers are marked with
+ * `|`, hardware and deferred-callback agents with their role, and the step where an invariant
+ * broke with `<<<`.
+ */
+import type { StepRecord } from '../core/trace.js';
+
+export interface TraceView {
+  readonly trace: readonly StepRecord[];
+  readonly threadNames: readonly string[];
+  readonly threadKinds: readonly string[];
+  readonly threadCpus: ReadonlyArray<number | null>;
+  readonly cpus: number;
+  /** Step index to mark, with a label. */
+  readonly mark?: { readonly step: number; readonly label: string };
+}
+
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line.length === 0) line = word;
+    else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+    else {
+      out.push(line);
+      line = word;
+    }
+    while (line.length > width) {
+      out.push(line.slice(0, width));
+      line = line.slice(width);
+    }
+  }
+  if (line.length > 0 || out.length === 0) out.push(line);
+  return out;
+}
+
+function irqNote(r: StepRecord): string {
+  for (const [loc, v] of r.writes) {
+    if (loc === `cpu${r.cpu}.irqs_off` && r.kind === 'access' && !r.fn.startsWith('irq_')) return v ? ' [IRQs off]' : ' [IRQs on]';
+  }
+  return '';
+}
+
+function cellText(r: StepRecord, kind: string): string {
+  const prefix = kind === 'irq' ? '| ' : kind === 'agent' ? `[${r.threadName}] ` : '';
+  const body = r.kind === 'irq-entry' || r.kind === 'irq-exit' ? r.desc : `${r.fn}: ${r.desc}`;
+  const choice = r.choice ? ` => ${r.choice.option}` : '';
+  const note = r.note ? ` (${r.note})` : '';
+  return `${prefix}${body}${choice}${note}${irqNote(r)}`;
+}
+
+/** Render the trace; `width` is the total line width to aim for. */
+export function renderTrace(view: TraceView, width = 160): string {
+  const hasOther = view.threadCpus.some((c, i) => c === null && view.threadKinds[i] === 'agent');
+  const ncols = view.cpus + (hasOther ? 1 : 0);
+  const idxW = Math.max(3, String(view.trace.length).length);
+  const colW = Math.max(24, Math.floor((width - idxW - 1) / ncols) - 2);
+  const headers: string[] = [];
+  for (let c = 0; c < view.cpus; c++) {
+    const task = view.threadNames.find((_, i) => view.threadCpus[i] === c && view.threadKinds[i] === 'task');
+    headers.push(`CPU${c}${task ? ` ${task}` : ''}`);
+  }
+  if (hasOther) headers.push('other');
+  const pad = (s: string): string => s + ' '.repeat(Math.max(0, colW - s.length));
+  const lines: string[] = [];
+  lines.push(`${' '.repeat(idxW)} ${headers.map((h) => pad(h.slice(0, colW))).join('  ')}`.trimEnd());
+  lines.push(`${' '.repeat(idxW)} ${headers.map(() => '-'.repeat(colW)).join('  ')}`);
+  for (const r of view.trace) {
+    const kind = view.threadKinds[r.thread] ?? 'task';
+    const col = r.cpu !== null ? r.cpu : ncols - 1;
+    const cell = wrap(cellText(r, kind), colW);
+    const marked = view.mark?.step === r.index;
+    cell.forEach((text, k) => {
+      const cols = headers.map((_, c) => (c === col ? pad(text) : ' '.repeat(colW)));
+      const idx = k === 0 ? String(r.index).padStart(idxW) : ' '.repeat(idxW);
+      let line = `${idx} ${cols.join('  ')}`.trimEnd();
+      if (marked && k === 0) line += `  <<< ${view.mark?.label}`;
+      lines.push(line);
+    });
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,115 @@
+/**
+ * kernel/rcu: a grace period waits for every CPU that was inside a read-side critical section
+ * (IRQs off counts) when it started. Under sync-rcu with the batch allocation failing, the
+ * single-table fallback frees only after the IRQ-off GUP-fast walk ended.
+ */
+import { describe, expect, it } from 'vitest';
+import { Driver } from '../../../src/core/index.js';
+import { cpuLoc } from '../../../src/model/state.js';
+import { drain, drive, events, finish, load, munmapVsGupFastYaml, runUntilDesc, theEvent } from '../helpers.js';
+
+describe('sync-rcu, batch allocation fails: the table is freed after the walker\'s quiescent state', () => {
+  // Architectures whose flush does not IPI the walker, so munmap reaches the grace period while
+  // GUP-fast is still IRQ-off (on x86 native and KVM the flush IPI already waits for it).
+  for (const arch of ['arm64', 'x86-invlpgb'] as const) {
+    it(`${arch}: the grace-period wait is not enabled while CPU1 is IRQ-off; pt_free follows local_irq_restore`, () => {
+      const { d } = drive(munmapVsGupFastYaml({ arch, config: { preset: 'sync-rcu', batch_alloc: 'fails' } }));
+      const munmap = d.tid('munmap');
+      const gup = d.tid('gup_fast');
+
+      d.runThroughFn(gup, 'gup_fast_pmd_range');
+      const qsBefore = d.exec.read(cpuLoc.rcu_qs(1));
+
+      d.run(munmap);
+      expect(d.done(munmap)).toBe(false);
+      expect(d.pending(munmap)).toMatchObject({ fn: 'tlb_remove_table_sync_rcu', desc: 'wait for grace period' });
+      expect(d.enabled(munmap)).toBe(false);
+      // The flush went out without interrupting anybody, and nothing was freed yet.
+      expect(events(d.exec, 'ipi_received')).toEqual([]);
+      expect(events(d.exec, 'pt_free')).toEqual([]);
+      const gp = theEvent(d.exec, 'gp_start');
+      expect(gp.ev).toMatchObject({ cpu: 0, fn: 'synchronize_rcu', readers: [1] });
+      expect(gp.step.threadName).toBe('munmap');
+
+      // GUP-fast's rcu_read_unlock() (pte_unmap) inside the IRQ-off region is not a quiescent state.
+      d.runThroughFn(gup, 'pte_unmap');
+      expect(d.exec.read(cpuLoc.rcu_nesting(1))).toBe(0);
+      expect(d.exec.read(cpuLoc.rcu_qs(1))).toBe(qsBefore);
+      expect(d.enabled(munmap)).toBe(false);
+
+      runUntilDesc(d, gup, 'local_irq_restore()');
+      expect(d.enabled(munmap)).toBe(false);
+      const restore = d.step(gup);
+      expect(d.exec.read(cpuLoc.rcu_qs(1))).toBe((qsBefore as number) + 1);
+      expect(d.enabled(munmap)).toBe(true);
+
+      finish(d, munmap);
+      drain(d);
+      const end = theEvent(d.exec, 'gp_end');
+      const free = theEvent(d.exec, 'pt_free');
+      expect(end.ev).toMatchObject({ cpu: 0, fn: 'tlb_remove_table_sync_rcu', expedited: false });
+      expect(free.ev).toMatchObject({ table: 'A.pte0', gen: 1, fn: '__tlb_remove_table_one', stale: [] });
+      expect(end.step.index).toBeGreaterThan(restore.index);
+      expect(free.step.index).toBeGreaterThan(end.step.index);
+      expect(d.exec.violations).toEqual([]);
+    });
+  }
+
+  it('arm64: a walker that starts after the grace period began is not waited for', () => {
+    const { d } = drive(munmapVsGupFastYaml({ arch: 'arm64', config: { preset: 'sync-rcu', batch_alloc: 'fails' } }));
+    const munmap = d.tid('munmap');
+    const gup = d.tid('gup_fast');
+    d.runThroughFn(munmap, 'synchronize_rcu'); // might_sleep()
+    d.step(munmap); // gp start: no reader
+    expect(theEvent(d.exec, 'gp_start').ev.readers).toEqual([]);
+    d.step(gup); // local_irq_save(): a reader now
+    expect(d.enabled(munmap)).toBe(true);
+    finish(d, munmap);
+    drain(d);
+    // The PMD entry was cleared before the grace period: GUP-fast finds nothing to walk.
+    expect(theEvent(d.exec, 'gup_fast_done').ev.pages).toEqual([]);
+    expect(d.exec.violations).toEqual([]);
+  });
+});
+
+describe('synchronize_rcu_expedited()', () => {
+  const yaml = (cpu1: string) =>
+    [
+      'name: exp',
+      'machine: { arch: x86, cpus: 2 }',
+      'config: { preset: sync-rcu }',
+      'mm:',
+      '  A: { vmas: [ { name: heap, start: 0, end: 1 } ] }',
+      'cpus:',
+      '  - { run: [ { call: { fn: synchronize_rcu_expedited, context: task } } ] }',
+      `  - ${cpu1}`,
+      '',
+    ].join('\n');
+
+  it('IPIs a CPU that is inside a reader and waits for its quiescent state', () => {
+    const d = new Driver(load(yaml('{ mm: A, run: [ { gup_fast: { slot: 0 } } ] }')).program);
+    const caller = d.tid('synchronize_rcu_expedited');
+    const gup = d.tid('gup_fast');
+    d.runThroughFn(gup, 'gup_fast_pmd_range');
+    d.run(caller);
+    expect(theEvent(d.exec, 'gp_start').ev.readers).toEqual([1]);
+    expect(theEvent(d.exec, 'smp_call').ev).toMatchObject({ func: 'rcu_exp_handler', wait: false, targets: [1] });
+    expect(d.pending(caller)).toMatchObject({ fn: 'synchronize_rcu_expedited', desc: 'wait for expedited grace period' });
+    expect(d.enabled(caller)).toBe(false);
+    const ipi = d.tid('IPI rcu_exp_handler CPU0->CPU1');
+    expect(d.enabled(ipi)).toBe(false);
+    finish(d, gup);
+    // The walker's local_irq_restore() already was the quiescent state.
+    expect(d.enabled(caller)).toBe(true);
+    drain(d);
+    expect(theEvent(d.exec, 'gp_end').ev).toMatchObject({ expedited: true });
+    expect(d.exec.violations).toEqual([]);
+  });
+
+  it('sends no IPI when no CPU is inside a reader', () => {
+    const d = new Driver(load(yaml('{ run: [ idle ] }')).program);
+    drain(d);
+    expect(theEvent(d.exec, 'gp_start').ev.readers).toEqual([]);
+    expect(events(d.exec, 'smp_call')).toEqual([]);
+  });
+});
