@@ -14,10 +14,11 @@
  * Aronis, Jonsson and Sagonas, POPL 2014, Algorithm 1. Sleep sets (Godefroid) stop us from
  * re-exploring an order we already covered at the same node.
  *
- * Blocking. A step whose guard is false is simply not enabled. If the thread a race reversal
- * wants to start with is not enabled at the backtrack node, we fall back to adding every enabled
- * thread there (conservative, as in Flanagan and Godefroid's original DPOR), so interleavings are
- * never missed; a state where no thread can step and some have not finished is a deadlock.
+ * Blocking. A step whose guard is false is simply not enabled. Its guard's locations, and the
+ * machine's own conditions (interrupt flag, CPU context, vCPU stopped), are part of its footprint,
+ * so whatever enables a step conflicts with it. A race whose later step was enabled only by the
+ * earlier one is therefore not reversible, and adds nothing. A state where no thread can step and
+ * some have not finished is a deadlock.
  *
  * Choices. A `choose` step is branched on at its node: every option is a separate child.
  *
@@ -306,12 +307,11 @@ export class Explorer {
     }
     // Already covered: an initial is scheduled here, was explored here, or is asleep here.
     for (const q of initials) if (node.backtrack.has(q) || node.done.has(q) || node.sleep.has(q)) return;
-    const candidates = [...initials].filter((q) => node.enabled.includes(q) && !node.sleep.has(q));
-    if (candidates.length > 0) {
-      node.backtrack.add(candidates.includes(e.thread) ? e.thread : (candidates[0] as number));
-      return;
-    }
-    for (const q of node.enabled) if (!node.sleep.has(q)) node.backtrack.add(q);
+    // An initial that is not enabled at E' can only have been enabled by e' itself (anything else
+    // that enables it conflicts with it, hence happens before it, and would make it non-initial):
+    // the race is not reversible, and there is nothing to add.
+    const candidates = [...initials].filter((q) => node.enabled.includes(q));
+    if (candidates.length > 0) node.backtrack.add(candidates.includes(e.thread) ? e.thread : (candidates[0] as number));
   }
 
   private finishExecution(exec: Execution, stack: Node[]): void {
