@@ -82,6 +82,8 @@ export interface ThreadState {
   op: Op | null;
   /** Value to send into the generator when it resumes. */
   resume: unknown;
+  /** The machine's implicit reads of this thread's body steps (context slot, stopped flag). */
+  readonly implicitReads: readonly Loc[];
 }
 
 const DEFAULT_MAX_STEPS = 100_000;
@@ -177,11 +179,9 @@ export class Execution {
   pending(tid: number): Pending {
     const t = this.thread(tid);
     const cpu = t.spec.cpu;
-    const implicitReads: Loc[] = [];
+    const implicitReads: Loc[] = [...t.implicitReads];
     const implicitWrites: Loc[] = [];
-    if (t.spec.kind !== 'agent' && cpu !== null) {
-      if (this.stoppable.has(cpu)) implicitReads.push(machineLocs.stopped(cpu));
-      if (t.spec.kind === 'task') implicitReads.push(machineLocs.ctx(cpu));
+    if (t.spec.kind === 'irq' && cpu !== null) {
       if (t.phase === 'entry') {
         implicitReads.push(machineLocs.ctx(cpu), machineLocs.irqsOff(cpu));
         implicitWrites.push(machineLocs.ctx(cpu));
@@ -224,7 +224,7 @@ export class Execution {
     if (this.trace.length >= this.maxSteps) {
       throw new ModelError(`execution exceeded ${this.maxSteps} steps (a loop in the model or the workload?)`);
     }
-    const pend = this.pending(tid);
+    const pend = t.phase === 'body' ? this.bodyPending(t) : this.pending(tid);
     const index = this.trace.length;
     const cpu = t.spec.cpu;
     let record: StepRecord;
@@ -259,6 +259,14 @@ export class Execution {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** pending() for a body step, without copying when the thread has no implicit reads. */
+  private bodyPending(t: ThreadState): Pending {
+    const op = t.op as Op;
+    const reads = op.kind === 'access' ? (t.implicitReads.length ? [...t.implicitReads, ...op.reads] : op.reads) : t.implicitReads;
+    const writes = op.kind === 'access' ? op.writes : [];
+    return { kind: op.kind, fn: op.fn, desc: op.desc, reads, writes, op, options: op.kind === 'choose' ? op.options : undefined, key: op.kind === 'choose' ? op.key : undefined };
+  }
 
   private doAccess(t: ThreadState, index: number, pend: Pending, op: AccessOp): StepRecord {
     const vals = this.values(op.reads);
@@ -298,7 +306,7 @@ export class Execution {
   private record(t: ThreadState, index: number, pend: Pending, writes: ReadonlyArray<readonly [Loc, Value]>, events: readonly DomainEvent[], note?: string): StepRecord {
     const op = pend.op;
     const cost = op && (op.kind === 'access' || op.kind === 'spawn') ? op.cost : undefined;
-    return {
+    const r: { -readonly [K in keyof StepRecord]: StepRecord[K] } = {
       index,
       thread: t.id,
       threadName: t.spec.name,
@@ -306,12 +314,13 @@ export class Execution {
       kind: pend.kind,
       fn: pend.fn,
       desc: pend.desc,
-      ...(note !== undefined ? { note } : {}),
       reads: pend.reads,
       writes,
       events,
-      ...(cost ? { cost } : {}),
     };
+    if (note !== undefined) r.note = note;
+    if (cost) r.cost = cost;
+    return r;
   }
 
   private addThread(spec: ThreadSpec, createdAt: number): ThreadState {
@@ -319,6 +328,11 @@ export class Execution {
       if (spec.cpu === null || spec.cpu < 0 || spec.cpu >= this.program.machine.cpus) {
         throw new ModelError(`${spec.kind} thread '${spec.name}' needs a CPU in 0..${this.program.machine.cpus - 1}, got ${spec.cpu}`);
       }
+    }
+    const implicitReads: Loc[] = [];
+    if (spec.kind !== 'agent' && spec.cpu !== null) {
+      if (this.stoppable.has(spec.cpu)) implicitReads.push(machineLocs.stopped(spec.cpu));
+      if (spec.kind === 'task') implicitReads.push(machineLocs.ctx(spec.cpu));
     }
     const t: ThreadState = {
       id: this.threads.length,
@@ -329,6 +343,7 @@ export class Execution {
       gen: null,
       op: null,
       resume: undefined,
+      implicitReads,
     };
     this.threads.push(t);
     if (t.phase === 'body') this.advance(t, undefined);

@@ -30,23 +30,25 @@ import type { ScheduleStep } from '../../core/schedule.js';
 import type { StepRecord } from '../../core/trace.js';
 import type { Violation } from '../../core/property.js';
 
+/** Locations a step reads and writes. Footprints are small: arrays beat sets here. */
 export interface Footprint {
-  readonly reads: ReadonlySet<string>;
-  readonly writes: ReadonlySet<string>;
+  readonly reads: readonly string[];
+  readonly writes: readonly string[];
 }
 
 export function footprintOf(p: { readonly reads: readonly string[]; readonly writes: readonly string[] }): Footprint {
-  return { reads: new Set(p.reads), writes: new Set(p.writes) };
+  return { reads: p.reads, writes: p.writes };
 }
 
+/** An executed step's footprint: what it read, and what it actually wrote. */
 function recordFootprint(r: StepRecord): Footprint {
-  return { reads: new Set(r.reads), writes: new Set(r.writes.map(([l]) => l)) };
+  return { reads: r.reads, writes: r.writes.length === 0 ? [] : r.writes.map(([l]) => l) };
 }
 
 /** Two steps of different threads conflict if one writes a location the other reads or writes. */
 export function conflicts(a: Footprint, b: Footprint): boolean {
-  for (const w of a.writes) if (b.writes.has(w) || b.reads.has(w)) return true;
-  for (const w of b.writes) if (a.reads.has(w)) return true;
+  for (const w of a.writes) if (b.writes.includes(w) || b.reads.includes(w)) return true;
+  for (const w of b.writes) if (a.reads.includes(w)) return true;
   return false;
 }
 
@@ -96,8 +98,9 @@ export interface ExploreResult {
 }
 
 interface Node {
-  /** Threads enabled at this node, with their pending footprints. */
+  /** Threads enabled at this node. */
   readonly enabled: readonly number[];
+  /** Pending footprints of threads at this node, computed when a sleep set needs them. */
   readonly pending: Map<number, Footprint>;
   readonly backtrack: Set<number>;
   readonly done: Set<number>;
@@ -122,8 +125,95 @@ function join(a: number[], b: readonly number[]): void {
   for (let i = 0; i < b.length; i++) if ((b[i] as number) > (a[i] ?? 0)) a[i] = b[i] as number;
 }
 
+/** Does event `e` happen before (or equal) the point whose clock is `vc`? */
 function hb(e: Event, vc: readonly number[]): boolean {
   return (vc[e.thread] ?? 0) >= e.seq;
+}
+
+/**
+ * The events of the current path, kept across backtracking (a prefix of the path does not change
+ * when we replay it), with per-location access logs so that race detection looks only at the
+ * last write of each location and the reads since: any earlier access is ordered before those.
+ */
+class EventLog {
+  readonly events: Event[] = [];
+  /** Per location: indices of the events that accessed it, with whether they wrote. */
+  private readonly byLoc = new Map<string, Array<{ readonly i: number; readonly w: boolean }>>();
+  private readonly clock: number[][] = [];
+  private readonly spawnVc = new Map<number, number[]>();
+  /** Index of the event that spawned each thread. */
+  private readonly spawnAt = new Map<number, number>();
+
+  get length(): number {
+    return this.events.length;
+  }
+
+  /** Append the event of step `rec`; returns it with the indices of the events it races with. */
+  push(rec: StepRecord): { ev: Event; races: number[] } {
+    const t = rec.thread;
+    const fp = recordFootprint(rec);
+    const prev = this.clock[t] ?? this.spawnVc.get(t);
+    const vc = prev ? [...prev] : [];
+    const seq = (vc[t] ?? 0) + 1;
+    // Candidates: per location, the last write and (if this event writes it) the reads since.
+    const cand = new Set<number>();
+    const scan = (loc: string, writing: boolean): void => {
+      const log = this.byLoc.get(loc);
+      if (!log) return;
+      for (let k = log.length - 1; k >= 0; k--) {
+        const a = log[k] as { i: number; w: boolean };
+        if (a.w) {
+          cand.add(a.i);
+          break;
+        }
+        if (writing) cand.add(a.i);
+      }
+    };
+    for (const l of fp.writes) scan(l, true);
+    for (const l of fp.reads) if (!fp.writes.includes(l)) scan(l, false);
+    const races: number[] = [];
+    for (const i of [...cand].sort((x, y) => y - x)) {
+      const e = this.events[i] as Event;
+      if (e.thread === t) continue;
+      if (!hb(e, vc)) races.push(i);
+      join(vc, e.vc);
+    }
+    vc[t] = seq;
+    const ev: Event = { thread: t, fp, vc, seq };
+    const idx = this.events.length;
+    this.events.push(ev);
+    this.clock[t] = vc;
+    if (rec.spawned !== undefined) {
+      this.spawnVc.set(rec.spawned, [...vc]);
+      this.spawnAt.set(rec.spawned, idx);
+    }
+    const log = (loc: string, w: boolean): void => {
+      let l = this.byLoc.get(loc);
+      if (!l) this.byLoc.set(loc, (l = []));
+      l.push({ i: idx, w });
+    };
+    for (const l of fp.writes) log(l, true);
+    for (const l of fp.reads) if (!fp.writes.includes(l)) log(l, false);
+    return { ev, races };
+  }
+
+  /** Drop the events from index `n` on (backtracking to depth n). */
+  truncate(n: number): void {
+    while (this.events.length > n) {
+      const e = this.events.pop() as Event;
+      for (const l of e.fp.writes) this.byLoc.get(l)?.pop();
+      for (const l of e.fp.reads) if (!e.fp.writes.includes(l)) this.byLoc.get(l)?.pop();
+    }
+    for (const [child, at] of this.spawnAt) {
+      if (at >= n) {
+        this.spawnAt.delete(child);
+        this.spawnVc.delete(child);
+      }
+    }
+    // Each thread's clock is that of its last remaining event (or, failing that, its spawn's).
+    this.clock.length = 0;
+    for (const e of this.events) this.clock[e.thread] = e.vc;
+  }
 }
 
 export class Explorer {
@@ -141,35 +231,26 @@ export class Explorer {
   run(): ExploreResult {
     const stack: Node[] = [];
     let exec = new Execution(this.program);
-    let events: Event[] = [];
-    let threadClock: number[][] = [];
-    let threadSeq: number[] = [];
+    const log = new EventLog();
     let exhaustive = true;
-    const spawnVc = new Map<number, number[]>();
-
-    const resetTo = (depth: number): void => {
-      // Replay the schedule of the first `depth` nodes from a fresh execution.
-      exec = new Execution(this.program);
-      events = [];
-      threadClock = [];
-      threadSeq = [];
-      spawnVc.clear();
-      for (let i = 0; i < depth; i++) {
-        const step = (stack[i] as Node).taken as ScheduleStep;
-        this.execute(exec, step, events, threadClock, threadSeq, spawnVc, stack, false);
-      }
-    };
+    const dpor = this.opts.reduction === 'dpor';
 
     const newNode = (sleep: Set<number>): Node => {
       const enabled = exec.enabled();
-      const pending = new Map<number, Footprint>();
-      for (const t of enabled) pending.set(t, footprintOf(exec.pending(t)));
-      for (const t of sleep) if (!pending.has(t) && !exec.thread(t).phase.startsWith('done')) pending.set(t, footprintOf(exec.pending(t)));
-      const node: Node = { enabled, pending, backtrack: new Set(), done: new Set(), sleep, taken: null, choicesLeft: [] };
+      const node: Node = { enabled, pending: new Map(), backtrack: new Set(), done: new Set(), sleep, taken: null, choicesLeft: [] };
       const awake = enabled.filter((t) => !sleep.has(t));
-      if (this.opts.reduction === 'none') for (const t of awake) node.backtrack.add(t);
+      if (!dpor) for (const t of awake) node.backtrack.add(t);
       else if (awake.length > 0) node.backtrack.add(awake[0] as number);
       return node;
+    };
+    const pendingAt = (node: Node, q: number): Footprint | null => {
+      let fp = node.pending.get(q);
+      if (!fp) {
+        if (exec.thread(q).phase === 'done') return null;
+        fp = footprintOf(exec.pending(q));
+        node.pending.set(q, fp);
+      }
+      return fp;
     };
 
     stack.push(newNode(new Set()));
@@ -180,13 +261,18 @@ export class Explorer {
         const next = this.pickNext(node, exec);
         if (next === null) break;
         node.taken = next;
-        const ev = this.execute(exec, next, events, threadClock, threadSeq, spawnVc, stack, true);
-        const childSleep = new Set<number>();
-        if (this.opts.reduction === 'dpor') for (const q of [...node.sleep, ...node.done]) {
-          if (q === next.thread) continue;
-          const fp = node.pending.get(q);
-          if (fp && !conflicts(fp, ev.fp)) childSleep.add(q);
+        // Sleep set of the child: threads asleep or done here whose next step commutes with this one.
+        const sleepers: Array<[number, Footprint]> = [];
+        if (dpor) {
+          for (const q of node.sleep) if (q !== next.thread) { const fp = pendingAt(node, q); if (fp) sleepers.push([q, fp]); }
+          for (const q of node.done) if (q !== next.thread && !node.sleep.has(q)) { const fp = pendingAt(node, q); if (fp) sleepers.push([q, fp]); }
         }
+        const rec = exec.step(next.thread, next.choice);
+        this.stats.steps++;
+        const { ev, races } = log.push(rec);
+        if (dpor) for (const i of races) this.addBacktrack(i, ev, log.events, stack);
+        const childSleep = new Set<number>();
+        for (const [q, fp] of sleepers) if (!conflicts(fp, ev.fp)) childSleep.add(q);
         stack.push(newNode(childSleep));
       }
       this.finishExecution(exec, stack);
@@ -207,12 +293,21 @@ export class Explorer {
           n.done.add(n.taken.thread);
           n.taken = null;
         }
-        if ([...n.backtrack].some((t) => !n.done.has(t) && !n.sleep.has(t))) break;
+        let more = false;
+        for (const t of n.backtrack) if (!n.done.has(t) && !n.sleep.has(t)) more = true;
+        if (more) break;
         depth--;
       }
       if (depth < 0) break;
       stack.length = depth + 1;
-      resetTo(depth);
+      // Replay the prefix on a fresh execution; its events are unchanged, so keep them.
+      exec = new Execution(this.program);
+      for (let i = 0; i < depth; i++) {
+        const step = (stack[i] as Node).taken as ScheduleStep;
+        exec.step(step.thread, step.choice);
+        this.stats.steps++;
+      }
+      log.truncate(depth);
     }
     return { stats: this.stats, exhaustive, violations: this.violations, deadlock: this.deadlock };
   }
@@ -241,44 +336,6 @@ export class Explorer {
       return { thread: t, choice: 0 };
     }
     return { thread: t };
-  }
-
-  private execute(
-    exec: Execution,
-    step: ScheduleStep,
-    events: Event[],
-    threadClock: number[][],
-    threadSeq: number[],
-    spawnVc: Map<number, number[]>,
-    stack: Node[],
-    detectRaces: boolean,
-  ): Event {
-    const rec = exec.step(step.thread, step.choice);
-    this.stats.steps++;
-    const t = step.thread;
-    const fp = recordFootprint(rec);
-    const vc = [...(threadClock[t] ?? spawnVc.get(t) ?? [])];
-    const seq = (threadSeq[t] ?? 0) + 1;
-    threadSeq[t] = seq;
-    // Backward scan: an earlier conflicting event of another thread that is not already ordered
-    // before this one through a later conflicting event is a direct race. Joining every
-    // conflicting event's clock gives this event's clock.
-    const races: number[] = [];
-    for (let i = events.length - 1; i >= 0; i--) {
-      const e = events[i] as Event;
-      if (e.thread === t || !conflicts(e.fp, fp)) continue;
-      if (!hb(e, vc)) races.push(i);
-      join(vc, e.vc);
-    }
-    vc[t] = seq;
-    const ev: Event = { thread: t, fp, vc, seq };
-    threadClock[t] = vc;
-    if (rec.spawned !== undefined) spawnVc.set(rec.spawned, [...vc]);
-    if (detectRaces && this.opts.reduction === 'dpor') {
-      for (const i of races) this.addBacktrack(i, ev, events, stack);
-    }
-    events.push(ev);
-    return ev;
   }
 
   /** Race between events[i] and the new event `e`: make the node before events[i] try a reversal. */
