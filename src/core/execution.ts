@@ -13,8 +13,8 @@
  *    returns (a synthetic `irq-exit` step), so the handler is never interleaved with its own CPU's
  *    task, but it is interleaved with every other CPU;
  *  - a CPU listed as stoppable has a `cpuN.stopped` flag (a vCPU the host descheduled); while it is
- *    set, nothing bound to that CPU steps;
- *  - `agent` threads (hardware walkers, deferred callbacks) are bound to no context.
+ *    set, nothing bound to that CPU steps, agents with that `cpu` included (its MMU, its callbacks);
+ *  - `agent` threads (hardware walkers, deferred callbacks) are bound to no CPU context.
  *
  * The implicit accesses (context slot, interrupt flag, stopped flag) are part of each step's
  * footprint, so that a checker sees an interrupt entry as dependent with the task steps it delays.
@@ -73,7 +73,8 @@ export interface Pending {
 
 export interface ThreadState {
   readonly id: number;
-  readonly spec: ThreadSpec;
+  /** Replaced when the thread's creator is rebuilt after a rollback (see rollback()). */
+  spec: ThreadSpec;
   /** Step index of the spawn that created it, or -1 for initial threads. */
   readonly createdAt: number;
   phase: Phase;
@@ -94,7 +95,15 @@ export class Execution {
   readonly trace: StepRecord[] = [];
   readonly violations: Violation[] = [];
   private readonly store: Map<Loc, Value>;
-  private readonly monitors: Array<{ property: Property; monitor: Monitor }>;
+  /** Per step: the previous values of the locations it wrote (undefined: did not exist). */
+  private readonly undo: Array<Array<[Loc, Value | undefined]>> = [];
+  /** Per step: the value the step sent into its thread's generator. */
+  private readonly resumes: unknown[] = [];
+  private pendingUndo: Array<[Loc, Value | undefined]> = [];
+  private lastResume: unknown = undefined;
+  private monitors: Array<{ property: Property; monitor: Monitor }>;
+  /** Every property's monitor is a pure function of one event (rollback need not replay them). */
+  private readonly statelessMonitors: boolean;
   private readonly stoppable: ReadonlySet<number>;
   private readonly maxSteps: number;
 
@@ -111,6 +120,7 @@ export class Execution {
       }
     }
     this.monitors = program.properties.map((property) => ({ property, monitor: property.monitor() }));
+    this.statelessMonitors = program.properties.every((p) => p.stateless === true);
     for (const spec of program.threads) this.addThread(spec, -1);
   }
 
@@ -158,8 +168,8 @@ export class Execution {
   isEnabled(t: ThreadState): boolean {
     if (t.phase === 'done') return false;
     const cpu = t.spec.cpu;
+    if (cpu !== null && this.stoppable.has(cpu) && this.store.get(machineLocs.stopped(cpu)) === true) return false;
     if (t.spec.kind !== 'agent' && cpu !== null) {
-      if (this.stoppable.has(cpu) && this.store.get(machineLocs.stopped(cpu)) === true) return false;
       const ctx = this.store.get(machineLocs.ctx(cpu));
       if (t.spec.kind === 'task' && ctx !== null) return false;
       if (t.spec.kind === 'irq') {
@@ -225,17 +235,18 @@ export class Execution {
       throw new ModelError(`execution exceeded ${this.maxSteps} steps (a loop in the model or the workload?)`);
     }
     const pend = t.phase === 'body' ? this.bodyPending(t) : this.pending(tid);
+    this.pendingUndo = [];
     const index = this.trace.length;
     const cpu = t.spec.cpu;
     let record: StepRecord;
 
     if (t.phase === 'entry') {
-      this.store.set(machineLocs.ctx(cpu as number), t.id);
+      this.setLoc(machineLocs.ctx(cpu as number), t.id);
       record = this.record(t, index, pend, [[machineLocs.ctx(cpu as number), t.id]], []);
       t.phase = 'body';
       this.advance(t, undefined);
     } else if (t.phase === 'exit') {
-      this.store.set(machineLocs.ctx(cpu as number), null);
+      this.setLoc(machineLocs.ctx(cpu as number), null);
       record = this.record(t, index, pend, [[machineLocs.ctx(cpu as number), null]], []);
       t.phase = 'done';
     } else {
@@ -254,6 +265,8 @@ export class Execution {
     }
     t.steps++;
     this.trace.push(record);
+    this.undo.push(this.pendingUndo);
+    this.resumes.push(this.lastResume);
     for (const ev of record.events) this.observe(ev, record);
     return record;
   }
@@ -278,7 +291,7 @@ export class Execution {
       }
       if (v === undefined) throw new ModelError(`${op.fn} (${t.spec.name}) wrote undefined to '${loc}'`);
     }
-    for (const [loc, v] of writes) this.store.set(loc, v);
+    for (const [loc, v] of writes) this.setLoc(loc, v);
     const record = this.record(t, index, pend, writes, eff.events ?? [], eff.note);
     this.advance(t, eff.result);
     return record;
@@ -330,10 +343,8 @@ export class Execution {
       }
     }
     const implicitReads: Loc[] = [];
-    if (spec.kind !== 'agent' && spec.cpu !== null) {
-      if (this.stoppable.has(spec.cpu)) implicitReads.push(machineLocs.stopped(spec.cpu));
-      if (spec.kind === 'task') implicitReads.push(machineLocs.ctx(spec.cpu));
-    }
+    if (spec.cpu !== null && this.stoppable.has(spec.cpu)) implicitReads.push(machineLocs.stopped(spec.cpu));
+    if (spec.kind === 'task' && spec.cpu !== null) implicitReads.push(machineLocs.ctx(spec.cpu));
     const t: ThreadState = {
       id: this.threads.length,
       spec,
@@ -352,6 +363,7 @@ export class Execution {
 
   /** Resume a thread's generator with `value` and park it at its next op. */
   private advance(t: ThreadState, value: unknown): void {
+    this.lastResume = value;
     if (!t.gen) t.gen = t.spec.body();
     let res: IteratorResult<Op, void>;
     try {
@@ -367,6 +379,77 @@ export class Execution {
       t.phase = t.spec.kind === 'irq' ? 'exit' : 'done';
     } else {
       t.op = res.value;
+    }
+  }
+
+  private setLoc(loc: Loc, v: Value): void {
+    this.pendingUndo.push([loc, this.store.get(loc)]);
+    this.store.set(loc, v);
+  }
+
+  /**
+   * Go back to the state after the first `depth` steps, as if the later ones never ran: undo
+   * their writes, forget the threads they spawned, and rebuild the generators of the threads
+   * they advanced by re-running them with the values their earlier steps received (the code
+   * between two yields only touches process-local data, so this re-creates the same state).
+   * A thread whose creator is rebuilt gets the new ThreadSpec its creator yields, and is rebuilt
+   * too, so that no closure keeps state from the undone steps.
+   */
+  rollback(depth: number): void {
+    if (depth > this.trace.length || depth < 0) throw new ModelError(`rollback to step ${depth} of ${this.trace.length}`);
+    const needs: boolean[] = [];
+    for (let i = this.trace.length - 1; i >= depth; i--) {
+      const rec = this.trace[i] as StepRecord;
+      const undo = this.undo[i] as Array<[Loc, Value | undefined]>;
+      for (let k = undo.length - 1; k >= 0; k--) {
+        const [loc, old] = undo[k] as [Loc, Value | undefined];
+        if (old === undefined) this.store.delete(loc);
+        else this.store.set(loc, old);
+      }
+      if (rec.spawned !== undefined) {
+        if (rec.spawned !== this.threads.length - 1) throw new ModelError(`rollback: thread ${rec.spawned} is not the last created`);
+        this.threads.pop();
+      }
+      needs[rec.thread] = true;
+    }
+    this.trace.length = depth;
+    this.undo.length = depth;
+    this.resumes.length = depth;
+    let v = this.violations.length;
+    while (v > 0 && (this.violations[v - 1] as Violation).step >= depth) v--;
+    this.violations.length = v;
+    if (!this.statelessMonitors) {
+      this.monitors = this.program.properties.map((property) => ({ property, monitor: property.monitor() }));
+      this.violations.length = 0;
+      for (const rec of this.trace) for (const ev of rec.events) this.observe(ev, rec);
+    }
+    for (let id = 0; id < this.threads.length; id++) if (needs[id]) this.rebuild(this.threads[id] as ThreadState, depth, needs);
+  }
+
+  private rebuild(t: ThreadState, depth: number, needs: boolean[]): void {
+    t.gen = null;
+    t.op = null;
+    t.steps = 0;
+    t.phase = t.spec.kind === 'irq' ? 'entry' : 'body';
+    if (t.phase === 'body') this.advance(t, undefined);
+    for (let i = 0; i < depth; i++) {
+      const rec = this.trace[i] as StepRecord;
+      if (rec.thread !== t.id) continue;
+      if (rec.kind === 'irq-entry') {
+        t.phase = 'body';
+        this.advance(t, undefined);
+      } else if (rec.kind === 'irq-exit') {
+        t.phase = 'done';
+      } else {
+        const op = t.op as Op | null;
+        if (rec.kind === 'spawn' && rec.spawned !== undefined && op?.kind === 'spawn') {
+          const child = this.threads[rec.spawned] as ThreadState;
+          child.spec = op.thread;
+          needs[rec.spawned] = true;
+        }
+        this.advance(t, this.resumes[i]);
+      }
+      t.steps++;
     }
   }
 

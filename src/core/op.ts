@@ -83,7 +83,7 @@ export interface ThreadSpec {
    * The CPU the thread runs on. `task` and `irq` threads need one: only one of them runs on a CPU
    * at a time, an `irq` thread starts only while the CPU has interrupts enabled and then runs to
    * completion before the CPU's task continues. `agent` threads (hardware walkers, deferred
-   * callbacks) run independently of the CPU's contexts; their `cpu` is only informative.
+   * callbacks) run independently of the CPU's contexts, but stop with a stopped (descheduled) CPU.
    */
   readonly cpu: number | null;
   readonly kind: ThreadKind;

@@ -31,6 +31,8 @@ export interface Property {
   readonly description: string;
   /** A fresh monitor for one execution. */
   monitor(): Monitor;
+  /** The monitor keeps no state between events (engines may then skip re-creating it). */
+  readonly stateless?: boolean;
 }
 
 /** Convenience for stateless properties: a pure function of one event. */
@@ -41,5 +43,5 @@ export function eventProperty(
   check: (event: DomainEvent, step: StepRecord) => Omit<Violation, 'property' | 'step'> | null,
 ): Property {
   const monitor: Monitor = { onEvent: check };
-  return { id, title, description, monitor: () => monitor };
+  return { id, title, description, monitor: () => monitor, stateless: true };
 }

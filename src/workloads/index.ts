@@ -16,7 +16,7 @@ import { pxd_set } from '../model/include/linux/pgtable.js';
 import { spin_lock, spin_unlock } from '../model/kernel/locking/spinlock.js';
 import { local_irq_disable, local_irq_enable } from '../model/include/linux/irqflags.js';
 import { tlb_remove_table_sync_one, tlb_remove_table_sync_rcu } from '../model/mm/mmu_gather.js';
-import { synchronize_rcu, synchronize_rcu_expedited } from '../model/kernel/rcu/tree.js';
+import { rcu_read_lock, rcu_read_unlock, synchronize_rcu, synchronize_rcu_expedited } from '../model/kernel/rcu/tree.js';
 import { mmSpec } from '../model/kernel.js';
 
 /** A sync primitive a workload can call directly (to test its context rules). */
@@ -24,8 +24,8 @@ export type SyncFn = 'tlb_remove_table_sync_one' | 'tlb_remove_table_sync_rcu' |
 export const SYNC_FNS: readonly SyncFn[] = ['tlb_remove_table_sync_one', 'tlb_remove_table_sync_rcu', 'synchronize_rcu', 'synchronize_rcu_expedited'];
 
 /** The context a direct call is made from. */
-export type CallContext = 'task' | 'spinlock' | 'irqs_off' | 'preempt_off';
-export const CALL_CONTEXTS: readonly CallContext[] = ['task', 'spinlock', 'irqs_off', 'preempt_off'];
+export type CallContext = 'task' | 'spinlock' | 'irqs_off' | 'preempt_off' | 'rcu_read_lock';
+export const CALL_CONTEXTS: readonly CallContext[] = ['task', 'spinlock', 'irqs_off', 'preempt_off', 'rcu_read_lock'];
 
 export type Step =
   | { readonly kind: 'munmap'; readonly vma: string }
@@ -68,6 +68,10 @@ function* callIn(cur: Ctx, fn: SyncFn, context: CallContext): Proc<void> {
       yield* preempt_disable(cur, caller);
       yield* runSync(cur, fn);
       return yield* preempt_enable(cur, caller);
+    case 'rcu_read_lock':
+      yield* rcu_read_lock(cur, caller);
+      yield* runSync(cur, fn);
+      return yield* rcu_read_unlock(cur, caller);
   }
 }
 
@@ -155,7 +159,7 @@ export function hwWalkerThread(k: Kernel, cpu: number, slot: number, page: numbe
 
 /** The KVM host scheduler for vCPU `cpu`. */
 export function kvmHostThread(k: Kernel, cpu: number): ThreadSpec {
-  return { name: `host vCPU${cpu}`, cpu, kind: 'agent', body: () => kvm_host_vcpu(k, cpu) };
+  return { name: `host vCPU${cpu}`, cpu: null, kind: 'agent', body: () => kvm_host_vcpu(k, cpu) };
 }
 
 /** Checks a step against the kernel's layout; returns an error message or null. */

@@ -180,10 +180,10 @@ ${MM_A}cpus:
       ['munmap', 0, 'task'],
       ['CPU1 MMU', 1, 'agent'],
       ['CPU1 MMU', 1, 'agent'],
-      ['host vCPU1', 1, 'agent'],
+      ['host vCPU1', null, 'agent'],
       ['swapper/2', 2, 'task'],
       ['gup_fast', 3, 'task'],
-      ['host vCPU3', 3, 'agent'],
+      ['host vCPU3', null, 'agent'],
     ]);
     expect(l.program.machine).toEqual({ cpus: 4, stoppable: [1, 3] });
     expect(l.kernel.preemptible_vcpus).toEqual([1, 3]);
@@ -243,7 +243,7 @@ describe('the scenario catalog', () => {
     expect(l.program.threads.map((t) => [t.name, t.cpu, t.kind])).toEqual([
       ['munmap', 0, 'task'],
       ['gup_fast', 1, 'task'],
-      ['host vCPU1', 1, 'agent'],
+      ['host vCPU1', null, 'agent'],
     ]);
     expect(l.program.machine.stoppable).toEqual([1]);
   });

@@ -2,9 +2,10 @@
  * Stateless exploration of every interleaving of a program, with source-set dynamic partial-order
  * reduction and sleep sets.
  *
- * The story. An execution is replayed from the start for every branch (JS generators cannot be
- * cloned, so like loom and shuttle we re-run the program along a schedule prefix). Along the
- * current execution we keep one node per step: which threads were enabled, which we still have
+ * The story. JS generators cannot be cloned, so like loom and shuttle we never copy a state: to
+ * try another branch at depth d we roll the execution back to its first d steps (Execution.rollback
+ * undoes the store writes and re-runs only the generators of the threads that moved since). Along
+ * the current execution we keep one node per step: which threads were enabled, which we still have
  * to try there (the backtrack set), which we already tried (done), and which are asleep. After
  * each executed step we look back for races: an earlier step of another thread that touched a
  * location this step also touched, at least one of them writing, and that is not already ordered
@@ -83,7 +84,7 @@ export interface ExploreStats {
   /** Executions abandoned because every enabled thread was asleep (redundant under source-DPOR). */
   sleepBlocked: number;
   deadlocks: number;
-  /** Steps executed, replays included. */
+  /** Steps executed (a step re-run after a rollback counts again). */
   steps: number;
   maxDepth: number;
 }
@@ -230,7 +231,7 @@ export class Explorer {
 
   run(): ExploreResult {
     const stack: Node[] = [];
-    let exec = new Execution(this.program);
+    const exec = new Execution(this.program);
     const log = new EventLog();
     let exhaustive = true;
     const dpor = this.opts.reduction === 'dpor';
@@ -300,13 +301,8 @@ export class Explorer {
       }
       if (depth < 0) break;
       stack.length = depth + 1;
-      // Replay the prefix on a fresh execution; its events are unchanged, so keep them.
-      exec = new Execution(this.program);
-      for (let i = 0; i < depth; i++) {
-        const step = (stack[i] as Node).taken as ScheduleStep;
-        exec.step(step.thread, step.choice);
-        this.stats.steps++;
-      }
+      // Roll the execution back to that node; the events of the prefix are unchanged.
+      exec.rollback(depth);
       log.truncate(depth);
     }
     return { stats: this.stats, exhaustive, violations: this.violations, deadlock: this.deadlock };

@@ -4,7 +4,7 @@
  */
 import { access, type Proc } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
-import { rcu_note_quiescent, readerChange } from './rcu/reader.js';
+import { readerChange } from './rcu/reader.js';
 import { asBool, asNumber, cpuLoc } from '../state.js';
 
 const PREEMPT = { cls: 'preempt_toggle' } as const;
@@ -74,7 +74,20 @@ export function* do_idle(cur: Ctx): Proc<void> {
   });
 }
 
-/** A context switch on this CPU (rcu_note_context_switch). */
-export function* rcu_note_context_switch(cur: Ctx): Proc<void> {
-  yield* rcu_note_quiescent(cur.cpu, '__schedule', 'context switch (quiescent state)');
+/**
+ * rcu_note_context_switch(): the task on this CPU schedules out. That is a quiescent state even
+ * when it wrongly sleeps with preemption or IRQs disabled ("scheduling while atomic"), but not
+ * inside rcu_read_lock() under PREEMPT_RCU: a task preempted in a read-side section keeps blocking
+ * the grace period (rcu_preempt_ctxt_queue()).
+ */
+export function* rcu_note_context_switch(cur: Ctx, caller: string): Proc<void> {
+  const c = cur.cpu;
+  yield* access({
+    fn: caller,
+    desc: 'schedule(): rcu_note_context_switch()',
+    cost: { cls: 'context_switch' },
+    reads: [cpuLoc.rcu_nesting(c), cpuLoc.rcu_qs(c)],
+    writes: [cpuLoc.rcu_qs(c)],
+    effect: ([nest, qs]) => (asNumber(nest) === 0 ? { writes: [[cpuLoc.rcu_qs(c), asNumber(qs) + 1]] } : { note: 'inside rcu_read_lock(): still blocks the grace period' }),
+  });
 }

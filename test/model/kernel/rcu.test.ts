@@ -55,6 +55,35 @@ describe('sync-rcu, batch allocation fails: the table is freed after the walker\
     });
   }
 
+  it('x86: a walker that went IRQ-off after the flush but before the grace period started is waited for', () => {
+    const { d } = drive(munmapVsGupFastYaml({ arch: 'x86', config: { preset: 'sync-rcu', batch_alloc: 'fails' } }));
+    const munmap = d.tid('munmap');
+    const gup = d.tid('gup_fast');
+    // munmap flushes (CPU1 takes the IPI with IRQs on) and stops before starting the grace period.
+    for (;;) {
+      d.run(munmap, (p) => p.fn === 'synchronize_rcu' && p.desc.startsWith('start grace period'));
+      const irq = d.exec.threads.find((t) => t.spec.kind === 'irq' && t.phase !== 'done' && d.enabled(t.id));
+      if (!irq) break;
+      finish(d, irq.id);
+    }
+    expect(d.pending(munmap).desc).toMatch(/^start grace period/);
+    d.step(gup); // local_irq_save()
+    d.step(munmap);
+    expect(theEvent(d.exec, 'gp_start').ev.readers).toEqual([1]);
+    d.run(munmap);
+    expect(d.pending(munmap).desc).toBe('wait for grace period');
+    expect(d.enabled(munmap)).toBe(false);
+    runUntilDesc(d, gup, 'local_irq_restore()');
+    expect(d.enabled(munmap)).toBe(false);
+    const restore = d.step(gup);
+    finish(d, munmap);
+    drain(d);
+    expect(theEvent(d.exec, 'pt_free').step.index).toBeGreaterThan(restore.index);
+    // The PMD was cleared before the flush: the late walker finds nothing.
+    expect(theEvent(d.exec, 'gup_fast_done').ev.pages).toEqual([]);
+    expect(d.exec.violations).toEqual([]);
+  });
+
   it('arm64: a walker that starts after the grace period began is not waited for', () => {
     const { d } = drive(munmapVsGupFastYaml({ arch: 'arm64', config: { preset: 'sync-rcu', batch_alloc: 'fails' } }));
     const munmap = d.tid('munmap');
@@ -111,5 +140,63 @@ describe('synchronize_rcu_expedited()', () => {
     drain(d);
     expect(theEvent(d.exec, 'gp_start').ev.readers).toEqual([]);
     expect(events(d.exec, 'smp_call')).toEqual([]);
+  });
+});
+
+describe('an rcu_read_lock()-only walker (__pte_offset_map with IRQs on)', () => {
+  const yaml = (preset: string) =>
+    munmapVsGupFastYaml({ arch: 'x86', config: { preset, batch_alloc: 'fails' } }).replace(
+      '{ gup_fast: { slot: 0 } }',
+      '{ pte_offset_map: { slot: 0 } }',
+    );
+
+  /** The walker reads the PMD; then munmap runs as far as it can, every IPI handled at once. */
+  function race(preset: string) {
+    const { d } = drive(yaml(preset));
+    const walker = d.tid('pte_offset_map');
+    const munmap = d.tid('munmap');
+    const walked = d.runThroughFn(walker, 'pmdp_get_lockless');
+    expect(walked[0]?.desc).toBe('rcu_read_lock()');
+    expect(walked.at(-1)?.note).toBe('-> A.pte0 (gen 1)');
+    expect(d.exec.read(cpuLoc.irqs_off(1))).toBe(false);
+    for (let progress = true; progress && !d.done(munmap);) {
+      progress = d.run(munmap).length > 0;
+      for (const t of d.exec.threads) {
+        if (t.spec.kind === 'irq' && t.phase !== 'done' && d.enabled(t.id)) {
+          d.run(t.id);
+          progress = true;
+        }
+      }
+    }
+    return { d, walker, munmap };
+  }
+
+  for (const preset of ['broadcast-ipi', 'skip-redundant-ipi', 'no-sync']) {
+    it(`${preset} on x86: the IPIs are taken inside the reader, the table is freed under it`, () => {
+      const { d, walker, munmap } = race(preset);
+      expect(d.done(munmap)).toBe(true);
+      // CPU1 took the flush IPI (and the sync IPI, where there is one) while still in rcu_read_lock().
+      expect(events(d.exec, 'ipi_received').filter((e) => e.ev.cpu === 1).length).toBeGreaterThanOrEqual(1);
+      expect(d.exec.read(cpuLoc.rcu_nesting(1))).toBe(1);
+      expect(theEvent(d.exec, 'pt_free').ev).toMatchObject({ table: 'A.pte0' });
+      finish(d, walker);
+      const v = events(d.exec, 'walk_read').filter((e) => e.ev.state === 'free');
+      expect(v.map((e) => e.ev)).toEqual([expect.objectContaining({ walker: 'rcu_walker', cpu: 1, fn: 'ptep_get_lockless', table: 'A.pte0' })]);
+      expect(d.exec.violations.map((x) => x.property)).toEqual(['no-walk-of-freed-table']);
+    });
+  }
+
+  it('sync-rcu on x86: the grace period waits for rcu_read_unlock(), the IPIs do not end it', () => {
+    const { d, walker, munmap } = race('sync-rcu');
+    expect(d.done(munmap)).toBe(false);
+    expect(d.pending(munmap)).toMatchObject({ fn: 'tlb_remove_table_sync_rcu', desc: 'wait for grace period' });
+    expect(d.enabled(munmap)).toBe(false);
+    expect(events(d.exec, 'ipi_received').filter((e) => e.ev.cpu === 1)).toHaveLength(1);
+    finish(d, walker);
+    drain(d);
+    expect(theEvent(d.exec, 'pt_free').step.index).toBeGreaterThan(
+      events(d.exec, 'walk_read').filter((e) => e.ev.walker === 'rcu_walker').at(-1)?.step.index ?? Infinity,
+    );
+    expect(d.exec.violations).toEqual([]);
   });
 });

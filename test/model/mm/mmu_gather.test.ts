@@ -115,14 +115,11 @@ describe('tlb_remove_table_sync_rcu() may sleep', () => {
     expect(d.exec.violations).toEqual([]);
   });
 
-  // MODEL BUG (surprising behaviour): the caller's own CPU is inside a "reader" (spinlock held)
-  // when synchronize_rcu() snapshots the grace period, and the model never reports the quiescent
-  // state that the caller's own sleep (schedule() -> rcu_note_context_switch() -> rcu_qs())
-  // gives, so the grace period waits for the caller itself and the execution deadlocks. The
-  // kernel prints "BUG: sleeping function called from invalid context" / "scheduling while
-  // atomic" and then completes the grace period. (From inside rcu_read_lock() a real deadlock
-  // is right under PREEMPT_RCU; from a spinlock or preempt_disable() it is not.)
-  it.fails('with a spinlock held the call still completes after the splat (model self-deadlocks)', () => {
+  // The caller's own CPU is inside a "reader" (spinlock held) when synchronize_rcu() starts the
+  // grace period, but its sleep (schedule() -> rcu_note_context_switch()) is a quiescent state:
+  // the kernel prints "BUG: sleeping function called from invalid context" and then completes
+  // the grace period. (Inside rcu_read_lock() under PREEMPT_RCU it would deadlock instead.)
+  it('with a spinlock held the call still completes after the splat', () => {
     const d = new Driver(load(callYaml('tlb_remove_table_sync_rcu', 'spinlock')).program);
     d.runAll();
     expect(d.exec.deadlocked).toBe(false);

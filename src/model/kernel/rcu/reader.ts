@@ -81,14 +81,3 @@ export function* readerChange<F extends ReaderField>(
     },
   });
 }
-
-/** A quiescent state that is not the end of a section: context switch, idle entry, user mode. */
-export function* rcu_note_quiescent(cpu: number, fn: string, desc: string): Proc<void> {
-  yield* access({
-    fn,
-    desc,
-    reads: [cpuLoc.rcu_qs(cpu)],
-    writes: [cpuLoc.rcu_qs(cpu)],
-    effect: ([qs]) => ({ writes: [[cpuLoc.rcu_qs(cpu), asNumber(qs) + 1]] }),
-  });
-}

@@ -14,7 +14,7 @@
 import { access, spawn, type Proc } from '../../../core/index.js';
 import type { Ctx } from '../../kernel.js';
 import { cpuLoc, asNumber } from '../../state.js';
-import { might_sleep } from '../sched.js';
+import { might_sleep, rcu_note_context_switch } from '../sched.js';
 import { inReader, readerChange, readerLocs, readerState } from './reader.js';
 import { smp_call_function_single, type smp_call_func_t } from '../smp.js';
 
@@ -62,12 +62,15 @@ export function* rcu_gp_wait(cur: Ctx, caller: string, snap: GpSnapshot, expedit
   });
 }
 
-/** synchronize_rcu() */
+/**
+ * synchronize_rcu(): might_sleep() (via rcu_blocking_is_gp()), start a grace period, and sleep
+ * until it ends. Sleeping is a context switch, hence a quiescent state of the caller's CPU.
+ */
 export function* synchronize_rcu(cur: Ctx, caller = 'synchronize_rcu'): Proc<void> {
-  // rcu_blocking_is_gp() -> might_sleep()
   yield* might_sleep(cur, 'synchronize_rcu');
   const snap = yield* rcu_gp_start(cur, 'synchronize_rcu');
-  yield* rcu_gp_wait(cur, caller === 'synchronize_rcu' ? 'synchronize_rcu' : caller, snap, false);
+  yield* rcu_note_context_switch(cur, 'synchronize_rcu');
+  yield* rcu_gp_wait(cur, caller, snap, false);
 }
 
 /** rcu_exp_handler(): report a quiescent state unless the interrupted context is a reader. */
@@ -91,6 +94,7 @@ const rcu_exp_handler: smp_call_func_t = {
 export function* synchronize_rcu_expedited(cur: Ctx): Proc<void> {
   yield* might_sleep(cur, 'synchronize_rcu_expedited');
   const snap = yield* rcu_gp_start(cur, 'synchronize_rcu_expedited');
+  yield* rcu_note_context_switch(cur, 'synchronize_rcu_expedited');
   for (const c of Object.keys(snap).map(Number)) {
     if (c !== cur.cpu) yield* smp_call_function_single(cur, 'synchronize_rcu_expedited', c, rcu_exp_handler, false);
   }

@@ -18,7 +18,7 @@ function tlbOf(d: ReturnType<typeof drive>['d'], cpu: number): readonly TlbEntry
 }
 
 describe('native_flush_tlb_multi() with freed_tables', () => {
-  // CPU1 runs nothing relevant here: it returns to user mode, still running mm A.
+  // CPU1 (GUP-fast on A) only runs once munmap is done; CPU2 is lazy on A with a warm walk cache.
   const yaml = (lazyIpi: boolean) =>
     munmapVsGupFastYaml({
       arch: 'x86',
