@@ -3,12 +3,14 @@
  * executions/s with DPOR, and the same scenario explored without reduction (capped) for the
  * reduction factor, all in this process. Then the scaling case: 1 updater + N GUP-fast walkers.
  *
- *   npx tsx bench/check.ts [--naive-cap N] [--filter SUBSTRING]
+ *   npm run bench:check -- [--naive-cap N] [--filter SUBSTRING]
+ *
+ * It runs the compiled code in dist/ (npm run build first, which bench:check does), as users do.
  */
-import { check } from '../src/engines/check/index.js';
-import { findScenarios } from '../src/api/index.js';
-import { openScenario, scenarioFromText } from '../src/scenarios/resolve.js';
-import type { Program } from '../src/core/index.js';
+import { check } from '../dist/engines/check/index.js';
+import { findScenarios } from '../dist/api/index.js';
+import { openScenario, scenarioFromText } from '../dist/scenarios/resolve.js';
+import type { Program } from '../dist/core/index.js';
 
 const args = process.argv.slice(2);
 const cap = Number(args[args.indexOf('--naive-cap') + 1] || 0) || 20_000;
