@@ -63,7 +63,12 @@ export interface KernelConfig {
 
 export type KnobId = keyof KernelConfig;
 
-/** Defaults: the merged kernel as of the v8 series (before v8 lands). */
+/**
+ * Defaults: the merged kernel as of the v8 series (before v8 lands), with CONFIG_PT_RECLAIM off,
+ * as on an architecture with MMU_GATHER_RCU_TABLE_FREE and HAVE_ARCH_TLB_REMOVE_TABLE (PT_RECLAIM
+ * is def_bool y otherwise, x86 and arm64 included): the configuration where the single-table
+ * fallback's strategies differ. Scenarios set pt_reclaim (or the pt-reclaim preset) for the rest.
+ */
 export const DEFAULT_CONFIG: KernelConfig = {
   table_free: 'rcu',
   pt_reclaim: false,

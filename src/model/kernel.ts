@@ -39,8 +39,6 @@ export interface ArchOps {
   tlb_table_flush_implies_ipi_broadcast(k: Kernel): boolean;
   /** tlb_needs_table_invalidate(): true on x86 and arm64 (false on powerpc hash and sparc). */
   readonly tlb_needs_table_invalidate: boolean;
-  /** Does the hardware walker cache non-leaf entries that only a non-leaf invalidation removes? */
-  readonly leaf_only_invalidation: boolean;
 }
 
 export interface Kernel {

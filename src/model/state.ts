@@ -102,10 +102,6 @@ export interface TlbEntry {
   readonly pfn: string | null;
 }
 
-export function isLeafEntry(e: TlbEntry): boolean {
-  return e.pfn !== null;
-}
-
 /** KVM's per-vCPU steal_time.preempted flags (KVM_VCPU_PREEMPTED, KVM_VCPU_FLUSH_TLB). */
 export interface StealTime {
   readonly [key: string]: Value;
@@ -122,10 +118,6 @@ export const asNumber = (v: Value | undefined): number => {
 };
 export const asBool = (v: Value | undefined): boolean => {
   if (typeof v !== 'boolean') throw new Error(`expected a boolean, got ${JSON.stringify(v)}`);
-  return v;
-};
-export const asString = (v: Value | undefined): string => {
-  if (typeof v !== 'string') throw new Error(`expected a string, got ${JSON.stringify(v)}`);
   return v;
 };
 export const asNumbers = (v: Value | undefined): readonly number[] => {

@@ -135,6 +135,9 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     config = { ...config, [key as KnobId]: value } as KernelConfig;
   }
   config = { ...config, ...parseSets(overrides.set ?? [], issues) };
+  if (config.pt_reclaim && config.table_free !== 'rcu') {
+    issues.push(file.issue(['config'], `pt_reclaim needs table_free: rcu (CONFIG_PT_RECLAIM depends on CONFIG_MMU_GATHER_RCU_TABLE_FREE); table_free is ${config.table_free}`));
+  }
 
   // Address spaces.
   const mms = new Map<string, MmSpec>();

@@ -76,7 +76,7 @@ defineStrategy({
   id: 'pt-reclaim',
   title: 'CONFIG_PT_RECLAIM: call_rcu() in the fallback',
   description:
-    'With CONFIG_PT_RECLAIM (def_bool y on x86 today) the fallback queues the table with call_rcu() on the ' +
-    "ptdesc's rcu_head: no IPI, no sleep.",
+    'With CONFIG_PT_RECLAIM (def_bool y wherever MMU_GATHER_RCU_TABLE_FREE && !HAVE_ARCH_TLB_REMOVE_TABLE, x86 and ' +
+    "arm64 included) the fallback queues the table with call_rcu() on the ptdesc's rcu_head: no IPI, no sleep.",
   knobs: { pt_reclaim: true },
 });

@@ -55,6 +55,12 @@ export function conflicts(a: Footprint, b: Footprint): boolean {
 
 export interface ExploreOptions {
   readonly reduction: 'dpor' | 'none';
+  /**
+   * Preemption bound (Musuvathi and Qadeer, "Iterative context bounding", PLDI 2007): explore
+   * only schedules that switch away from a thread that could have continued at most this many
+   * times. Implies reduction 'none' (bounding and DPOR do not compose soundly without more work).
+   */
+  readonly preemptionBound?: number;
   /** Stop after this many executions (the result then says the exploration was not exhaustive). */
   readonly maxExecutions?: number;
   /** Stop as soon as every property has been violated once (or at the first deadlock if none). */
@@ -111,6 +117,9 @@ interface Node {
   /** Remaining options of a choose step taken here, and its thread. */
   choicesLeft: number[];
   choiceThread?: number;
+  /** Preemptions on the path to this node, and the thread that ran the step into it. */
+  readonly preemptions: number;
+  readonly last: number | null;
 }
 
 interface Event {
@@ -234,13 +243,25 @@ export class Explorer {
     const exec = new Execution(this.program);
     const log = new EventLog();
     let exhaustive = true;
-    const dpor = this.opts.reduction === 'dpor';
+    const bound = this.opts.preemptionBound;
+    const dpor = this.opts.reduction === 'dpor' && bound === undefined;
 
-    const newNode = (sleep: Set<number>): Node => {
+    const newNode = (sleep: Set<number>, parent: Node | null): Node => {
       const enabled = exec.enabled();
-      const node: Node = { enabled, pending: new Map(), backtrack: new Set(), done: new Set(), sleep, taken: null, choicesLeft: [] };
+      let preemptions = 0;
+      let last: number | null = null;
+      if (parent && parent.taken) {
+        last = parent.taken.thread;
+        const switched = parent.last !== null && parent.last !== last && parent.enabled.includes(parent.last);
+        preemptions = parent.preemptions + (switched ? 1 : 0);
+      }
+      const node: Node = { enabled, pending: new Map(), backtrack: new Set(), done: new Set(), sleep, taken: null, choicesLeft: [], preemptions, last };
       const awake = enabled.filter((t) => !sleep.has(t));
-      if (!dpor) for (const t of awake) node.backtrack.add(t);
+      if (bound !== undefined) {
+        // Every thread whose choice keeps the path within the bound.
+        const lastEnabled = last !== null && enabled.includes(last);
+        for (const t of awake) if (!lastEnabled || t === last || preemptions < bound) node.backtrack.add(t);
+      } else if (!dpor) for (const t of awake) node.backtrack.add(t);
       else if (awake.length > 0) node.backtrack.add(awake[0] as number);
       return node;
     };
@@ -254,7 +275,7 @@ export class Explorer {
       return fp;
     };
 
-    stack.push(newNode(new Set()));
+    stack.push(newNode(new Set(), null));
     for (;;) {
       // Extend the current execution until it ends.
       for (;;) {
@@ -274,7 +295,7 @@ export class Explorer {
         if (dpor) for (const i of races) this.addBacktrack(i, ev, log.events, stack);
         const childSleep = new Set<number>();
         for (const [q, fp] of sleepers) if (!conflicts(fp, ev.fp)) childSleep.add(q);
-        stack.push(newNode(childSleep));
+        stack.push(newNode(childSleep, node));
       }
       this.finishExecution(exec, stack);
       if (this.opts.maxExecutions !== undefined && this.stats.executions >= this.opts.maxExecutions) {

@@ -13,7 +13,6 @@ const x86Native: ArchOps = {
   tlb_flush: x86_tlb_flush(native_flush_tlb_multi),
   tlb_table_flush_implies_ipi_broadcast: x86_tlb_table_flush_implies_ipi_broadcast,
   tlb_needs_table_invalidate: true,
-  leaf_only_invalidation: false,
 };
 
 const ARCHES: { readonly [A in ArchId]: ArchOps } = {
@@ -25,7 +24,6 @@ const ARCHES: { readonly [A in ArchId]: ArchOps } = {
     tlb_flush: arm64_tlb_flush,
     tlb_table_flush_implies_ipi_broadcast: () => false,
     tlb_needs_table_invalidate: true,
-    leaf_only_invalidation: true,
   },
 };
 

@@ -6,8 +6,8 @@
  * for the address (or from the PGD in CR3/TTBR0), reads one level per step, and caches what it
  * reads: a pointer to a lower table in the walk cache, a leaf in the TLB. Only an invalidation
  * that covers them removes cached entries (flush_tlb_func(), INVLPGB, TLBI, a switch to another
- * mm). A walk whose cached starting point was invalidated while it was in flight restarts, which
- * is the architectural guarantee invalidation gives; each step re-checks it.
+ * mm). A walk whose cached starting point was invalidated while it was in flight is abandoned
+ * (invalidation completes in-flight walks; a later walk starts afresh); each step re-checks it.
  *
  * What a stale walk-cache entry means is checked where it matters, when the page is freed
  * (no-stale-walk-cache); the walker's reads are reported as `walk_read` events for traces.

@@ -2,14 +2,16 @@
  * kernel/smp.c: cross-CPU function calls, the mechanism behind every IPI in this model
  * (tlb_remove_table_sync_one(), x86 TLB-flush IPIs, expedited RCU).
  *
- * smp_call_function_many_cond(mask, func, info, scf_flags, cond_func):
- *   get_cpu(); assert IRQs enabled and task context;
+ * smp_call_function_many_cond(mask, func, info, scf_flags, cond_func), called with preemption
+ * disabled by its callers (smp_call_function(), on_each_cpu_cond_mask(), ...) for the whole call,
+ * waiting included (it asserts lockdep_assert_preemption_disabled()):
+ *   assert IRQs enabled and task context;
  *   for each online CPU in mask other than self (filtered by cond_func):
  *       csd_lock(csd) -- wait until this CPU's previous call to that target completed --
  *       queue func on the target and send the IPI;
  *   if SCF_RUN_LOCAL and self in mask: run func here with IRQs disabled;
- *   put_cpu();
  *   if SCF_WAIT: csd_lock_wait() on every target -- spin until each has run func.
+ * So a CPU waiting for its IPIs is an RCU reader (preemption disabled) but takes interrupts.
  *
  * The target runs func from its IPI handler, i.e. only once it has interrupts enabled. That is
  * the whole synchronisation of the "sync IPI": the sender waits for the end of every IRQ-disabled
@@ -141,7 +143,6 @@ export function* smp_call_function_many_cond(
   const self = cur.cpu;
   const wait = (scf_flags & SCF_WAIT) !== 0;
   const run_local = (scf_flags & SCF_RUN_LOCAL) !== 0;
-  yield* preempt_disable(cur, caller, 'get_cpu()');
 
   const online = new Set(cpu_online_mask(cur.k));
   const remote = mask.filter((c) => c !== self && online.has(c));
@@ -193,11 +194,18 @@ export function* smp_call_function_many_cond(
     yield* func.run(cur);
     yield* local_irq_restore(cur, caller, flags);
   }
-  yield* preempt_enable(cur, caller, 'put_cpu()');
   if (wait) {
     for (const t of verdict.targets) yield* csd_lock_wait(cur, t);
   }
   return verdict.targets;
+}
+
+/** preempt_disable(); body; preempt_enable(): how every caller wraps smp_call_function_many_cond(). */
+function* preempt_disabled<R>(cur: Ctx, caller: string, body: () => Proc<R>): Proc<R> {
+  yield* preempt_disable(cur, caller);
+  const r = yield* body();
+  yield* preempt_enable(cur, caller);
+  return r;
 }
 
 /** csd_lock_wait(): spin until the target has run func and released the csd. */
@@ -214,17 +222,17 @@ function* csd_lock_wait(cur: Ctx, target: number): Proc<void> {
 
 /** smp_call_function(func, info, wait): every other online CPU. */
 export function* smp_call_function(cur: Ctx, caller: string, func: smp_call_func_t, wait: boolean): Proc<number[]> {
-  return yield* smp_call_function_many_cond(cur, caller, cpu_online_mask(cur.k), func, wait ? SCF_WAIT : 0, null);
+  return yield* preempt_disabled(cur, caller, () => smp_call_function_many_cond(cur, caller, cpu_online_mask(cur.k), func, wait ? SCF_WAIT : 0, null));
 }
 
 /** on_each_cpu_mask(mask, func, info, wait): the CPUs in mask, the local one included. */
 export function* on_each_cpu_mask(cur: Ctx, caller: string, mask: readonly number[], func: smp_call_func_t, wait: boolean): Proc<number[]> {
-  return yield* smp_call_function_many_cond(cur, caller, mask, func, SCF_RUN_LOCAL | (wait ? SCF_WAIT : 0), null);
+  return yield* preempt_disabled(cur, caller, () => smp_call_function_many_cond(cur, caller, mask, func, SCF_RUN_LOCAL | (wait ? SCF_WAIT : 0), null));
 }
 
 /** on_each_cpu_cond_mask(cond, func, info, wait, mask) */
 export function* on_each_cpu_cond_mask(cur: Ctx, caller: string, cond: smp_cond_func_t, func: smp_call_func_t, wait: boolean, mask: readonly number[]): Proc<number[]> {
-  return yield* smp_call_function_many_cond(cur, caller, mask, func, SCF_RUN_LOCAL | (wait ? SCF_WAIT : 0), cond);
+  return yield* preempt_disabled(cur, caller, () => smp_call_function_many_cond(cur, caller, mask, func, SCF_RUN_LOCAL | (wait ? SCF_WAIT : 0), cond));
 }
 
 /** smp_call_function_single(cpu, func, info, wait) */
@@ -235,5 +243,5 @@ export function* smp_call_function_single(cur: Ctx, caller: string, cpu: number,
     yield* local_irq_restore(cur, caller, flags);
     return;
   }
-  yield* smp_call_function_many_cond(cur, caller, [cpu], func, wait ? SCF_WAIT : 0, null);
+  yield* preempt_disabled(cur, caller, () => smp_call_function_many_cond(cur, caller, [cpu], func, wait ? SCF_WAIT : 0, null));
 }

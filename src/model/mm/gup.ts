@@ -16,7 +16,7 @@
 import { local, type Proc } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
 import { local_irq_restore, local_irq_save } from '../include/linux/irqflags.js';
-import { entry_val, pgdTable, walker_read_entry } from '../include/linux/pgtable.js';
+import { dataPage, entry_val, pgdTable, walker_read_entry } from '../include/linux/pgtable.js';
 import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
 import type { PtEntry } from '../state.js';
 
@@ -28,8 +28,8 @@ function tablePtr(e: PtEntry): { table: string; gen: number } | null {
  * gup_fast_pte_range(): pin up to `nr` pages starting at PTE `first` of the PTE table the PMD
  * value `pmd` points to. Returns the pinned pages.
  */
-function* gup_fast_pte_range(cur: Ctx, pmd: { table: string; gen: number }, pmdTable: { table: string; gen: number }, slot: number, first: number, nr: number): Proc<string[]> {
-  const pages: string[] = [];
+function* gup_fast_pte_range(cur: Ctx, pmd: { table: string; gen: number }, pmdTable: { table: string; gen: number }, slot: number, first: number, nr: number): Proc<Pinned[]> {
+  const pages: Pinned[] = [];
   // pte_offset_map(): rcu_read_lock()
   yield* rcu_read_lock(cur, 'pte_offset_map');
   for (let i = first; i < first + nr; i++) {
@@ -49,7 +49,7 @@ function* gup_fast_pte_range(cur: Ctx, pmd: { table: string; gen: number }, pmdT
       yield* local({ fn: 'gup_put_folio', desc: `entry changed: drop ${pte.pfn}` });
       break;
     }
-    pages.push(pte.pfn);
+    pages.push({ index: i, pfn: pte.pfn });
   }
   // pte_unmap(): rcu_read_unlock()
   yield* rcu_read_unlock(cur, 'pte_unmap');
@@ -57,7 +57,7 @@ function* gup_fast_pte_range(cur: Ctx, pmd: { table: string; gen: number }, pmdT
 }
 
 /** gup_fast_pgd_range() -> p4d (folded) -> gup_fast_pud_range() -> gup_fast_pmd_range() -> PTEs. */
-function* gup_fast_pgd_range(cur: Ctx, mm: string, slot: number, first: number, nr: number): Proc<string[]> {
+function* gup_fast_pgd_range(cur: Ctx, mm: string, slot: number, first: number, nr: number): Proc<Pinned[]> {
   const pgd = yield* walker_read_entry(cur, 'gup_fast', 'gup_fast_pgd_range', pgdTable(mm), 1, 0, 'pgd');
   const pud = tablePtr(pgd);
   if (!pud) return [];
@@ -72,16 +72,23 @@ function* gup_fast_pgd_range(cur: Ctx, mm: string, slot: number, first: number, 
 
 /**
  * gup_fast(start, nr_pages): the IRQ-off lockless walk of current->mm. Returns the pinned pages
- * and reports them in a `gup_fast_done` event (checked by gup-fast-pins-own-pages).
+ * and reports them in a `gup_fast_done` event, with the page each address maps in the mm's own
+ * page tables (the model never remaps a data page), for gup-fast-pins-own-pages.
  */
 export function* gup_fast(cur: Ctx, slot: number, first: number, nr: number): Proc<string[]> {
   const mm = cur.mm;
   if (mm === null) throw new Error(`gup_fast on CPU${cur.cpu}: current->mm is NULL (a kthread)`);
   const flags = yield* local_irq_save(cur, 'gup_fast');
-  const pages = yield* gup_fast_pgd_range(cur, mm, slot, first, nr);
+  const pinned = yield* gup_fast_pgd_range(cur, mm, slot, first, nr);
   yield* local_irq_restore(cur, 'gup_fast', flags);
+  const pages = pinned.map((p) => p.pfn);
   yield* local({ fn: 'gup_fast', desc: `pinned ${pages.length} page(s)` }, undefined, [
-    { type: 'gup_fast_done', cpu: cur.cpu, mm, pages },
+    { type: 'gup_fast_done', cpu: cur.cpu, mm, pages, expected: pinned.map((p) => dataPage(mm, slot, p.index)) },
   ]);
   return pages;
+}
+
+interface Pinned {
+  readonly index: number;
+  readonly pfn: string;
 }

@@ -131,6 +131,6 @@ describe('a freed PTE table reused by another mm under GUP-fast (no-sync, arm64)
     expect(theEvent(d.exec, 'gup_fast_done').ev).toMatchObject({ cpu: 1, mm: 'A', pages: ['B.reused.0'] });
     const v = violationsOf(d.exec, 'gup-fast-pins-own-pages');
     expect(v).toHaveLength(1);
-    expect(v[0]?.message).toBe('CPU1 gup_fast for A pinned B.reused.0, which A does not map');
+    expect(v[0]?.message).toBe('CPU1 gup_fast for A pinned B.reused.0 (expected A.p0.0): A does not map it there');
   });
 });

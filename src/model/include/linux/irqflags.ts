@@ -1,13 +1,12 @@
 /**
  * include/linux/irqflags.h: local_irq_save(), local_irq_restore(), local_irq_disable(),
- * local_irq_enable(), irqs_disabled(). An IRQ-disabled region is an RCU reader (reader.ts) and
+ * local_irq_enable(). An IRQ-disabled region is an RCU reader (reader.ts) and
  * holds off IPI handlers on this CPU (the machine delivers an interrupt only while
  * `cpuN.irqs_off` is false).
  */
-import { access, type Proc } from '../../../core/index.js';
+import type { Proc } from '../../../core/index.js';
 import type { Ctx } from '../../kernel.js';
 import { readerChange } from '../../kernel/rcu/reader.js';
-import { asBool, cpuLoc } from '../../state.js';
 
 export type irqflags_t = boolean;
 
@@ -30,14 +29,4 @@ export function* local_irq_disable(cur: Ctx, caller: string): Proc<void> {
 
 export function* local_irq_enable(cur: Ctx, caller: string): Proc<void> {
   yield* readerChange(cur.cpu, caller, 'local_irq_enable()', 'irqs_off', () => false, IRQ_TOGGLE);
-}
-
-/** irqs_disabled() */
-export function* irqs_disabled(cur: Ctx, caller: string): Proc<boolean> {
-  return yield* access<boolean>({
-    fn: caller,
-    desc: 'irqs_disabled()',
-    reads: [cpuLoc.irqs_off(cur.cpu)],
-    effect: ([v]) => ({ result: asBool(v) }),
-  });
 }
