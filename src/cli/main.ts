@@ -18,6 +18,8 @@ import { strategies } from '../strategies/index.js';
 import { INVARIANTS } from '../invariants/index.js';
 import { DEFAULT_CONFIG, KNOB_VALUES, ARCH_IDS } from '../model/config.js';
 import { progress } from './progress.js';
+import { OutputError, writeFileAtomic } from './files.js';
+import { perfettoTrace } from '../report/perfetto.js';
 
 class UsageError extends Error {}
 
@@ -38,6 +40,7 @@ function version(): string {
 
 interface CheckFlags {
   catalog?: string | boolean;
+  perfetto?: string;
   json?: boolean;
   reduction: 'dpor' | 'none';
   maxExecutions?: number;
@@ -45,6 +48,23 @@ interface CheckFlags {
   set: string[];
   timing?: boolean;
   width: number;
+}
+
+/** The shortest counterexample (first violated invariant, else the deadlock) as a Perfetto trace. */
+function writePerfetto(path: string, run: CheckRun): void {
+  const v = run.result.verdicts.find((x) => x.counterexample);
+  const cx = v?.counterexample ?? run.result.deadlock;
+  if (!cx) throw new UsageError(`--perfetto: ${run.scenario.resolved.name} has no counterexample to export (every invariant holds, no deadlock)`);
+  const trace = cx.violation ? cx.trace.slice(0, cx.violation.step + 1) : cx.trace;
+  writeFileAtomic(path, JSON.stringify(perfettoTrace({
+    title: `${run.scenario.resolved.name}: ${v ? v.id : 'deadlock'}`,
+    trace,
+    threadNames: cx.threadNames,
+    threadKinds: cx.threadKinds,
+    threadCpus: cx.threadCpus,
+    cpus: run.scenario.resolved.cpus,
+    violation: cx.violation ? { step: cx.violation.step, property: cx.violation.property, message: cx.violation.message } : undefined,
+  })));
 }
 
 function reportInput(run: CheckRun): CheckReportInput {
@@ -79,6 +99,7 @@ function runCheck(files: string[], flags: CheckFlags, out: (s: string) => void):
     return rows.every((r) => r.ok) ? 0 : 1;
   }
   if (files.length === 0) throw new UsageError('check needs a scenario file (or --catalog)');
+  if (flags.perfetto && files.length !== 1) throw new UsageError('--perfetto writes one trace: give exactly one scenario');
   let ok = true;
   const json: unknown[] = [];
   const texts: string[] = [];
@@ -88,6 +109,7 @@ function runCheck(files: string[], flags: CheckFlags, out: (s: string) => void):
     p.done();
     ok &&= run.comparison.ok;
     const input = reportInput(run);
+    if (flags.perfetto) writePerfetto(flags.perfetto, run);
     if (flags.json) json.push(checkJson(input, flags.timing === true));
     else texts.push(checkText({ ...input, elapsedMs: flags.timing === false ? undefined : run.elapsedMs }, flags.width));
   }
@@ -135,6 +157,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--no-timing', 'omit wall times (byte-identical output)')
     .option('--timing', 'include wall times in JSON')
     .option('--width <n>', 'width of the per-CPU trace', positiveInt, 160)
+    .option('--perfetto <file>', 'write the shortest counterexample as a Chrome/Perfetto trace (ui.perfetto.dev)')
     .action((files: string[], flags: CheckFlags) => setCode(runCheck(files, flags, out)));
 
   program
@@ -145,10 +168,22 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--preset <id>', 'replace the scenario\'s strategy preset')
     .option('--set <knob=value>', 'override a configuration knob (repeatable)', collect, [])
     .option('--width <n>', 'width of the per-CPU trace', positiveInt, 160)
-    .action((file: string, flags: { schedule: string; preset?: string; set: string[]; width: number }) => {
+    .option('--perfetto <file>', 'also write the execution as a Chrome/Perfetto trace')
+    .action((file: string, flags: { schedule: string; preset?: string; set: string[]; width: number; perfetto?: string }) => {
       const schedule = decodeSchedule(flags.schedule);
       const { scenario, exec } = replayScenario(file, schedule, { preset: flags.preset, set: flags.set });
       const first = exec.violations[0];
+      if (flags.perfetto) {
+        writeFileAtomic(flags.perfetto, JSON.stringify(perfettoTrace({
+          title: `${scenario.resolved.name}: replay`,
+          trace: exec.trace,
+          threadNames: exec.threads.map((t) => t.spec.name),
+          threadKinds: exec.threads.map((t) => t.spec.kind),
+          threadCpus: exec.threads.map((t) => t.spec.cpu),
+          cpus: scenario.resolved.cpus,
+          violation: first ? { step: first.step, property: first.property, message: first.message } : undefined,
+        })));
+      }
       const lines = [
         `${scenario.resolved.name}: replay of ${schedule.length} steps (${encodeSchedule(schedule)})`,
         '',
@@ -194,7 +229,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
       process.stderr.write(`${e.message}\n`);
       return 2;
     }
-    if (e instanceof UsageError || e instanceof ScheduleSyntaxError) {
+    if (e instanceof UsageError || e instanceof ScheduleSyntaxError || e instanceof OutputError) {
       process.stderr.write(`ptlab: ${e.message}\n`);
       return 2;
     }

@@ -29,6 +29,8 @@ export const cpuLoc = {
    * was inside a reader when the grace period started.
    */
   rcu_qs: (c: number): Loc => `cpu${c}.rcu_qs`,
+  /** Grace periods started from this CPU (names them in traces: `cpuN#k`). */
+  rcu_gp_started: (c: number): Loc => `cpu${c}.rcu_gp_started`,
   /** cpu_tlbstate.loaded_mm: whose page tables the MMU may walk here ('init_mm' for none). */
   loaded_mm: (c: number): Loc => `cpu${c}.loaded_mm`,
   /** cpu_tlbstate_shared.is_lazy: a kthread/idle runs on a borrowed user mm. */

@@ -22,7 +22,7 @@ describe('sync-rcu, batch allocation fails: the table is freed after the walker\
 
       d.run(munmap);
       expect(d.done(munmap)).toBe(false);
-      expect(d.pending(munmap)).toMatchObject({ fn: 'tlb_remove_table_sync_rcu', desc: 'wait for grace period' });
+      expect(d.pending(munmap)).toMatchObject({ fn: 'tlb_remove_table_sync_rcu', desc: expect.stringMatching(/^wait for grace period cpu\d+#\d+$/) });
       expect(d.enabled(munmap)).toBe(false);
       // The flush went out without interrupting anybody, and nothing was freed yet.
       expect(events(d.exec, 'ipi_received')).toEqual([]);
@@ -71,7 +71,7 @@ describe('sync-rcu, batch allocation fails: the table is freed after the walker\
     d.step(munmap);
     expect(theEvent(d.exec, 'gp_start').ev.readers).toEqual([1]);
     d.run(munmap);
-    expect(d.pending(munmap).desc).toBe('wait for grace period');
+    expect(d.pending(munmap).desc).toMatch(/^wait for grace period cpu0#1$/);
     expect(d.enabled(munmap)).toBe(false);
     runUntilDesc(d, gup, 'local_irq_restore()');
     expect(d.enabled(munmap)).toBe(false);
@@ -123,7 +123,7 @@ describe('synchronize_rcu_expedited()', () => {
     d.run(caller);
     expect(theEvent(d.exec, 'gp_start').ev.readers).toEqual([1]);
     expect(theEvent(d.exec, 'smp_call').ev).toMatchObject({ func: 'rcu_exp_handler', wait: false, targets: [1] });
-    expect(d.pending(caller)).toMatchObject({ fn: 'synchronize_rcu_expedited', desc: 'wait for expedited grace period' });
+    expect(d.pending(caller)).toMatchObject({ fn: 'synchronize_rcu_expedited', desc: expect.stringMatching(/^wait for expedited grace period cpu\d+#\d+$/) });
     expect(d.enabled(caller)).toBe(false);
     const ipi = d.tid('IPI rcu_exp_handler CPU0->CPU1');
     expect(d.enabled(ipi)).toBe(false);
@@ -189,7 +189,7 @@ describe('an rcu_read_lock()-only walker (__pte_offset_map with IRQs on)', () =>
   it('sync-rcu on x86: the grace period waits for rcu_read_unlock(), the IPIs do not end it', () => {
     const { d, walker, munmap } = race('sync-rcu');
     expect(d.done(munmap)).toBe(false);
-    expect(d.pending(munmap)).toMatchObject({ fn: 'tlb_remove_table_sync_rcu', desc: 'wait for grace period' });
+    expect(d.pending(munmap)).toMatchObject({ fn: 'tlb_remove_table_sync_rcu', desc: expect.stringMatching(/^wait for grace period cpu\d+#\d+$/) });
     expect(d.enabled(munmap)).toBe(false);
     expect(events(d.exec, 'ipi_received').filter((e) => e.ev.cpu === 1)).toHaveLength(1);
     finish(d, walker);

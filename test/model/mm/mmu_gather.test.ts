@@ -143,7 +143,7 @@ describe('the batch path (GFP_NOWAIT batch allocation succeeds)', () => {
     expect(events(d.exec, 'pt_free')).toEqual([]);
     const cb = d.tid('rcu callback tlb_remove_table_rcu');
     expect(d.exec.thread(cb).spec.kind).toBe('agent');
-    expect(d.pending(cb)).toMatchObject({ fn: 'rcu_do_batch', desc: 'wait for grace period' });
+    expect(d.pending(cb)).toMatchObject({ fn: 'rcu_do_batch', desc: expect.stringMatching(/^wait for grace period cpu\d+#\d+$/) });
     expect(d.enabled(cb)).toBe(false);
 
     finish(d, gup);

@@ -18,31 +18,38 @@ import { might_sleep, rcu_note_context_switch } from '../sched.js';
 import { inReader, readerChange, readerLocs, readerState } from './reader.js';
 import { smp_call_function_single, type smp_call_func_t } from '../smp.js';
 
-/** A grace period's start: the CPUs that were readers and their quiescent-state counts. */
+/** A grace period's start: its id, and the CPUs that were readers with their quiescent-state counts. */
 export interface GpSnapshot {
-  readonly [cpu: number]: number;
+  /** `cpuN#k`: the k-th grace period started from CPU N (for traces). */
+  readonly id: string;
+  readonly readers: { readonly [cpu: number]: number };
 }
 
 /** Record which CPUs are inside a reader now (rcu_gp_init's view of the world). */
 export function* rcu_gp_start(cur: Ctx, caller: string): Proc<GpSnapshot> {
   const cpus = Array.from({ length: cur.k.nr_cpus }, (_, i) => i);
+  const seqLoc = cpuLoc.rcu_gp_started(cur.cpu);
   return yield* access<GpSnapshot>({
     fn: caller,
     desc: 'start grace period: note CPUs inside read-side critical sections',
-    reads: cpus.flatMap(readerLocs),
+    reads: [...cpus.flatMap(readerLocs), seqLoc],
+    writes: [seqLoc],
     effect: (vals) => {
-      const snap: Record<number, number> = {};
+      const readers: Record<number, number> = {};
       const waitOn: number[] = [];
       for (const c of cpus) {
         const s = readerState(vals, c * 5);
         if (inReader(s)) {
-          snap[c] = s.qs;
+          readers[c] = s.qs;
           waitOn.push(c);
         }
       }
+      const k = asNumber(vals[cpus.length * 5]) + 1;
+      const id = `cpu${cur.cpu}#${k}`;
       return {
-        result: snap,
-        events: [{ type: 'gp_start', cpu: cur.cpu, fn: caller, readers: waitOn }],
+        writes: [[seqLoc, k]],
+        result: { id, readers },
+        events: [{ type: 'gp_start', cpu: cur.cpu, fn: caller, gp: id, readers: waitOn }],
         note: waitOn.length ? `waits for CPU${waitOn.join(', CPU')}` : 'no CPU inside a reader',
       };
     },
@@ -51,14 +58,14 @@ export function* rcu_gp_start(cur: Ctx, caller: string): Proc<GpSnapshot> {
 
 /** Wait until every CPU in the snapshot has passed a quiescent state. */
 export function* rcu_gp_wait(cur: Ctx, caller: string, snap: GpSnapshot, expedited: boolean): Proc<void> {
-  const cpus = Object.keys(snap).map(Number);
+  const cpus = Object.keys(snap.readers).map(Number);
   yield* access({
     fn: caller,
-    desc: expedited ? 'wait for expedited grace period' : 'wait for grace period',
+    desc: `wait for ${expedited ? 'expedited ' : ''}grace period ${snap.id}`,
     reads: cpus.map(cpuLoc.rcu_qs),
-    guard: (vals) => cpus.every((c, i) => asNumber(vals[i]) > (snap[c] as number)),
+    guard: (vals) => cpus.every((c, i) => asNumber(vals[i]) > (snap.readers[c] as number)),
     minWait: { cls: expedited ? 'rcu_gp_expedited' : 'rcu_gp' },
-    effect: () => ({ events: [{ type: 'gp_end', cpu: cur.cpu, fn: caller, expedited }] }),
+    effect: () => ({ events: [{ type: 'gp_end', cpu: cur.cpu, fn: caller, gp: snap.id, expedited }] }),
   });
 }
 
@@ -95,7 +102,7 @@ export function* synchronize_rcu_expedited(cur: Ctx): Proc<void> {
   yield* might_sleep(cur, 'synchronize_rcu_expedited');
   const snap = yield* rcu_gp_start(cur, 'synchronize_rcu_expedited');
   yield* rcu_note_context_switch(cur, 'synchronize_rcu_expedited');
-  for (const c of Object.keys(snap).map(Number)) {
+  for (const c of Object.keys(snap.readers).map(Number)) {
     if (c !== cur.cpu) yield* smp_call_function_single(cur, 'synchronize_rcu_expedited', c, rcu_exp_handler, false);
   }
   yield* rcu_gp_wait(cur, 'synchronize_rcu_expedited', snap, true);
