@@ -18,6 +18,7 @@ import { strategies } from '../strategies/index.js';
 import { INVARIANTS } from '../invariants/index.js';
 import { DEFAULT_CONFIG, KNOB_VALUES, ARCH_IDS } from '../model/config.js';
 import { progress } from './progress.js';
+import type { CheckMode } from '../engines/check/index.js';
 import { OutputError, writeFileAtomic } from './files.js';
 import { perfettoTrace } from '../report/perfetto.js';
 
@@ -26,6 +27,12 @@ class UsageError extends Error {}
 function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${v}'`);
+  return n;
+}
+
+function nonNegativeInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got '${v}'`);
   return n;
 }
 
@@ -41,6 +48,10 @@ function version(): string {
 interface CheckFlags {
   catalog?: string | boolean;
   perfetto?: string;
+  preemptions?: number;
+  random?: number;
+  seed: number;
+  pctDepth: number;
   json?: boolean;
   reduction: 'dpor' | 'none';
   maxExecutions?: number;
@@ -71,8 +82,15 @@ function reportInput(run: CheckRun): CheckReportInput {
   return { scenario: run.scenario.resolved, result: run.result, comparison: run.comparison, elapsedMs: run.elapsedMs };
 }
 
+function modeOf(flags: CheckFlags): CheckMode {
+  if (flags.preemptions !== undefined && flags.random !== undefined) throw new UsageError('--preemptions and --random are different modes: choose one');
+  if (flags.preemptions !== undefined) return { kind: 'bounded', preemptions: flags.preemptions };
+  if (flags.random !== undefined) return { kind: 'random', executions: flags.random, seed: flags.seed, depth: flags.pctDepth };
+  return { kind: 'exhaustive' };
+}
+
 function runCheck(files: string[], flags: CheckFlags, out: (s: string) => void): number {
-  const opts = { reduction: flags.reduction, maxExecutions: flags.maxExecutions, preset: flags.preset, set: flags.set };
+  const opts = { mode: modeOf(flags), reduction: flags.reduction, maxExecutions: flags.maxExecutions, preset: flags.preset, set: flags.set };
   if (flags.catalog !== undefined) {
     const dir = typeof flags.catalog === 'string' ? flags.catalog : `${builtinScenarioDir()}/check`;
     const list = [...findScenarios(dir), ...files];
@@ -152,6 +170,10 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--json', 'print results as JSON (schema ptlab.check/1)')
     .addOption(new Option('--reduction <kind>', 'partial-order reduction').choices(['dpor', 'none']).default('dpor'))
     .option('--max-executions <n>', 'stop after n executions (the verdict is then bounded)', positiveInt)
+    .option('--preemptions <k>', 'bounded mode: only schedules with at most k preemptions (no reduction)', nonNegativeInt)
+    .option('--random <n>', 'random mode: n PCT executions (for scenarios too large to exhaust)', positiveInt)
+    .option('--seed <s>', 'seed of the random mode', nonNegativeInt, 1)
+    .option('--pct-depth <d>', 'bug depth the random mode targets (d-1 priority changes)', positiveInt, 3)
     .option('--preset <id>', 'replace the scenario\'s strategy preset (see ptlab list strategies)')
     .option('--set <knob=value>', 'override a configuration knob (repeatable; see ptlab list knobs)', collect, [])
     .option('--no-timing', 'omit wall times (byte-identical output)')

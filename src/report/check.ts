@@ -34,13 +34,26 @@ function counterexampleText(title: string, cx: Counterexample, cpus: number, fil
   return lines.join('\n');
 }
 
+function modeText(result: CheckResult): string {
+  const m = result.mode;
+  switch (m.kind) {
+    case 'exhaustive':
+      return `${result.exhaustive ? 'exhaustive' : 'BOUNDED (--max-executions)'} ${result.reduction === 'dpor' ? 'DPOR' : 'naive'} exploration`;
+    case 'bounded':
+      return `preemption-bounded exploration (at most ${m.preemptions} preemptions)`;
+    case 'random':
+      return `random PCT exploration (seed ${m.seed}, depth ${m.depth ?? 3})`;
+  }
+}
+
 export function checkText(r: CheckReportInput, width = 160): string {
   const { scenario, result, comparison } = r;
   const out: string[] = [];
   out.push(`${scenario.name}: ${scenario.arch}, ${scenario.cpus} CPUs, preset ${scenario.preset ?? '(none)'}`);
   const s = result.stats;
   const time = r.elapsedMs !== undefined ? `, ${(r.elapsedMs / 1000).toFixed(2)} s` : '';
-  out.push(`${result.exhaustive ? 'exhaustive' : 'BOUNDED (not exhaustive)'} ${result.reduction === 'dpor' ? 'DPOR' : 'naive'} exploration: ${s.executions} executions, ${s.complete} distinct traces, ${s.sleepBlocked} sleep-set blocked, ${s.steps} steps${time}`);
+  out.push(`${modeText(result)}: ${s.executions} executions, ${s.complete} ${result.reduction === 'dpor' ? 'distinct traces' : 'complete'}, ${s.sleepBlocked} sleep-set blocked, ${s.steps} steps${time}`);
+  if (!result.exhaustive) out.push('not exhaustive: "holds" means "not violated in the executions explored"');
   out.push('');
   const idW = Math.max(10, ...comparison.rows.map((x) => x.id.length));
   out.push(`${'invariant'.padEnd(idW)}  ${'expected'.padEnd(8)}  ${'got'.padEnd(8)}`);
@@ -90,6 +103,7 @@ export function checkJson(r: CheckReportInput, timing: boolean): unknown {
   return {
     schema: 'ptlab.check/1',
     scenario,
+    mode: result.mode,
     reduction: result.reduction,
     exhaustive: result.exhaustive,
     stats: result.stats,

@@ -29,7 +29,9 @@
 import { Execution, type Pending, type Program } from '../../core/execution.js';
 import type { ScheduleStep } from '../../core/schedule.js';
 import type { StepRecord } from '../../core/trace.js';
-import type { Violation } from '../../core/property.js';
+import { Results, type ExploreResult, type ExploreStats } from './results.js';
+
+export type { Counterexample, ExploreResult, ExploreStats } from './results.js';
 
 /** Locations a step reads and writes. Footprints are small: arrays beat sets here. */
 export interface Footprint {
@@ -69,39 +71,6 @@ export interface ExploreOptions {
   readonly onExecution?: (stats: ExploreStats) => void;
   /** Called with every execution that reached a final state (tests count traces with it). */
   readonly onComplete?: (exec: Execution) => void;
-}
-
-export interface Counterexample {
-  readonly schedule: readonly ScheduleStep[];
-  readonly trace: readonly StepRecord[];
-  readonly violation: Violation | null;
-  /** Threads left unfinished, for a deadlock. */
-  readonly blocked: readonly number[];
-  readonly threadNames: readonly string[];
-  readonly threadKinds: readonly string[];
-  readonly threadCpus: ReadonlyArray<number | null>;
-}
-
-export interface ExploreStats {
-  /** Executions run to their end (complete, deadlocked, or sleep-set blocked). */
-  executions: number;
-  /** Executions that reached a final state (finished or deadlocked): distinct Mazurkiewicz traces under DPOR. */
-  complete: number;
-  /** Executions abandoned because every enabled thread was asleep (redundant under source-DPOR). */
-  sleepBlocked: number;
-  deadlocks: number;
-  /** Steps executed (a step re-run after a rollback counts again). */
-  steps: number;
-  maxDepth: number;
-}
-
-export interface ExploreResult {
-  readonly stats: ExploreStats;
-  readonly exhaustive: boolean;
-  /** Shortest counterexample per violated property id. */
-  readonly violations: ReadonlyMap<string, Counterexample>;
-  /** Shortest deadlocking execution, if any. */
-  readonly deadlock: Counterexample | null;
 }
 
 interface Node {
@@ -229,13 +198,16 @@ class EventLog {
 export class Explorer {
   private readonly program: Program;
   private readonly opts: ExploreOptions;
-  readonly stats: ExploreStats = { executions: 0, complete: 0, sleepBlocked: 0, deadlocks: 0, steps: 0, maxDepth: 0 };
-  private readonly violations = new Map<string, Counterexample>();
-  private deadlock: Counterexample | null = null;
+  private readonly results: Results;
 
   constructor(program: Program, opts: ExploreOptions) {
     this.program = program;
     this.opts = opts;
+    this.results = new Results(program);
+  }
+
+  get stats(): ExploreStats {
+    return this.results.stats;
   }
 
   run(): ExploreResult {
@@ -290,7 +262,7 @@ export class Explorer {
           for (const q of node.done) if (q !== next.thread && !node.sleep.has(q)) { const fp = pendingAt(node, q); if (fp) sleepers.push([q, fp]); }
         }
         const rec = exec.step(next.thread, next.choice);
-        this.stats.steps++;
+        this.results.stats.steps++;
         const { ev, races } = log.push(rec);
         if (dpor) for (const i of races) this.addBacktrack(i, ev, log.events, stack);
         const childSleep = new Set<number>();
@@ -302,7 +274,7 @@ export class Explorer {
         exhaustive = false;
         break;
       }
-      if (this.opts.stopWhenAllViolated && this.allViolated()) {
+      if (this.opts.stopWhenAllViolated && this.results.allViolated()) {
         exhaustive = false;
         break;
       }
@@ -326,13 +298,7 @@ export class Explorer {
       exec.rollback(depth);
       log.truncate(depth);
     }
-    return { stats: this.stats, exhaustive, violations: this.violations, deadlock: this.deadlock };
-  }
-
-  private allViolated(): boolean {
-    const ids = this.program.properties.map((p) => p.id);
-    if (ids.length === 0) return this.deadlock !== null;
-    return ids.every((id) => this.violations.has(id));
+    return this.results.result(exhaustive);
   }
 
   /** The step to take from `node`, or null when the execution has ended (or is sleep-blocked). */
@@ -389,33 +355,10 @@ export class Explorer {
   }
 
   private finishExecution(exec: Execution, stack: Node[]): void {
-    this.stats.executions++;
-    this.stats.maxDepth = Math.max(this.stats.maxDepth, exec.trace.length);
-    const last = stack[stack.length - 1] as Node;
-    const ended = last.enabled.length === 0;
-    if (!ended) this.stats.sleepBlocked++;
-    else {
-      this.stats.complete++;
-      this.opts.onComplete?.(exec);
-    }
+    const ended = (stack[stack.length - 1] as Node).enabled.length === 0;
     const schedule = stack.slice(0, -1).map((n) => n.taken as ScheduleStep);
-    const cx = (violation: Violation | null): Counterexample => ({
-      schedule,
-      trace: [...exec.trace],
-      violation,
-      blocked: exec.blocked(),
-      threadNames: exec.threads.map((t) => t.spec.name),
-      threadKinds: exec.threads.map((t) => t.spec.kind),
-      threadCpus: exec.threads.map((t) => t.spec.cpu),
-    });
-    for (const v of exec.violations) {
-      const prev = this.violations.get(v.property);
-      if (!prev || (prev.violation && v.step < prev.violation.step)) this.violations.set(v.property, cx(v));
-    }
-    if (ended && !exec.finished) {
-      this.stats.deadlocks++;
-      if (!this.deadlock || exec.trace.length < this.deadlock.trace.length) this.deadlock = cx(null);
-    }
-    this.opts.onExecution?.(this.stats);
+    this.results.record(exec, schedule, ended);
+    if (ended) this.opts.onComplete?.(exec);
+    this.opts.onExecution?.(this.results.stats);
   }
 }

@@ -1,14 +1,27 @@
 /**
- * The checker's entry point: explore a program and turn the exploration into verdicts, one per
- * property, each with the shortest counterexample found; plus deadlocks.
+ * The checker's entry point: explore a program with one of three strategies and turn the
+ * exploration into verdicts, one per property, each with the shortest counterexample found; plus
+ * deadlocks.
+ *
+ *  - exhaustive: every interleaving up to partial-order reduction (DPOR), or without reduction;
+ *  - bounded: every schedule with at most K preemptions (no reduction);
+ *  - random: N PCT executions from a seed.
+ * Only an exhaustive run can say "holds" outright; the others say "not violated within the bound".
  */
 import type { Program } from '../../core/execution.js';
-import { Explorer, type Counterexample, type ExploreStats } from './dpor.js';
+import { Explorer, type Counterexample, type ExploreResult, type ExploreStats } from './dpor.js';
+import { explorePct } from './pct.js';
 
 export type { Counterexample, ExploreStats } from './dpor.js';
 
+export type CheckMode =
+  | { readonly kind: 'exhaustive' }
+  | { readonly kind: 'bounded'; readonly preemptions: number }
+  | { readonly kind: 'random'; readonly executions: number; readonly seed: number; readonly depth?: number };
+
 export interface CheckOptions {
-  /** 'dpor' (default) explores one execution per Mazurkiewicz trace; 'none' tries every interleaving. */
+  readonly mode?: CheckMode;
+  /** For exhaustive mode: 'dpor' (default) or 'none' (every interleaving). */
   readonly reduction?: 'dpor' | 'none';
   /** Bound on executions; past it the verdicts are "not violated within the bound". */
   readonly maxExecutions?: number;
@@ -27,6 +40,7 @@ export interface PropertyVerdict {
 
 export interface CheckResult {
   readonly program: string;
+  readonly mode: CheckMode;
   readonly reduction: 'dpor' | 'none';
   /** True when every interleaving (up to reduction) was explored. */
   readonly exhaustive: boolean;
@@ -36,16 +50,25 @@ export interface CheckResult {
 }
 
 export function check(program: Program, opts: CheckOptions = {}): CheckResult {
-  const reduction = opts.reduction ?? 'dpor';
-  const result = new Explorer(program, {
-    reduction,
-    maxExecutions: opts.maxExecutions,
-    stopWhenAllViolated: opts.stopWhenAllViolated,
-    onExecution: opts.onProgress,
-  }).run();
+  const mode = opts.mode ?? { kind: 'exhaustive' };
+  const reduction = mode.kind === 'exhaustive' ? (opts.reduction ?? 'dpor') : 'none';
+  let result: ExploreResult;
+  if (mode.kind === 'random') {
+    result = explorePct(program, { executions: mode.executions, seed: mode.seed, depth: mode.depth, stopWhenAllViolated: opts.stopWhenAllViolated, onExecution: opts.onProgress });
+  } else {
+    result = new Explorer(program, {
+      reduction,
+      preemptionBound: mode.kind === 'bounded' ? mode.preemptions : undefined,
+      maxExecutions: opts.maxExecutions,
+      stopWhenAllViolated: opts.stopWhenAllViolated,
+      onExecution: opts.onProgress,
+    }).run();
+  }
+  // A bounded exploration that completed covered the bound, not every interleaving.
+  const exhaustive = mode.kind === 'exhaustive' && result.exhaustive;
   const verdicts = program.properties.map((p): PropertyVerdict => {
     const cx = result.violations.get(p.id) ?? null;
     return { id: p.id, title: p.title, status: cx ? 'violated' : 'holds', counterexample: cx };
   });
-  return { program: program.name, reduction, exhaustive: result.exhaustive, stats: result.stats, verdicts, deadlock: result.deadlock };
+  return { program: program.name, mode, reduction, exhaustive, stats: result.stats, verdicts, deadlock: result.deadlock };
 }

@@ -1,0 +1,91 @@
+/**
+ * What an exploration found: statistics, and the shortest counterexample per violated property
+ * and for deadlocks. Shared by every exploration strategy (DPOR, bounded, random).
+ */
+import type { Execution, Program } from '../../core/execution.js';
+import type { Violation } from '../../core/property.js';
+import type { ScheduleStep } from '../../core/schedule.js';
+import type { StepRecord } from '../../core/trace.js';
+
+export interface Counterexample {
+  readonly schedule: readonly ScheduleStep[];
+  readonly trace: readonly StepRecord[];
+  readonly violation: Violation | null;
+  /** Threads left unfinished, for a deadlock. */
+  readonly blocked: readonly number[];
+  readonly threadNames: readonly string[];
+  readonly threadKinds: readonly string[];
+  readonly threadCpus: ReadonlyArray<number | null>;
+}
+
+export interface ExploreStats {
+  /** Executions run to their end (complete, deadlocked, or sleep-set blocked). */
+  executions: number;
+  /** Executions that reached a final state (finished or deadlocked): distinct Mazurkiewicz traces under DPOR. */
+  complete: number;
+  /** Executions abandoned because every enabled thread was asleep (redundant under source-DPOR). */
+  sleepBlocked: number;
+  deadlocks: number;
+  /** Steps executed (a step re-run after a rollback counts again). */
+  steps: number;
+  maxDepth: number;
+}
+
+export interface ExploreResult {
+  readonly stats: ExploreStats;
+  readonly exhaustive: boolean;
+  /** Shortest counterexample per violated property id. */
+  readonly violations: ReadonlyMap<string, Counterexample>;
+  /** Shortest deadlocking execution, if any. */
+  readonly deadlock: Counterexample | null;
+}
+
+export class Results {
+  readonly stats: ExploreStats = { executions: 0, complete: 0, sleepBlocked: 0, deadlocks: 0, steps: 0, maxDepth: 0 };
+  private readonly violations = new Map<string, Counterexample>();
+  private deadlock: Counterexample | null = null;
+  private readonly program: Program;
+
+  constructor(program: Program) {
+    this.program = program;
+  }
+
+  /**
+   * Account one execution that followed `schedule`. `ended`: it reached a final state (finished or
+   * deadlocked) rather than being abandoned (sleep-set blocked).
+   */
+  record(exec: Execution, schedule: readonly ScheduleStep[], ended: boolean): void {
+    this.stats.executions++;
+    this.stats.maxDepth = Math.max(this.stats.maxDepth, exec.trace.length);
+    if (ended) this.stats.complete++;
+    else this.stats.sleepBlocked++;
+    const cx = (violation: Violation | null): Counterexample => ({
+      schedule: [...schedule],
+      trace: [...exec.trace],
+      violation,
+      blocked: exec.blocked(),
+      threadNames: exec.threads.map((t) => t.spec.name),
+      threadKinds: exec.threads.map((t) => t.spec.kind),
+      threadCpus: exec.threads.map((t) => t.spec.cpu),
+    });
+    for (const v of exec.violations) {
+      const prev = this.violations.get(v.property);
+      if (!prev || (prev.violation && v.step < prev.violation.step)) this.violations.set(v.property, cx(v));
+    }
+    if (ended && !exec.finished) {
+      this.stats.deadlocks++;
+      if (!this.deadlock || exec.trace.length < this.deadlock.trace.length) this.deadlock = cx(null);
+    }
+  }
+
+  /** Every property violated (or, with none, a deadlock found). */
+  allViolated(): boolean {
+    const ids = this.program.properties.map((p) => p.id);
+    if (ids.length === 0) return this.deadlock !== null;
+    return ids.every((id) => this.violations.has(id));
+  }
+
+  result(exhaustive: boolean): ExploreResult {
+    return { stats: this.stats, exhaustive, violations: this.violations, deadlock: this.deadlock };
+  }
+}
