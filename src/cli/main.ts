@@ -111,7 +111,7 @@ function runCheck(files: string[], flags: CheckFlags, out: (s: string) => void):
         exhaustive: run.result.exhaustive,
         elapsedMs: run.elapsedMs,
       });
-      if (flags.json) json.push(checkJson(reportInput(run), flags.timing === true));
+      if (flags.json) json.push(checkJson(reportInput(run)));
     }
     out(flags.json ? JSON.stringify({ schema: 'ptlab.catalog/1', results: json, ok: rows.every((r) => r.ok) }, null, 2) : catalogText(rows, flags.timing !== false));
     return rows.every((r) => r.ok) ? 0 : 1;
@@ -128,7 +128,7 @@ function runCheck(files: string[], flags: CheckFlags, out: (s: string) => void):
     ok &&= run.comparison.ok;
     const input = reportInput(run);
     if (flags.perfetto) writePerfetto(flags.perfetto, run);
-    if (flags.json) json.push(checkJson(input, flags.timing === true));
+    if (flags.json) json.push(checkJson(input));
     else texts.push(checkText({ ...input, elapsedMs: flags.timing === false ? undefined : run.elapsedMs }, flags.width));
   }
   out(flags.json ? JSON.stringify(json.length === 1 ? json[0] : json, null, 2) : texts.join('\n\n'));
@@ -176,8 +176,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--pct-depth <d>', 'bug depth the random mode targets (d-1 priority changes)', positiveInt, 3)
     .option('--preset <id>', 'replace the scenario\'s strategy preset (see ptlab list strategies)')
     .option('--set <knob=value>', 'override a configuration knob (repeatable; see ptlab list knobs)', collect, [])
-    .option('--no-timing', 'omit wall times (byte-identical output)')
-    .option('--timing', 'include wall times in JSON')
+    .option('--no-timing', 'omit wall times from the text (JSON never has them: it is byte-identical run to run)')
     .option('--width <n>', 'width of the per-CPU trace', positiveInt, 160)
     .option('--perfetto <file>', 'write the shortest counterexample as a Chrome/Perfetto trace (ui.perfetto.dev)')
     .action((files: string[], flags: CheckFlags) => setCode(runCheck(files, flags, out)));

@@ -98,7 +98,8 @@ function counterexampleJson(cx: Counterexample): unknown {
   };
 }
 
-export function checkJson(r: CheckReportInput, timing: boolean): unknown {
+/** Results as data. No wall times: the same scenario gives byte-identical JSON. */
+export function checkJson(r: CheckReportInput): unknown {
   const { scenario, result, comparison } = r;
   return {
     schema: 'ptlab.check/1',
@@ -107,7 +108,6 @@ export function checkJson(r: CheckReportInput, timing: boolean): unknown {
     reduction: result.reduction,
     exhaustive: result.exhaustive,
     stats: result.stats,
-    ...(timing && r.elapsedMs !== undefined ? { elapsed_ms: Math.round(r.elapsedMs) } : {}),
     verdicts: result.verdicts.map((v) => {
       const row = comparison.rows.find((x) => x.id === v.id);
       return {

@@ -1,0 +1,148 @@
+/** The CLI end to end, through main() with captured output. */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+
+const UAF = 'scenarios/check/munmap-vs-gup-fast/no-sync+arm64+batch-fails.yaml';
+const SAFE = 'scenarios/check/munmap-vs-gup-fast/sync-rcu+arm64+batch-fails.yaml';
+
+let stderr = '';
+beforeEach(() => {
+  stderr = '';
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    stderr += String(s);
+    return true;
+  });
+});
+afterEach(() => vi.restoreAllMocks());
+
+async function run(...argv: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const code = await main(argv, (s) => (out += `${s}\n`));
+  return { code, out };
+}
+
+describe('ptlab check', () => {
+  it('reports verdicts, the counterexample per CPU and a replay line; exit 0 when as expected', async () => {
+    const { code, out } = await run('check', UAF, '--no-timing');
+    expect(code).toBe(0);
+    expect(out).toContain('no-walk-of-freed-table     violated  violated');
+    expect(out).toMatch(/CPU0 munmap\s+CPU1 gup_fast\s+CPU2/);
+    expect(out).toContain('<<< no-walk-of-freed-table');
+    expect(out).toMatch(/replay: ptlab replay \S+ --schedule '[\d:* ]+'/);
+  });
+
+  it('the printed replay command re-executes the same trace', async () => {
+    const { out } = await run('check', UAF, '--no-timing');
+    const schedule = /--schedule '([^']+)'/.exec(out)?.[1] as string;
+    const replay = await run('replay', UAF, '--schedule', schedule);
+    expect(replay.code).toBe(0);
+    expect(replay.out).toContain('no-walk-of-freed-table violated at step');
+    const rows = (text: string) => text.split('\n').filter((l) => /^\s*\d+ /.test(l)).map((l) => l.replace(/\s+<<<.*$/, '').trimEnd());
+    // The check prints the trace up to the violation; the replay prints it all.
+    const cx = rows(out);
+    expect(rows(replay.out).slice(0, cx.length)).toEqual(cx);
+  });
+
+  it('exits 1 and says MISMATCH when a verdict differs from the expectation', async () => {
+    const { code, out } = await run('check', UAF, '--preset', 'sync-rcu', '--no-timing');
+    expect(code).toBe(1);
+    expect(out).toMatch(/no-walk-of-freed-table\s+violated\s+holds\s+MISMATCH/);
+  });
+
+  it('is byte-identical across runs without timing, as text and as JSON', async () => {
+    expect((await run('check', UAF, '--no-timing')).out).toBe((await run('check', UAF, '--no-timing')).out);
+    expect((await run('check', UAF, '--json')).out).toBe((await run('check', UAF, '--json')).out);
+  });
+
+  it('prints JSON results with the resolved configuration and the counterexample as data', async () => {
+    const { code, out } = await run('check', UAF, '--json');
+    expect(code).toBe(0);
+    const r = JSON.parse(out);
+    expect(r.schema).toBe('ptlab.check/1');
+    expect(r.scenario.config.remove_table_one).toBe('none');
+    expect(r.scenario.arch).toBe('arm64');
+    expect(r.exhaustive).toBe(true);
+    const v = r.verdicts.find((x: { id: string }) => x.id === 'no-walk-of-freed-table');
+    expect(v.status).toBe('violated');
+    expect(v.counterexample.violation.details.table).toBe('A.pte0');
+    expect(v.counterexample.schedule).toMatch(/^[\d:* ]+$/);
+    expect(v.counterexample.steps.length).toBeGreaterThan(10);
+    expect(r.ok).toBe(true);
+    expect(r.elapsed_ms).toBeUndefined();
+  });
+
+  it('runs the random and bounded modes deterministically', async () => {
+    const a = await run('check', UAF, '--random', '50', '--seed', '3', '--no-timing');
+    expect(a.out).toContain('random PCT exploration (seed 3, depth 3): 50 executions');
+    expect(a.out).toBe((await run('check', UAF, '--random', '50', '--seed', '3', '--no-timing')).out);
+    const b = await run('check', UAF, '--preemptions', '1', '--no-timing');
+    expect(b.out).toContain('preemption-bounded exploration (at most 1 preemptions)');
+    expect(b.code).toBe(0);
+    const both = await run('check', UAF, '--preemptions', '1', '--random', '5');
+    expect(both.code).toBe(2);
+    expect(stderr).toContain('--preemptions and --random are different modes');
+  });
+
+  it('writes a Perfetto trace of the counterexample, and nothing when there is none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ptlab-'));
+    const file = join(dir, 'uaf.json');
+    expect((await run('check', UAF, '--perfetto', file)).code).toBe(0);
+    const t = JSON.parse(readFileSync(file, 'utf8'));
+    expect(t.traceEvents.some((e: { ph: string; name: string }) => e.ph === 'i' && e.name === 'no-walk-of-freed-table')).toBe(true);
+    const none = join(dir, 'none.json');
+    const r = await run('check', SAFE, '--perfetto', none);
+    expect(r.code).toBe(2);
+    expect(stderr).toContain('has no counterexample to export');
+    expect(existsSync(none)).toBe(false);
+    expect(readdirSync(dir)).toEqual(['uaf.json']);
+  });
+
+  it('--catalog checks a directory against its expectations and sums up', async () => {
+    const { code, out } = await run('check', '--catalog', 'scenarios/check/reuse', '--no-timing');
+    expect(code).toBe(0);
+    expect(out).toContain('reuse/no-sync+arm64+reuse-by-other-mm.yaml');
+    expect(out.trim().split('\n').pop()).toBe('2 passed, 0 failed');
+  });
+});
+
+describe('bad input: exit 2 and a precise message, no output', () => {
+  it('a missing scenario file', async () => {
+    const { code, out } = await run('check', 'nope.yaml');
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(stderr).toBe('nope.yaml: error: cannot read scenario (ENOENT)\n');
+  });
+
+  it('an unknown knob or a bad value on the command line', async () => {
+    expect((await run('check', UAF, '--set', 'batch_alloc=sometimes')).code).toBe(2);
+    expect(stderr).toContain('--set: error: batch_alloc=sometimes: batch_alloc takes one of succeeds, fails, may-fail');
+    expect((await run('check', UAF, '--reduction', 'magic')).code).toBe(2);
+    expect(stderr).toContain("argument 'magic' is invalid");
+  });
+
+  it('a schedule that does not fit the scenario', async () => {
+    const { code } = await run('replay', UAF, '--schedule', '1 1 9');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/replay step 2: thread 9 does not exist yet; enabled: 0 \(munmap: /);
+    expect((await run('replay', UAF, '--schedule', '1 x')).code).toBe(2);
+    expect(stderr).toContain("schedule token 2 'x': expected THREAD");
+  });
+});
+
+describe('ptlab list and help', () => {
+  it('lists strategies, invariants and knobs', async () => {
+    expect((await run('list', 'strategies')).out).toContain('skip-redundant-ipi');
+    expect((await run('list', 'invariants')).out).toContain('no-stale-walk-cache');
+    expect((await run('list', 'knobs')).out).toMatch(/remove_table_one\s+sync_one \| synchronize_rcu \| sync_rcu \| none/);
+    expect((await run('list', 'colours')).code).toBe(2);
+  });
+
+  it('prints help with the commands', async () => {
+    const { code, out } = await run('--help');
+    expect(code).toBe(0);
+    for (const c of ['check', 'replay', 'list']) expect(out).toContain(c);
+  });
+});
