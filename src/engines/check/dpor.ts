@@ -116,8 +116,8 @@ function hb(e: Event, vc: readonly number[]): boolean {
  */
 class EventLog {
   readonly events: Event[] = [];
-  /** Per location: indices of the events that accessed it, with whether they wrote. */
-  private readonly byLoc = new Map<string, Array<{ readonly i: number; readonly w: boolean }>>();
+  /** Per location: the events that accessed it, as 2*index + (1 if it wrote). */
+  private readonly byLoc = new Map<string, number[]>();
   private readonly clock: number[][] = [];
   private readonly spawnVc = new Map<number, number[]>();
   /** Index of the event that spawned each thread. */
@@ -135,23 +135,23 @@ class EventLog {
     const vc = prev ? [...prev] : [];
     const seq = (vc[t] ?? 0) + 1;
     // Candidates: per location, the last write and (if this event writes it) the reads since.
-    const cand = new Set<number>();
+    const cand: number[] = [];
     const scan = (loc: string, writing: boolean): void => {
       const log = this.byLoc.get(loc);
       if (!log) return;
       for (let k = log.length - 1; k >= 0; k--) {
-        const a = log[k] as { i: number; w: boolean };
-        if (a.w) {
-          cand.add(a.i);
-          break;
-        }
-        if (writing) cand.add(a.i);
+        const a = log[k] as number;
+        const wrote = (a & 1) === 1;
+        // A read conflicts only with writes; a write with the reads since the last write too.
+        if ((wrote || writing) && !cand.includes(a >> 1)) cand.push(a >> 1);
+        if (wrote) break;
       }
     };
     for (const l of fp.writes) scan(l, true);
     for (const l of fp.reads) if (!fp.writes.includes(l)) scan(l, false);
     const races: number[] = [];
-    for (const i of [...cand].sort((x, y) => y - x)) {
+    if (cand.length > 1) cand.sort((x, y) => y - x);
+    for (const i of cand) {
       const e = this.events[i] as Event;
       if (e.thread === t) continue;
       if (!hb(e, vc)) races.push(i);
@@ -169,7 +169,7 @@ class EventLog {
     const log = (loc: string, w: boolean): void => {
       let l = this.byLoc.get(loc);
       if (!l) this.byLoc.set(loc, (l = []));
-      l.push({ i: idx, w });
+      l.push(idx * 2 + (w ? 1 : 0));
     };
     for (const l of fp.writes) log(l, true);
     for (const l of fp.reads) if (!fp.writes.includes(l)) log(l, false);
