@@ -96,3 +96,33 @@ export function deadlock(): Program {
     }),
   ]);
 }
+
+/**
+ * indexer(N) (Flanagan and Godefroid, POPL 2005): N threads each insert 4 messages into a
+ * 128-entry hash table with compare-and-swap, probing linearly on collision. Message j of thread
+ * t is (j + 1) * 11 + t, hashed to (w * 7) % 128. Threads collide only from N = 12 on:
+ * 8^(N-11) traces.
+ */
+export function indexer(n: number): Program {
+  const SIZE = 128;
+  const init: Record<string, Value> = {};
+  for (let i = 0; i < SIZE; i++) init[`t${i}`] = 0;
+  return program(`indexer(${n})`, init, Array.from({ length: n }, (_, tid) => agent(`i${tid}`, function* () {
+    for (let j = 0; j < 4; j++) {
+      const w = (j + 1) * 11 + tid;
+      let h = (w * 7) % SIZE;
+      for (;;) {
+        const loc = `t${h}`;
+        const ok = yield* access<boolean>({
+          fn: 'cas',
+          desc: `cas(table[${h}], 0, ${w})`,
+          reads: [loc],
+          writes: [loc],
+          effect: ([v]) => (v === 0 ? { writes: [[loc, w]], result: true } : { result: false }),
+        });
+        if (ok) break;
+        h = (h + 1) % SIZE;
+      }
+    }
+  })));
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Explorer } from '../../../src/engines/check/dpor.js';
 import type { Execution, Program } from '../../../src/core/index.js';
-import { deadlock, incrementers, independentWriters, lastzero, readersWriter, waiter } from '../../toys/models.js';
+import { deadlock, incrementers, independentWriters, indexer, lastzero, readersWriter, waiter } from '../../toys/models.js';
 
 /**
  * A canonical key of an execution's Mazurkiewicz trace: for each location, the order of the
@@ -75,6 +75,12 @@ describe('DPOR on toy models with known trace counts', () => {
   it.each([2, 3, 4, 5])('lastzero(%i): (N+3)·2^(N-2) traces', (n) => {
     const r = explore(lastzero(n), 'dpor');
     expect(r.stats.complete).toBe((n + 3) * 2 ** (n - 2));
+    expect(r.keys.size).toBe(r.stats.complete);
+  });
+
+  it.each([11, 12, 13])('indexer(%i): 8^(N-11) traces', (n) => {
+    const r = explore(indexer(n), 'dpor');
+    expect(r.stats.complete).toBe(8 ** (n - 11));
     expect(r.keys.size).toBe(r.stats.complete);
   });
 
