@@ -106,12 +106,19 @@ export class Execution {
   private readonly statelessMonitors: boolean;
   private readonly stoppable: ReadonlySet<number>;
   private readonly maxSteps: number;
+  private readonly keepTrace: boolean;
+  private steps = 0;
 
-  constructor(program: Program) {
+  /**
+   * `keepTrace: false` (the simulator's long runs): steps are not kept, so memory stays flat; the
+   * execution cannot be rolled back and `trace` stays empty.
+   */
+  constructor(program: Program, opts: { readonly keepTrace?: boolean; readonly maxSteps?: number } = {}) {
+    this.keepTrace = opts.keepTrace ?? true;
     this.program = program;
     this.store = new Map(program.init);
     this.stoppable = new Set(program.machine.stoppable ?? []);
-    this.maxSteps = program.maxSteps ?? DEFAULT_MAX_STEPS;
+    this.maxSteps = opts.maxSteps ?? program.maxSteps ?? DEFAULT_MAX_STEPS;
     for (let c = 0; c < program.machine.cpus; c++) {
       if (!this.store.has(machineLocs.irqsOff(c))) this.store.set(machineLocs.irqsOff(c), false);
       this.store.set(machineLocs.ctx(c), null);
@@ -141,7 +148,7 @@ export class Execution {
   }
 
   get stepCount(): number {
-    return this.trace.length;
+    return this.steps;
   }
 
   /** Ids of the threads that may step now, ascending. */
@@ -229,14 +236,14 @@ export class Execution {
   step(tid: number, choice?: number): StepRecord {
     const t = this.thread(tid);
     if (!this.isEnabled(t)) {
-      throw new ModelError(`thread ${tid} (${t.spec.name}) is not enabled at step ${this.trace.length}`);
+      throw new ModelError(`thread ${tid} (${t.spec.name}) is not enabled at step ${this.steps}`);
     }
-    if (this.trace.length >= this.maxSteps) {
+    if (this.steps >= this.maxSteps) {
       throw new ModelError(`execution exceeded ${this.maxSteps} steps (a loop in the model or the workload?)`);
     }
     const pend = t.phase === 'body' ? this.bodyPending(t) : this.pending(tid);
     this.pendingUndo = [];
-    const index = this.trace.length;
+    const index = this.steps;
     const cpu = t.spec.cpu;
     let record: StepRecord;
 
@@ -264,9 +271,12 @@ export class Execution {
       }
     }
     t.steps++;
-    this.trace.push(record);
-    this.undo.push(this.pendingUndo);
-    this.resumes.push(this.lastResume);
+    this.steps++;
+    if (this.keepTrace) {
+      this.trace.push(record);
+      this.undo.push(this.pendingUndo);
+      this.resumes.push(this.lastResume);
+    }
     for (const ev of record.events) this.observe(ev, record);
     return record;
   }
@@ -371,7 +381,7 @@ export class Execution {
     } catch (e) {
       if (e instanceof ModelError) throw e;
       const msg = e instanceof Error ? e.message : String(e);
-      throw new ModelError(`thread ${t.id} (${t.spec.name}) threw after step ${this.trace.length}: ${msg}`);
+      throw new ModelError(`thread ${t.id} (${t.spec.name}) threw after step ${this.steps}: ${msg}`);
     }
     if (res.done) {
       t.op = null;
@@ -383,7 +393,7 @@ export class Execution {
   }
 
   private setLoc(loc: Loc, v: Value): void {
-    this.pendingUndo.push([loc, this.store.get(loc)]);
+    if (this.keepTrace) this.pendingUndo.push([loc, this.store.get(loc)]);
     this.store.set(loc, v);
   }
 
@@ -396,6 +406,7 @@ export class Execution {
    * too, so that no closure keeps state from the undone steps.
    */
   rollback(depth: number): void {
+    if (!this.keepTrace) throw new ModelError('rollback of an execution that keeps no trace');
     if (depth > this.trace.length || depth < 0) throw new ModelError(`rollback to step ${depth} of ${this.trace.length}`);
     const needs: boolean[] = [];
     for (let i = this.trace.length - 1; i >= depth; i--) {
@@ -413,6 +424,7 @@ export class Execution {
       needs[rec.thread] = true;
     }
     this.trace.length = depth;
+    this.steps = depth;
     this.undo.length = depth;
     this.resumes.length = depth;
     let v = this.violations.length;

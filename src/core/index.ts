@@ -5,3 +5,4 @@ export * from './trace.js';
 export * from './execution.js';
 export * from './schedule.js';
 export * from './prng.js';
+export * from './heap.js';
