@@ -1,0 +1,186 @@
+/**
+ * The timed simulator: a discrete-event simulation in integer nanoseconds over the same
+ * Execution the checker drives, so the kernel code it times is the code the checker proves
+ * things about.
+ *
+ * The story. Every thread has a time at which its next step may start. The engine keeps the
+ * threads that may run in a heap ordered by (time, insertion order) and repeatedly takes the
+ * earliest: if the machine says it cannot step now (a guard is false, its CPU runs an interrupt
+ * handler, its interrupts are off for an incoming IPI, its vCPU is descheduled) it is parked on
+ * the locations its next step reads, and woken when a step writes one of them; if its CPU is busy
+ * until later it goes back into the heap at that time; otherwise the step runs, and takes the
+ * duration the timing model gives it. Task and interrupt threads occupy their CPU for the
+ * duration of each step; agents (hardware walkers, deferred callbacks, the hypervisor) do not.
+ *
+ * Time and chance come from outside: a TimingModel (durations, delivery delays, minimum waits,
+ * choice distributions) and a seeded PRNG. Same program, timing model and seed: same run, byte
+ * for byte. Steps are atomic: an interrupt that arrives while a step runs is taken when it ends.
+ */
+import { Execution, ModelError, type Program, type ThreadState } from '../../core/execution.js';
+import { EventHeap } from '../../core/heap.js';
+import type { Cost } from '../../core/op.js';
+import { Prng } from '../../core/prng.js';
+import type { Violation } from '../../core/property.js';
+import type { StepRecord } from '../../core/trace.js';
+
+/** How long things take, and how chance falls. Implemented by machine profiles. */
+export interface TimingModel {
+  /** Duration of a step, in ns (at least 0). */
+  duration(rec: StepRecord, exec: Execution): number;
+  /** Delay before a newly spawned thread may first run (an IPI's delivery, a C-state exit). */
+  startDelay(child: ThreadState, spawner: StepRecord, exec: Execution): number;
+  /** Lower bound of a `minWait` (a grace period, a timer interval), in ns. */
+  minWait(cost: Cost, rng: Prng): number;
+  /** Draw a choice (e.g. whether a GFP_NOWAIT allocation fails). */
+  choose(key: string, options: readonly string[], rng: Prng, now: number): number;
+}
+
+/** Sees every step with its timing. */
+export interface SimObserver {
+  /**
+   * `late`: for a step with a minimum wait, how much later than its earliest time it started
+   * (a timer wakeup's latency); otherwise 0.
+   */
+  onStep(rec: StepRecord, start: number, end: number, late: number, exec: Execution): void;
+}
+
+export interface SimOptions {
+  /** Stop at this simulated time (ns). */
+  readonly until: number;
+  readonly seed: number;
+  readonly timing: TimingModel;
+  readonly observers?: readonly SimObserver[];
+  /** Stop after this many steps (a runaway workload); the result says so. */
+  readonly maxSteps?: number;
+  /** Called every `progressEvery` steps. */
+  readonly onProgress?: (time: number, steps: number) => void;
+  readonly progressEvery?: number;
+}
+
+export interface SimResult {
+  /** Simulated time reached (ns): `until`, or when nothing was left to run. */
+  readonly time: number;
+  readonly steps: number;
+  /** Heap events processed (steps, re-queues for a busy CPU, wakeups). */
+  readonly events: number;
+  readonly violations: readonly Violation[];
+  /** Why the run stopped. */
+  readonly stop: 'until' | 'idle' | 'max-steps';
+  /** Threads not finished, and blocked, when the run stopped. */
+  readonly blocked: readonly number[];
+  readonly threadNames: readonly string[];
+}
+
+export function simulate(program: Program, opts: SimOptions): SimResult {
+  const exec = new Execution(program, { keepTrace: false, maxSteps: Number.MAX_SAFE_INTEGER });
+  const rng = new Prng(opts.seed);
+  const heap = new EventHeap<number>();
+  const cpuFree: number[] = new Array(program.machine.cpus).fill(0);
+  /** Earliest start of each thread's next step; its minimum-wait deadline when it has one. */
+  const readyAt: number[] = [];
+  const deadline: Array<number | undefined> = [];
+  /** Threads parked on a location, and the locations each parked thread waits on. */
+  const parkedOn = new Map<string, Set<number>>();
+  const parkedLocs = new Map<number, readonly string[]>();
+  const observers = opts.observers ?? [];
+  const maxSteps = opts.maxSteps ?? Number.MAX_SAFE_INTEGER;
+  let now = 0;
+  let events = 0;
+  let stop: SimResult['stop'] = 'idle';
+
+  const schedule = (tid: number, at: number): void => {
+    const t = exec.thread(tid);
+    if (t.phase === 'done') return;
+    const op = t.op;
+    if (t.phase === 'body' && op?.kind === 'access' && op.minWait) {
+      const d = at + opts.timing.minWait(op.minWait, rng);
+      deadline[tid] = d;
+      at = d;
+    } else {
+      deadline[tid] = undefined;
+    }
+    readyAt[tid] = at;
+    heap.push(at, tid);
+  };
+  const park = (tid: number): void => {
+    if (parkedLocs.has(tid)) return;
+    const locs = exec.pending(tid).reads;
+    parkedLocs.set(tid, locs);
+    for (const l of locs) {
+      let s = parkedOn.get(l);
+      if (!s) parkedOn.set(l, (s = new Set()));
+      s.add(tid);
+    }
+  };
+  const wake = (loc: string, at: number): void => {
+    const s = parkedOn.get(loc);
+    if (!s || s.size === 0) return;
+    for (const tid of [...s].sort((a, b) => a - b)) {
+      for (const l of parkedLocs.get(tid) ?? []) parkedOn.get(l)?.delete(tid);
+      parkedLocs.delete(tid);
+      heap.push(Math.max(at, readyAt[tid] ?? 0), tid);
+    }
+  };
+
+  for (const t of exec.threads) schedule(t.id, 0);
+  const every = opts.progressEvery ?? 100_000;
+
+  for (;;) {
+    const next = heap.pop();
+    if (!next) break;
+    events++;
+    const { time, item: tid } = next;
+    if (time > opts.until) {
+      now = opts.until;
+      stop = 'until';
+      break;
+    }
+    now = Math.max(now, time);
+    const t = exec.thread(tid);
+    if (t.phase === 'done' || parkedLocs.has(tid)) continue;
+    if (!exec.isEnabled(t)) {
+      park(tid);
+      continue;
+    }
+    const cpu = t.spec.cpu;
+    const occupies = t.spec.kind !== 'agent' && cpu !== null;
+    if (occupies && (cpuFree[cpu] as number) > time) {
+      heap.push(cpuFree[cpu] as number, tid);
+      continue;
+    }
+    if (exec.stepCount >= maxSteps) {
+      stop = 'max-steps';
+      break;
+    }
+    const pend = exec.pending(tid);
+    const choice = pend.kind === 'choose' ? opts.timing.choose(pend.key as string, pend.options as readonly string[], rng, time) : undefined;
+    const late = deadline[tid] !== undefined ? time - (deadline[tid] as number) : 0;
+    let rec: StepRecord;
+    try {
+      rec = exec.step(tid, choice);
+    } catch (e) {
+      if (e instanceof ModelError) throw new ModelError(`at ${time} ns: ${e.message}`);
+      throw e;
+    }
+    const dur = Math.max(0, Math.round(opts.timing.duration(rec, exec)));
+    const end = time + dur;
+    if (occupies) cpuFree[cpu] = end;
+    for (const o of observers) o.onStep(rec, time, end, late, exec);
+    if (rec.spawned !== undefined) {
+      const child = exec.thread(rec.spawned);
+      schedule(child.id, end + Math.max(0, Math.round(opts.timing.startDelay(child, rec, exec))));
+    }
+    schedule(tid, end);
+    for (const [loc] of rec.writes) wake(loc, end);
+    if (opts.onProgress && exec.stepCount % every === 0) opts.onProgress(time, exec.stepCount);
+  }
+  return {
+    time: stop === 'idle' ? now : stop === 'until' ? opts.until : now,
+    steps: exec.stepCount,
+    events,
+    violations: exec.violations,
+    stop,
+    blocked: exec.blocked(),
+    threadNames: exec.threads.map((x) => x.spec.name),
+  };
+}
