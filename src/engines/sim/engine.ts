@@ -85,6 +85,7 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
   const observers = opts.observers ?? [];
   const maxSteps = opts.maxSteps ?? Number.MAX_SAFE_INTEGER;
   let now = 0;
+  let lastEnd = 0;
   let events = 0;
   let stop: SimResult['stop'] = 'idle';
 
@@ -164,18 +165,21 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
     }
     const dur = Math.max(0, Math.round(opts.timing.duration(rec, exec)));
     const end = time + dur;
+    lastEnd = Math.max(lastEnd, end);
     if (occupies) cpuFree[cpu] = end;
     for (const o of observers) o.onStep(rec, time, end, late, exec);
+    // Woken threads first: an interrupt pending on a CPU is taken as soon as the CPU enables
+    // interrupts, before the next step of the task that enabled them.
+    for (const [loc] of rec.writes) wake(loc, end);
     if (rec.spawned !== undefined) {
       const child = exec.thread(rec.spawned);
       schedule(child.id, end + Math.max(0, Math.round(opts.timing.startDelay(child, rec, exec))));
     }
     schedule(tid, end);
-    for (const [loc] of rec.writes) wake(loc, end);
     if (opts.onProgress && exec.stepCount % every === 0) opts.onProgress(time, exec.stepCount);
   }
   return {
-    time: stop === 'idle' ? now : stop === 'until' ? opts.until : now,
+    time: stop === 'until' ? opts.until : Math.max(now, lastEnd),
     steps: exec.stepCount,
     events,
     violations: exec.violations,

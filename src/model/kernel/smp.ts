@@ -153,6 +153,7 @@ export function* smp_call_function_many_cond(
   const verdict = yield* access<{ targets: number[]; local: boolean }>({
     fn: 'smp_call_function_many_cond',
     desc: `${caller}: ${func.name} on CPUs [${mask.join(',')}]${wait ? ', wait' : ''}`,
+    cost: { cls: 'ipi_send_base' },
     reads: [cpuLoc.irqs_off(self), cpuLoc.hardirq(self), ...condReads],
     effect: (vals) => {
       const irqsOff = asBool(vals[0]);

@@ -1,0 +1,125 @@
+/**
+ * Machine profiles for the simulator: how long each kind of step takes, with the source of every
+ * number (shared/costs.md, "Suggested default cost model"). Status: C confirmed in the cited
+ * source, D derived from confirmed numbers, U unconfirmed placeholder to calibrate.
+ *
+ * Values are in nanoseconds. Every parameter can be overridden from a scenario or the command
+ * line (`--set-cost ipi.delivery=900`).
+ */
+
+export interface CostParam {
+  readonly value: number;
+  readonly status: 'C' | 'D' | 'U';
+  readonly source: string;
+}
+
+export interface MachineProfile {
+  readonly id: string;
+  readonly title: string;
+  /** Architecture the profile is meant for (the scenario's machine.arch must match its family). */
+  readonly arches: readonly string[];
+  /** CPUs per socket, for cross-socket IPI delivery. */
+  readonly cpusPerSocket: number;
+  readonly params: { readonly [name: string]: CostParam };
+}
+
+const U = (value: number, source: string): CostParam => ({ value, status: 'U', source });
+const C = (value: number, source: string): CostParam => ({ value, status: 'C', source });
+const D = (value: number, source: string): CostParam => ({ value, status: 'D', source });
+
+/** Parameters every profile has (generic kernel steps), unless it overrides them. */
+const COMMON: { readonly [name: string]: CostParam } = {
+  'step.default': U(20, 'a model step with no cost class: a few loads and stores'),
+  'pt.read': U(5, 'a page-table entry load (cache hit)'),
+  'pt.write': U(10, 'a page-table entry store'),
+  'irq.toggle': U(5, 'local_irq_save/restore'),
+  'preempt.toggle': U(2, 'preempt_disable/enable'),
+  'spin_lock': U(20, 'uncontended spin_lock'),
+  'page.alloc': U(200, 'order-0 page allocation from the per-CPU lists'),
+  'page.free': U(150, 'order-0 page free to the per-CPU lists'),
+  'folio.grab': U(20, 'try_grab_folio_fast: one atomic'),
+  'call_rcu': U(100, 'call_rcu: queue a callback'),
+  'context_switch': U(2000, 'schedule() out and back in'),
+  'idle.enter': U(500, 'entering the idle loop'),
+  'hw.walk_step': U(30, 'one level of a hardware page walk'),
+  'rcu.gp': C(4_000_000, 'synchronize_rcu() mean ≈ 4.0 ms at HZ=1000 (Joel Fernandes, costs.md §3)'),
+  'rcu.gp_expedited': C(150_000, 'synchronize_rcu_expedited() avg 151 µs with an RT kthread (Kalesh Singh, costs.md §3)'),
+  'cstate.C0': C(0, 'busy CPU: no exit latency'),
+  'cstate.C1': C(2_000, 'intel_idle skx_cstates C1 exit latency 2 µs'),
+  'cstate.C1E': C(10_000, 'intel_idle skx_cstates C1E exit latency 10 µs'),
+  'cstate.C6': C(133_000, 'intel_idle skx_cstates C6 exit latency 133 µs'),
+  'vcpu.preempted_wait': U(3_000_000, 'a descheduled vCPU waits about one host timeslice (costs.md C)'),
+};
+
+export const PROFILES: readonly MachineProfile[] = [
+  {
+    id: 'x86-2s',
+    title: '2-socket x86 server (2 × 28c/56t, x2APIC, HZ=1000, no INVLPGB)',
+    arches: ['x86', 'x86-invlpgb'],
+    cpusPerSocket: 56,
+    params: {
+      ...COMMON,
+      'ipi.send_base': U(300, 'set up the CSD and the first ICR write (costs.md A)'),
+      'ipi.send_per_target': U(100, 'x2APIC ICR MSR write per target; bare metal is well below the 1.2–2.5 µs guest values'),
+      'ipi.delivery': U(700, 'consistent with 1.24 µs one-way (unknown HW) and 1.3–1.5 µs one-way in a guest'),
+      'ipi.delivery_cross_socket': U(400, 'extra for a target on the other socket'),
+      'irq.entry': U(400, 'half of irq.entry_exit 0.8 µs (costs.md A)'),
+      'irq.exit': U(400, 'half of irq.entry_exit 0.8 µs'),
+      'ipi.handler_empty': U(50, 'tlb_remove_table_smp_sync: an empty handler'),
+      'tlb.flush_local': D(1_000, 'flush_tlb_func full flush: above 33 pages the kernel caps the cost at about 3 µs; the model flushes the mm'),
+      'ipi.ack_per_target': U(50, 'the sender sees the CSD unlocked'),
+      'invlpgb.flush': U(1_000, 'INVLPGB + TLBSYNC: no measurement found (costs.md 2b)'),
+      'tlbi.broadcast': U(350, 'unused on x86'),
+    },
+  },
+  {
+    id: 'arm64',
+    title: '1-socket arm64 server (80–128 Neoverse cores, GICv3, HZ=250)',
+    arches: ['arm64'],
+    cpusPerSocket: 1024,
+    params: {
+      ...COMMON,
+      'ipi.send_base': U(300, 'as x86 (costs.md B: "other as in A")'),
+      'ipi.send_per_target': U(100, 'GICv3 SGI: one ICC_SGI1R write per 16-CPU affinity group'),
+      'ipi.delivery': U(500, 'ipi.delivery + entry/exit 1.0 µs in total (costs.md B), minus entry/exit'),
+      'ipi.delivery_cross_socket': U(0, 'single socket'),
+      'irq.entry': U(250, 'costs.md B'),
+      'irq.exit': U(250, 'costs.md B'),
+      'ipi.handler_empty': U(50, 'an empty handler'),
+      'tlb.flush_local': U(500, 'local TLBI + DSB'),
+      'ipi.ack_per_target': U(50, 'as x86'),
+      'tlbi.broadcast': D(350, 'TLBI broadcast + DSB ≈ 0.35 µs (Dev Jain: mprotect 3.2 → 2.85 µs when elided)'),
+      'invlpgb.flush': U(1_000, 'unused on arm64'),
+      'rcu.gp': D(8_000_000, 'synchronize_rcu() at HZ=250: 1–3 FQS intervals of 4 ms (costs.md §3)'),
+    },
+  },
+  {
+    id: 'kvm-guest',
+    title: 'x86 KVM guest (8–80 vCPUs on a 2-socket host, x2APIC physical, no IPIv)',
+    arches: ['x86-kvm'],
+    cpusPerSocket: 1024,
+    params: {
+      ...COMMON,
+      'ipi.send_base': U(300, 'as bare metal'),
+      'ipi.send_per_target': D(2_500, 'x2APIC physical: one VM exit per ICR write, from the 80-vCPU broadcast (costs.md C)'),
+      'ipi.delivery': D(1_300, 'unicast one-way 1.32–1.45 µs (Zeng Guang, costs.md §1a)'),
+      'ipi.delivery_cross_socket': U(0, 'not modelled in a guest'),
+      'irq.entry': U(600, 'guest IRQ entry incl. posted-interrupt path'),
+      'irq.exit': U(600, 'guest IRQ exit'),
+      'ipi.handler_empty': U(50, 'an empty handler'),
+      'tlb.flush_local': U(1_000, 'as bare metal'),
+      'ipi.ack_per_target': U(100, 'the sender sees the CSD unlocked'),
+      'invlpgb.flush': U(1_000, 'unused'),
+      'tlbi.broadcast': U(350, 'unused'),
+    },
+  },
+];
+
+export function profileById(id: string): MachineProfile | undefined {
+  return PROFILES.find((p) => p.id === id);
+}
+
+/** The default profile for an architecture. */
+export function defaultProfile(arch: string): MachineProfile {
+  return PROFILES.find((p) => p.arches.includes(arch)) ?? (PROFILES[0] as MachineProfile);
+}

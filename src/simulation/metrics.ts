@@ -1,0 +1,165 @@
+/**
+ * What a simulation measures, in kernel terms, from the model's events and the engine's timing:
+ *  - interrupts received per CPU, by kind (CAL: function-call IPIs, TLB: shootdowns), as
+ *    /proc/interrupts counts them, and the time each CPU spent in those handlers;
+ *  - latency of each workload operation (munmap, exit_mmap, ...) from its begin to its end;
+ *  - timer wakeup latency of real-time threads (cyclictest): how late after its expiry the
+ *    thread ran;
+ *  - grace periods: how many, how long;
+ *  - page-table pages unlinked but not yet freed (waiting for a grace period or a sync), over time.
+ * Histograms are HDR histograms (3 significant digits).
+ */
+import * as hdr from 'hdr-histogram-js';
+import type { Execution } from '../core/execution.js';
+import type { StepRecord } from '../core/trace.js';
+import type { SimObserver } from '../engines/sim/engine.js';
+
+export interface LatencyStats {
+  readonly count: number;
+  readonly min: number;
+  readonly avg: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export interface SimMetricsData {
+  readonly cpus: number;
+  /** Per CPU: IPIs received by kind. */
+  readonly interrupts: ReadonlyArray<{ readonly CAL: number; readonly TLB: number }>;
+  /** Per CPU: IPIs sent. */
+  readonly ipisSent: readonly number[];
+  /** Per CPU: ns spent in interrupt handlers (entry to exit). */
+  readonly irqTime: readonly number[];
+  /** Per workload operation: latency in ns. */
+  readonly operations: { readonly [op: string]: LatencyStats };
+  /** Per CPU running timer wakeups: latency in ns. */
+  readonly wakeups: { readonly [cpu: string]: LatencyStats };
+  readonly gracePeriods: { readonly count: number; readonly duration: LatencyStats | null };
+  /** Page-table pages unlinked and not yet freed: peak and time-weighted mean. */
+  readonly pendingFree: { readonly peak: number; readonly mean: number; readonly samples: ReadonlyArray<readonly [number, number]> };
+  readonly tablesFreed: number;
+}
+
+function histogram(): hdr.Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e13, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+}
+
+function stats(h: hdr.Histogram): LatencyStats {
+  return {
+    count: h.totalCount,
+    min: h.totalCount ? h.minNonZeroValue : 0,
+    avg: Math.round(h.mean),
+    p50: h.getValueAtPercentile(50),
+    p99: h.getValueAtPercentile(99),
+    max: h.maxValue,
+  };
+}
+
+export class SimMetrics implements SimObserver {
+  private readonly cpus: number;
+  private readonly interrupts: Array<{ CAL: number; TLB: number }>;
+  private readonly ipisSent: number[];
+  private readonly irqTime: number[];
+  private readonly irqStart = new Map<number, number>();
+  private readonly ops = new Map<string, hdr.Histogram>();
+  private readonly opStart = new Map<string, number>();
+  private readonly wake = new Map<number, hdr.Histogram>();
+  private readonly gpStart = new Map<string, number>();
+  private readonly gp = histogram();
+  private gpCount = 0;
+  private pending = 0;
+  private pendingPeak = 0;
+  private pendingArea = 0;
+  private lastChange = 0;
+  private freed = 0;
+  private readonly samples: Array<[number, number]> = [];
+  private readonly sampleEvery: number;
+  private nextSample = 0;
+
+  constructor(cpus: number, sampleEvery = 100_000) {
+    this.cpus = cpus;
+    this.interrupts = Array.from({ length: cpus }, () => ({ CAL: 0, TLB: 0 }));
+    this.ipisSent = new Array(cpus).fill(0);
+    this.irqTime = new Array(cpus).fill(0);
+    this.sampleEvery = sampleEvery;
+  }
+
+  onStep(rec: StepRecord, start: number, end: number, late: number, exec: Execution): void {
+    if (rec.kind === 'irq-entry') this.irqStart.set(rec.thread, start);
+    if (rec.kind === 'irq-exit' && rec.cpu !== null) this.irqTime[rec.cpu] = (this.irqTime[rec.cpu] as number) + end - (this.irqStart.get(rec.thread) ?? start);
+    if (rec.spawned !== undefined && rec.cpu !== null && exec.thread(rec.spawned).spec.kind === 'irq') this.ipisSent[rec.cpu] = (this.ipisSent[rec.cpu] as number) + 1;
+    for (const ev of rec.events) {
+      switch (ev.type) {
+        case 'ipi_received': {
+          const c = this.interrupts[ev.cpu as number];
+          if (c) c[ev.irq === 'TLB' ? 'TLB' : 'CAL']++;
+          break;
+        }
+        case 'workload': {
+          const key = `${ev.cpu}:${ev.op}`;
+          if (ev.phase === 'begin') this.opStart.set(key, start);
+          else {
+            let h = this.ops.get(ev.op as string);
+            if (!h) this.ops.set(ev.op as string, (h = histogram()));
+            h.recordValue(Math.max(1, end - (this.opStart.get(key) ?? start)));
+          }
+          break;
+        }
+        case 'timer_wakeup': {
+          let h = this.wake.get(ev.cpu as number);
+          if (!h) this.wake.set(ev.cpu as number, (h = histogram()));
+          h.recordValue(Math.max(1, late));
+          break;
+        }
+        case 'gp_start':
+          this.gpStart.set(ev.gp as string, start);
+          this.gpCount++;
+          break;
+        case 'gp_end': {
+          const s = this.gpStart.get(ev.gp as string);
+          if (s !== undefined) this.gp.recordValue(Math.max(1, end - s));
+          this.gpStart.delete(ev.gp as string);
+          break;
+        }
+        case 'pt_unhook':
+          this.changePending(start, +1);
+          break;
+        case 'pt_free':
+          this.freed++;
+          this.changePending(start, -1);
+          break;
+      }
+    }
+    while (start >= this.nextSample) {
+      this.samples.push([this.nextSample, this.pending]);
+      this.nextSample += this.sampleEvery;
+    }
+  }
+
+  private changePending(at: number, d: number): void {
+    this.pendingArea += this.pending * (at - this.lastChange);
+    this.lastChange = at;
+    this.pending = Math.max(0, this.pending + d);
+    this.pendingPeak = Math.max(this.pendingPeak, this.pending);
+  }
+
+  data(endTime: number): SimMetricsData {
+    const area = this.pendingArea + this.pending * (endTime - this.lastChange);
+    const ops: Record<string, LatencyStats> = {};
+    for (const [k, h] of [...this.ops].sort()) ops[k] = stats(h);
+    const wakeups: Record<string, LatencyStats> = {};
+    for (const [c, h] of [...this.wake].sort((a, b) => a[0] - b[0])) wakeups[String(c)] = stats(h);
+    return {
+      cpus: this.cpus,
+      interrupts: this.interrupts,
+      ipisSent: this.ipisSent,
+      irqTime: this.irqTime,
+      operations: ops,
+      wakeups,
+      gracePeriods: { count: this.gpCount, duration: this.gp.totalCount ? stats(this.gp) : null },
+      pendingFree: { peak: this.pendingPeak, mean: endTime > 0 ? area / endTime : 0, samples: this.samples },
+      tablesFreed: this.freed,
+    };
+  }
+}

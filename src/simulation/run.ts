@@ -1,0 +1,73 @@
+/**
+ * Running a scenario in the simulator: resolve the machine profile and the chance rates, run the
+ * engine with the kernel-metrics observer, and return the measurements with the resolved
+ * configuration (echoed in every result).
+ */
+import { simulate, type SimResult } from '../engines/sim/engine.js';
+import type { LoadedScenario } from '../scenarios/resolve.js';
+import { defaultProfile, profileById, PROFILES, type MachineProfile } from '../profiles/index.js';
+import { SimMetrics, type SimMetricsData } from './metrics.js';
+import { ProfileTiming, type ChanceConfig, type CState } from './timing.js';
+
+export interface SimConfig {
+  /** Machine profile id; default: the one for the scenario's arch. */
+  readonly profile?: string;
+  /** Parameter overrides, in ns. */
+  readonly params?: { readonly [name: string]: number };
+  /** C-state each CPU sleeps in when idle; default C1. */
+  readonly cstates?: readonly CState[];
+  readonly chance?: Partial<ChanceConfig>;
+  /** Simulated duration, ns. */
+  readonly duration: number;
+  readonly seed?: number;
+  readonly onProgress?: (time: number, steps: number) => void;
+}
+
+export interface ResolvedSim {
+  readonly profile: string;
+  readonly params: { readonly [name: string]: number };
+  readonly cstates: readonly CState[];
+  readonly chance: ChanceConfig;
+  readonly duration: number;
+  readonly seed: number;
+}
+
+export interface SimRun {
+  readonly sim: ResolvedSim;
+  readonly result: SimResult;
+  readonly metrics: SimMetricsData;
+}
+
+export class SimConfigError extends Error {}
+
+export function resolveSim(scenario: LoadedScenario, cfg: SimConfig): { profile: MachineProfile; resolved: ResolvedSim } {
+  const arch = scenario.resolved.arch;
+  const profile = cfg.profile ? profileById(cfg.profile) : defaultProfile(arch);
+  if (!profile) throw new SimConfigError(`unknown machine profile '${cfg.profile}'; expected one of ${PROFILES.map((p) => p.id).join(', ')}`);
+  if (!profile.arches.includes(arch)) throw new SimConfigError(`profile ${profile.id} is for ${profile.arches.join('/')}, the scenario's arch is ${arch}`);
+  const params: Record<string, number> = {};
+  for (const [k, v] of Object.entries(profile.params)) params[k] = v.value;
+  for (const [k, v] of Object.entries(cfg.params ?? {})) {
+    if (!(k in params)) throw new SimConfigError(`profile ${profile.id} has no parameter '${k}'; see ptlab list costs`);
+    if (!Number.isFinite(v) || v < 0) throw new SimConfigError(`parameter ${k} must be a non-negative number of ns, got ${v}`);
+    params[k] = v;
+  }
+  const cpus = scenario.resolved.cpus;
+  const cstates = Array.from({ length: cpus }, (_, i) => cfg.cstates?.[i] ?? 'C1');
+  const chance: ChanceConfig = { allocFailRate: 0, vcpuPreemptRate: 0, ...cfg.chance };
+  return { profile, resolved: { profile: profile.id, params, cstates, chance, duration: cfg.duration, seed: cfg.seed ?? 1 } };
+}
+
+export function simulateScenario(scenario: LoadedScenario, cfg: SimConfig): SimRun {
+  const { profile, resolved } = resolveSim(scenario, cfg);
+  const timing = new ProfileTiming({ profile, params: resolved.params, cstates: resolved.cstates, chance: resolved.chance });
+  const metrics = new SimMetrics(scenario.resolved.cpus, Math.max(1, Math.round(resolved.duration / 200)));
+  const result = simulate(scenario.program, {
+    until: resolved.duration,
+    seed: resolved.seed,
+    timing,
+    observers: [metrics],
+    onProgress: cfg.onProgress,
+  });
+  return { sim: resolved, result, metrics: metrics.data(result.time) };
+}

@@ -1,0 +1,115 @@
+/**
+ * The simulator's timing model for the kernel model: maps each step's cost class to a machine
+ * profile parameter, adds IPI delivery (cross-socket, C-state exit of an idle target), resolves
+ * minimum waits (grace periods, timers, vCPU preemption) and draws the model's choices
+ * (GFP_NOWAIT failures, vCPU preemption) from the configured rates.
+ */
+import type { Execution, ThreadState } from '../core/execution.js';
+import type { Cost } from '../core/op.js';
+import type { Prng } from '../core/prng.js';
+import type { StepRecord } from '../core/trace.js';
+import type { TimingModel } from '../engines/sim/engine.js';
+import type { MachineProfile } from '../profiles/index.js';
+import { cpuLoc } from '../model/state.js';
+
+/** Cost class (as the model's ops name them) -> profile parameter. */
+const CLASS_PARAM: { readonly [cls: string]: string } = {
+  ipi_send: 'ipi.send_per_target',
+  ipi_send_base: 'ipi.send_base',
+  ipi_wait: 'ipi.ack_per_target',
+  irq_entry: 'irq.entry',
+  irq_exit: 'irq.exit',
+  ipi_handler_empty: 'ipi.handler_empty',
+  tlb_flush_local: 'tlb.flush_local',
+  tlbi_broadcast: 'tlbi.broadcast',
+  invlpgb_flush: 'invlpgb.flush',
+  pt_read: 'pt.read',
+  pt_write: 'pt.write',
+  irq_toggle: 'irq.toggle',
+  preempt_toggle: 'preempt.toggle',
+  spin_lock: 'spin_lock',
+  page_alloc: 'page.alloc',
+  page_free: 'page.free',
+  folio_grab: 'folio.grab',
+  call_rcu: 'call_rcu',
+  context_switch: 'context_switch',
+  idle_enter: 'idle.enter',
+  hw_walk_step: 'hw.walk_step',
+  vcpu_preempt: 'step.default',
+};
+
+const WAIT_PARAM: { readonly [cls: string]: string } = {
+  rcu_gp: 'rcu.gp',
+  rcu_gp_expedited: 'rcu.gp_expedited',
+  vcpu_preempt: 'vcpu.preempted_wait',
+};
+
+export type CState = 'C0' | 'C1' | 'C1E' | 'C6';
+
+export interface ChanceConfig {
+  /** Probability that a GFP_NOWAIT batch allocation fails (memory pressure). */
+  readonly allocFailRate: number;
+  /** Optional bursts: within the first `length` ns of every `period` ns, the rate is `rate`. */
+  readonly allocFailBurst?: { readonly period: number; readonly length: number; readonly rate: number };
+  /** Probability that the host preempts a vCPU when it may. */
+  readonly vcpuPreemptRate: number;
+}
+
+export interface TimingConfig {
+  readonly profile: MachineProfile;
+  /** Parameter values after overrides (ns). */
+  readonly params: { readonly [name: string]: number };
+  /** C-state of each CPU when idle (exit latency paid by an IPI that wakes it). */
+  readonly cstates: readonly CState[];
+  readonly chance: ChanceConfig;
+}
+
+export class ProfileTiming implements TimingModel {
+  private readonly cfg: TimingConfig;
+
+  constructor(cfg: TimingConfig) {
+    this.cfg = cfg;
+  }
+
+  param(name: string): number {
+    const v = this.cfg.params[name];
+    if (v === undefined) throw new Error(`profile ${this.cfg.profile.id} has no parameter '${name}'`);
+    return v;
+  }
+
+  duration(rec: StepRecord): number {
+    const cls = rec.cost?.cls;
+    const name = cls ? CLASS_PARAM[cls] : undefined;
+    const base = name ? this.param(name) : this.param('step.default');
+    return base * (rec.cost?.n ?? 1);
+  }
+
+  startDelay(child: ThreadState, spawner: StepRecord, exec: Execution): number {
+    if (child.spec.kind !== 'irq' || child.spec.cpu === null) return 0;
+    const target = child.spec.cpu;
+    const perSocket = this.cfg.profile.cpusPerSocket;
+    let d = this.param('ipi.delivery');
+    if (spawner.cpu !== null && Math.floor(spawner.cpu / perSocket) !== Math.floor(target / perSocket)) d += this.param('ipi.delivery_cross_socket');
+    if (exec.read(cpuLoc.mode(target)) === 'idle') d += this.param(`cstate.${this.cfg.cstates[target] ?? 'C1'}`);
+    return d;
+  }
+
+  minWait(cost: Cost): number {
+    if (cost.cls === 'timer') return cost.n ?? 0;
+    const name = WAIT_PARAM[cost.cls];
+    return name ? this.param(name) : 0;
+  }
+
+  choose(key: string, options: readonly string[], rng: Prng, now: number): number {
+    const c = this.cfg.chance;
+    if (key === 'gfp_nowait') {
+      let rate = c.allocFailRate;
+      const b = c.allocFailBurst;
+      if (b && now % b.period < b.length) rate = b.rate;
+      return rng.nextFloat() < rate ? options.indexOf('failed') : options.indexOf('allocated');
+    }
+    if (key === 'vcpu_preempt') return rng.nextFloat() < c.vcpuPreemptRate ? options.indexOf('preempted') : options.indexOf('runs');
+    // A choice the simulator has no rate for: the first option (the common case by convention).
+    return 0;
+  }
+}
