@@ -39,6 +39,6 @@ export default tseslint.config(
     'core/ is domain-free and imports nothing above it'),
   layer(['src/model/**/*.ts', 'src/strategies/**/*.ts', 'src/invariants/**/*.ts', 'src/workloads/**/*.ts'], ['**/engines/**', '**/scenarios/**', '**/report/**', '**/cli/**'],
     'the model never imports an engine or a shell'),
-  layer(['src/engines/**/*.ts'], ['**/model/**', '**/cli/**', '**/scenarios/**', '**/strategies/**', '**/workloads/**'],
+  layer(['src/engines/**/*.ts'], ['**/model/**', '**/cli/**', '**/scenarios/**', '**/strategies/**', '**/workloads/**', '**/simulation/**', '**/profiles/**', '**/invariants/**', '**/api/**', '**/report/**'],
     'engines know ops, footprints and properties, not kernel words'),
 );

@@ -16,6 +16,8 @@ import type { SimObserver } from '../engines/sim/engine.js';
 
 export interface LatencyStats {
   readonly count: number;
+  /** The last value recorded (cyclictest's "Act"). */
+  readonly last: number;
   readonly min: number;
   readonly avg: number;
   readonly p50: number;
@@ -45,9 +47,10 @@ function histogram(): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e13, numberOfSignificantValueDigits: 3, useWebAssembly: false });
 }
 
-function stats(h: hdr.Histogram): LatencyStats {
+function stats(h: hdr.Histogram, last = 0): LatencyStats {
   return {
     count: h.totalCount,
+    last,
     min: h.totalCount ? h.minNonZeroValue : 0,
     avg: Math.round(h.mean),
     p50: h.getValueAtPercentile(50),
@@ -65,6 +68,7 @@ export class SimMetrics implements SimObserver {
   private readonly ops = new Map<string, hdr.Histogram>();
   private readonly opStart = new Map<string, number>();
   private readonly wake = new Map<number, hdr.Histogram>();
+  private readonly wakeLast = new Map<number, number>();
   private readonly gpStart = new Map<string, number>();
   private readonly gp = histogram();
   private gpCount = 0;
@@ -110,6 +114,7 @@ export class SimMetrics implements SimObserver {
           let h = this.wake.get(ev.cpu as number);
           if (!h) this.wake.set(ev.cpu as number, (h = histogram()));
           h.recordValue(Math.max(1, late));
+          this.wakeLast.set(ev.cpu as number, late);
           break;
         }
         case 'gp_start':
@@ -149,7 +154,7 @@ export class SimMetrics implements SimObserver {
     const ops: Record<string, LatencyStats> = {};
     for (const [k, h] of [...this.ops].sort()) ops[k] = stats(h);
     const wakeups: Record<string, LatencyStats> = {};
-    for (const [c, h] of [...this.wake].sort((a, b) => a[0] - b[0])) wakeups[String(c)] = stats(h);
+    for (const [c, h] of [...this.wake].sort((a, b) => a[0] - b[0])) wakeups[String(c)] = stats(h, this.wakeLast.get(c) ?? 0);
     return {
       cpus: this.cpus,
       interrupts: this.interrupts,

@@ -1,0 +1,77 @@
+/**
+ * Simulation results as text, the way kernel developers read such numbers: a /proc/interrupts
+ * table (CAL and TLB lines per CPU), cyclictest-style lines for the real-time threads, latency of
+ * each workload operation, grace periods, and page-table pages waiting to be freed. Times are in
+ * microseconds unless marked.
+ */
+import type { SimMetricsData, LatencyStats } from '../simulation/metrics.js';
+
+const us = (ns: number): string => (ns / 1000).toFixed(ns < 10_000 ? 2 : ns < 1_000_000 ? 1 : 0);
+
+/** CPU ranges with identical counts collapse into one column ("CPU8-111") beyond 16 CPUs. */
+function columns(m: SimMetricsData): Array<{ label: string; cpus: number[] }> {
+  const all = Array.from({ length: m.cpus }, (_, i) => i);
+  if (m.cpus <= 16) return all.map((c) => ({ label: `CPU${c}`, cpus: [c] }));
+  const key = (c: number): string => {
+    const i = m.interrupts[c] as { CAL: number; TLB: number };
+    return `${i.CAL}/${i.TLB}`;
+  };
+  const out: Array<{ label: string; cpus: number[] }> = [];
+  let start = 0;
+  for (let c = 1; c <= m.cpus; c++) {
+    if (c === m.cpus || key(c) !== key(start)) {
+      out.push({ label: c - 1 === start ? `CPU${start}` : `CPU${start}-${c - 1}`, cpus: all.slice(start, c) });
+      start = c;
+    }
+  }
+  return out;
+}
+
+export function procInterrupts(m: SimMetricsData): string {
+  const cols = columns(m);
+  const w = Math.max(10, ...cols.map((c) => c.label.length + 1));
+  const lines = [`      ${cols.map((c) => c.label.padStart(w)).join('')}`];
+  const row = (name: string, kind: 'CAL' | 'TLB', what: string): string => {
+    const cells = cols.map((c) => String((m.interrupts[c.cpus[0] as number] as { CAL: number; TLB: number })[kind]).padStart(w));
+    return ` ${name}:${cells.join('')}   ${what}`;
+  };
+  lines.push(row('CAL', 'CAL', 'Function call interrupts'));
+  lines.push(row('TLB', 'TLB', 'TLB shootdowns'));
+  if (cols.some((c) => c.cpus.length > 1)) lines.push('       (a range column shows the count of each CPU in the range)');
+  return lines.join('\n');
+}
+
+/** cyclictest's output line, one per real-time CPU. */
+export function cyclictestLines(m: SimMetricsData, intervals: { readonly [cpu: string]: number }): string {
+  return Object.entries(m.wakeups)
+    .map(([cpu, s], i) => `T:${String(i).padStart(2)} (CPU${cpu}) P:99 I:${Math.round((intervals[cpu] ?? 0) / 1000)} C:${String(s.count).padStart(7)} Min:${String(Math.round(s.min / 1000)).padStart(7)} Act:${String(Math.round(s.last / 1000)).padStart(7)} Avg:${String(Math.round(s.avg / 1000)).padStart(7)} Max:${String(Math.round(s.max / 1000)).padStart(7)}`)
+    .join('\n');
+}
+
+function latencyRow(name: string, s: LatencyStats): string {
+  return `${name.padEnd(16)} ${String(s.count).padStart(8)} ${us(s.min).padStart(10)} ${us(s.p50).padStart(10)} ${us(s.p99).padStart(10)} ${us(s.max).padStart(10)}`;
+}
+
+export function simText(title: string, m: SimMetricsData, meta: { time: number; steps: number; intervals: { readonly [cpu: string]: number } }): string {
+  const out: string[] = [];
+  out.push(`${title}: ${(meta.time / 1e6).toFixed(3)} ms simulated, ${meta.steps} steps`);
+  out.push('');
+  out.push(procInterrupts(m));
+  const irq = m.irqTime.reduce((a, b) => a + b, 0);
+  out.push(`time in IPI handlers: ${us(irq)} µs in total, ${us(Math.max(...m.irqTime))} µs on the most disturbed CPU`);
+  if (Object.keys(m.operations).length > 0) {
+    out.push('');
+    out.push(`${'operation'.padEnd(16)} ${'count'.padStart(8)} ${'min µs'.padStart(10)} ${'p50 µs'.padStart(10)} ${'p99 µs'.padStart(10)} ${'max µs'.padStart(10)}`);
+    for (const [k, s] of Object.entries(m.operations)) out.push(latencyRow(k, s));
+  }
+  if (Object.keys(m.wakeups).length > 0) {
+    out.push('');
+    out.push('real-time wakeup latency (cyclictest, µs):');
+    out.push(cyclictestLines(m, meta.intervals));
+  }
+  out.push('');
+  const gp = m.gracePeriods;
+  out.push(`grace periods: ${gp.count} started${gp.duration ? `, ${gp.duration.count} completed, duration p50 ${us(gp.duration.p50)} µs, max ${us(gp.duration.max)} µs` : ''}`);
+  out.push(`page-table pages waiting to be freed: peak ${m.pendingFree.peak}, mean ${m.pendingFree.mean.toFixed(1)}; ${m.tablesFreed} freed`);
+  return out.join('\n');
+}
