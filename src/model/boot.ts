@@ -2,14 +2,18 @@
  * The state of the machine when a scenario starts: every CPU's per-CPU variables, every mm's page
  * tables (all generation 1), mm_cpumask(), the TLBs (warm: each CPU that has an mm loaded has
  * already walked all its present mappings), and KVM's steal-time flags.
+ *
+ * A VMA declared `mapped: false` has no page tables at boot (its PMD entries are none), and an mm
+ * none of whose VMAs is mapped has only its PGD, with PGD[0] none: the PUD and PMD tables are
+ * allocated by the first fault, as after free_pgtables() of the last VMA.
  */
 import type { Loc, Value } from '../core/index.js';
-import type { Kernel } from './kernel.js';
+import { pmd_slots, type Kernel } from './kernel.js';
 import { RWSEM_UNLOCKED } from './kernel/locking/rwsem.js';
 import { lockLoc } from './kernel/locking/spinlock.js';
-import { ptl } from './mm/memory.js';
+import { page_table_lock, ptl } from './mm/memory.js';
 import { dataPage, pgdTable, pmdTable, pteTable, pudTable } from './include/linux/pgtable.js';
-import { cpuLoc, csdLoc, freeListLoc, mmLoc, pageLoc, ptLoc, type Level, type PageState, type TlbEntry } from './state.js';
+import { cpuLoc, csdLoc, freeListLoc, mmLoc, nextPfnLoc, pageLoc, ptLoc, type Level, type PageState, type TlbEntry } from './state.js';
 
 /** What runs on a CPU when the scenario starts. */
 export interface CpuBoot {
@@ -32,17 +36,22 @@ export function boot(k: Kernel, cpus: readonly CpuBoot[]): Map<Loc, Value> {
 
   for (const [name, mm] of k.mms) {
     const entries: TlbEntry[] = [];
-    const slots = Math.max(0, ...mm.vmas.map((v) => v.end));
+    const slots = pmd_slots(mm);
+    const mapped = mm.vmas.filter((v) => v.mapped !== false);
     page(pgdTable(name), name, 'pgd');
-    page(pudTable(name), name, 'pud');
-    page(pmdTable(name), name, 'pmd');
-    s.set(ptLoc(pgdTable(name), 0), { table: pudTable(name), gen: 1 });
-    s.set(ptLoc(pudTable(name), 0), { table: pmdTable(name), gen: 1 });
-    entries.push({ mm: name, level: 'pgd', path: '0', table: pudTable(name), gen: 1, pfn: null });
-    entries.push({ mm: name, level: 'pud', path: '0', table: pmdTable(name), gen: 1, pfn: null });
-    for (let slot = 0; slot < slots; slot++) {
-      const mapped = mm.vmas.some((v) => slot >= v.start && slot < v.end);
-      if (!mapped) {
+    s.set(lockLoc(page_table_lock(name)), null);
+    if (mapped.length === 0) {
+      s.set(ptLoc(pgdTable(name), 0), null);
+    } else {
+      page(pudTable(name), name, 'pud');
+      page(pmdTable(name), name, 'pmd');
+      s.set(ptLoc(pgdTable(name), 0), { table: pudTable(name), gen: 1 });
+      s.set(ptLoc(pudTable(name), 0), { table: pmdTable(name), gen: 1 });
+      entries.push({ mm: name, level: 'pgd', path: '0', table: pudTable(name), gen: 1, pfn: null });
+      entries.push({ mm: name, level: 'pud', path: '0', table: pmdTable(name), gen: 1, pfn: null });
+    }
+    for (let slot = 0; slot < slots && mapped.length > 0; slot++) {
+      if (!mapped.some((v) => slot >= v.start && slot < v.end)) {
         s.set(ptLoc(pmdTable(name), slot), null);
         continue;
       }
@@ -60,9 +69,10 @@ export function boot(k: Kernel, cpus: readonly CpuBoot[]): Map<Loc, Value> {
     s.set(mmLoc.cpumask(name), cpus.flatMap((c, i) => (c.mm === name ? [i] : [])));
     s.set(mmLoc.mmap_lock(name), RWSEM_UNLOCKED);
     s.set(mmLoc.tlb_flush_pending(name), 0);
-    s.set(mmLoc.vmas(name), mm.vmas.map((v) => v.name));
+    s.set(mmLoc.vmas(name), mapped.map((v) => v.name));
   }
   s.set(freeListLoc, []);
+  s.set(nextPfnLoc, 0);
 
   cpus.forEach((c, i) => {
     if (c.mm !== null && !k.mms.has(c.mm)) throw new Error(`CPU${i} runs unknown mm '${c.mm}'`);

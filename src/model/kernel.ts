@@ -15,6 +15,11 @@ export interface VmaSpec {
   readonly name: string;
   readonly start: number;
   readonly end: number;
+  /**
+   * false: the VMA is not mapped at boot (no page tables under it); a workload maps it with the
+   * `mmap` step. Absent or true: mapped at boot with every PTE present.
+   */
+  readonly mapped?: boolean;
 }
 
 /**
@@ -65,6 +70,11 @@ export function mmSpec(k: Kernel, mm: string): MmSpec {
   const s = k.mms.get(mm);
   if (!s) throw new Error(`no mm named '${mm}'`);
   return s;
+}
+
+/** The number of PMD entries the mm's layout uses: one per 2 MiB slot up to the last VMA's end. */
+export function pmd_slots(mm: MmSpec): number {
+  return Math.max(0, ...mm.vmas.map((v) => v.end));
 }
 
 /** online CPUs: all of them (the model does not hotplug). */

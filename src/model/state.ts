@@ -88,6 +88,12 @@ export const pageLoc = (id: string): Loc => `page.${id}`;
 export const ptLoc = (table: string, index: number): Loc => `pt.${table}.${index}`;
 /** The buddy allocator's free list (most recently freed first, as the per-CPU lists behave). */
 export const freeListLoc: Loc = 'buddy.free_list';
+/**
+ * The next never-used page frame: when the free list is empty, pagetable_alloc() hands out page
+ * `pfn<n>` (mm/page_alloc.ts freshPage) and bumps this counter. Deterministic, so that every engine
+ * names the same page the same way.
+ */
+export const nextPfnLoc: Loc = 'buddy.next_pfn';
 
 /** A cached translation. Non-leaf entries are the paging-structure/walk cache. */
 export interface TlbEntry {

@@ -61,6 +61,9 @@ function toStep(raw: StepData, cpuMm: string | null): Step {
   if (typeof raw === 'string') return { kind: raw };
   if ('pte_offset_map' in raw) return { kind: 'pte_offset_map', ...raw.pte_offset_map };
   if ('munmap' in raw) return { kind: 'munmap', vma: raw.munmap };
+  if ('mmap' in raw) return { kind: 'mmap', vma: raw.mmap };
+  if ('fault' in raw) return { kind: 'fault', ...raw.fault };
+  if ('touch' in raw) return { kind: 'touch', vma: raw.touch };
   if ('gup_fast' in raw) return { kind: 'gup_fast', ...raw.gup_fast };
   if ('reuse_table' in raw) return { kind: 'reuse_table', ...raw.reuse_table };
   return { kind: 'call', fn: raw.call.fn, context: raw.call.context } as Step;
@@ -186,6 +189,28 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     for (const w of c.walks) threads.push(hwWalkerThread(kernel, i, w.slot, w.page, w.times));
     if (c.vcpu_preemptible) threads.push(kvmHostThread(kernel, i));
     resolvedCpus.push({ cpu: i, mm: c.mm, lazy: c.lazy, mode, tlb: c.tlb, run: steps.map(describeStep), walks: c.walks, vcpu_preemptible: c.vcpu_preemptible });
+  });
+
+  // mmap/munmap order on each CPU: mapping a VMA that is mapped, or unmapping one that is not, is
+  // a model error at run time; say so now when no other CPU could have changed the VMA before.
+  const stepsOf = d.cpus.map((c) => (c.mm !== null && mms.has(c.mm) ? c.run.map((r) => toStep(r, c.mm)) : []));
+  d.cpus.forEach((c, i) => {
+    const m = c.mm !== null ? mms.get(c.mm) : undefined;
+    if (!m || c.lazy) return;
+    const others = (kind: 'mmap' | 'munmap', vma: string): boolean =>
+      d.cpus.some((o, j) => j !== i && o.mm === c.mm && (stepsOf[j] ?? []).some((s) => s.kind === kind && s.vma === vma));
+    const mapped = new Set(m.vmas.filter((v) => v.mapped !== false).map((v) => v.name));
+    (stepsOf[i] ?? []).forEach((s, j) => {
+      if ((s.kind !== 'mmap' && s.kind !== 'munmap') || !m.vmas.some((v) => v.name === s.vma)) return;
+      if (s.kind === 'mmap' && mapped.has(s.vma) && !others('munmap', s.vma)) {
+        issues.push(file.issue(['cpus', i, 'run', j], `mmap: VMA ${s.vma} of ${m.name} is already mapped here (munmap it first, or declare it 'mapped: false')`));
+      }
+      if (s.kind === 'munmap' && !mapped.has(s.vma) && !others('mmap', s.vma)) {
+        issues.push(file.issue(['cpus', i, 'run', j], `munmap: VMA ${s.vma} of ${m.name} is not mapped here (it is 'mapped: false' or already unmapped)`));
+      }
+      if (s.kind === 'mmap') mapped.add(s.vma);
+      else mapped.delete(s.vma);
+    });
   });
 
   // Invariants and expectations.

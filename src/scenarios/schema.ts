@@ -11,7 +11,7 @@
  * mm:
  *   A: { vmas: [ { name: heap, start: 0, end: 1 } ] }
  * cpus:                        # one entry per CPU, CPU0 first
- *   - { mm: A, run: [ { munmap: heap } ] }
+ *   - { mm: A, run: [ { munmap: heap } ] }   # also: { mmap: heap }, { fault: { slot: 0 } }, { touch: heap }
  *   - { mm: A, run: [ { gup_fast: { slot: 0 } } ] }
  *   - { run: [ idle ] }
  * ```
@@ -28,6 +28,8 @@ const vma = z.strictObject({
   name,
   start: z.int().min(0),
   end: z.int().min(1),
+  /** false: not mapped at boot (no page tables); a workload maps it with `mmap`. Default true. */
+  mapped: z.boolean().optional(),
 }).refine((v) => v.end > v.start, { message: 'end must be greater than start', path: ['end'] });
 
 const mm = z.strictObject({
@@ -39,6 +41,9 @@ const mm = z.strictObject({
 /** Steps that take arguments, by key: `- { munmap: heap }`, `- { gup_fast: { slot: 0 } }`. */
 const STEP_ARGS = {
   munmap: name,
+  mmap: name,
+  fault: z.strictObject({ slot: z.int().min(0), page: z.int().min(0).default(0) }),
+  touch: name,
   gup_fast: z.strictObject({ slot: z.int().min(0), page: z.int().min(0).default(0), pages: z.int().min(1).default(1) }),
   pte_offset_map: z.strictObject({ slot: z.int().min(0), page: z.int().min(0).default(0) }),
   reuse_table: z.strictObject({ owner: name, entries: z.int().min(1).max(8).default(1) }),
@@ -51,7 +56,7 @@ const STEP_ARGS = {
 /** Steps written as a bare word: `- idle`. */
 const BARE_STEPS = ['idle', 'user', 'exit_mmap'] as const;
 
-export const STEP_KINDS = ['munmap', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'call'] as const;
+export const STEP_KINDS = ['munmap', 'mmap', 'fault', 'touch', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'call'] as const;
 
 type StepArgs = { readonly [K in keyof typeof STEP_ARGS]: { readonly [P in K]: z.output<(typeof STEP_ARGS)[K]> } };
 export type StepData = (typeof BARE_STEPS)[number] | StepArgs[keyof StepArgs];

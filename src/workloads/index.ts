@@ -4,7 +4,8 @@
  */
 import { local, type Proc, type ThreadSpec } from '../core/index.js';
 import type { Ctx, Kernel } from '../model/kernel.js';
-import { do_munmap } from '../model/mm/vma.js';
+import { do_mmap, do_munmap } from '../model/mm/vma.js';
+import { do_user_addr_fault } from '../model/mm/memory.js';
 import { exit_mmap } from '../model/mm/mmap.js';
 import { gup_fast } from '../model/mm/gup.js';
 import { pte_offset_map_walk } from '../model/mm/pgtable-generic.js';
@@ -27,8 +28,21 @@ export const SYNC_FNS: readonly SyncFn[] = ['tlb_remove_table_sync_one', 'tlb_re
 export type CallContext = 'task' | 'spinlock' | 'irqs_off' | 'preempt_off' | 'rcu_read_lock';
 export const CALL_CONTEXTS: readonly CallContext[] = ['task', 'spinlock', 'irqs_off', 'preempt_off', 'rcu_read_lock'];
 
+/**
+ * One entry point of a CPU's run list. The address-space steps:
+ *  - `munmap`: munmap() of a whole VMA (frees its page tables);
+ *  - `mmap`: mmap() of a VMA of the mm's layout that is not mapped now (after a munmap, or declared
+ *    `mapped: false`); it allocates no page table;
+ *  - `fault`: the task touches one page (a write fault at PTE `page` of 2 MiB slot `slot`), which
+ *    allocates and populates any missing table and maps the page;
+ *  - `touch`: a fault on every page of a VMA, in address order, one fault (and one mmap_lock
+ *    round trip) per page, as a task writing to each page in turn.
+ */
 export type Step =
   | { readonly kind: 'munmap'; readonly vma: string }
+  | { readonly kind: 'mmap'; readonly vma: string }
+  | { readonly kind: 'fault'; readonly slot: number; readonly page: number }
+  | { readonly kind: 'touch'; readonly vma: string }
   | { readonly kind: 'exit_mmap'; readonly mm: string }
   | { readonly kind: 'gup_fast'; readonly slot: number; readonly page: number; readonly pages: number }
   | { readonly kind: 'pte_offset_map'; readonly slot: number; readonly page: number }
@@ -87,10 +101,27 @@ function* reuseTable(cur: Ctx, owner: string, entries: number): Proc<void> {
   }
 }
 
+/** Fault in every page of a VMA, in address order. */
+function* touch(cur: Ctx, vmaName: string): Proc<void> {
+  const spec = mmSpec(cur.k, cur.mm as string);
+  const vma = spec.vmas.find((v) => v.name === vmaName);
+  if (!vma) throw new Error(`touch: ${cur.mm} has no VMA '${vmaName}'`);
+  for (let slot = vma.start; slot < vma.end; slot++) {
+    for (let i = 0; i < spec.ptes_per_table; i++) yield* do_user_addr_fault(cur, slot, i);
+  }
+}
+
 export function* runStep(cur: Ctx, step: Step): Proc<void> {
   switch (step.kind) {
     case 'munmap':
       return yield* do_munmap(cur, cur.mm as string, step.vma);
+    case 'mmap':
+      return yield* do_mmap(cur, cur.mm as string, step.vma);
+    case 'fault':
+      yield* do_user_addr_fault(cur, step.slot, step.page);
+      return;
+    case 'touch':
+      return yield* touch(cur, step.vma);
     case 'exit_mmap':
       return yield* exit_mmap(cur, step.mm);
     case 'pte_offset_map':
@@ -113,6 +144,12 @@ export function describeStep(step: Step): string {
   switch (step.kind) {
     case 'munmap':
       return `munmap(${step.vma})`;
+    case 'mmap':
+      return `mmap(${step.vma})`;
+    case 'fault':
+      return `page fault (slot ${step.slot}, page ${step.page})`;
+    case 'touch':
+      return `touch(${step.vma}): fault in every page`;
     case 'exit_mmap':
       return `exit_mmap(${step.mm})`;
     case 'pte_offset_map':
@@ -165,14 +202,15 @@ export function kvmHostThread(k: Kernel, cpu: number): ThreadSpec {
 /** Checks a step against the kernel's layout; returns an error message or null. */
 export function validateStep(k: Kernel, mm: string | null, step: Step): string | null {
   if (step.kind === 'exit_mmap' && !k.mms.has(step.mm)) return 'exit_mmap needs the CPU to have an mm loaded (set mm; an exiting task runs lazily on it)';
-  if (step.kind === 'munmap' || step.kind === 'gup_fast' || step.kind === 'pte_offset_map') {
+  if (step.kind === 'munmap' || step.kind === 'mmap' || step.kind === 'touch' || step.kind === 'fault' || step.kind === 'gup_fast' || step.kind === 'pte_offset_map') {
     if (mm === null) return `${step.kind} needs the CPU to run a task of an mm (set 'mm', not lazy)`;
     const spec = mmSpec(k, mm);
-    if (step.kind === 'munmap' && !spec.vmas.some((v) => v.name === step.vma)) {
+    if ((step.kind === 'munmap' || step.kind === 'mmap' || step.kind === 'touch') && !spec.vmas.some((v) => v.name === step.vma)) {
       return `mm ${mm} has no VMA '${step.vma}' (has: ${spec.vmas.map((v) => v.name).join(', ')})`;
     }
-    if (step.kind === 'gup_fast' || step.kind === 'pte_offset_map') {
+    if (step.kind === 'gup_fast' || step.kind === 'pte_offset_map' || step.kind === 'fault') {
       if (!spec.vmas.some((v) => step.slot >= v.start && step.slot < v.end)) return `slot ${step.slot} is not inside a VMA of ${mm}`;
+      if (step.kind === 'fault' && step.page >= spec.ptes_per_table) return `page ${step.page} is beyond ptes_per_table ${spec.ptes_per_table}`;
       const pages = step.kind === 'gup_fast' ? step.pages : 1;
       if (step.page + pages > spec.ptes_per_table) return `pages ${step.page}..${step.page + pages - 1} exceed ptes_per_table ${spec.ptes_per_table}`;
     }

@@ -1,6 +1,9 @@
 /**
- * mm/memory.c: zapping PTEs (unmap_vmas -> zap_pte_range) and freeing page tables
- * (free_pgtables -> free_pgd_range -> free_pud_range -> free_pmd_range -> free_pte_range).
+ * mm/memory.c: zapping PTEs (unmap_vmas -> zap_pte_range), freeing page tables
+ * (free_pgtables -> free_pgd_range -> free_pud_range -> free_pmd_range -> free_pte_range), and
+ * allocating them again on a page fault (handle_mm_fault -> __handle_mm_fault -> __pud_alloc /
+ * __pmd_alloc -> handle_pte_fault -> do_anonymous_page -> __pte_alloc -> set_pte_at), at the end
+ * of this file.
  *
  * Order in free_pte_range(): take the table token from the PMD, pmd_clear(), then
  * pte_free_tlb(): record a PMD-level flush range, set tlb->freed_tables, and hand the table to
@@ -12,9 +15,9 @@
  * free_pgd_range(), stated on the model's geometry (a PTE table spans one slot, the PMD and PUD
  * tables span every slot).
  */
-import type { Proc } from '../../core/index.js';
-import type { Ctx, VmaSpec } from '../kernel.js';
-import { mmSpec } from '../kernel.js';
+import { access, local, type Proc } from '../../core/index.js';
+import type { Ctx, Kernel, VmaSpec } from '../kernel.js';
+import { mmSpec, pmd_slots } from '../kernel.js';
 import {
   tlb_flush_p4d_range,
   tlb_flush_pmd_range,
@@ -22,17 +25,19 @@ import {
   tlb_flush_pud_range,
   type mmu_gather,
 } from '../include/asm-generic/tlb.js';
-import { pgdTable, pmdTable, pudTable, pxd_clear, pxd_read } from '../include/linux/pgtable.js';
+import { dataPage, describeEntry, pgdTable, pxd_clear, pxd_read, walker_read_entry } from '../include/linux/pgtable.js';
+import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking/rwsem.js';
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { tlb_remove_table } from './mmu_gather.js';
-import type { PtEntry } from '../state.js';
+import { pagetable_alloc, pagetable_free, ptl } from './page_alloc.js';
+import { mmLoc, ptLoc, type Level, type PtEntry } from '../state.js';
 
 function tableOf(e: PtEntry): string | null {
   return e !== null && 'table' in e ? e.table : null;
 }
 
-/** pte_lockptr(): the split PTE lock of a PTE table. */
-export const ptl = (table: string): string => `ptl:${table}`;
+/** pte_lockptr(): the split PTE lock of a PTE table (defined with the page-table constructors). */
+export { ptl };
 
 /**
  * zap_pte_range(): under the PTE lock, clear each present PTE (ptep_get_and_clear_full()) and
@@ -48,16 +53,22 @@ function* zap_pte_range(cur: Ctx, tlb: mmu_gather, pteTableId: string, slot: num
   yield* spin_unlock(cur, 'zap_pte_range', ptl(pteTableId));
 }
 
-/** unmap_vmas() -> unmap_page_range() -> zap_pmd_range(): zap every PTE table of the VMAs. */
+/**
+ * unmap_vmas() -> unmap_page_range() -> zap_pmd_range(): zap every PTE table of the VMAs. The
+ * walk follows the entries (the PUD and PMD tables need not be the pages boot gave them: a fault
+ * may have allocated them again).
+ */
 export function* unmap_vmas(cur: Ctx, tlb: mmu_gather, vmas: readonly VmaSpec[]): Proc<void> {
   const mm = tlb.mm;
   const pgd = yield* pxd_read(cur, 'unmap_page_range', pgdTable(mm), 0);
-  if (tableOf(pgd) === null) return;
-  const pud = yield* pxd_read(cur, 'zap_pud_range', pudTable(mm), 0);
-  if (tableOf(pud) === null) return;
+  const pudT = tableOf(pgd);
+  if (pudT === null) return;
+  const pud = yield* pxd_read(cur, 'zap_pud_range', pudT, 0);
+  const pmdT = tableOf(pud);
+  if (pmdT === null) return;
   for (const vma of vmas) {
     for (let slot = vma.start; slot < vma.end; slot++) {
-      const pmd = yield* pxd_read(cur, 'zap_pmd_range', pmdTable(mm), slot);
+      const pmd = yield* pxd_read(cur, 'zap_pmd_range', pmdT, slot);
       const t = tableOf(pmd);
       if (t !== null) yield* zap_pte_range(cur, tlb, t, slot);
     }
@@ -121,4 +132,206 @@ export function* free_pgd_range(cur: Ctx, tlb: mmu_gather, vmas: readonly VmaSpe
 /** free_pgtables(tlb, ...): free the page tables under the unmapped VMAs. */
 export function* free_pgtables(cur: Ctx, tlb: mmu_gather, vmas: readonly VmaSpec[], keep: readonly VmaSpec[]): Proc<void> {
   yield* free_pgd_range(cur, tlb, vmas, keep);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The page-fault path: a write fault on an anonymous VMA maps one page, allocating and
+// populating any missing table on the way (mainline mm/memory.c, n/r: docs/model.md §2.6).
+
+interface TablePtr {
+  readonly table: string;
+  readonly gen: number;
+}
+
+function tablePtr(e: PtEntry, fn: string): TablePtr {
+  if (e === null || !('table' in e)) throw new Error(`${fn}: expected a pointer to a table, found ${describeEntry(e)}`);
+  return e;
+}
+
+/**
+ * mm->page_table_lock, the lock every populate above the PTE level takes. In the kernel
+ * pud_lockptr() is this lock, and so is pmd_lockptr() without USE_SPLIT_PMD_PTLOCKS; x86-64 and
+ * arm64 have split PMD locks (the ptlock of the PMD table page). The model uses the per-mm lock
+ * for both: only the populates take it, so the split lock would only let a pud_populate() and a
+ * pmd_populate() of the same mm run at once, which touch different entries.
+ */
+export const page_table_lock = (mm: string): string => `page_table_lock:${mm}`;
+
+/** Entries a new table of `level` gets zeroed: every index the model's walks of that level read. */
+function tableEntries(k: Kernel, mm: string, level: Level): number {
+  const spec = mmSpec(k, mm);
+  return level === 'pte' ? spec.ptes_per_table : level === 'pmd' ? pmd_slots(spec) : 1;
+}
+
+/**
+ * Under the populate lock: if entry `index` of `table` is still none, link the new table there
+ * (`what`: p4d_populate(), pud_populate(), pmd_populate()); else another thread has populated it
+ * first. The kernel's re-check (`!p4d_present(*p4d)`, `!pud_present(*pud)`, `pmd_none(*pmd)`) and
+ * the populate are one step here: nothing else writes the entry while the lock is held (other
+ * populators take the same lock; free_pgd_range() clears only entries whose span holds no mapped
+ * VMA, and the faulting VMA stays mapped while the fault holds the mmap_lock). The smp_wmb() before
+ * the populate is implied: the model is sequentially consistent, and the new table was zeroed by
+ * an earlier step. Returns the entry now present, which the caller's pXd_offset() re-read would
+ * return (it cannot change before the fault drops the mmap_lock), and whether it is ours.
+ */
+function* populate_locked(fn: string, what: string, table: string, index: number, next: { page: string; gen: number }): Proc<{ entry: TablePtr; linked: boolean }> {
+  const loc = ptLoc(table, index);
+  return yield* access<{ entry: TablePtr; linked: boolean }>({
+    fn,
+    desc: `${what}(${table}[${index}], ${next.page})`,
+    cost: { cls: 'pt_write' },
+    reads: [loc],
+    writes: [loc],
+    effect: ([e]) => {
+      const old = e as PtEntry;
+      if (old !== null) return { result: { entry: tablePtr(old, fn), linked: false }, note: `another populated it first: ${describeEntry(old)}` };
+      const ptr: TablePtr = { table: next.page, gen: next.gen };
+      return { writes: [[loc, { ...ptr }]], result: { entry: ptr, linked: true }, note: `now ${describeEntry(ptr)}` };
+    },
+  });
+}
+
+/**
+ * __pud_alloc(mm, p4d, address): pud_alloc_one(); spin_lock(&mm->page_table_lock); if the P4D
+ * entry (folded: PGD[0]) is still not present, p4d_populate(); else pud_free() the new table,
+ * under the lock as the kernel does; spin_unlock(). Returns the P4D entry.
+ */
+function* __pud_alloc(cur: Ctx, mm: string): Proc<TablePtr> {
+  const fresh = yield* pagetable_alloc(cur, 'pud_alloc_one', mm, 'pud', tableEntries(cur.k, mm, 'pud'));
+  yield* spin_lock(cur, '__pud_alloc', page_table_lock(mm));
+  const r = yield* populate_locked('__pud_alloc', 'p4d_populate', pgdTable(mm), 0, fresh);
+  if (!r.linked) yield* pagetable_free(cur, 'pud_free', fresh.page);
+  yield* spin_unlock(cur, '__pud_alloc', page_table_lock(mm));
+  return r.entry;
+}
+
+/**
+ * __pmd_alloc(mm, pud, address): pmd_alloc_one(); ptl = pud_lock() (mm->page_table_lock); if the
+ * PUD entry is still not present, pud_populate(); else pmd_free() under the lock; spin_unlock().
+ * Returns the PUD entry.
+ */
+function* __pmd_alloc(cur: Ctx, mm: string, pud: TablePtr): Proc<TablePtr> {
+  const fresh = yield* pagetable_alloc(cur, 'pmd_alloc_one', mm, 'pmd', tableEntries(cur.k, mm, 'pmd'));
+  yield* spin_lock(cur, '__pmd_alloc', page_table_lock(mm));
+  const r = yield* populate_locked('__pmd_alloc', 'pud_populate', pud.table, 0, fresh);
+  if (!r.linked) yield* pagetable_free(cur, 'pmd_free', fresh.page);
+  yield* spin_unlock(cur, '__pmd_alloc', page_table_lock(mm));
+  return r.entry;
+}
+
+/**
+ * pmd_install(mm, pmd, &new): ptl = pmd_lock() (the model: mm->page_table_lock); if
+ * pmd_none(*pmd), pmd_populate() and consume the new table; spin_unlock().
+ */
+function* pmd_install(cur: Ctx, mm: string, pmd: TablePtr, slot: number, fresh: { page: string; gen: number }): Proc<{ entry: TablePtr; linked: boolean }> {
+  yield* spin_lock(cur, 'pmd_install', page_table_lock(mm));
+  const r = yield* populate_locked('pmd_install', 'pmd_populate', pmd.table, slot, fresh);
+  yield* spin_unlock(cur, 'pmd_install', page_table_lock(mm));
+  return r;
+}
+
+/**
+ * __pte_alloc(mm, pmd): pte_alloc_one() (pagetable_alloc() + pagetable_pte_ctor()), pmd_install(),
+ * and pte_free() of the new table, after the unlock, if another thread populated the PMD first.
+ * Returns the PMD entry.
+ */
+function* __pte_alloc(cur: Ctx, mm: string, pmd: TablePtr, slot: number): Proc<TablePtr> {
+  const fresh = yield* pagetable_alloc(cur, 'pte_alloc_one', mm, 'pte', tableEntries(cur.k, mm, 'pte'));
+  const r = yield* pmd_install(cur, mm, pmd, slot, fresh);
+  if (!r.linked) yield* pagetable_free(cur, 'pte_free', fresh.page);
+  return r.entry;
+}
+
+/**
+ * do_anonymous_page() for a write fault: pte_alloc() (pmd_none(*pmd) && __pte_alloc()),
+ * alloc_anon_folio(), pte_offset_map_lock() (the split PTE lock), vmf_pte_changed() (another
+ * fault mapped the PTE: back out), set_pte_at() / set_ptes() of the data page, pte_unmap_unlock().
+ * `pte` is the PTE table handle_pte_fault() found, or null when the PMD entry was none.
+ *
+ * The data page is `dataPage(mm, slot, page)`, the page boot maps there (data pages are names
+ * only, docs/model.md §5.2), so GUP-fast's `expected` page stays right across munmap and mmap.
+ */
+function* do_anonymous_page(cur: Ctx, mm: string, pmd: TablePtr, pte: TablePtr | null, slot: number, page: number): Proc<void> {
+  // pte_alloc(): the model reuses handle_pte_fault()'s PMD read instead of reading it again; if
+  // another fault populates the PMD in between, pmd_install() finds it and frees the new table.
+  const table = pte ?? (yield* __pte_alloc(cur, mm, pmd, slot));
+  const data = dataPage(mm, slot, page);
+  yield* local({ fn: 'alloc_anon_folio', desc: `allocate the data page ${data}` }, { cls: 'page_alloc' });
+  yield* spin_lock(cur, 'pte_offset_map_lock', ptl(table.table));
+  const loc = ptLoc(table.table, page);
+  yield* access({
+    fn: 'do_anonymous_page',
+    desc: `set_pte_at(${table.table}[${page}], ${data})`,
+    cost: { cls: 'pt_write' },
+    reads: [loc],
+    writes: [loc],
+    effect: ([e]) => {
+      const old = e as PtEntry;
+      if (old !== null) return { note: `vmf_pte_changed(): another fault mapped it (${describeEntry(old)})` };
+      return { writes: [[loc, { pfn: data }]], note: `maps ${data}` };
+    },
+  });
+  yield* spin_unlock(cur, 'pte_unmap_unlock', ptl(table.table));
+}
+
+/**
+ * handle_pte_fault(): read the PMD entry (pmdp_get_lockless()); if it points to a PTE table, read
+ * the PTE (ptep_get_lockless()); a present PTE needs nothing here (a spurious fault: no
+ * write-protect or access-bit handling in the model); otherwise do_pte_missing() ->
+ * do_anonymous_page(). The rcu_read_lock() of pte_offset_map_rw_nolock() is not modelled, as in
+ * zap_pte_range(): the mmap_lock keeps the table.
+ */
+function* handle_pte_fault(cur: Ctx, mm: string, pmd: TablePtr, slot: number, page: number): Proc<void> {
+  const pmdval = yield* walker_read_entry(cur, 'fault', 'handle_pte_fault', pmd.table, pmd.gen, slot, 'pmd');
+  let pte: TablePtr | null = null;
+  if (pmdval !== null) {
+    pte = tablePtr(pmdval, 'handle_pte_fault');
+    const orig = yield* walker_read_entry(cur, 'fault', 'handle_pte_fault', pte.table, pte.gen, page, 'pte');
+    if (orig !== null) return;
+  }
+  yield* do_anonymous_page(cur, mm, pmd, pte, slot, page);
+}
+
+/**
+ * handle_mm_fault() -> __handle_mm_fault() for a write fault at PTE `page` of 2 MiB slot `slot`
+ * of an anonymous VMA, with the mmap_lock held for read: pgd_offset(); p4d_alloc() (the P4D is
+ * folded into the PGD); pud_alloc() = p4d_none(*p4d) && __pud_alloc(); pmd_alloc() =
+ * pud_none(*pud) && __pmd_alloc(); handle_pte_fault(). Each new table gets a new generation from
+ * pagetable_alloc(), and the entry that links it carries it (`{ table, gen }`, as boot builds
+ * them). No huge PUD/PMD faults, no userfaultfd, no mm counters.
+ */
+export function* handle_mm_fault(cur: Ctx, mm: string, slot: number, page: number): Proc<void> {
+  const p4d = yield* walker_read_entry(cur, 'fault', 'pud_alloc', pgdTable(mm), 1, 0, 'pgd');
+  const pud = p4d === null ? yield* __pud_alloc(cur, mm) : tablePtr(p4d, 'pud_offset');
+  const pudval = yield* walker_read_entry(cur, 'fault', 'pmd_alloc', pud.table, pud.gen, 0, 'pud');
+  const pmd = pudval === null ? yield* __pmd_alloc(cur, mm, pud) : tablePtr(pudval, 'pmd_offset');
+  yield* handle_pte_fault(cur, mm, pmd, slot, page);
+}
+
+/**
+ * A user page fault of the current task at (slot, page): the part common to x86
+ * do_user_addr_fault() and arm64 do_page_fault(). lock_mm_and_find_vma() (mm/memory.c) takes the
+ * mmap_lock for read and finds the VMA; an address in no mapped VMA is bad_area(): SIGSEGV, and
+ * the fault maps nothing. Otherwise handle_mm_fault(), then mmap_read_unlock(). The per-VMA lock
+ * path (lock_vma_under_rcu()) is not modelled: the fault always takes the mmap_lock
+ * (docs/model.md §5.17). Returns whether the address was in a mapped VMA.
+ */
+export function* do_user_addr_fault(cur: Ctx, slot: number, page: number): Proc<boolean> {
+  const mm = cur.mm;
+  if (mm === null) throw new Error(`page fault on CPU${cur.cpu}: current->mm is NULL (a kthread)`);
+  const spec = mmSpec(cur.k, mm);
+  yield* mmap_read_lock(cur, 'lock_mm_and_find_vma', mm);
+  const vma = spec.vmas.find((v) => slot >= v.start && slot < v.end);
+  const mapped = yield* access<boolean>({
+    fn: 'lock_mm_and_find_vma',
+    desc: `find_vma(slot ${slot})`,
+    reads: [mmLoc.vmas(mm)],
+    effect: ([v]) => {
+      const ok = vma !== undefined && (v as readonly string[]).includes(vma.name);
+      return { result: ok, note: ok ? `in VMA ${vma?.name}` : 'no mapped VMA: bad_area(), SIGSEGV' };
+    },
+  });
+  if (mapped) yield* handle_mm_fault(cur, mm, slot, page);
+  yield* mmap_read_unlock(cur, mapped ? 'do_user_addr_fault' : 'bad_area', mm);
+  return mapped;
 }

@@ -3,10 +3,22 @@
  * allocated -> linked -> unlinked -> freed -> reallocated. A page's generation is bumped at every
  * allocation, so a walker that entered a table at generation g and finds another generation is
  * reading a reused page.
+ *
+ * Pages come off the free list most recently freed first (the per-CPU lists behave so), which is
+ * how a freed page-table page gets reused. When the list is empty, pagetable_alloc() takes a page
+ * never used before, `pfn<n>`, from a counter (`buddy.next_pfn`); alloc_page() (the `reuse_table`
+ * step) does not: it exists to reuse a freed page.
  */
-import { access, choose, type Proc, type Value } from '../../core/index.js';
+import { access, choose, type Loc, type Proc, type Value } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
-import { cpuLoc, freeListLoc, pageLoc, type Level, type PageState, type StealTime, type TlbEntry } from '../state.js';
+import { lockLoc } from '../kernel/locking/spinlock.js';
+import { asNumber, cpuLoc, freeListLoc, nextPfnLoc, pageLoc, ptLoc, type Level, type PageState, type StealTime, type TlbEntry } from '../state.js';
+
+/** The n-th page the allocator hands out fresh (never used before). */
+export const freshPage = (n: number): string => `pfn${n}`;
+
+/** pte_lockptr() / ptlock_ptr(): the split PTE lock of a PTE table page (include/linux/mm.h). */
+export const ptl = (table: string): string => `ptl:${table}`;
 
 /**
  * __get_free_page(GFP_NOWAIT) for an mmu_gather table batch. It may fail at any time under memory
@@ -69,15 +81,13 @@ export function* pagetable_free(cur: Ctx, caller: string, table: string): Proc<v
 }
 
 /**
- * Allocate a page from the free list (the most recently freed first, as the per-CPU free lists
- * behave) for `owner`, as a page table of `level` or as a data page (`level` null). Returns the
- * page and its new generation, or null when no page is free. This is how a freed page-table page
- * gets reused. Two steps: take the page off the free list, then initialise its struct page.
+ * Take the head of the free list (the most recently freed page), or null when it is empty: the
+ * first step of both allocation paths.
  */
-export function* alloc_page(cur: Ctx, caller: string, owner: string, level: Level | null): Proc<{ page: string; gen: number } | null> {
-  const page = yield* access<string | null>({
+function* take_free_page(caller: string, desc: string): Proc<string | null> {
+  return yield* access<string | null>({
     fn: caller,
-    desc: level ? `pagetable_alloc() for ${owner}` : `alloc_page() for ${owner}`,
+    desc,
     cost: { cls: 'page_alloc' },
     reads: [freeListLoc],
     writes: [freeListLoc],
@@ -87,6 +97,17 @@ export function* alloc_page(cur: Ctx, caller: string, owner: string, level: Leve
       return { writes: [[freeListLoc, l.slice(1)]], result: l[0] as string, note: `got ${l[0]}` };
     },
   });
+}
+
+/**
+ * Allocate a page from the free list (the most recently freed first, as the per-CPU free lists
+ * behave) for `owner`, as a page table of `level` or as a data page (`level` null). Returns the
+ * page and its new generation, or null when no page is free. This is how a freed page-table page
+ * gets reused (the `reuse_table` step). Two steps: take the page off the free list, then
+ * initialise its struct page. The page is not zeroed: the caller writes the entries it wants.
+ */
+export function* alloc_page(cur: Ctx, caller: string, owner: string, level: Level | null): Proc<{ page: string; gen: number } | null> {
+  const page = yield* take_free_page(caller, level ? `pagetable_alloc() for ${owner}` : `alloc_page() for ${owner}`);
   if (page === null) return null;
   return yield* access<{ page: string; gen: number }>({
     fn: caller,
@@ -102,6 +123,58 @@ export function* alloc_page(cur: Ctx, caller: string, owner: string, level: Leve
         result: { page, gen },
         events: [{ type: 'page_alloc', cpu: cur.cpu, fn: caller, page, gen, owner, level }],
         note: `${page} gen ${gen} now ${level ? `${level} table` : 'data'} of ${owner}`,
+      };
+    },
+  });
+}
+
+/**
+ * A page-table page for a fault: include/linux/mm.h pagetable_alloc(GFP_PGTABLE_USER, 0) as
+ * called by pud_alloc_one() / pmd_alloc_one() / pte_alloc_one(), then the constructor
+ * (pagetable_pud_ctor() / pagetable_pmd_ctor() / pagetable_pte_ctor()). Never fails: the model has
+ * no memory pressure for table pages (docs/model.md §5.17).
+ *
+ *  1. Take the most recently freed page; if none is free,
+ *  2. take a never-used page `pfn<n>` (`buddy.next_pfn`), creating its `page.<id>` state;
+ *  3. initialise it in one step: state `pgtable` of `owner` at `level`, generation + 1 (1 for a
+ *     fresh page); entries 0..entries-1 zeroed (GFP_PGTABLE_USER includes __GFP_ZERO: the model
+ *     zeroes the entries its walks of that level can read); for a PTE table, ptlock_init() of its
+ *     split lock (pagetable_pte_ctor()). The split PMD lock is not modelled (mm/memory.ts).
+ *
+ * Returns the page and its new generation, for the pointer entry `{ table, gen }` that links it.
+ */
+export function* pagetable_alloc(cur: Ctx, caller: string, owner: string, level: Level, entries: number): Proc<{ page: string; gen: number }> {
+  let page = yield* take_free_page(caller, `pagetable_alloc() for ${owner}`);
+  const fresh = page === null;
+  if (page === null) {
+    page = yield* access<string>({
+      fn: caller,
+      desc: `pagetable_alloc(): a never-used page for ${owner}`,
+      cost: { cls: 'page_alloc' },
+      reads: [nextPfnLoc],
+      writes: [nextPfnLoc],
+      effect: ([n]) => {
+        const id = freshPage(asNumber(n));
+        return { writes: [[nextPfnLoc, asNumber(n) + 1]], result: id, note: `got ${id}` };
+      },
+    });
+  }
+  const p = page;
+  const zeroed: Loc[] = Array.from({ length: entries }, (_, i) => ptLoc(p, i));
+  const lock: Loc[] = level === 'pte' ? [lockLoc(ptl(p))] : [];
+  return yield* access<{ page: string; gen: number }>({
+    fn: caller,
+    desc: `initialise ${p} as ${level} table of ${owner}${level === 'pte' ? ' (pagetable_pte_ctor)' : ''}`,
+    reads: fresh ? [] : [pageLoc(p)],
+    writes: [pageLoc(p), ...zeroed, ...lock],
+    effect: (vals) => {
+      const gen = fresh ? 1 : (vals[0] as PageState).gen + 1;
+      const next: PageState = { state: 'pgtable', gen, owner, level };
+      return {
+        writes: [[pageLoc(p), next], ...zeroed.map((l): [Loc, Value] => [l, null]), ...lock.map((l): [Loc, Value] => [l, null])],
+        result: { page: p, gen },
+        events: [{ type: 'page_alloc', cpu: cur.cpu, fn: caller, page: p, gen, owner, level, fresh }],
+        note: `${p} gen ${gen} now ${level} table of ${owner}${fresh ? ' (fresh page)' : ''}`,
       };
     },
   });

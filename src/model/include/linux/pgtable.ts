@@ -30,8 +30,12 @@ export function describeEntry(e: PtEntry): string {
   return 'table' in e ? `-> ${e.table} (gen ${e.gen})` : `maps ${e.pfn}`;
 }
 
-/** The kind of lockless reader, for reports. */
-export type WalkerKind = 'gup_fast' | 'hw' | 'rcu_walker';
+/**
+ * The kind of reader, for reports. `fault` is the page-fault path (mm/memory.ts): its reads are
+ * lockless too (pmdp_get_lockless(), ptep_get_lockless()), but it holds the mmap_lock, which keeps
+ * the tables it walks from being freed; it reports them so that the invariants check that too.
+ */
+export type WalkerKind = 'gup_fast' | 'hw' | 'rcu_walker' | 'fault';
 
 /**
  * READ_ONCE() of entry `index` of `table` by a lockless walker that reached the table through a
@@ -103,7 +107,7 @@ export function* pxd_read(cur: Ctx, fn: string, table: string, index: number): P
   });
 }
 
-/** set_pXd()/set_pte(): write entry `index` of `table`. */
+/** set_pXd()/set_pte(): write entry `index` of `table`. Used by `reuse_table`. */
 export function* pxd_set(cur: Ctx, fn: string, what: string, table: string, index: number, e: PtEntry): Proc<void> {
   void cur;
   yield* access({
