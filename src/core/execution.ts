@@ -19,7 +19,7 @@
  * The implicit accesses (context slot, interrupt flag, stopped flag) are part of each step's
  * footprint, so that a checker sees an interrupt entry as dependent with the task steps it delays.
  */
-import type { AccessOp, ChooseOp, Op, Proc, SpawnOp, ThreadSpec } from './op.js';
+import type { AccessOp, ChooseOp, Effect, Op, Proc, SpawnOp, ThreadSpec } from './op.js';
 import type { Property, Violation, Monitor } from './property.js';
 import type { StepRecord } from './trace.js';
 import type { DomainEvent, Loc, Value } from './value.js';
@@ -293,7 +293,13 @@ export class Execution {
 
   private doAccess(t: ThreadState, index: number, pend: Pending, op: AccessOp): StepRecord {
     const vals = this.values(op.reads);
-    const eff = op.effect ? op.effect(vals) ?? {} : {};
+    let eff: Effect;
+    try {
+      eff = op.effect ? op.effect(vals) ?? {} : {};
+    } catch (e) {
+      if (e instanceof ModelError) throw e;
+      throw new ModelError(`${op.fn} (${t.spec.name}) failed at step ${index}: ${e instanceof Error ? e.message : String(e)}`);
+    }
     const writes = eff.writes ?? [];
     for (const [loc, v] of writes) {
       if (!op.writes.includes(loc)) {
