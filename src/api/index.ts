@@ -9,6 +9,8 @@ import { replay, type Execution } from '../core/index.js';
 import type { Schedule } from '../core/schedule.js';
 import { check, type CheckOptions, type CheckResult } from '../engines/check/index.js';
 import { openScenario, type Expectation, type LoadedScenario, type Overrides, type Verdict } from '../scenarios/resolve.js';
+import { SimConfigError, simConfigOf, simulateScenario, type SimConfig, type SimRun } from '../simulation/run.js';
+import type { SimObserver } from '../engines/sim/engine.js';
 
 export interface Comparison {
   readonly rows: ReadonlyArray<{ readonly id: string; readonly expected: Verdict | null; readonly got: Verdict; readonly match: boolean }>;
@@ -69,5 +71,25 @@ export function findScenarios(dir: string): string[] {
   return out.map((p) => {
     const rel = relative(process.cwd(), p);
     return rel.length < p.length && !rel.startsWith('..') ? rel : p;
+  });
+}
+
+/** Simulate a scenario file (its `sim:` section, with command-line overrides). */
+export function simScenario(path: string, overrides: Overrides = {}, cli: Partial<SimConfig> = {}, extra: readonly SimObserver[] = []): { scenario: LoadedScenario; run: SimRun } {
+  const scenario = openScenario(path, { ...overrides, purpose: 'sim' });
+  return { scenario, run: simulateScenario(scenario, simConfigOf(scenario, cli), extra) };
+}
+
+/**
+ * The same workload and seed under each strategy: the strategies to compare come from the
+ * command line, else the scenario's `sim.strategies`.
+ */
+export function compareScenario(path: string, strategies: readonly string[] | undefined, overrides: Overrides = {}, cli: Partial<SimConfig> = {}): Array<{ strategy: string; scenario: LoadedScenario; run: SimRun }> {
+  const base = openScenario(path, { ...overrides, purpose: 'sim' });
+  const list = strategies ?? base.sim?.strategies;
+  if (!list || list.length === 0) throw new SimConfigError(`${path}: no strategies to compare: give --strategies a,b or sim.strategies in the scenario`);
+  return list.map((strategy) => {
+    const scenario = openScenario(path, { ...overrides, preset: strategy, purpose: 'sim' });
+    return { strategy, scenario, run: simulateScenario(scenario, simConfigOf(scenario, cli)) };
   });
 }

@@ -10,7 +10,13 @@ import { readFileSync } from 'node:fs';
 import { ModelError } from '../core/execution.js';
 import { decodeSchedule, ScheduleSyntaxError } from '../core/schedule.js';
 import { ScenarioError } from '../scenarios/loader.js';
-import { checkScenario, builtinScenarioDir, findScenarios, replayScenario, type CheckRun } from '../api/index.js';
+import { checkScenario, builtinScenarioDir, compareScenario, findScenarios, replayScenario, simScenario, type CheckRun } from '../api/index.js';
+import { WindowRecorder, SimConfigError, type SimConfig, type SimRun } from '../simulation/run.js';
+import { simText } from '../report/sim.js';
+import { compareText } from '../report/compare.js';
+import { duration } from '../scenarios/schema.js';
+import type { ResolvedScenario } from '../scenarios/resolve.js';
+import { PROFILES } from '../profiles/index.js';
 import { catalogText, checkJson, checkText, verdictSummary, type CatalogRow, type CheckReportInput } from '../report/check.js';
 import { renderTrace } from '../report/trace-text.js';
 import { encodeSchedule } from '../core/schedule.js';
@@ -43,6 +49,75 @@ function collect(v: string, prev: string[]): string[] {
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
+}
+
+interface SimFlags {
+  duration?: number;
+  seed?: number;
+  profile?: string;
+  cost: string[];
+  allocFailRate?: number;
+  set: string[];
+  json?: boolean;
+  timing?: boolean;
+  preset?: string;
+  perfetto?: string;
+  window?: number;
+}
+
+function durationArg(v: string): number {
+  const r = duration.safeParse(/^\d+(\.\d+)?$/.test(v) ? Number(v) : v);
+  if (!r.success) throw new InvalidArgumentError(`expected a duration such as 500ns, 100us, 10ms or 1s, got '${v}'`);
+  return r.data;
+}
+
+function probability(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`expected a probability in [0, 1], got '${v}'`);
+  return n;
+}
+
+function simCli(flags: SimFlags, onProgress?: (time: number, steps: number) => void): Partial<SimConfig> {
+  const params: Record<string, number> = {};
+  for (const c of flags.cost) {
+    const m = /^([\w.]+)=(\d+(?:\.\d+)?)$/.exec(c);
+    if (!m) throw new UsageError(`--cost ${c}: expected PARAM=NANOSECONDS, e.g. ipi.delivery=900`);
+    params[m[1] as string] = Number(m[2]);
+  }
+  return {
+    ...(flags.profile ? { profile: flags.profile } : {}),
+    ...(flags.duration !== undefined ? { duration: flags.duration } : {}),
+    ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+    params,
+    ...(flags.allocFailRate !== undefined ? { chance: { allocFailRate: flags.allocFailRate } } : {}),
+    ...(onProgress ? { onProgress } : {}),
+  };
+}
+
+function simJson(s: ResolvedScenario, run: SimRun): unknown {
+  return {
+    schema: 'ptlab.sim/1',
+    scenario: s,
+    sim: run.sim,
+    time_ns: run.result.time,
+    steps: run.result.steps,
+    stop: run.result.stop,
+    metrics: run.metrics,
+    violations: run.result.violations,
+  };
+}
+
+function writeSimPerfetto(path: string, title: string, cpus: number, rec: WindowRecorder): void {
+  const times = new Map(rec.steps.map((x) => [x.rec, { ts: x.start / 1000, dur: Math.max(0.001, (x.end - x.start) / 1000) }]));
+  writeFileAtomic(path, JSON.stringify(perfettoTrace({
+    title,
+    trace: rec.steps.map((x) => x.rec),
+    threadNames: rec.threadNames,
+    threadKinds: rec.threadKinds,
+    threadCpus: rec.threadCpus,
+    cpus,
+    timeOf: (r) => times.get(r) ?? { ts: 0, dur: 0 },
+  })));
 }
 
 interface CheckFlags {
@@ -147,10 +222,14 @@ function listText(what: string): string {
         .join('\n');
     case 'arches':
       return ARCH_IDS.join('\n');
+    case 'profiles':
+      return PROFILES.map((p) => `${p.id.padEnd(12)} ${p.title} (arch ${p.arches.join(', ')})`).join('\n');
+    case 'costs':
+      return PROFILES.map((p) => [`${p.id}:`, ...Object.entries(p.params).map(([k, v]) => `  ${k.padEnd(28)} ${String(v.value).padStart(10)} ns  [${v.status}] ${v.source}`)].join('\n')).join('\n\n');
     case 'scenarios':
       return findScenarios(builtinScenarioDir()).join('\n');
     default:
-      throw new UsageError(`list: unknown topic '${what}'; expected strategies, invariants, knobs, arches or scenarios`);
+      throw new UsageError(`list: unknown topic '${what}'; expected strategies, invariants, knobs, arches, profiles, costs or scenarios`);
   }
 }
 
@@ -180,6 +259,58 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--width <n>', 'width of the per-CPU trace', positiveInt, 160)
     .option('--perfetto <file>', 'write the shortest counterexample as a Chrome/Perfetto trace (ui.perfetto.dev)')
     .action((files: string[], flags: CheckFlags) => setCode(runCheck(files, flags, out)));
+
+  const simOptions = (c: Command): Command =>
+    c
+      .option('--duration <t>', 'simulated time, e.g. 10ms, 1s (default: the scenario\'s sim.duration)', durationArg)
+      .option('--seed <s>', 'PRNG seed (default: the scenario\'s sim.seed)', nonNegativeInt)
+      .option('--profile <id>', 'machine profile (see ptlab list profiles)')
+      .option('--cost <param=ns>', 'override a profile parameter, in ns (repeatable)', collect, [])
+      .option('--alloc-fail-rate <p>', 'probability that a GFP_NOWAIT batch allocation fails', probability)
+      .option('--set <knob=value>', 'override a configuration knob (repeatable)', collect, [])
+      .option('--json', 'print the measurements as JSON (schema ptlab.sim/1)')
+      .option('--no-timing', 'omit wall times');
+
+  simOptions(program
+    .command('sim')
+    .description('simulate a scenario in time: IPIs per CPU, operation and wakeup latency, grace periods, pending frees')
+    .argument('<scenario>', 'scenario YAML file')
+    .option('--preset <id>', 'replace the scenario\'s strategy preset')
+    .option('--perfetto <file>', 'write a Perfetto trace of a window of the run')
+    .option('--window <t>', 'the window --perfetto covers, from the start (default 1ms)', durationArg))
+    .action((file: string, flags: SimFlags) => {
+      const window = flags.window ?? 1_000_000;
+      const recorder = flags.perfetto ? new WindowRecorder(0, window) : null;
+      const p = progress(file);
+      const t0 = Date.now();
+      const { scenario, run } = simScenario(file, { preset: flags.preset, set: flags.set }, simCli(flags, (t) => p.update(Math.round(t / 1000), 'µs simulated')), recorder ? [recorder] : []);
+      p.done();
+      const wall = (Date.now() - t0) / 1000;
+      if (recorder && flags.perfetto) writeSimPerfetto(flags.perfetto, scenario.resolved.name, scenario.resolved.cpus, recorder);
+      if (flags.json) out(JSON.stringify(simJson(scenario.resolved, run), null, 2));
+      else {
+        out(simText(`${scenario.resolved.name} (${scenario.resolved.preset ?? 'no preset'}, profile ${run.sim.profile}, seed ${run.sim.seed})`, run.metrics, { time: run.result.time, steps: run.result.steps }));
+        for (const v of run.result.violations) out(`VIOLATION ${v.property} at step ${v.step}: ${v.message}`);
+        if (flags.timing !== false) out(`(${wall.toFixed(2)} s wall, ${Math.round(run.result.steps / Math.max(wall, 1e-3))} steps/s)`);
+      }
+      setCode(run.result.violations.length > 0 ? 1 : 0);
+    });
+
+  simOptions(program
+    .command('compare')
+    .description('simulate the same workload and seed under several strategies, side by side')
+    .argument('<scenario>', 'scenario YAML file')
+    .option('--strategies <ids>', 'comma-separated strategy presets (default: the scenario\'s sim.strategies)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean)))
+    .action((file: string, flags: SimFlags & { strategies?: string[] }) => {
+      const runs = compareScenario(file, flags.strategies, { set: flags.set }, simCli(flags));
+      const first = runs[0] as (typeof runs)[number];
+      if (flags.json) {
+        out(JSON.stringify({ schema: 'ptlab.compare/1', runs: runs.map((r) => ({ strategy: r.strategy, ...simJson(r.scenario.resolved, r.run) as object })) }, null, 2));
+      } else {
+        out(compareText(first.scenario.resolved, runs.map((r) => ({ strategy: r.strategy, metrics: r.run.metrics, violations: r.run.result.violations.length, time: r.run.result.time })), { duration: first.run.sim.duration, seed: first.run.sim.seed, profile: first.run.sim.profile }));
+      }
+      setCode(runs.some((r) => r.run.result.violations.length > 0) ? 1 : 0);
+    });
 
   program
     .command('replay')
@@ -228,7 +359,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
   program
     .command('list')
     .description('list strategies, invariants, knobs, arches or built-in scenarios')
-    .argument('[what]', 'strategies | invariants | knobs | arches | scenarios', 'strategies')
+    .argument('[what]', 'strategies | invariants | knobs | arches | profiles | costs | scenarios', 'strategies')
     .action((what: string) => {
       out(listText(what));
       setCode(0);
@@ -250,7 +381,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
       process.stderr.write(`${e.message}\n`);
       return 2;
     }
-    if (e instanceof UsageError || e instanceof ScheduleSyntaxError || e instanceof OutputError) {
+    if (e instanceof UsageError || e instanceof ScheduleSyntaxError || e instanceof OutputError || e instanceof SimConfigError) {
       process.stderr.write(`ptlab: ${e.message}\n`);
       return 2;
     }

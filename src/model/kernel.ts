@@ -53,6 +53,11 @@ export interface Kernel {
   readonly mms: ReadonlyMap<string, MmSpec>;
   /** vCPUs the host may preempt (x86-kvm). */
   readonly preemptible_vcpus: readonly number[];
+  /**
+   * Mark each workload operation's begin and end with a step (the simulator times them; the
+   * checker leaves them out, as they would only add steps).
+   */
+  readonly mark_operations?: boolean;
 }
 
 export interface Ctx {

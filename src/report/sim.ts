@@ -42,9 +42,9 @@ export function procInterrupts(m: SimMetricsData): string {
 }
 
 /** cyclictest's output line, one per real-time CPU. */
-export function cyclictestLines(m: SimMetricsData, intervals: { readonly [cpu: string]: number }): string {
+export function cyclictestLines(m: SimMetricsData): string {
   return Object.entries(m.wakeups)
-    .map(([cpu, s], i) => `T:${String(i).padStart(2)} (CPU${cpu}) P:99 I:${Math.round((intervals[cpu] ?? 0) / 1000)} C:${String(s.count).padStart(7)} Min:${String(Math.round(s.min / 1000)).padStart(7)} Act:${String(Math.round(s.last / 1000)).padStart(7)} Avg:${String(Math.round(s.avg / 1000)).padStart(7)} Max:${String(Math.round(s.max / 1000)).padStart(7)}`)
+    .map(([cpu, s], i) => `T:${String(i).padStart(2)} (CPU${cpu}) P:99 I:${Math.round(s.interval / 1000)} C:${String(s.count).padStart(7)} Min:${String(Math.round(s.min / 1000)).padStart(7)} Act:${String(Math.round(s.last / 1000)).padStart(7)} Avg:${String(Math.round(s.avg / 1000)).padStart(7)} Max:${String(Math.round(s.max / 1000)).padStart(7)}`)
     .join('\n');
 }
 
@@ -52,7 +52,7 @@ function latencyRow(name: string, s: LatencyStats): string {
   return `${name.padEnd(16)} ${String(s.count).padStart(8)} ${us(s.min).padStart(10)} ${us(s.p50).padStart(10)} ${us(s.p99).padStart(10)} ${us(s.max).padStart(10)}`;
 }
 
-export function simText(title: string, m: SimMetricsData, meta: { time: number; steps: number; intervals: { readonly [cpu: string]: number } }): string {
+export function simText(title: string, m: SimMetricsData, meta: { time: number; steps: number }): string {
   const out: string[] = [];
   out.push(`${title}: ${(meta.time / 1e6).toFixed(3)} ms simulated, ${meta.steps} steps`);
   out.push('');
@@ -67,7 +67,7 @@ export function simText(title: string, m: SimMetricsData, meta: { time: number; 
   if (Object.keys(m.wakeups).length > 0) {
     out.push('');
     out.push('real-time wakeup latency (cyclictest, µs):');
-    out.push(cyclictestLines(m, meta.intervals));
+    out.push(cyclictestLines(m));
   }
   out.push('');
   const gp = m.gracePeriods;

@@ -14,7 +14,7 @@ import { INVARIANT_IDS, invariantById } from '../invariants/index.js';
 import { strategies, strategyById } from '../strategies/index.js';
 import { describeStep, hwWalkerThread, kvmHostThread, taskThread, validateStep, type Step } from '../workloads/index.js';
 import { loadScenario, parseScenario, ScenarioError, type ScenarioFile, type ScenarioIssue } from './loader.js';
-import type { StepData } from './schema.js';
+import type { ScenarioData, StepData } from './schema.js';
 
 export type Verdict = 'holds' | 'violated';
 
@@ -41,6 +41,8 @@ export interface ResolvedScenario {
     readonly mode: string;
     readonly tlb: string;
     readonly run: readonly string[];
+    readonly repeat: number | 'forever';
+    readonly cstate: string | null;
     readonly walks: ReadonlyArray<{ slot: number; page: number; times: number }>;
     readonly vcpu_preemptible: boolean;
   }>;
@@ -54,6 +56,8 @@ export interface LoadedScenario {
   readonly expect: Expectation;
   readonly kernel: Kernel;
   readonly program: Program;
+  /** The scenario's `sim:` section (defaults applied), for the simulator. */
+  readonly sim: ScenarioData['sim'];
 }
 
 function toStep(raw: StepData, cpuMm: string | null): Step {
@@ -66,6 +70,7 @@ function toStep(raw: StepData, cpuMm: string | null): Step {
   if ('touch' in raw) return { kind: 'touch', vma: raw.touch };
   if ('gup_fast' in raw) return { kind: 'gup_fast', ...raw.gup_fast };
   if ('reuse_table' in raw) return { kind: 'reuse_table', ...raw.reuse_table };
+  if ('cyclictest' in raw) return { kind: 'cyclictest', interval: raw.cyclictest.interval };
   return { kind: 'call', fn: raw.call.fn, context: raw.call.context } as Step;
 }
 
@@ -77,6 +82,11 @@ function commOf(steps: readonly Step[], cpu: number): string {
 
 /** Command-line overrides of a scenario's configuration (`--preset`, `--set knob=value`). */
 export interface Overrides {
+  /**
+   * What the program is for: the simulator marks workload operations and accepts
+   * `repeat: forever`; the checker needs finite runs (default 'check').
+   */
+  readonly purpose?: 'check' | 'sim';
   readonly preset?: string;
   readonly set?: readonly string[];
 }
@@ -157,7 +167,8 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
   }
 
   const preemptible = d.cpus.flatMap((c, i) => (c.vcpu_preemptible ? [i] : []));
-  const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible };
+  const purpose = overrides.purpose ?? 'check';
+  const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible, mark_operations: purpose === 'sim' };
 
   // CPUs.
   const threads: ThreadSpec[] = [];
@@ -185,10 +196,14 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     });
     const mode = c.mode ?? (steps.length === 0 || steps[0]?.kind === 'idle' ? 'idle' : 'kernel');
     cpuBoot.push({ mm: c.mm, lazy: c.lazy, mode, warm_tlb: c.tlb === 'warm' });
-    if (steps.length > 0) threads.push(taskThread(kernel, i, commOf(steps, i), taskMm, steps));
+    if (c.repeat === 'forever' && purpose === 'check') {
+      issues.push(file.issue([...at, 'repeat'], "repeat: forever runs until the simulation stops; the checker needs a finite count"));
+    }
+    const times = c.repeat === 'forever' ? Number.POSITIVE_INFINITY : c.repeat;
+    if (steps.length > 0) threads.push(taskThread(kernel, i, commOf(steps, i), taskMm, steps, times));
     for (const w of c.walks) threads.push(hwWalkerThread(kernel, i, w.slot, w.page, w.times));
     if (c.vcpu_preemptible) threads.push(kvmHostThread(kernel, i));
-    resolvedCpus.push({ cpu: i, mm: c.mm, lazy: c.lazy, mode, tlb: c.tlb, run: steps.map(describeStep), walks: c.walks, vcpu_preemptible: c.vcpu_preemptible });
+    resolvedCpus.push({ cpu: i, mm: c.mm, lazy: c.lazy, mode, tlb: c.tlb, run: steps.map(describeStep), repeat: c.repeat, cstate: c.cstate ?? null, walks: c.walks, vcpu_preemptible: c.vcpu_preemptible });
   });
 
   // mmap/munmap order on each CPU: mapping a VMA that is mapped, or unmapping one that is not, is
@@ -260,7 +275,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     invariants,
     max_steps: d.check.max_steps,
   };
-  return { file, resolved, expect: { invariants: expInv, deadlock }, kernel, program };
+  return { file, resolved, expect: { invariants: expInv, deadlock }, kernel, program, sim: d.sim };
 }
 
 /** Load, validate and resolve a scenario file. */
@@ -269,6 +284,6 @@ export function openScenario(path: string, overrides: Overrides = {}): LoadedSce
 }
 
 /** The same from text (tests, the web UI). */
-export function scenarioFromText(text: string, name = '<scenario>'): LoadedScenario {
-  return resolveScenario(parseScenario(text, name));
+export function scenarioFromText(text: string, name = '<scenario>', overrides: Overrides = {}): LoadedScenario {
+  return resolveScenario(parseScenario(text, name), overrides);
 }

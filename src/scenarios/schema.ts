@@ -38,6 +38,19 @@ const mm = z.strictObject({
   global_asid: z.boolean().default(true),
 });
 
+/**
+ * A duration: a number of nanoseconds, or a string with a unit (`500ns`, `1.5us`, `2ms`, `1s`).
+ */
+export const duration = z.union([
+  z.number().nonnegative(),
+  z.string().regex(/^\d+(\.\d+)?\s*(ns|us|µs|ms|s)$/, "expected a duration such as 500ns, 100us, 10ms or 1s"),
+]).transform((v) => {
+  if (typeof v === 'number') return Math.round(v);
+  const m = /^(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)$/.exec(v) as RegExpExecArray;
+  const scale = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9 }[m[2] as 'ns'];
+  return Math.round(Number(m[1]) * scale);
+});
+
 /** Steps that take arguments, by key: `- { munmap: heap }`, `- { gup_fast: { slot: 0 } }`. */
 const STEP_ARGS = {
   munmap: name,
@@ -47,6 +60,7 @@ const STEP_ARGS = {
   gup_fast: z.strictObject({ slot: z.int().min(0), page: z.int().min(0).default(0), pages: z.int().min(1).default(1) }),
   pte_offset_map: z.strictObject({ slot: z.int().min(0), page: z.int().min(0).default(0) }),
   reuse_table: z.strictObject({ owner: name, entries: z.int().min(1).max(8).default(1) }),
+  cyclictest: z.strictObject({ interval: duration }),
   call: z.strictObject({
     fn: z.enum(SYNC_FNS as [string, ...string[]], { error: () => `expected one of ${SYNC_FNS.join(', ')}` }),
     context: z.enum(CALL_CONTEXTS as [string, ...string[]], { error: () => `expected one of ${CALL_CONTEXTS.join(', ')}` }).default('task'),
@@ -56,7 +70,7 @@ const STEP_ARGS = {
 /** Steps written as a bare word: `- idle`. */
 const BARE_STEPS = ['idle', 'user', 'exit_mmap'] as const;
 
-export const STEP_KINDS = ['munmap', 'mmap', 'fault', 'touch', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'call'] as const;
+export const STEP_KINDS = ['munmap', 'mmap', 'fault', 'touch', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'cyclictest', 'call'] as const;
 
 type StepArgs = { readonly [K in keyof typeof STEP_ARGS]: { readonly [P in K]: z.output<(typeof STEP_ARGS)[K]> } };
 export type StepData = (typeof BARE_STEPS)[number] | StepArgs[keyof StepArgs];
@@ -108,6 +122,10 @@ const cpu = z.strictObject({
   run: z.array(step).default([]),
   walks: z.array(walk).default([]),
   vcpu_preemptible: z.boolean().default(false),
+  /** Run the steps this many times ('forever': until the simulation ends; the checker refuses it). */
+  repeat: z.union([z.int().min(1).max(1_000_000), z.literal('forever')]).default(1),
+  /** The C-state this CPU sleeps in when idle (simulator: exit latency paid by an IPI). */
+  cstate: z.enum(['C0', 'C1', 'C1E', 'C6']).optional(),
 });
 
 function knobSchema(id: KnobId): z.ZodType {
@@ -133,6 +151,16 @@ export const scenarioSchema = z.strictObject({
   config: config.default({}),
   mm: z.record(name, mm).default({}),
   cpus: z.array(cpu).min(1).max(MAX_CPUS),
+  sim: z.strictObject({
+    profile: z.string().optional(),
+    duration: duration.default(10_000_000),
+    seed: z.int().min(0).default(1),
+    alloc_fail_rate: z.number().min(0).max(1).default(0),
+    alloc_fail_burst: z.strictObject({ period: duration, length: duration, rate: z.number().min(0).max(1) }).optional(),
+    vcpu_preempt_rate: z.number().min(0).max(1).default(0),
+    costs: z.record(z.string(), z.number().nonnegative()).default({}),
+    strategies: z.array(z.string()).min(1).optional(),
+  }).optional(),
   check: z.strictObject({
     invariants: z.union([z.literal('all'), z.array(z.string()).min(1)]).default('all'),
     max_steps: z.int().min(10).max(1_000_000).default(20_000),

@@ -35,8 +35,8 @@ export interface SimMetricsData {
   readonly irqTime: readonly number[];
   /** Per workload operation: latency in ns. */
   readonly operations: { readonly [op: string]: LatencyStats };
-  /** Per CPU running timer wakeups: latency in ns. */
-  readonly wakeups: { readonly [cpu: string]: LatencyStats };
+  /** Per CPU running timer wakeups: latency in ns, and the timer interval. */
+  readonly wakeups: { readonly [cpu: string]: LatencyStats & { readonly interval: number } };
   readonly gracePeriods: { readonly count: number; readonly duration: LatencyStats | null };
   /** Page-table pages unlinked and not yet freed: peak and time-weighted mean. */
   readonly pendingFree: { readonly peak: number; readonly mean: number; readonly samples: ReadonlyArray<readonly [number, number]> };
@@ -69,6 +69,7 @@ export class SimMetrics implements SimObserver {
   private readonly opStart = new Map<string, number>();
   private readonly wake = new Map<number, hdr.Histogram>();
   private readonly wakeLast = new Map<number, number>();
+  private readonly wakeInterval = new Map<number, number>();
   private readonly gpStart = new Map<string, number>();
   private readonly gp = histogram();
   private gpCount = 0;
@@ -115,6 +116,7 @@ export class SimMetrics implements SimObserver {
           if (!h) this.wake.set(ev.cpu as number, (h = histogram()));
           h.recordValue(Math.max(1, late));
           this.wakeLast.set(ev.cpu as number, late);
+          this.wakeInterval.set(ev.cpu as number, ev.interval_ns as number);
           break;
         }
         case 'gp_start':
@@ -153,8 +155,8 @@ export class SimMetrics implements SimObserver {
     const area = this.pendingArea + this.pending * (endTime - this.lastChange);
     const ops: Record<string, LatencyStats> = {};
     for (const [k, h] of [...this.ops].sort()) ops[k] = stats(h);
-    const wakeups: Record<string, LatencyStats> = {};
-    for (const [c, h] of [...this.wake].sort((a, b) => a[0] - b[0])) wakeups[String(c)] = stats(h, this.wakeLast.get(c) ?? 0);
+    const wakeups: Record<string, LatencyStats & { interval: number }> = {};
+    for (const [c, h] of [...this.wake].sort((a, b) => a[0] - b[0])) wakeups[String(c)] = { ...stats(h, this.wakeLast.get(c) ?? 0), interval: this.wakeInterval.get(c) ?? 0 };
     return {
       cpus: this.cpus,
       interrupts: this.interrupts,

@@ -3,7 +3,9 @@
  * engine with the kernel-metrics observer, and return the measurements with the resolved
  * configuration (echoed in every result).
  */
-import { simulate, type SimResult } from '../engines/sim/engine.js';
+import { simulate, type SimObserver, type SimResult } from '../engines/sim/engine.js';
+import type { Execution } from '../core/execution.js';
+import type { StepRecord } from '../core/trace.js';
 import type { LoadedScenario } from '../scenarios/resolve.js';
 import { defaultProfile, profileById, PROFILES, type MachineProfile } from '../profiles/index.js';
 import { SimMetrics, type SimMetricsData } from './metrics.js';
@@ -58,7 +60,53 @@ export function resolveSim(scenario: LoadedScenario, cfg: SimConfig): { profile:
   return { profile, resolved: { profile: profile.id, params, cstates, chance, duration: cfg.duration, seed: cfg.seed ?? 1 } };
 }
 
-export function simulateScenario(scenario: LoadedScenario, cfg: SimConfig): SimRun {
+/** The scenario's `sim:` section and per-CPU C-states, with command-line overrides on top. */
+export function simConfigOf(scenario: LoadedScenario, cli: Partial<SimConfig> = {}): SimConfig {
+  const s = scenario.sim;
+  const cstates = scenario.resolved.cpu.map((c) => (c.cstate ?? 'C1') as CState);
+  return {
+    profile: cli.profile ?? s?.profile,
+    params: { ...(s?.costs ?? {}), ...(cli.params ?? {}) },
+    cstates: cli.cstates ?? cstates,
+    chance: {
+      allocFailRate: s?.alloc_fail_rate ?? 0,
+      vcpuPreemptRate: s?.vcpu_preempt_rate ?? 0,
+      ...(s?.alloc_fail_burst ? { allocFailBurst: s.alloc_fail_burst } : {}),
+      ...(cli.chance ?? {}),
+    },
+    duration: cli.duration ?? s?.duration ?? 10_000_000,
+    seed: cli.seed ?? s?.seed ?? 1,
+    onProgress: cli.onProgress,
+  };
+}
+
+/** Records the steps that start inside a time window, with their times, for a Perfetto trace. */
+export class WindowRecorder implements SimObserver {
+  readonly steps: Array<{ rec: StepRecord; start: number; end: number }> = [];
+  readonly threadNames: string[] = [];
+  readonly threadKinds: string[] = [];
+  readonly threadCpus: Array<number | null> = [];
+  private readonly from: number;
+  private readonly to: number;
+
+  constructor(from: number, to: number) {
+    this.from = from;
+    this.to = to;
+  }
+
+  onStep(rec: StepRecord, start: number, end: number, _late: number, exec: Execution): void {
+    if (start < this.from || start >= this.to) return;
+    this.steps.push({ rec, start, end });
+    for (let i = this.threadNames.length; i < exec.threads.length; i++) {
+      const t = exec.thread(i);
+      this.threadNames.push(t.spec.name);
+      this.threadKinds.push(t.spec.kind);
+      this.threadCpus.push(t.spec.cpu);
+    }
+  }
+}
+
+export function simulateScenario(scenario: LoadedScenario, cfg: SimConfig, extra: readonly SimObserver[] = []): SimRun {
   const { profile, resolved } = resolveSim(scenario, cfg);
   const timing = new ProfileTiming({ profile, params: resolved.params, cstates: resolved.cstates, chance: resolved.chance });
   const metrics = new SimMetrics(scenario.resolved.cpus, Math.max(1, Math.round(resolved.duration / 200)));
@@ -66,7 +114,7 @@ export function simulateScenario(scenario: LoadedScenario, cfg: SimConfig): SimR
     until: resolved.duration,
     seed: resolved.seed,
     timing,
-    observers: [metrics],
+    observers: [metrics, ...extra],
     onProgress: cfg.onProgress,
   });
   return { sim: resolved, result, metrics: metrics.data(result.time) };

@@ -79,6 +79,7 @@ export class ProfileTiming implements TimingModel {
 
   duration(rec: StepRecord): number {
     const cls = rec.cost?.cls;
+    if (cls === 'marker') return 0;
     const name = cls ? CLASS_PARAM[cls] : undefined;
     const base = name ? this.param(name) : this.param('step.default');
     return base * (rec.cost?.n ?? 1);
@@ -98,6 +99,14 @@ export class ProfileTiming implements TimingModel {
     if (cost.cls === 'timer') return cost.n ?? 0;
     const name = WAIT_PARAM[cost.cls];
     return name ? this.param(name) : 0;
+  }
+
+  /** A timer firing on an idle CPU: exit its C-state, take the interrupt, switch to the task. */
+  wakeLatency(cost: Cost, thread: ThreadState, exec: Execution): number {
+    if (cost.cls !== 'timer' || thread.spec.cpu === null) return 0;
+    const c = thread.spec.cpu;
+    const idle = exec.read(cpuLoc.mode(c)) === 'idle';
+    return (idle ? this.param(`cstate.${this.cfg.cstates[c] ?? 'C1'}`) : 0) + this.param('irq.entry') + this.param('irq.exit') + this.param('context_switch');
   }
 
   choose(key: string, options: readonly string[], rng: Prng, now: number): number {

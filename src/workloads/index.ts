@@ -19,6 +19,7 @@ import { local_irq_disable, local_irq_enable } from '../model/include/linux/irqf
 import { tlb_remove_table_sync_one, tlb_remove_table_sync_rcu } from '../model/mm/mmu_gather.js';
 import { rcu_read_lock, rcu_read_unlock, synchronize_rcu, synchronize_rcu_expedited } from '../model/kernel/rcu/tree.js';
 import { mmSpec } from '../model/kernel.js';
+import { do_nanosleep } from '../model/kernel/time.js';
 
 /** A sync primitive a workload can call directly (to test its context rules). */
 export type SyncFn = 'tlb_remove_table_sync_one' | 'tlb_remove_table_sync_rcu' | 'synchronize_rcu' | 'synchronize_rcu_expedited';
@@ -49,6 +50,7 @@ export type Step =
   | { readonly kind: 'idle' }
   | { readonly kind: 'user' }
   | { readonly kind: 'reuse_table'; readonly owner: string; readonly entries: number }
+  | { readonly kind: 'cyclictest'; readonly interval: number }
   | { readonly kind: 'call'; readonly fn: SyncFn; readonly context: CallContext };
 
 function* runSync(cur: Ctx, fn: SyncFn): Proc<void> {
@@ -113,6 +115,8 @@ function* touch(cur: Ctx, vmaName: string): Proc<void> {
 
 export function* runStep(cur: Ctx, step: Step): Proc<void> {
   switch (step.kind) {
+    case 'cyclictest':
+      return yield* do_nanosleep(cur, 'cyclictest', step.interval);
     case 'munmap':
       return yield* do_munmap(cur, cur.mm as string, step.vma);
     case 'mmap':
@@ -164,18 +168,32 @@ export function describeStep(step: Step): string {
       return `reuse a freed page as ${step.owner}'s PTE table`;
     case 'call':
       return `${step.fn}() from ${step.context} context`;
+    case 'cyclictest':
+      return `cyclictest: sleep ${step.interval} ns, measure the wakeup`;
   }
 }
 
 /** The task of CPU `cpu`: its steps in order. */
-export function taskThread(k: Kernel, cpu: number, comm: string, mm: string | null, steps: readonly Step[]): ThreadSpec {
+/**
+ * The task of CPU `cpu`: its steps in order, `repeat` times (Infinity: until the simulation
+ * stops). With k.mark_operations, each step is bracketed by `workload` begin/end events.
+ */
+export function taskThread(k: Kernel, cpu: number, comm: string, mm: string | null, steps: readonly Step[], repeat = 1): ThreadSpec {
   return {
     name: comm,
     cpu,
     kind: 'task',
     body: function* () {
       const cur: Ctx = { k, cpu, comm, mm, context: 'task' };
-      for (const s of steps) yield* runStep(cur, s);
+      for (let r = 0; r < repeat; r++) {
+        for (const s of steps) {
+          // cyclictest measures itself (its wakeup latency), not as an operation.
+          const mark = k.mark_operations && s.kind !== 'cyclictest';
+          if (mark) yield* local({ fn: s.kind, desc: `${describeStep(s)} begins` }, { cls: 'marker' }, [{ type: 'workload', cpu, op: s.kind, phase: 'begin' }]);
+          yield* runStep(cur, s);
+          if (mark) yield* local({ fn: s.kind, desc: `${describeStep(s)} ends` }, { cls: 'marker' }, [{ type: 'workload', cpu, op: s.kind, phase: 'end' }]);
+        }
+      }
       if (steps.length === 0) yield* local({ fn: 'schedule', desc: 'nothing to run' });
     },
   };

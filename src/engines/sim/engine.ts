@@ -31,6 +31,11 @@ export interface TimingModel {
   startDelay(child: ThreadState, spawner: StepRecord, exec: Execution): number;
   /** Lower bound of a `minWait` (a grace period, a timer interval), in ns. */
   minWait(cost: Cost, rng: Prng): number;
+  /**
+   * Time between a minimum wait's end and the earliest its step can run, counted as lateness
+   * (a timer interrupt waking an idle CPU: C-state exit, interrupt entry, context switch).
+   */
+  wakeLatency?(cost: Cost, thread: ThreadState, exec: Execution): number;
   /** Draw a choice (e.g. whether a GFP_NOWAIT allocation fails). */
   choose(key: string, options: readonly string[], rng: Prng, now: number): number;
 }
@@ -96,7 +101,7 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
     if (t.phase === 'body' && op?.kind === 'access' && op.minWait) {
       const d = at + opts.timing.minWait(op.minWait, rng);
       deadline[tid] = d;
-      at = d;
+      at = d + Math.max(0, Math.round(opts.timing.wakeLatency?.(op.minWait, t, exec) ?? 0));
     } else {
       deadline[tid] = undefined;
     }

@@ -82,16 +82,23 @@ export function* walker_read_entry(
   });
 }
 
-/** pXd_clear(): clear entry `index` of `table`, returning what it held (the table token). */
+/**
+ * pXd_clear(): clear entry `index` of `table`, returning what it held (the table token). When the
+ * entry linked a lower table, that table is now unhooked: a `pt_unhook` event marks the start of
+ * its wait to be freed (the simulator measures that wait).
+ */
 export function* pxd_clear(cur: Ctx, fn: string, what: string, table: string, index: number): Proc<PtEntry> {
-  void cur;
   return yield* access<PtEntry>({
     fn,
     desc: `${what}(${table}[${index}])`,
     cost: { cls: 'pt_write' },
     reads: [ptLoc(table, index)],
     writes: [ptLoc(table, index)],
-    effect: ([e]) => ({ writes: [[ptLoc(table, index), null]], result: e as PtEntry, note: `was ${describeEntry(e as PtEntry)}` }),
+    effect: ([e]) => {
+      const entry = e as PtEntry;
+      const unhooked = entry !== null && 'table' in entry ? [{ type: 'pt_unhook', cpu: cur.cpu, fn, table: entry.table, gen: entry.gen }] : [];
+      return { writes: [[ptLoc(table, index), null]], result: entry, note: `was ${describeEntry(entry)}`, events: unhooked };
+    },
   });
 }
 
