@@ -146,3 +146,53 @@ describe('ptlab list and help', () => {
     for (const c of ['check', 'replay', 'list']) expect(out).toContain(c);
   });
 });
+
+describe('ptlab sim and compare', () => {
+  const SIM = 'scenarios/sim/munmap-under-pressure.yaml';
+
+  it('sim prints the /proc/interrupts table, cyclictest lines and latencies', async () => {
+    const { code, out } = await run('sim', SIM, '--duration', '2ms', '--no-timing');
+    expect(code).toBe(0);
+    expect(out).toMatch(/^ CAL:\s+\d+/m);
+    expect(out).toMatch(/^ TLB:\s+\d+/m);
+    expect(out).toMatch(/^T: 0 \(CPU\d+\) P:99 I:\d+ C:\s+\d+ Min:\s+\d+ Act:\s+\d+ Avg:\s+\d+ Max:\s+\d+$/m);
+    expect(out).toMatch(/^munmap\s+\d+/m);
+    expect(out).toContain('2.000 ms simulated');
+    expect((await run('sim', SIM, '--duration', '2ms', '--no-timing')).out).toBe(out);
+  });
+
+  it('sim --json gives the measurements and the resolved configuration', async () => {
+    const { out } = await run('sim', SIM, '--duration', '1ms', '--json', '--cost', 'ipi.delivery=900');
+    const r = JSON.parse(out);
+    expect(r.schema).toBe('ptlab.sim/1');
+    expect(r.sim.params['ipi.delivery']).toBe(900);
+    expect(r.sim.chance.allocFailRate).toBe(0.2);
+    expect(r.time_ns).toBe(1_000_000);
+    expect(r.metrics.interrupts).toHaveLength(16);
+  });
+
+  it('compare puts strategies side by side', async () => {
+    const { code, out } = await run('compare', SIM, '--duration', '2ms', '--strategies', 'broadcast-ipi,sync-rcu');
+    expect(code).toBe(0);
+    expect(out).toMatch(/^\s+broadcast-ipi\s+sync-rcu$/m);
+    expect(out).toMatch(/^IPIs on idle CPUs \(9\)\s+\d+\s+0$/m);
+  });
+
+  it('writes a Perfetto trace of a window of the run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ptlab-'));
+    const file = join(dir, 'sim.json');
+    expect((await run('sim', SIM, '--duration', '1ms', '--perfetto', file, '--window', '200us', '--no-timing')).code).toBe(0);
+    const t = JSON.parse(readFileSync(file, 'utf8'));
+    const slices = t.traceEvents.filter((e: { ph: string }) => e.ph === 'X');
+    expect(slices.length).toBeGreaterThan(10);
+    expect(Math.max(...slices.map((e: { ts: number }) => e.ts))).toBeLessThan(200);
+  });
+
+  it('rejects bad simulation options with exit 2', async () => {
+    expect((await run('sim', SIM, '--profile', 'cray')).code).toBe(2);
+    expect(stderr).toContain("unknown machine profile 'cray'");
+    expect((await run('sim', SIM, '--duration', 'soon')).code).toBe(2);
+    expect((await run('check', SIM)).code).toBe(2);
+    expect(stderr).toContain('repeat: forever runs until the simulation stops');
+  });
+});
