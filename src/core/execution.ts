@@ -42,6 +42,11 @@ export interface Program {
   readonly machine: MachineSpec;
   /** Initial store. Every location a step reads must be here or written before. */
   readonly init: ReadonlyMap<Loc, Value>;
+  /**
+   * Initial value of locations not in `init` (families too large to list, such as one lock per
+   * pair of CPUs); undefined for a location that does not exist.
+   */
+  readonly initial?: (loc: Loc) => Value | undefined;
   readonly threads: readonly ThreadSpec[];
   readonly properties: readonly Property[];
   /** Stop with an error past this many steps (a runaway loop in the model). */
@@ -133,7 +138,12 @@ export class Execution {
 
   /** Current value of a location (for reports and engines; model code reads through ops). */
   read(loc: Loc): Value {
-    const v = this.store.get(loc);
+    return this.get(loc);
+  }
+
+  private get(loc: Loc): Value {
+    let v = this.store.get(loc);
+    if (v === undefined && this.program.initial) v = this.program.initial(loc);
     if (v === undefined) throw new ModelError(`read of unknown location '${loc}'`);
     return v;
   }
@@ -472,11 +482,9 @@ export class Execution {
   }
 
   private values(locs: readonly Loc[]): Value[] {
-    return locs.map((loc) => {
-      const v = this.store.get(loc);
-      if (v === undefined) throw new ModelError(`read of unknown location '${loc}'`);
-      return v;
-    });
+    const out = new Array<Value>(locs.length);
+    for (let i = 0; i < locs.length; i++) out[i] = this.get(locs[i] as Loc);
+    return out;
   }
 
   private observe(ev: DomainEvent, step: StepRecord): void {

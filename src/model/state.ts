@@ -23,12 +23,14 @@ export const cpuLoc = {
   /** rcu_read_lock() nesting of the task running there (current->rcu_read_lock_nesting). */
   rcu_nesting: (c: number): Loc => `cpu${c}.rcu_read_lock_nesting`,
   /**
-   * Count of quiescent states this CPU has passed (rcu_data.gp_seq progress, reduced): bumped
-   * whenever the CPU leaves an RCU read-side critical section of any flavour, context-switches,
-   * goes idle or returns to user mode. A grace period waits for it to advance on every CPU that
-   * was inside a reader when the grace period started.
+   * The CPU's RCU state, `RcuState`: whether it is inside a read-side critical section of any
+   * flavour (derived from the fields above, kept in step by every step that changes them), and a
+   * count of the quiescent states it has passed (rcu_data.gp_seq progress, reduced): bumped when
+   * the CPU leaves its last read-side section, context-switches, goes idle or returns to user
+   * mode. A grace period snapshots every CPU's state and waits for the count to advance on each
+   * CPU that was a reader.
    */
-  rcu_qs: (c: number): Loc => `cpu${c}.rcu_qs`,
+  rcu: (c: number): Loc => `cpu${c}.rcu`,
   /** Grace periods started from this CPU (names them in traces: `cpuN#k`). */
   rcu_gp_started: (c: number): Loc => `cpu${c}.rcu_gp_started`,
   /** cpu_tlbstate.loaded_mm: whose page tables the MMU may walk here ('init_mm' for none). */
@@ -108,6 +110,13 @@ export interface TlbEntry {
   readonly gen: number | null;
   /** Leaf: the data page. */
   readonly pfn: string | null;
+}
+
+/** Value of `cpuN.rcu`. */
+export interface RcuState {
+  readonly [key: string]: Value;
+  readonly reader: boolean;
+  readonly qs: number;
 }
 
 /** KVM's per-vCPU steal_time.preempted flags (KVM_VCPU_PREEMPTED, KVM_VCPU_FLUSH_TLB). */

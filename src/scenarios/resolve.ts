@@ -6,7 +6,7 @@
  */
 import type { Program, ThreadSpec } from '../core/index.js';
 import { archOps } from '../model/arch/index.js';
-import { boot, type CpuBoot } from '../model/boot.js';
+import { boot, bootInitial, type CpuBoot } from '../model/boot.js';
 import { DEFAULT_CONFIG, KNOB_VALUES, type ArchId, type KernelConfig, type KnobId } from '../model/config.js';
 import type { Kernel, MmSpec } from '../model/kernel.js';
 import { lockLoc } from '../model/kernel/locking/spinlock.js';
@@ -258,6 +258,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     name: d.name,
     machine: { cpus: d.cpus.length, stoppable: preemptible },
     init,
+    initial: bootInitial(kernel),
     threads,
     properties: invariants.map((id) => invariantById(id)!),
     maxSteps: d.check.max_steps,

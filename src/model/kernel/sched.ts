@@ -4,7 +4,7 @@
  */
 import { access, type Proc } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
-import { readerChange } from './rcu/reader.js';
+import { rcuQs, readerChange } from './rcu/reader.js';
 import { asBool, asNumber, cpuLoc } from '../state.js';
 
 const PREEMPT = { cls: 'preempt_toggle' } as const;
@@ -56,9 +56,9 @@ export function* enter_user_mode(cur: Ctx, caller: string): Proc<void> {
   yield* access({
     fn: caller,
     desc: 'return to user mode',
-    reads: [cpuLoc.rcu_qs(cur.cpu)],
-    writes: [cpuLoc.mode(cur.cpu), cpuLoc.rcu_qs(cur.cpu)],
-    effect: ([qs]) => ({ writes: [[cpuLoc.mode(cur.cpu), 'user'], [cpuLoc.rcu_qs(cur.cpu), asNumber(qs) + 1]] }),
+    reads: [cpuLoc.rcu(cur.cpu)],
+    writes: [cpuLoc.mode(cur.cpu), cpuLoc.rcu(cur.cpu)],
+    effect: ([rcu]) => ({ writes: [[cpuLoc.mode(cur.cpu), 'user'], [cpuLoc.rcu(cur.cpu), rcuQs(rcu)]] }),
   });
 }
 
@@ -68,9 +68,9 @@ export function* do_idle(cur: Ctx): Proc<void> {
     fn: 'do_idle',
     desc: 'enter idle',
     cost: { cls: 'idle_enter' },
-    reads: [cpuLoc.rcu_qs(cur.cpu)],
-    writes: [cpuLoc.mode(cur.cpu), cpuLoc.rcu_qs(cur.cpu)],
-    effect: ([qs]) => ({ writes: [[cpuLoc.mode(cur.cpu), 'idle'], [cpuLoc.rcu_qs(cur.cpu), asNumber(qs) + 1]] }),
+    reads: [cpuLoc.rcu(cur.cpu)],
+    writes: [cpuLoc.mode(cur.cpu), cpuLoc.rcu(cur.cpu)],
+    effect: ([rcu]) => ({ writes: [[cpuLoc.mode(cur.cpu), 'idle'], [cpuLoc.rcu(cur.cpu), rcuQs(rcu)]] }),
   });
 }
 
@@ -86,8 +86,8 @@ export function* rcu_note_context_switch(cur: Ctx, caller: string): Proc<void> {
     fn: caller,
     desc: 'schedule(): rcu_note_context_switch()',
     cost: { cls: 'context_switch' },
-    reads: [cpuLoc.rcu_nesting(c), cpuLoc.rcu_qs(c)],
-    writes: [cpuLoc.rcu_qs(c)],
-    effect: ([nest, qs]) => (asNumber(nest) === 0 ? { writes: [[cpuLoc.rcu_qs(c), asNumber(qs) + 1]] } : { note: 'inside rcu_read_lock(): still blocks the grace period' }),
+    reads: [cpuLoc.rcu_nesting(c), cpuLoc.rcu(c)],
+    writes: [cpuLoc.rcu(c)],
+    effect: ([nest, rcu]) => (asNumber(nest) === 0 ? { writes: [[cpuLoc.rcu(c), rcuQs(rcu)]] } : { note: 'inside rcu_read_lock(): still blocks the grace period' }),
   });
 }

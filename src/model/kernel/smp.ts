@@ -19,10 +19,10 @@
  */
 import { access, spawn, type Proc } from '../../core/index.js';
 import { cpu_online_mask, type Ctx } from '../kernel.js';
-import { asBool, cpuLoc, csdLoc } from '../state.js';
+import { asBool, cpuLoc, csdLoc, type RcuState } from '../state.js';
 import { local_irq_restore, local_irq_save } from '../include/linux/irqflags.js';
 import { preempt_disable, preempt_enable } from './sched.js';
-import { readerLocs, readerState, inReader } from './rcu/reader.js';
+import { rcuAfter, readerLocs, readerState } from './rcu/reader.js';
 
 /** An IPI handler body: runs on the target CPU in hardirq context. */
 export interface smp_call_func_t {
@@ -54,10 +54,10 @@ export function* handle_irq(cur: Ctx, func: smp_call_func_t, src: number, body: 
     fn: 'irq_enter',
     desc: `${func.irq === 'TLB' ? 'TLB shootdown' : 'function call'} IPI from CPU${src}`,
     cost: { cls: 'irq_entry' },
-    reads: [],
-    writes: [cpuLoc.irqs_off(c), cpuLoc.hardirq(c)],
-    effect: () => ({
-      writes: [[cpuLoc.irqs_off(c), true], [cpuLoc.hardirq(c), true]],
+    reads: [cpuLoc.rcu(c)],
+    writes: [cpuLoc.irqs_off(c), cpuLoc.hardirq(c), cpuLoc.rcu(c)],
+    effect: ([rcu]) => ({
+      writes: [[cpuLoc.irqs_off(c), true], [cpuLoc.hardirq(c), true], [cpuLoc.rcu(c), { reader: true, qs: (rcu as RcuState).qs }]],
       events: [{ type: 'ipi_received', cpu: c, src, func: func.name, irq: func.irq }],
     }),
   });
@@ -67,14 +67,12 @@ export function* handle_irq(cur: Ctx, func: smp_call_func_t, src: number, body: 
     desc: 'irq_exit()',
     cost: { cls: 'irq_exit' },
     reads: readerLocs(c),
-    writes: [cpuLoc.irqs_off(c), cpuLoc.hardirq(c), cpuLoc.rcu_qs(c)],
+    writes: [cpuLoc.irqs_off(c), cpuLoc.hardirq(c), cpuLoc.rcu(c)],
     effect: (vals) => {
       const s = readerState(vals);
       // Interrupts come back on at iret; the interrupted context had them on.
       const after = { ...s, irqs_off: false, hardirq: false };
-      const writes: Array<[string, boolean | number]> = [[cpuLoc.irqs_off(c), false], [cpuLoc.hardirq(c), false]];
-      if (!inReader(after)) writes.push([cpuLoc.rcu_qs(c), s.qs + 1]);
-      return { writes };
+      return { writes: [[cpuLoc.irqs_off(c), false], [cpuLoc.hardirq(c), false], [cpuLoc.rcu(c), rcuAfter(s, after)]] };
     },
   });
 }

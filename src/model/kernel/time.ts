@@ -7,7 +7,8 @@
  */
 import { access, type Proc } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
-import { asNumber, cpuLoc } from '../state.js';
+import { cpuLoc } from '../state.js';
+import { rcuQs } from './rcu/reader.js';
 
 export function* do_nanosleep(cur: Ctx, caller: string, interval_ns: number): Proc<void> {
   const c = cur.cpu;
@@ -15,9 +16,9 @@ export function* do_nanosleep(cur: Ctx, caller: string, interval_ns: number): Pr
     fn: caller,
     desc: `hrtimer_start(+${interval_ns} ns); schedule(): CPU idle`,
     cost: { cls: 'context_switch' },
-    reads: [cpuLoc.rcu_qs(c)],
-    writes: [cpuLoc.mode(c), cpuLoc.rcu_qs(c)],
-    effect: ([qs]) => ({ writes: [[cpuLoc.mode(c), 'idle'], [cpuLoc.rcu_qs(c), asNumber(qs) + 1]] }),
+    reads: [cpuLoc.rcu(c)],
+    writes: [cpuLoc.mode(c), cpuLoc.rcu(c)],
+    effect: ([rcu]) => ({ writes: [[cpuLoc.mode(c), 'idle'], [cpuLoc.rcu(c), rcuQs(rcu)]] }),
   });
   yield* access({
     fn: 'hrtimer_wakeup',

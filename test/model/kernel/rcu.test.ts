@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { Driver } from '../../../src/core/index.js';
 import { cpuLoc } from '../../../src/model/state.js';
+import { inReader } from '../../../src/model/kernel/rcu/reader.js';
+import { openScenario } from '../../../src/scenarios/resolve.js';
 import { drain, drive, events, finish, load, munmapVsGupFastYaml, runUntilDesc, theEvent } from '../helpers.js';
 
 describe('sync-rcu, batch allocation fails: the table is freed after the walker\'s quiescent state', () => {
@@ -18,7 +20,8 @@ describe('sync-rcu, batch allocation fails: the table is freed after the walker\
       const gup = d.tid('gup_fast');
 
       d.runThroughFn(gup, 'gup_fast_pmd_range');
-      const qsBefore = d.exec.read(cpuLoc.rcu_qs(1));
+      const qsBefore = (d.exec.read(cpuLoc.rcu(1)) as { qs: number }).qs;
+      expect(d.exec.read(cpuLoc.rcu(1))).toEqual({ reader: true, qs: qsBefore });
 
       d.run(munmap);
       expect(d.done(munmap)).toBe(false);
@@ -34,13 +37,13 @@ describe('sync-rcu, batch allocation fails: the table is freed after the walker\
       // GUP-fast's rcu_read_unlock() (pte_unmap) inside the IRQ-off region is not a quiescent state.
       d.runThroughFn(gup, 'pte_unmap');
       expect(d.exec.read(cpuLoc.rcu_nesting(1))).toBe(0);
-      expect(d.exec.read(cpuLoc.rcu_qs(1))).toBe(qsBefore);
+      expect(d.exec.read(cpuLoc.rcu(1))).toEqual({ reader: true, qs: qsBefore });
       expect(d.enabled(munmap)).toBe(false);
 
       runUntilDesc(d, gup, 'local_irq_restore()');
       expect(d.enabled(munmap)).toBe(false);
       const restore = d.step(gup);
-      expect(d.exec.read(cpuLoc.rcu_qs(1))).toBe((qsBefore as number) + 1);
+      expect(d.exec.read(cpuLoc.rcu(1))).toEqual({ reader: false, qs: qsBefore + 1 });
       expect(d.enabled(munmap)).toBe(true);
 
       finish(d, munmap);
@@ -198,5 +201,40 @@ describe('an rcu_read_lock()-only walker (__pte_offset_map with IRQs on)', () =>
       events(d.exec, 'walk_read').filter((e) => e.ev.walker === 'rcu_walker').at(-1)?.step.index ?? Infinity,
     );
     expect(d.exec.violations).toEqual([]);
+  });
+});
+
+describe('cpuN.rcu stays in step with the reader fields', () => {
+  it.each([
+    'scenarios/check/munmap-vs-gup-fast/broadcast-ipi+x86+batch-fails.yaml',
+    'scenarios/check/munmap-vs-gup-fast/sync-rcu+x86-kvm+batch-fails.yaml',
+    'scenarios/check/context/sync-rcu-under-spinlock.yaml',
+    'scenarios/check/rcu-walker/sync-rcu+rcu-walker.yaml',
+    'scenarios/check/fault/sync-rcu+arm64+munmap-mmap-fault-vs-gup-fast.yaml',
+  ])("after every step of two executions of %s", (file) => {
+    const s = openScenario(file);
+    let checked = 0;
+    // Walk a few executions step by step with the driver and compare at each step.
+    for (const choice of [0, 1]) {
+      const d = new Driver(s.program);
+      for (let n = 0; n < 5000; n++) {
+        const en = d.exec.enabled();
+        if (en.length === 0) break;
+        const t = en[(n * 7 + choice) % en.length] as number;
+        const p = d.pending(t);
+        d.step(t, p.kind === 'choose' ? choice % (p.options?.length ?? 1) : undefined);
+        for (let c = 0; c < s.resolved.cpus; c++) {
+          const fields = {
+            irqs_off: d.exec.read(cpuLoc.irqs_off(c)) as boolean,
+            preempt_count: d.exec.read(cpuLoc.preempt_count(c)) as number,
+            rcu_nesting: d.exec.read(cpuLoc.rcu_nesting(c)) as number,
+            hardirq: d.exec.read(cpuLoc.hardirq(c)) as boolean,
+          };
+          expect((d.exec.read(cpuLoc.rcu(c)) as { reader: boolean }).reader).toBe(inReader(fields));
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
   });
 });

@@ -4,7 +4,8 @@
  */
 import { access, type Proc, type Value } from '../../../core/index.js';
 import type { Ctx } from '../../kernel.js';
-import { asNumber, cpuLoc } from '../../state.js';
+import { asNumber, cpuLoc, type RcuState } from '../../state.js';
+import { rcuAfter } from '../rcu/reader.js';
 
 export const lockLoc = (name: string): string => `lock.${name}`;
 
@@ -14,14 +15,16 @@ export function* spin_lock(cur: Ctx, caller: string, name: string): Proc<void> {
     fn: caller,
     desc: `spin_lock(${name})`,
     cost: { cls: 'spin_lock' },
-    reads: [lockLoc(name), cpuLoc.preempt_count(c), cpuLoc.locks_held(c)],
-    writes: [lockLoc(name), cpuLoc.preempt_count(c), cpuLoc.locks_held(c)],
+    reads: [lockLoc(name), cpuLoc.preempt_count(c), cpuLoc.locks_held(c), cpuLoc.rcu(c)],
+    writes: [lockLoc(name), cpuLoc.preempt_count(c), cpuLoc.locks_held(c), cpuLoc.rcu(c)],
     guard: ([owner]) => owner === null,
-    effect: ([, pc, held]) => ({
+    effect: ([, pc, held, rcu]) => ({
       writes: [
         [lockLoc(name), cur.comm],
         [cpuLoc.preempt_count(c), asNumber(pc) + 1],
         [cpuLoc.locks_held(c), [...((held ?? []) as readonly Value[]), name]],
+        // Preemption is now disabled: the CPU is an RCU reader.
+        [cpuLoc.rcu(c), { reader: true, qs: (rcu as RcuState).qs }],
       ],
     }),
   });
@@ -33,9 +36,9 @@ export function* spin_unlock(cur: Ctx, caller: string, name: string): Proc<void>
   yield* access({
     fn: caller,
     desc: `spin_unlock(${name})`,
-    reads: [lockLoc(name), cpuLoc.preempt_count(c), cpuLoc.locks_held(c), cpuLoc.irqs_off(c), cpuLoc.rcu_nesting(c), cpuLoc.hardirq(c), cpuLoc.rcu_qs(c)],
-    writes: [lockLoc(name), cpuLoc.preempt_count(c), cpuLoc.locks_held(c), cpuLoc.rcu_qs(c)],
-    effect: ([owner, pc, held, irqs, rcu, hard, qs]) => {
+    reads: [lockLoc(name), cpuLoc.preempt_count(c), cpuLoc.locks_held(c), cpuLoc.irqs_off(c), cpuLoc.rcu_nesting(c), cpuLoc.hardirq(c), cpuLoc.rcu(c)],
+    writes: [lockLoc(name), cpuLoc.preempt_count(c), cpuLoc.locks_held(c), cpuLoc.rcu(c)],
+    effect: ([owner, pc, held, irqs, nest, hard, rcu]) => {
       if (owner !== cur.comm) throw new Error(`${caller}: spin_unlock(${name}) by ${cur.comm}, held by ${JSON.stringify(owner)}`);
       const npc = asNumber(pc) - 1;
       const writes: Array<[string, Value]> = [
@@ -43,7 +46,8 @@ export function* spin_unlock(cur: Ctx, caller: string, name: string): Proc<void>
         [cpuLoc.preempt_count(c), npc],
         [cpuLoc.locks_held(c), ((held ?? []) as readonly Value[]).filter((l) => l !== name)],
       ];
-      if (npc === 0 && irqs === false && asNumber(rcu) === 0 && hard === false) writes.push([cpuLoc.rcu_qs(c), asNumber(qs) + 1]);
+      const old = { irqs_off: irqs === true, preempt_count: asNumber(pc), rcu_nesting: asNumber(nest), hardirq: hard === true, qs: (rcu as RcuState).qs };
+      writes.push([cpuLoc.rcu(c), rcuAfter(old, { ...old, preempt_count: npc })]);
       return { writes };
     },
   });

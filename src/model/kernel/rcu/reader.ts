@@ -4,17 +4,19 @@
  * hardirq handler, or holds rcu_read_lock(). Leaving the last of these is a quiescent state, and
  * so are a context switch, idle and user mode.
  *
- * The model keeps one counter per CPU (`cpuN.rcu_qs`) that advances at every quiescent state, so
- * a grace period is: snapshot which CPUs are inside a reader and their counters, then wait until
- * each of those counters has advanced (kernel/rcu/tree.ts). This is the guarantee
- * synchronize_rcu() gives (it waits for all pre-existing readers), not RCU's implementation.
+ * The model keeps, per CPU, one location `cpuN.rcu` = { reader, qs }: whether the CPU is inside a
+ * reader (derived from the fields above, which every step that changes one keeps in step), and a
+ * counter that advances at every quiescent state. A grace period is: snapshot every CPU's
+ * `cpuN.rcu`, then wait until the counter has advanced on each CPU that was a reader
+ * (kernel/rcu/tree.ts). This is the guarantee synchronize_rcu() gives (it waits for all
+ * pre-existing readers), not RCU's implementation.
  *
  * Simplification: the model uses CONFIG_PREEMPT semantics, where preemptible kernel code outside
  * any of the sections above is quiescent. Under !PREEMPT all kernel code is a reader until it
  * schedules, which only lengthens grace periods; a strategy safe here is safe there.
  */
 import { access, type Cost, type Proc, type Value } from '../../../core/index.js';
-import { asBool, asNumber, cpuLoc } from '../../state.js';
+import { asBool, asNumber, cpuLoc, type RcuState } from '../../state.js';
 
 export interface ReaderState {
   readonly irqs_off: boolean;
@@ -33,9 +35,9 @@ const FIELD_LOC: { readonly [F in ReaderField]: (c: number) => string } = {
   hardirq: cpuLoc.hardirq,
 };
 
-/** The locations that decide whether CPU `c` is an RCU reader, in ReaderState order. */
+/** The locations that decide whether CPU `c` is an RCU reader, in ReaderState order, then `cpuN.rcu`. */
 export function readerLocs(c: number): string[] {
-  return [cpuLoc.irqs_off(c), cpuLoc.preempt_count(c), cpuLoc.rcu_nesting(c), cpuLoc.hardirq(c), cpuLoc.rcu_qs(c)];
+  return [cpuLoc.irqs_off(c), cpuLoc.preempt_count(c), cpuLoc.rcu_nesting(c), cpuLoc.hardirq(c), cpuLoc.rcu(c)];
 }
 
 export function readerState(vals: readonly Value[], offset = 0): ReaderState {
@@ -44,17 +46,27 @@ export function readerState(vals: readonly Value[], offset = 0): ReaderState {
     preempt_count: asNumber(vals[offset + 1]),
     rcu_nesting: asNumber(vals[offset + 2]),
     hardirq: asBool(vals[offset + 3]),
-    qs: asNumber(vals[offset + 4]),
+    qs: (vals[offset + 4] as RcuState).qs,
   };
 }
 
-export function inReader(s: ReaderState): boolean {
+export function inReader(s: Omit<ReaderState, 'qs'>): boolean {
   return s.irqs_off || s.preempt_count > 0 || s.rcu_nesting > 0 || s.hardirq;
 }
 
 /**
- * Change one field of CPU `cpu`'s reader state atomically; when the CPU thereby leaves its last
- * read-side section, report a quiescent state (rcu_qs++). Returns the state before the change.
+ * The new `cpuN.rcu` after a change of the reader fields from `old` to `next`: leaving the last
+ * read-side section is a quiescent state; `extraQs` reports one more (a context switch).
+ */
+export function rcuAfter(old: ReaderState, next: Omit<ReaderState, 'qs'>, extraQs = false): RcuState {
+  const left = inReader(old) && !inReader(next);
+  return { reader: inReader(next), qs: old.qs + (left || extraQs ? 1 : 0) };
+}
+
+/**
+ * Change one field of CPU `cpu`'s reader state atomically, keeping `cpuN.rcu` in step: when the
+ * CPU thereby leaves its last read-side section, that is a quiescent state. Returns the state
+ * before the change.
  */
 export function* readerChange<F extends ReaderField>(
   cpu: number,
@@ -70,14 +82,18 @@ export function* readerChange<F extends ReaderField>(
     desc,
     cost,
     reads: readerLocs(cpu),
-    writes: [loc, cpuLoc.rcu_qs(cpu)],
+    writes: [loc, cpuLoc.rcu(cpu)],
     effect: (vals) => {
       const old = readerState(vals);
       const value = update(old);
       const next: ReaderState = { ...old, [field]: value };
-      const writes: Array<[string, Value]> = [[loc, value]];
-      if (inReader(old) && !inReader(next)) writes.push([cpuLoc.rcu_qs(cpu), old.qs + 1]);
-      return { writes, result: old };
+      return { writes: [[loc, value], [cpuLoc.rcu(cpu), rcuAfter(old, next)]], result: old };
     },
   });
+}
+
+/** A quiescent state that is not the end of a section (context switch, idle, user mode). */
+export function rcuQs(v: Value | undefined): RcuState {
+  const r = v as RcuState;
+  return { reader: r.reader, qs: r.qs + 1 };
 }

@@ -13,9 +13,9 @@
  */
 import { access, spawn, type Proc } from '../../../core/index.js';
 import type { Ctx } from '../../kernel.js';
-import { cpuLoc, asNumber } from '../../state.js';
+import { cpuLoc, asNumber, type RcuState } from '../../state.js';
 import { might_sleep, rcu_note_context_switch } from '../sched.js';
-import { inReader, readerChange, readerLocs, readerState } from './reader.js';
+import { rcuQs, readerChange } from './reader.js';
 import { smp_call_function_single, type smp_call_func_t } from '../smp.js';
 
 /** A grace period's start: its id, and the CPUs that were readers with their quiescent-state counts. */
@@ -32,19 +32,19 @@ export function* rcu_gp_start(cur: Ctx, caller: string): Proc<GpSnapshot> {
   return yield* access<GpSnapshot>({
     fn: caller,
     desc: 'start grace period: note CPUs inside read-side critical sections',
-    reads: [...cpus.flatMap(readerLocs), seqLoc],
+    reads: [...cpus.map(cpuLoc.rcu), seqLoc],
     writes: [seqLoc],
     effect: (vals) => {
       const readers: Record<number, number> = {};
       const waitOn: number[] = [];
       for (const c of cpus) {
-        const s = readerState(vals, c * 5);
-        if (inReader(s)) {
+        const s = vals[c] as RcuState;
+        if (s.reader) {
           readers[c] = s.qs;
           waitOn.push(c);
         }
       }
-      const k = asNumber(vals[cpus.length * 5]) + 1;
+      const k = asNumber(vals[cpus.length]) + 1;
       const id = `cpu${cur.cpu}#${k}`;
       return {
         writes: [[seqLoc, k]],
@@ -62,8 +62,8 @@ export function* rcu_gp_wait(cur: Ctx, caller: string, snap: GpSnapshot, expedit
   yield* access({
     fn: caller,
     desc: `wait for ${expedited ? 'expedited ' : ''}grace period ${snap.id}`,
-    reads: cpus.map(cpuLoc.rcu_qs),
-    guard: (vals) => cpus.every((c, i) => asNumber(vals[i]) > (snap.readers[c] as number)),
+    reads: cpus.map(cpuLoc.rcu),
+    guard: (vals) => cpus.every((c, i) => (vals[i] as RcuState).qs > (snap.readers[c] as number)),
     minWait: { cls: expedited ? 'rcu_gp_expedited' : 'rcu_gp' },
     effect: () => ({ events: [{ type: 'gp_end', cpu: cur.cpu, fn: caller, gp: snap.id, expedited }] }),
   });
@@ -89,10 +89,10 @@ const rcu_exp_handler: smp_call_func_t = {
     yield* access({
       fn: 'rcu_exp_handler',
       desc: 'expedited QS check',
-      reads: [cpuLoc.preempt_count(c), cpuLoc.rcu_nesting(c), cpuLoc.rcu_qs(c)],
-      writes: [cpuLoc.rcu_qs(c)],
-      effect: ([pc, nest, qs]) =>
-        asNumber(pc) === 0 && asNumber(nest) === 0 ? { writes: [[cpuLoc.rcu_qs(c), asNumber(qs) + 1]] } : {},
+      reads: [cpuLoc.preempt_count(c), cpuLoc.rcu_nesting(c), cpuLoc.rcu(c)],
+      writes: [cpuLoc.rcu(c)],
+      effect: ([pc, nest, rcu]) =>
+        asNumber(pc) === 0 && asNumber(nest) === 0 ? { writes: [[cpuLoc.rcu(c), rcuQs(rcu)]] } : {},
     });
   },
 };
