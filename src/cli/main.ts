@@ -57,6 +57,7 @@ interface SimFlags {
   profile?: string;
   cost: string[];
   allocFailRate?: number;
+  jitter?: number;
   set: string[];
   json?: boolean;
   timing?: boolean;
@@ -88,6 +89,7 @@ function simCli(flags: SimFlags, onProgress?: (time: number, steps: number) => v
     ...(flags.profile ? { profile: flags.profile } : {}),
     ...(flags.duration !== undefined ? { duration: flags.duration } : {}),
     ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+    ...(flags.jitter !== undefined ? { jitter: flags.jitter } : {}),
     params,
     ...(flags.allocFailRate !== undefined ? { chance: { allocFailRate: flags.allocFailRate } } : {}),
     ...(onProgress ? { onProgress } : {}),
@@ -267,6 +269,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
       .option('--profile <id>', 'machine profile (see ptlab list profiles)')
       .option('--cost <param=ns>', 'override a profile parameter, in ns (repeatable)', collect, [])
       .option('--alloc-fail-rate <p>', 'probability that a GFP_NOWAIT batch allocation fails', probability)
+      .option('--jitter <j>', 'scale step durations by a random factor in [1-j, 1+j] (explores more interleavings)', probability)
       .option('--set <knob=value>', 'override a configuration knob (repeatable)', collect, [])
       .option('--json', 'print the measurements as JSON (schema ptlab.sim/1)')
       .option('--no-timing', 'omit wall times');
@@ -291,6 +294,19 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
       else {
         out(simText(`${scenario.resolved.name} (${scenario.resolved.preset ?? 'no preset'}, profile ${run.sim.profile}, seed ${run.sim.seed})`, run.metrics, { time: run.result.time, steps: run.result.steps }));
         for (const v of run.result.violations) out(`VIOLATION ${v.property} at step ${v.step}: ${v.message}`);
+        const fv = run.firstViolation;
+        if (fv) {
+          const at = fv.steps[fv.steps.length - 1];
+          out(`\n--- the last ${fv.steps.length} steps before ${fv.violation.property} (at ${((at?.start ?? 0) / 1000).toFixed(3)} µs) ---`);
+          out(renderTrace({
+            trace: fv.steps.map((x) => x.rec),
+            threadNames: fv.threadNames,
+            threadKinds: fv.threadKinds,
+            threadCpus: fv.threadCpus,
+            cpus: scenario.resolved.cpus,
+            mark: { step: fv.violation.step, label: fv.violation.property },
+          }, 160));
+        }
         if (flags.timing !== false) out(`(${wall.toFixed(2)} s wall, ${Math.round(run.result.steps / Math.max(wall, 1e-3))} steps/s)`);
       }
       setCode(run.result.violations.length > 0 ? 1 : 0);

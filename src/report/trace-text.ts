@@ -52,12 +52,15 @@ function cellText(r: StepRecord, kind: string): string {
 
 /** Render the trace; `width` is the total line width to aim for. */
 export function renderTrace(view: TraceView, width = 160): string {
-  const hasOther = view.threadCpus.some((c, i) => c === null && view.threadKinds[i] === 'agent');
-  const ncols = view.cpus + (hasOther ? 1 : 0);
+  // Beyond 8 CPUs, only the CPUs that appear in the trace get a column.
+  const shown = view.cpus <= 8 ? Array.from({ length: view.cpus }, (_, i) => i) : [...new Set(view.trace.flatMap((r) => (r.cpu === null ? [] : [r.cpu])))].sort((a, b) => a - b);
+  const colOf = new Map(shown.map((c, i) => [c, i]));
+  const hasOther = view.trace.some((r) => r.cpu === null);
+  const ncols = shown.length + (hasOther ? 1 : 0);
   const idxW = Math.max(3, String(view.trace.length).length);
   const colW = Math.max(24, Math.floor((width - idxW - 1) / ncols) - 2);
   const headers: string[] = [];
-  for (let c = 0; c < view.cpus; c++) {
+  for (const c of shown) {
     const task = view.threadNames.find((_, i) => view.threadCpus[i] === c && view.threadKinds[i] === 'task');
     headers.push(`CPU${c}${task ? ` ${task}` : ''}`);
   }
@@ -68,7 +71,7 @@ export function renderTrace(view: TraceView, width = 160): string {
   lines.push(`${' '.repeat(idxW)} ${headers.map(() => '-'.repeat(colW)).join('  ')}`);
   for (const r of view.trace) {
     const kind = view.threadKinds[r.thread] ?? 'task';
-    const col = r.cpu !== null ? r.cpu : ncols - 1;
+    const col = r.cpu !== null ? (colOf.get(r.cpu) as number) : ncols - 1;
     const cell = wrap(cellText(r, kind), colW);
     const marked = view.mark?.step === r.index;
     cell.forEach((text, k) => {

@@ -158,6 +158,10 @@ export const scenarioSchema = z.strictObject({
     alloc_fail_rate: z.number().min(0).max(1).default(0),
     alloc_fail_burst: z.strictObject({ period: duration, length: duration, rate: z.number().min(0).max(1) }).optional(),
     vcpu_preempt_rate: z.number().min(0).max(1).default(0),
+    /** Scale every step's duration by a seeded random factor in [1 - jitter, 1 + jitter]. */
+    jitter: z.number().min(0).max(0.99).default(0),
+    /** Rare long stalls: with probability `rate` a step takes `duration` × U(0.5, 1.5) longer. */
+    stalls: z.strictObject({ rate: z.number().min(0).max(1), duration }).optional(),
     costs: z.record(z.string(), z.number().nonnegative()).default({}),
     strategies: z.array(z.string()).min(1).optional(),
   }).optional(),

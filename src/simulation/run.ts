@@ -6,6 +6,7 @@
 import { simulate, type SimObserver, type SimResult } from '../engines/sim/engine.js';
 import type { Execution } from '../core/execution.js';
 import type { StepRecord } from '../core/trace.js';
+import type { Violation } from '../core/property.js';
 import type { LoadedScenario } from '../scenarios/resolve.js';
 import { defaultProfile, profileById, PROFILES, type MachineProfile } from '../profiles/index.js';
 import { SimMetrics, type SimMetricsData } from './metrics.js';
@@ -21,6 +22,10 @@ export interface SimConfig {
   readonly chance?: Partial<ChanceConfig>;
   /** Simulated duration, ns. */
   readonly duration: number;
+  /** Relative jitter of step durations (0: exact profile values). */
+  readonly jitter?: number;
+  /** Rare long stalls of a step. */
+  readonly stalls?: { readonly rate: number; readonly duration: number };
   readonly seed?: number;
   readonly onProgress?: (time: number, steps: number) => void;
 }
@@ -31,6 +36,8 @@ export interface ResolvedSim {
   readonly cstates: readonly CState[];
   readonly chance: ChanceConfig;
   readonly duration: number;
+  readonly jitter: number;
+  readonly stalls: { readonly rate: number; readonly duration: number };
   readonly seed: number;
 }
 
@@ -38,6 +45,43 @@ export interface SimRun {
   readonly sim: ResolvedSim;
   readonly result: SimResult;
   readonly metrics: SimMetricsData;
+  /** The steps leading to the first invariant violation, if any (for the per-CPU trace). */
+  readonly firstViolation: ViolationTrace | null;
+}
+
+export interface ViolationTrace {
+  readonly violation: Violation;
+  /** The last steps up to and including the violating one, with their times (ns). */
+  readonly steps: ReadonlyArray<{ readonly rec: StepRecord; readonly start: number; readonly end: number }>;
+  readonly threadNames: readonly string[];
+  readonly threadKinds: readonly string[];
+  readonly threadCpus: ReadonlyArray<number | null>;
+}
+
+/** Keeps the last `size` steps; when the first violation appears, freezes them. */
+export class ViolationRecorder implements SimObserver {
+  private readonly ring: Array<{ rec: StepRecord; start: number; end: number }> = [];
+  private readonly size: number;
+  captured: ViolationTrace | null = null;
+
+  constructor(size = 120) {
+    this.size = size;
+  }
+
+  onStep(rec: StepRecord, start: number, end: number, _late: number, exec: Execution): void {
+    if (this.captured) return;
+    this.ring.push({ rec, start, end });
+    if (this.ring.length > this.size) this.ring.shift();
+    const v = exec.violations[0];
+    if (!v) return;
+    this.captured = {
+      violation: v,
+      steps: [...this.ring],
+      threadNames: exec.threads.map((t) => t.spec.name),
+      threadKinds: exec.threads.map((t) => t.spec.kind),
+      threadCpus: exec.threads.map((t) => t.spec.cpu),
+    };
+  }
 }
 
 export class SimConfigError extends Error {}
@@ -57,7 +101,10 @@ export function resolveSim(scenario: LoadedScenario, cfg: SimConfig): { profile:
   const cpus = scenario.resolved.cpus;
   const cstates = Array.from({ length: cpus }, (_, i) => cfg.cstates?.[i] ?? 'C1');
   const chance: ChanceConfig = { allocFailRate: 0, vcpuPreemptRate: 0, ...cfg.chance };
-  return { profile, resolved: { profile: profile.id, params, cstates, chance, duration: cfg.duration, seed: cfg.seed ?? 1 } };
+  const jitter = cfg.jitter ?? 0;
+  if (!(jitter >= 0 && jitter < 1)) throw new SimConfigError(`jitter must be in [0, 1), got ${jitter}`);
+  const stalls = cfg.stalls ?? { rate: 0, duration: 0 };
+  return { profile, resolved: { profile: profile.id, params, cstates, chance, duration: cfg.duration, jitter, stalls, seed: cfg.seed ?? 1 } };
 }
 
 /** The scenario's `sim:` section and per-CPU C-states, with command-line overrides on top. */
@@ -75,6 +122,8 @@ export function simConfigOf(scenario: LoadedScenario, cli: Partial<SimConfig> = 
       ...(cli.chance ?? {}),
     },
     duration: cli.duration ?? s?.duration ?? 10_000_000,
+    jitter: cli.jitter ?? s?.jitter ?? 0,
+    stalls: cli.stalls ?? s?.stalls ?? { rate: 0, duration: 0 },
     seed: cli.seed ?? s?.seed ?? 1,
     onProgress: cli.onProgress,
   };
@@ -108,14 +157,15 @@ export class WindowRecorder implements SimObserver {
 
 export function simulateScenario(scenario: LoadedScenario, cfg: SimConfig, extra: readonly SimObserver[] = []): SimRun {
   const { profile, resolved } = resolveSim(scenario, cfg);
-  const timing = new ProfileTiming({ profile, params: resolved.params, cstates: resolved.cstates, chance: resolved.chance });
+  const timing = new ProfileTiming({ profile, params: resolved.params, cstates: resolved.cstates, chance: resolved.chance, jitter: resolved.jitter, stalls: resolved.stalls });
   const metrics = new SimMetrics(scenario.resolved.cpus, Math.max(1, Math.round(resolved.duration / 200)));
+  const violations = new ViolationRecorder();
   const result = simulate(scenario.program, {
     until: resolved.duration,
     seed: resolved.seed,
     timing,
-    observers: [metrics, ...extra],
+    observers: [metrics, violations, ...extra],
     onProgress: cfg.onProgress,
   });
-  return { sim: resolved, result, metrics: metrics.data(result.time) };
+  return { sim: resolved, result, metrics: metrics.data(result.time), firstViolation: violations.captured };
 }

@@ -56,6 +56,13 @@ export interface ChanceConfig {
 }
 
 export interface TimingConfig {
+  /** Each step's duration is scaled by a uniform factor in [1 - jitter, 1 + jitter]. */
+  readonly jitter: number;
+  /**
+   * Rare long stalls (an NMI, an SMI, a cache-miss storm, the host taking the CPU): with
+   * probability `rate` a step takes `duration` × U(0.5, 1.5) longer.
+   */
+  readonly stalls: { readonly rate: number; readonly duration: number };
   readonly profile: MachineProfile;
   /** Parameter values after overrides (ns). */
   readonly params: { readonly [name: string]: number };
@@ -77,12 +84,16 @@ export class ProfileTiming implements TimingModel {
     return v;
   }
 
-  duration(rec: StepRecord): number {
+  duration(rec: StepRecord, _exec: Execution, rng: Prng): number {
     const cls = rec.cost?.cls;
     if (cls === 'marker') return 0;
     const name = cls ? CLASS_PARAM[cls] : undefined;
-    const base = name ? this.param(name) : this.param('step.default');
-    return base * (rec.cost?.n ?? 1);
+    const base = (name ? this.param(name) : this.param('step.default')) * (rec.cost?.n ?? 1);
+    const j = this.cfg.jitter;
+    let d = j > 0 ? base * (1 - j + 2 * j * rng.nextFloat()) : base;
+    const st = this.cfg.stalls;
+    if (st.rate > 0 && rng.nextFloat() < st.rate) d += st.duration * (0.5 + rng.nextFloat());
+    return d;
   }
 
   startDelay(child: ThreadState, spawner: StepRecord, exec: Execution): number {

@@ -1,6 +1,6 @@
 /** The simulator over the kernel model: what each strategy costs, against hand-computed numbers. */
 import { describe, expect, it } from 'vitest';
-import { scenarioFromText } from '../../src/scenarios/resolve.js';
+import { openScenario, scenarioFromText } from '../../src/scenarios/resolve.js';
 import { simConfigOf, simulateScenario } from '../../src/simulation/run.js';
 
 /** CPU0 munmaps a VMA with two PTE tables once; CPUs 1..n-1 idle (not in the mm). */
@@ -118,5 +118,21 @@ describe('simulation configuration errors', () => {
   it('refuses repeat: forever in a scenario meant for the checker', () => {
     const text = oneMunmap('sync-rcu', 2).replace('{ munmap: heap } ]', '{ munmap: heap }, { mmap: heap } ], repeat: forever');
     expect(() => scenarioFromText(text, 'x.yaml')).toThrow(/repeat: forever runs until the simulation stops; the checker needs a finite count/);
+  });
+});
+
+describe('a simulation is a bug hunt', () => {
+  it('finds the no-sync use of a reused table on arm64 once walkers can stall, with the steps that led to it', () => {
+    const s = openScenario('scenarios/sim/no-sync-arm64-bug-hunt.yaml', { purpose: 'sim' });
+    const r = simulateScenario(s, { ...simConfigOf(s), duration: 3_000_000 });
+    const v = r.result.violations[0];
+    expect(v?.property).toMatch(/^no-walk-of-(freed|reused)-table$/);
+    expect(r.firstViolation?.violation).toEqual(v);
+    const last = r.firstViolation?.steps.at(-1);
+    expect(last?.rec.index).toBe(v?.step);
+    expect(last?.rec.fn).toBe('gup_fast_pte_range');
+    // Without stalls the walker is never slow enough for the window to open.
+    const calm = simulateScenario(s, { ...simConfigOf(s), duration: 3_000_000, stalls: { rate: 0, duration: 0 } });
+    expect(calm.result.violations).toEqual([]);
   });
 });

@@ -26,7 +26,7 @@ import type { StepRecord } from '../../core/trace.js';
 /** How long things take, and how chance falls. Implemented by machine profiles. */
 export interface TimingModel {
   /** Duration of a step, in ns (at least 0). */
-  duration(rec: StepRecord, exec: Execution): number;
+  duration(rec: StepRecord, exec: Execution, rng: Prng): number;
   /** Delay before a newly spawned thread may first run (an IPI's delivery, a C-state exit). */
   startDelay(child: ThreadState, spawner: StepRecord, exec: Execution): number;
   /** Lower bound of a `minWait` (a grace period, a timer interval), in ns. */
@@ -168,7 +168,7 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
       if (e instanceof ModelError) throw new ModelError(`at ${time} ns: ${e.message}`);
       throw e;
     }
-    const dur = Math.max(0, Math.round(opts.timing.duration(rec, exec)));
+    const dur = Math.max(0, Math.round(opts.timing.duration(rec, exec, rng)));
     const end = time + dur;
     lastEnd = Math.max(lastEnd, end);
     if (occupies) cpuFree[cpu] = end;
