@@ -1,0 +1,70 @@
+/**
+ * Validation of the simulator against published figures (docs/validation.md): for each, the
+ * published number, the simulated one and their ratio. Runs the compiled code in dist/.
+ *
+ *   npm run bench:validate
+ */
+import { scenarioFromText } from '../dist/scenarios/resolve.js';
+import { simConfigOf, simulateScenario, type SimConfig } from '../dist/simulation/run.js';
+
+function sim(text: string, cfg: Partial<SimConfig> = {}) {
+  const s = scenarioFromText(text, 'validation', { purpose: 'sim' });
+  return simulateScenario(s, { ...simConfigOf(s), ...cfg });
+}
+
+const rows: string[][] = [['figure', 'published', 'simulated', 'ratio', 'source']];
+const add = (what: string, published: number, simulated: number, unit: string, source: string): void => {
+  rows.push([what, `${published} ${unit}`, `${unit === 'IPIs' ? simulated.toFixed(1) : simulated.toFixed(unit === 'µs' ? 2 : 3)} ${unit}`, published === 0 ? (simulated === 0 ? 'equal' : '-') : (simulated / published).toFixed(2), source]);
+};
+
+/** CPU0 calls fn in a loop; the other CPUs idle in C0 (the benchmark's guests poll). */
+function caller(arch: string, cpus: number, fn: string, preset = 'broadcast-ipi'): string {
+  const rest = Array.from({ length: cpus - 1 }, () => '  - { cstate: C0 }').join('\n');
+  return `name: caller
+machine: { arch: ${arch}, cpus: ${cpus} }
+config: { preset: ${preset} }
+cpus:
+  - { run: [ { call: { fn: ${fn} } } ], repeat: forever }
+${rest}
+sim:
+  duration: 20ms
+`;
+}
+
+// Curve 1: guest smp_call_function(wait) cost vs number of targets and APIC mode.
+const p50 = (r: ReturnType<typeof sim>): number => (r.metrics.operations.call?.p50 ?? 0) / 1000;
+add('KVM guest, smp_call_function to 1 vCPU (x2APIC physical)', 2.55, p50(sim(caller('x86-kvm', 2, 'tlb_remove_table_sync_one'))), 'µs', 'commit 4180bf1b655a (costs.md curve 1)');
+add('KVM guest, smp_call_function to 79 vCPUs (x2APIC physical)', 198.5, p50(sim(caller('x86-kvm', 80, 'tlb_remove_table_sync_one'))), 'µs', 'commit 4180bf1b655a');
+add('KVM guest, smp_call_function to 79 vCPUs (x2APIC cluster: send 1.2 µs/target)', 92.8, p50(sim(caller('x86-kvm', 80, 'tlb_remove_table_sync_one'), { params: { 'ipi.send_per_target': 1200 } })), 'µs', 'commit 4180bf1b655a');
+
+// Grace periods.
+add('synchronize_rcu(), HZ=1000 (ms)', 4.0, p50(sim(caller('x86', 8, 'synchronize_rcu', 'sync-rcu'))) / 1000, 'ms', 'Joel Fernandes (costs.md §3)');
+add('synchronize_rcu_expedited(), RT kthread (ms)', 0.151, p50(sim(caller('x86', 8, 'synchronize_rcu_expedited', 'sync-rcu'))) / 1000, 'ms', 'Kalesh Singh (costs.md §3)');
+
+// Failed-batch table frees: sync-rcu waits one grace period per table; broadcast-ipi IPIs every CPU per table.
+function munmapOnce(preset: string, cpus: number): string {
+  const idle = Array.from({ length: cpus - 1 }, () => '  - { cstate: C1 }').join('\n');
+  return `name: munmap-once
+machine: { arch: x86, cpus: ${cpus} }
+config: { preset: ${preset}, batch_alloc: may-fail }
+mm:
+  A:
+    vmas:
+      - { name: heap, start: 0, end: 4 }
+      - { name: stack, start: 4, end: 5 }
+cpus:
+  - { mm: A, run: [ { munmap: heap } ] }
+${idle}
+sim:
+  duration: 100ms
+  alloc_fail_rate: 1
+`;
+}
+const rcu = sim(munmapOnce('sync-rcu', 112));
+add('sync-rcu, munmap of 4 PTE tables, every batch allocation failing (ms)', 16, (rcu.metrics.operations.munmap?.max ?? 0) / 1e6, 'ms', '1 grace period per table (costs.md §5: 513 tables ≈ 2 s)');
+add('sync-rcu, IPIs on the 111 bystander CPUs', 0, rcu.metrics.interrupts.slice(1).reduce((a, i) => a + i.CAL + i.TLB, 0), 'IPIs', 'commit 1fb3d8c20bfa: no CPU is disturbed');
+const bc = sim(munmapOnce('broadcast-ipi', 112));
+add('broadcast-ipi, CAL IPIs per bystander CPU for 4 tables', 4, bc.metrics.interrupts.slice(1).reduce((a, i) => a + i.CAL, 0) / 111, 'IPIs', 'one tlb_remove_table_sync_one() broadcast per table');
+
+const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+for (const r of rows) console.log(r.map((x, c) => (c === 0 || c === 4 ? x.padEnd(w[c]!) : x.padStart(w[c]!))).join('  '));
