@@ -54,6 +54,11 @@ export interface Kernel {
   /** vCPUs the host may preempt (x86-kvm). */
   readonly preemptible_vcpus: readonly number[];
   /**
+   * CPUs that have a user mm loaded at boot. The model never switches a CPU to a user mm, so
+   * only these can ever cache user translations.
+   */
+  readonly user_mm_cpus: readonly number[];
+  /**
    * Mark each workload operation's begin and end with a step (the simulator times them; the
    * checker leaves them out, as they would only add steps).
    */

@@ -168,7 +168,8 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
 
   const preemptible = d.cpus.flatMap((c, i) => (c.vcpu_preemptible ? [i] : []));
   const purpose = overrides.purpose ?? 'check';
-  const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible, mark_operations: purpose === 'sim' };
+  const userMmCpus = d.cpus.flatMap((c, i) => (c.mm !== null ? [i] : []));
+  const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible, user_mm_cpus: userMmCpus, mark_operations: purpose === 'sim' };
 
   // CPUs.
   const threads: ThreadSpec[] = [];

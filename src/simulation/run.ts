@@ -60,7 +60,9 @@ export interface ViolationTrace {
 
 /** Keeps the last `size` steps; when the first violation appears, freezes them. */
 export class ViolationRecorder implements SimObserver {
+  /** A circular buffer of the last `size` steps; `next` is where the next one goes. */
   private readonly ring: Array<{ rec: StepRecord; start: number; end: number }> = [];
+  private next = 0;
   private readonly size: number;
   captured: ViolationTrace | null = null;
 
@@ -70,13 +72,14 @@ export class ViolationRecorder implements SimObserver {
 
   onStep(rec: StepRecord, start: number, end: number, _late: number, exec: Execution): void {
     if (this.captured) return;
-    this.ring.push({ rec, start, end });
-    if (this.ring.length > this.size) this.ring.shift();
+    this.ring[this.next] = { rec, start, end };
+    this.next = (this.next + 1) % this.size;
     const v = exec.violations[0];
     if (!v) return;
+    const ordered = this.ring.length < this.size ? this.ring : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
     this.captured = {
       violation: v,
-      steps: [...this.ring],
+      steps: ordered,
       threadNames: exec.threads.map((t) => t.spec.name),
       threadKinds: exec.threads.map((t) => t.spec.kind),
       threadCpus: exec.threads.map((t) => t.spec.cpu),

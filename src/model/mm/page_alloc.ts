@@ -46,7 +46,8 @@ export function* __get_free_page_batch(cur: Ctx, caller: string): Proc<boolean> 
  * `no-stale-walk-cache` property can report a cached non-leaf entry still pointing at the page.
  */
 export function* pagetable_free(cur: Ctx, caller: string, table: string): Proc<void> {
-  const cpus = Array.from({ length: cur.k.nr_cpus }, (_, i) => i);
+  // Only CPUs that ever load a user mm can cache a pointer to a user page table.
+  const cpus = cur.k.user_mm_cpus;
   const vcpus = cur.k.preemptible_vcpus;
   yield* access({
     fn: caller,

@@ -133,6 +133,7 @@ describe('tlb_table_flush_implies_ipi_broadcast()', () => {
     nr_cpus: 2,
     mms: new Map(),
     preemptible_vcpus: [],
+    user_mm_cpus: [],
   });
 
   const expected: Record<KernelConfig['implies_ipi_broadcast'], Record<ArchId, boolean>> = {
