@@ -94,6 +94,10 @@ export interface ThreadState {
 
 const DEFAULT_MAX_STEPS = 100_000;
 
+function finishedBody(): Proc<void> {
+  throw new ModelError('a finished thread was resumed');
+}
+
 export class Execution {
   readonly program: Program;
   readonly threads: ThreadState[] = [];
@@ -113,6 +117,8 @@ export class Execution {
   private readonly maxSteps: number;
   private readonly keepTrace: boolean;
   private steps = 0;
+  /** Without a trace: ids of finished interrupt and agent threads, reused by the next spawns. */
+  private readonly freeIds: number[] = [];
 
   /**
    * `keepTrace: false` (the simulator's long runs): steps are not kept, so memory stays flat; the
@@ -282,6 +288,7 @@ export class Execution {
     }
     t.steps++;
     this.steps++;
+    if (!this.keepTrace && t.phase === 'done' && t.spec.kind !== 'task') this.freeIds.push(t.id);
     if (this.keepTrace) {
       this.trace.push(record);
       this.undo.push(this.pendingUndo);
@@ -349,6 +356,7 @@ export class Execution {
       index,
       thread: t.id,
       threadName: t.spec.name,
+      threadKind: t.spec.kind,
       cpu: t.spec.cpu,
       kind: pend.kind,
       fn: pend.fn,
@@ -371,8 +379,11 @@ export class Execution {
     const implicitReads: Loc[] = [];
     if (spec.cpu !== null && this.stoppable.has(spec.cpu)) implicitReads.push(machineLocs.stopped(spec.cpu));
     if (spec.kind === 'task' && spec.cpu !== null) implicitReads.push(machineLocs.ctx(spec.cpu));
+    // Without a trace, a finished handler's or callback's slot is reused: a long simulation
+    // spawns millions of them.
+    const id = this.freeIds.length > 0 ? (this.freeIds.pop() as number) : this.threads.length;
     const t: ThreadState = {
-      id: this.threads.length,
+      id,
       spec,
       createdAt,
       phase: spec.kind === 'irq' ? 'entry' : 'body',
@@ -382,7 +393,7 @@ export class Execution {
       resume: undefined,
       implicitReads,
     };
-    this.threads.push(t);
+    this.threads[id] = t;
     if (t.phase === 'body') this.advance(t, undefined);
     return t;
   }
@@ -403,6 +414,9 @@ export class Execution {
       t.op = null;
       t.gen = null;
       t.phase = t.spec.kind === 'irq' ? 'exit' : 'done';
+      // A long run without a trace never rebuilds a thread: drop what its body captured, so
+      // that memory stays flat however many IPI handlers and callbacks come and go.
+      if (!this.keepTrace) t.spec = { name: t.spec.name, cpu: t.spec.cpu, kind: t.spec.kind, body: finishedBody };
     } else {
       t.op = res.value;
     }

@@ -1,5 +1,5 @@
 /** What an execution records about each step: enough to print it per CPU and to replay it. */
-import type { Cost } from './op.js';
+import type { Cost, ThreadKind } from './op.js';
 import type { DomainEvent, Loc, Value } from './value.js';
 
 export interface StepRecord {
@@ -7,6 +7,7 @@ export interface StepRecord {
   readonly index: number;
   readonly thread: number;
   readonly threadName: string;
+  readonly threadKind: ThreadKind;
   readonly cpu: number | null;
   readonly kind: 'access' | 'choose' | 'spawn' | 'irq-entry' | 'irq-exit';
   /** Kernel (or hardware) function that performed the step. */

@@ -57,18 +57,23 @@ export function perfettoTrace(input: PerfettoInput): { traceEvents: TraceEvent[]
     meta(c, `CPU${c}${task ? ` ${task}` : ''}`, c * 2);
     meta(IRQ_BASE + c, `CPU${c} IRQs off`, c * 2 + 1);
   }
-  const agentTid = new Map<number, number>();
-  input.threadKinds.forEach((k, id) => {
-    if (k !== 'agent') return;
-    const tid = AGENT_BASE + agentTid.size;
-    agentTid.set(id, tid);
-    meta(tid, input.threadNames[id] ?? `agent ${id}`, 10_000 + agentTid.size);
-  });
-  const tidOf = (r: StepRecord): number => agentTid.get(r.thread) ?? (r.cpu ?? 0);
+  // One track per agent name (an MMU, the host, a kind of RCU callback).
+  const agentTid = new Map<string, number>();
+  const tidOf = (r: StepRecord): number => {
+    if (r.threadKind !== 'agent') return r.cpu ?? 0;
+    let tid = agentTid.get(r.threadName);
+    if (tid === undefined) {
+      tid = AGENT_BASE + agentTid.size;
+      agentTid.set(r.threadName, tid);
+      meta(tid, r.threadName, 10_000 + agentTid.size);
+    }
+    return tid;
+  };
 
   const irqOffSince = new Map<number, number>();
   const handlerStart = new Map<number, number>();
-  const spawnFlow = new Map<number, number>();
+  const spawnFlow = new Map<number, { ts: number; tid: number }>();
+  let flowId = 0;
   const openGp = new Set<string>();
   let lastTs = 0;
 
@@ -86,19 +91,21 @@ export function perfettoTrace(input: PerfettoInput): { traceEvents: TraceEvent[]
     if (r.choice) args.choice = r.choice.option;
     events.push({ name: r.fn, cat: r.kind, ph: 'X', ts, dur, pid: PID, tid, args });
 
-    // IPIs: a flow from the step that queued the IPI to the handler's entry.
-    if (r.spawned !== undefined && input.threadKinds[r.spawned] === 'irq') {
-      spawnFlow.set(r.spawned, r.index);
-      events.push({ name: 'IPI', cat: 'ipi', ph: 's', id: r.spawned, ts, pid: PID, tid });
-    }
-    if (r.kind === 'irq-entry' && spawnFlow.has(r.thread)) {
-      events.push({ name: 'IPI', cat: 'ipi', ph: 'f', bp: 'e', id: r.thread, ts, pid: PID, tid });
+    // IPIs: a flow from the step that queued the IPI to the handler's entry (drawn when the
+    // handler is entered, so a recycled thread id still pairs with its latest spawn).
+    if (r.spawned !== undefined) spawnFlow.set(r.spawned, { ts, tid });
+    const from = r.kind === 'irq-entry' ? spawnFlow.get(r.thread) : undefined;
+    if (from) {
+      const id = ++flowId;
+      events.push({ name: 'IPI', cat: 'ipi', ph: 's', id, ts: from.ts, pid: PID, tid: from.tid });
+      events.push({ name: 'IPI', cat: 'ipi', ph: 'f', bp: 'e', id, ts, pid: PID, tid });
+      spawnFlow.delete(r.thread);
     }
 
     // IRQ-disabled regions of the CPU's task (handlers run with IRQs off by definition).
     for (const [loc, v] of r.writes) {
       const m = /^cpu(\d+)\.irqs_off$/.exec(loc);
-      if (!m || input.threadKinds[r.thread] !== 'task') continue;
+      if (!m || r.threadKind !== 'task') continue;
       const cpu = Number(m[1]);
       if (v === true && !irqOffSince.has(cpu)) irqOffSince.set(cpu, ts);
       if (v === false && irqOffSince.has(cpu)) {

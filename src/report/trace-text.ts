@@ -70,7 +70,7 @@ export function renderTrace(view: TraceView, width = 160): string {
   lines.push(`${' '.repeat(idxW)} ${headers.map((h) => pad(h.slice(0, colW))).join('  ')}`.trimEnd());
   lines.push(`${' '.repeat(idxW)} ${headers.map(() => '-'.repeat(colW)).join('  ')}`);
   for (const r of view.trace) {
-    const kind = view.threadKinds[r.thread] ?? 'task';
+    const kind = r.threadKind;
     const col = r.cpu !== null ? (colOf.get(r.cpu) as number) : ncols - 1;
     const cell = wrap(cellText(r, kind), colW);
     const marked = view.mark?.step === r.index;

@@ -158,8 +158,8 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
       stop = 'max-steps';
       break;
     }
-    const pend = exec.pending(tid);
-    const choice = pend.kind === 'choose' ? opts.timing.choose(pend.key as string, pend.options as readonly string[], rng, time) : undefined;
+    const op = t.phase === 'body' ? t.op : null;
+    const choice = op?.kind === 'choose' ? opts.timing.choose(op.key, op.options, rng, time) : undefined;
     const late = deadline[tid] !== undefined ? time - (deadline[tid] as number) : 0;
     let rec: StepRecord;
     try {
