@@ -26,6 +26,8 @@ import type { DomainEvent, Loc, Value } from './value.js';
 
 /** Locations the machine itself interprets. */
 export const machineLocs = {
+  /** x86-TSO store buffer of a CPU: Array<{ loc, value }>, oldest first. */
+  storeBuffer: (cpu: number): Loc => `cpu${cpu}.store_buffer`,
   irqsOff: (cpu: number): Loc => `cpu${cpu}.irqs_off`,
   ctx: (cpu: number): Loc => `cpu${cpu}.ctx`,
   stopped: (cpu: number): Loc => `cpu${cpu}.stopped`,
@@ -51,6 +53,13 @@ export interface Program {
   readonly properties: readonly Property[];
   /** Stop with an error past this many steps (a runaway loop in the model). */
   readonly maxSteps?: number;
+  /**
+   * 'sc' (default): sequential consistency. 'tso': x86-TSO for task and interrupt threads: each
+   * CPU has a FIFO store buffer; ops marked `ordering: 'store'` go into it, `'load'` ops read
+   * through it, every other op (a locked op, a full barrier) waits until it is empty; a daemon
+   * thread per CPU drains it one store at a time, at any point.
+   */
+  readonly memoryModel?: 'sc' | 'tso';
 }
 
 export class ModelError extends Error {
@@ -94,6 +103,26 @@ export interface ThreadState {
 
 const DEFAULT_MAX_STEPS = 100_000;
 
+/** A store waiting in a CPU's store buffer. */
+interface BufferedStore {
+  readonly [key: string]: Value;
+  readonly loc: Loc;
+  readonly value: Value;
+}
+
+/** The step of a store-buffer daemon: commit the oldest buffered store to memory. */
+const DRAIN_OP: AccessOp = {
+  kind: 'access',
+  fn: 'store buffer',
+  desc: 'the oldest buffered store reaches memory',
+  reads: [],
+  writes: [],
+};
+
+function* drainBody(): Proc<void> {
+  for (;;) yield DRAIN_OP;
+}
+
 function finishedBody(): Proc<void> {
   throw new ModelError('a finished thread was resumed');
 }
@@ -116,6 +145,7 @@ export class Execution {
   private readonly stoppable: ReadonlySet<number>;
   private readonly maxSteps: number;
   private readonly keepTrace: boolean;
+  private tso = false;
   private steps = 0;
   /** Without a trace: ids of finished interrupt and agent threads, reused by the next spawns. */
   private readonly freeIds: number[] = [];
@@ -140,6 +170,13 @@ export class Execution {
     this.monitors = program.properties.map((property) => ({ property, monitor: property.monitor() }));
     this.statelessMonitors = program.properties.every((p) => p.stateless === true);
     for (const spec of program.threads) this.addThread(spec, -1);
+    this.tso = program.memoryModel === 'tso';
+    if (this.tso) {
+      for (let c = 0; c < program.machine.cpus; c++) {
+        this.store.set(machineLocs.storeBuffer(c), []);
+        this.addThread({ name: `CPU${c} store buffer`, cpu: c, kind: 'agent', daemon: true, body: drainBody }, -1);
+      }
+    }
   }
 
   /** Current value of a location (for reports and engines; model code reads through ops). */
@@ -176,11 +213,11 @@ export class Execution {
 
   /** Unfinished threads that cannot step now. */
   blocked(): number[] {
-    return this.threads.filter((t) => t.phase !== 'done' && !this.isEnabled(t)).map((t) => t.id);
+    return this.threads.filter((t) => t.phase !== 'done' && !t.spec.daemon && !this.isEnabled(t)).map((t) => t.id);
   }
 
   get finished(): boolean {
-    return this.threads.every((t) => t.phase === 'done');
+    return this.threads.every((t) => t.phase === 'done' || t.spec.daemon === true);
   }
 
   /** Not finished, and no thread can step. */
@@ -201,6 +238,13 @@ export class Execution {
         }
         if (ctx !== t.id) return false;
       }
+    }
+    if (this.tso && cpu !== null && t.phase === 'body' && t.op?.kind === 'access') {
+      const buffered = (this.store.get(machineLocs.storeBuffer(cpu)) as readonly unknown[]).length;
+      if (t.op === DRAIN_OP) return buffered > 0;
+      // A full barrier or locked op waits until the daemon has drained the CPU's buffer: every
+      // store then reaches memory as a step of its own, which the checker can reorder.
+      if (t.spec.kind !== 'agent' && (t.op.ordering ?? 'full') === 'full' && buffered > 0) return false;
     }
     if (t.phase === 'body' && t.op?.kind === 'access' && t.op.guard) {
       return t.op.guard(this.values(t.op.reads));
@@ -228,15 +272,7 @@ export class Execution {
       return { kind: 'irq-exit', fn: 'irq_exit', desc: `return from interrupt on CPU${cpu}`, reads: implicitReads, writes: implicitWrites };
     }
     if (t.phase === 'done' || !t.op) throw new ModelError(`thread ${tid} (${t.spec.name}) has finished`);
-    const op = t.op;
-    switch (op.kind) {
-      case 'access':
-        return { kind: 'access', fn: op.fn, desc: op.desc, reads: [...implicitReads, ...op.reads], writes: [...implicitWrites, ...op.writes], op };
-      case 'choose':
-        return { kind: 'choose', fn: op.fn, desc: op.desc, reads: implicitReads, writes: implicitWrites, options: op.options, key: op.key, op };
-      case 'spawn':
-        return { kind: 'spawn', fn: op.fn, desc: op.desc, reads: implicitReads, writes: implicitWrites, op };
-    }
+    return this.bodyPending(t);
   }
 
   thread(tid: number): ThreadState {
@@ -303,12 +339,32 @@ export class Execution {
   /** pending() for a body step, without copying when the thread has no implicit reads. */
   private bodyPending(t: ThreadState): Pending {
     const op = t.op as Op;
-    const reads = op.kind === 'access' ? (t.implicitReads.length ? [...t.implicitReads, ...op.reads] : op.reads) : t.implicitReads;
-    const writes = op.kind === 'access' ? op.writes : [];
+    let reads = op.kind === 'access' ? (t.implicitReads.length ? [...t.implicitReads, ...op.reads] : op.reads) : t.implicitReads;
+    let writes = op.kind === 'access' ? op.writes : [];
+    if (this.tso && op.kind === 'access' && t.spec.cpu !== null) {
+      // The footprint of a step under TSO: what it reads and writes through the store buffer.
+      const c = t.spec.cpu;
+      const sb = machineLocs.storeBuffer(c);
+      const buffered = (this.store.get(sb) as readonly BufferedStore[]).map((e) => e.loc);
+      if (op === DRAIN_OP) {
+        reads = [sb];
+        writes = buffered.length ? [sb, buffered[0] as Loc] : [sb];
+      } else if (t.spec.kind !== 'agent') {
+        const ordering = op.ordering ?? 'full';
+        if (ordering === 'store') {
+          reads = [...reads, sb];
+          writes = [sb];
+        } else {
+          // A load forwards from the buffer; a full op waits for it to be empty.
+          reads = [...reads, sb];
+        }
+      }
+    }
     return { kind: op.kind, fn: op.fn, desc: op.desc, reads, writes, op, options: op.kind === 'choose' ? op.options : undefined, key: op.kind === 'choose' ? op.key : undefined };
   }
 
   private doAccess(t: ThreadState, index: number, pend: Pending, op: AccessOp): StepRecord {
+    if (this.tso && t.spec.cpu !== null && (t.spec.kind !== 'agent' || op === DRAIN_OP)) return this.doAccessTso(t, index, pend, op, t.spec.cpu);
     const vals = this.values(op.reads);
     let eff: Effect;
     try {
@@ -420,6 +476,57 @@ export class Execution {
     } else {
       t.op = res.value;
     }
+  }
+
+  /** An access under x86-TSO (see Program.memoryModel). */
+  private doAccessTso(t: ThreadState, index: number, pend: Pending, op: AccessOp, c: number): StepRecord {
+    const sbLoc = machineLocs.storeBuffer(c);
+    const sb = this.store.get(sbLoc) as readonly BufferedStore[];
+    const writes: Array<readonly [Loc, Value]> = [];
+    if (op === DRAIN_OP) {
+      const [head, ...rest] = sb;
+      if (!head) throw new ModelError(`CPU${c}: drain of an empty store buffer`);
+      this.setLoc(head.loc, head.value);
+      this.setLoc(sbLoc, rest);
+      writes.push([head.loc, head.value], [sbLoc, rest]);
+      const record = this.record(t, index, pend, writes, [], `${head.loc} = ${JSON.stringify(head.value)} reaches memory`);
+      this.advance(t, undefined);
+      return record;
+    }
+    const ordering = op.ordering ?? 'full';
+    if (ordering === 'full' && sb.length > 0) throw new ModelError(`${op.fn} (${t.spec.name}): a full barrier ran with CPU${c}'s store buffer not empty`);
+    // Loads see the CPU's own latest buffered store to a location (store-to-load forwarding).
+    const current = this.store.get(sbLoc) as readonly BufferedStore[];
+    const vals = op.reads.map((loc) => {
+      for (let i = current.length - 1; i >= 0; i--) if ((current[i] as BufferedStore).loc === loc) return (current[i] as BufferedStore).value;
+      return this.get(loc);
+    });
+    let eff: Effect;
+    try {
+      eff = op.effect ? op.effect(vals) ?? {} : {};
+    } catch (e) {
+      if (e instanceof ModelError) throw e;
+      throw new ModelError(`${op.fn} (${t.spec.name}) failed at step ${index}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const effWrites = eff.writes ?? [];
+    for (const [loc, v] of effWrites) {
+      if (!op.writes.includes(loc)) throw new ModelError(`${op.fn} (${t.spec.name}) wrote '${loc}', which its op did not declare (declared: ${op.writes.join(', ') || 'none'})`);
+      if (v === undefined) throw new ModelError(`${op.fn} (${t.spec.name}) wrote undefined to '${loc}'`);
+    }
+    if (ordering === 'load' && effWrites.length > 0) throw new ModelError(`${op.fn} (${t.spec.name}) is a plain load but writes ${effWrites.map(([l]) => l).join(', ')}`);
+    if (ordering === 'store' && effWrites.length > 0) {
+      const next = [...current, ...effWrites.map(([loc, value]): BufferedStore => ({ loc, value }))];
+      this.setLoc(sbLoc, next);
+      writes.push([sbLoc, next]);
+    } else {
+      for (const [loc, v] of effWrites) {
+        this.setLoc(loc, v);
+        writes.push([loc, v]);
+      }
+    }
+    const record = this.record(t, index, pend, writes, eff.events ?? [], eff.note);
+    this.advance(t, eff.result);
+    return record;
   }
 
   private setLoc(loc: Loc, v: Value): void {

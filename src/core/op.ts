@@ -57,8 +57,16 @@ export interface AccessOp extends Site {
   /** Blocking condition: the step is enabled only while it returns true. */
   readonly guard?: (vals: readonly Value[]) => boolean;
   readonly effect?: (vals: readonly Value[]) => Effect | void;
-  /** Memory-ordering strength of the step, for memory models weaker than SC (unused under SC). */
-  readonly barrier?: 'full';
+  /**
+   * Memory ordering under x86-TSO (ignored under sequential consistency):
+   *  - 'full' (the default): a locked instruction, xchg or smp_mb(): the CPU's store buffer drains
+   *    first, then the step runs atomically on memory;
+   *  - 'store': a plain store (WRITE_ONCE): its writes go to the CPU's store buffer, to reach
+   *    memory later, in order;
+   *  - 'load': a plain load (READ_ONCE): it reads memory, or the CPU's own buffered store to the
+   *    same location, and drains nothing.
+   */
+  readonly ordering?: 'full' | 'store' | 'load';
   readonly cost?: Cost;
   /**
    * A lower bound, in simulated time, on how long after the thread's previous step this step can
@@ -88,6 +96,8 @@ export interface ThreadSpec {
   readonly cpu: number | null;
   readonly kind: ThreadKind;
   readonly body: () => Proc;
+  /** A daemon never finishes (a store buffer's drain); an execution ends when the rest have. */
+  readonly daemon?: boolean;
 }
 
 export interface SpawnOp extends Site {
@@ -109,7 +119,7 @@ export interface AccessSpec extends Site {
   writes?: readonly Loc[];
   guard?: (vals: readonly Value[]) => boolean;
   effect?: (vals: readonly Value[]) => Effect | void;
-  barrier?: 'full';
+  ordering?: 'full' | 'store' | 'load';
   cost?: Cost;
   minWait?: Cost;
 }
@@ -124,7 +134,7 @@ export function* access<R = unknown>(spec: AccessSpec): Proc<R> {
     writes: spec.writes ?? [],
     guard: spec.guard,
     effect: spec.effect,
-    barrier: spec.barrier,
+    ordering: spec.ordering,
     cost: spec.cost,
     minWait: spec.minWait,
   };
