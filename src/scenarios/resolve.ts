@@ -48,6 +48,7 @@ export interface ResolvedScenario {
   }>;
   readonly invariants: readonly string[];
   readonly max_steps: number;
+  readonly memory_model: 'sc' | 'tso';
 }
 
 export interface LoadedScenario {
@@ -260,6 +261,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     machine: { cpus: d.cpus.length, stoppable: preemptible },
     init,
     initial: bootInitial(kernel),
+    memoryModel: d.check.memory_model,
     threads,
     properties: invariants.map((id) => invariantById(id)!),
     maxSteps: d.check.max_steps,
@@ -276,6 +278,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     cpu: resolvedCpus,
     invariants,
     max_steps: d.check.max_steps,
+    memory_model: d.check.memory_model,
   };
   return { file, resolved, expect: { invariants: expInv, deadlock }, kernel, program, sim: d.sim };
 }

@@ -168,7 +168,9 @@ export const scenarioSchema = z.strictObject({
   check: z.strictObject({
     invariants: z.union([z.literal('all'), z.array(z.string()).min(1)]).default('all'),
     max_steps: z.int().min(10).max(1_000_000).default(20_000),
-  }).default({ invariants: 'all', max_steps: 20_000 }),
+    /** sc: sequential consistency; tso: x86-TSO store buffers (for barrier questions, e.g. S3). */
+    memory_model: z.enum(['sc', 'tso']).default('sc'),
+  }).default({ invariants: 'all', max_steps: 20_000, memory_model: 'sc' }),
 });
 
 export type ScenarioInput = z.input<typeof scenarioSchema>;

@@ -73,7 +73,7 @@ describe('parseScenario: valid input', () => {
         { mm: 'A', lazy: false, tlb: 'warm', run: [{ munmap: 'heap' }], walks: [], vcpu_preemptible: false, repeat: 1 },
         { mm: 'A', lazy: false, tlb: 'warm', run: [{ gup_fast: { slot: 0, page: 0, pages: 1 } }], walks: [], vcpu_preemptible: false, repeat: 1 },
       ],
-      check: { invariants: 'all', max_steps: 20_000 },
+      check: { invariants: 'all', max_steps: 20_000, memory_model: 'sc' },
     });
   });
 
@@ -117,7 +117,7 @@ check: { invariants: [ no-walk-of-freed-table ], max_steps: 10 }
       { slot: 1, page: 0, times: 1 },
       { slot: 0, page: 3, times: 4 },
     ]);
-    expect(d.check).toEqual({ invariants: ['no-walk-of-freed-table'], max_steps: 10 });
+    expect(d.check).toEqual({ invariants: ['no-walk-of-freed-table'], max_steps: 10, memory_model: 'sc' });
   });
 
   it('maps a path back to the position of its node, or of its nearest existing ancestor', () => {

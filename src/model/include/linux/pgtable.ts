@@ -55,6 +55,7 @@ export function* walker_read_entry(
     fn,
     desc: `READ_ONCE(${level}[${index}]) in ${table}`,
     cost: { cls: 'pt_read' },
+    ordering: 'load',
     reads: [ptLoc(table, index), pageLoc(table)],
     effect: ([e, pg]) => {
       const page = pg as PageState;
@@ -92,6 +93,9 @@ export function* pxd_clear(cur: Ctx, fn: string, what: string, table: string, in
     fn,
     desc: `${what}(${table}[${index}])`,
     cost: { cls: 'pt_write' },
+    // pmd_clear()/pud_clear()/p4d_clear() are plain stores (WRITE_ONCE of the entry): under
+    // x86-TSO they sit in the store buffer. ptep_get_and_clear() is an xchg: a locked op.
+    ordering: what.startsWith('ptep_get_and_clear') ? 'full' : 'store',
     reads: [ptLoc(table, index)],
     writes: [ptLoc(table, index)],
     effect: ([e]) => {
