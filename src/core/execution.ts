@@ -354,7 +354,7 @@ export class Execution {
         if (ordering === 'store') {
           reads = [...reads, sb];
           writes = [sb];
-        } else {
+        } else if (ordering !== 'cpu') {
           // A load forwards from the buffer; a full op waits for it to be empty.
           reads = [...reads, sb];
         }

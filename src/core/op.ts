@@ -64,9 +64,11 @@ export interface AccessOp extends Site {
    *  - 'store': a plain store (WRITE_ONCE): its writes go to the CPU's store buffer, to reach
    *    memory later, in order;
    *  - 'load': a plain load (READ_ONCE): it reads memory, or the CPU's own buffered store to the
-   *    same location, and drains nothing.
+   *    same location, and drains nothing;
+   *  - 'cpu': a change of the CPU's own state that is not a memory access (interrupt flag,
+   *    preemption count as the model's RCU sees it): it neither waits for nor enters the buffer.
    */
-  readonly ordering?: 'full' | 'store' | 'load';
+  readonly ordering?: 'full' | 'store' | 'load' | 'cpu';
   readonly cost?: Cost;
   /**
    * A lower bound, in simulated time, on how long after the thread's previous step this step can
@@ -119,7 +121,7 @@ export interface AccessSpec extends Site {
   writes?: readonly Loc[];
   guard?: (vals: readonly Value[]) => boolean;
   effect?: (vals: readonly Value[]) => Effect | void;
-  ordering?: 'full' | 'store' | 'load';
+  ordering?: 'full' | 'store' | 'load' | 'cpu';
   cost?: Cost;
   minWait?: Cost;
 }

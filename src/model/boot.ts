@@ -97,6 +97,7 @@ export function boot(k: Kernel, cpus: readonly CpuBoot[]): Map<Loc, Value> {
     s.set(cpuLoc.rcu_nesting(i), 0);
     s.set(cpuLoc.rcu(i), { reader: false, qs: 0 });
     s.set(cpuLoc.rcu_gp_started(i), 0);
+    s.set(cpuLoc.active_lockless_pt_walk_mm(i), null);
     s.set(cpuLoc.loaded_mm(i), c.mm ?? 'init_mm');
     s.set(cpuLoc.is_lazy(i), c.mm !== null && c.lazy);
     s.set(cpuLoc.mode(i), c.mode);

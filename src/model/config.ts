@@ -59,6 +59,18 @@ export interface KernelConfig {
   readonly max_table_batch: number;
   /** GUP-fast re-checks the PMD after grabbing the folio (70cbc3cc78a9). */
   readonly gup_fast_pmd_recheck: boolean;
+  /**
+   * S3, targeted sync IPIs (v4 of "targeted TLB sync IPIs for lockless page table walkers", 2 Feb
+   * 2026, not merged): GUP-fast publishes the mm it walks in a per-CPU variable, and the walker
+   * sync IPIs only the CPUs walking that mm instead of broadcasting.
+   *  'off' the broadcast tlb_remove_table_sync_one()
+   *  'rmb' as posted: full barrier on the walker side, read barrier on the updater side (no
+   *        fence on x86: the store-buffering race Peter Zijlstra pointed out)
+   *  'mb'  full barriers on both sides (the Dekker pattern)
+   */
+  readonly sync_targeted: 'off' | 'rmb' | 'mb';
+  /** S3: the GFP_ATOMIC cpumask allocation of tlb_remove_table_sync_mm() (failure: broadcast). */
+  readonly sync_cpumask_alloc: 'succeeds' | 'may-fail';
 }
 
 export type KnobId = keyof KernelConfig;
@@ -79,6 +91,8 @@ export const DEFAULT_CONFIG: KernelConfig = {
   batch_alloc: 'may-fail',
   max_table_batch: 8,
   gup_fast_pmd_recheck: true,
+  sync_targeted: 'off',
+  sync_cpumask_alloc: 'succeeds',
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -92,4 +106,6 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   batch_alloc: ['succeeds', 'fails', 'may-fail'],
   max_table_batch: 'positive-integer',
   gup_fast_pmd_recheck: 'boolean',
+  sync_targeted: ['off', 'rmb', 'mb'],
+  sync_cpumask_alloc: ['succeeds', 'may-fail'],
 };

@@ -33,6 +33,11 @@ export const cpuLoc = {
   rcu: (c: number): Loc => `cpu${c}.rcu`,
   /** Grace periods started from this CPU (names them in traces: `cpuN#k`). */
   rcu_gp_started: (c: number): Loc => `cpu${c}.rcu_gp_started`,
+  /**
+   * v4 1/3 of "targeted TLB sync IPIs" (S3): the mm this CPU is walking locklessly, or null;
+   * set and cleared by GUP-fast, scanned by tlb_remove_table_sync_mm().
+   */
+  active_lockless_pt_walk_mm: (c: number): Loc => `cpu${c}.active_lockless_pt_walk_mm`,
   /** cpu_tlbstate.loaded_mm: whose page tables the MMU may walk here ('init_mm' for none). */
   loaded_mm: (c: number): Loc => `cpu${c}.loaded_mm`,
   /** cpu_tlbstate_shared.is_lazy: a kthread/idle runs on a borrowed user mm. */
@@ -59,6 +64,24 @@ export const mmLoc = {
   tlb_flush_pending: (mm: string): Loc => `mm.${mm}.tlb_flush_pending`,
   /** The VMAs still mapped (names), the maple tree reduced to a list. */
   vmas: (mm: string): Loc => `mm.${mm}.vmas`,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// struct address_space of a hugetlbfs file (mm/hugetlb.ts)
+
+export const mappingLoc = {
+  /** mapping->i_mmap_rwsem (rw_semaphore): { writer: comm | null, readers: number }. */
+  i_mmap_rwsem: (file: string): Loc => `mapping.${file}.i_mmap_rwsem`,
+} as const;
+
+/**
+ * struct ptdesc fields other than the page state of `page.<id>`: the hugetlb PMD-table share count
+ * (ptdesc->pt_share_count, CONFIG_HUGETLB_PMD_PAGE_TABLE_SHARING): how many mms other than one
+ * link the table; 0 means exclusively owned (ptdesc_pmd_is_shared() is false). A location of its
+ * own, so that the count's updates do not conflict with walkers' reads of `page.<id>`.
+ */
+export const ptdescLoc = {
+  pt_share_count: (table: string): Loc => `ptdesc.${table}.pt_share_count`,
 } as const;
 
 // ---------------------------------------------------------------------------------------------

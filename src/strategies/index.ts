@@ -80,3 +80,19 @@ defineStrategy({
     "arm64 included) the fallback queues the table with call_rcu() on the ptdesc's rcu_head: no IPI, no sleep.",
   knobs: { pt_reclaim: true },
 });
+
+defineStrategy({
+  id: 'targeted-ipi',
+  title: 'S3: targeted sync IPIs, barriers as posted (v4, not merged)',
+  description:
+    'Lance Yang v4 (2 Feb 2026): GUP-fast publishes the mm it walks in a per-CPU variable (then smp_mb()); the ' +
+    'walker sync IPIs only the CPUs walking that mm after a read barrier on the updater side.',
+  knobs: { pt_reclaim: false, remove_table_one: 'sync_one', sync_targeted: 'rmb' },
+});
+
+defineStrategy({
+  id: 'targeted-ipi-mb',
+  title: 'S3 with full barriers on both sides',
+  description: 'As targeted-ipi, with smp_mb() on the updater between the page-table change and the scan (the Dekker pattern).',
+  knobs: { pt_reclaim: false, remove_table_one: 'sync_one', sync_targeted: 'mb' },
+});

@@ -33,6 +33,7 @@ export function* might_sleep(cur: Ctx, caller: string): Proc<void> {
   yield* access({
     fn: caller,
     desc: 'might_sleep()',
+    ordering: 'cpu',
     reads: [cpuLoc.preempt_count(c), cpuLoc.irqs_off(c), cpuLoc.rcu_nesting(c), cpuLoc.hardirq(c), cpuLoc.locks_held(c)],
     effect: ([pc, irqs, rcu, hard, locks]) => ({
       events: [{

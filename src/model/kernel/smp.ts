@@ -224,6 +224,11 @@ export function* smp_call_function(cur: Ctx, caller: string, func: smp_call_func
   return yield* preempt_disabled(cur, caller, () => smp_call_function_many_cond(cur, caller, cpu_online_mask(cur.k), func, wait ? SCF_WAIT : 0, null));
 }
 
+/** smp_call_function_many(mask, func, info, true): the CPUs in mask, except the local one, and wait. */
+export function* smp_call_function_many_wait(cur: Ctx, caller: string, mask: readonly number[], func: smp_call_func_t): Proc<number[]> {
+  return yield* preempt_disabled(cur, caller, () => smp_call_function_many_cond(cur, caller, mask, func, SCF_WAIT, null));
+}
+
 /** on_each_cpu_mask(mask, func, info, wait): the CPUs in mask, the local one included. */
 export function* on_each_cpu_mask(cur: Ctx, caller: string, mask: readonly number[], func: smp_call_func_t, wait: boolean): Proc<number[]> {
   return yield* preempt_disabled(cur, caller, () => smp_call_function_many_cond(cur, caller, mask, func, SCF_RUN_LOCAL | (wait ? SCF_WAIT : 0), null));

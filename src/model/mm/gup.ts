@@ -13,12 +13,12 @@
  * Not modelled: FOLL_PIN's write_protect_seq (fork), huge leaf PUD/PMD (no THP in this model's
  * GUP-fast), folio refcount failure, permission and special-PTE checks.
  */
-import { local, type Proc } from '../../core/index.js';
+import { access, local, type Proc } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
 import { local_irq_restore, local_irq_save } from '../include/linux/irqflags.js';
 import { dataPage, entry_val, pgdTable, walker_read_entry } from '../include/linux/pgtable.js';
 import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
-import type { PtEntry } from '../state.js';
+import { cpuLoc, type PtEntry } from '../state.js';
 
 function tablePtr(e: PtEntry): { table: string; gen: number } | null {
   return e !== null && 'table' in e ? e : null;
@@ -79,7 +79,28 @@ export function* gup_fast(cur: Ctx, slot: number, first: number, nr: number): Pr
   const mm = cur.mm;
   if (mm === null) throw new Error(`gup_fast on CPU${cur.cpu}: current->mm is NULL (a kthread)`);
   const flags = yield* local_irq_save(cur, 'gup_fast');
+  const tracked = cur.k.config.sync_targeted !== 'off';
+  if (tracked) {
+    // S3 (v4 1/3): publish the mm being walked, then a full barrier, before the first load.
+    yield* access({
+      fn: 'gup_fast',
+      desc: `this_cpu_write(active_lockless_pt_walk_mm, ${mm})`,
+      writes: [cpuLoc.active_lockless_pt_walk_mm(cur.cpu)],
+      ordering: 'store',
+      effect: () => ({ writes: [[cpuLoc.active_lockless_pt_walk_mm(cur.cpu), mm]] }),
+    });
+    yield* access({ fn: 'gup_fast', desc: 'smp_mb()', ordering: 'full' });
+  }
   const pinned = yield* gup_fast_pgd_range(cur, mm, slot, first, nr);
+  if (tracked) {
+    yield* access({
+      fn: 'gup_fast',
+      desc: 'smp_store_release(active_lockless_pt_walk_mm, NULL)',
+      writes: [cpuLoc.active_lockless_pt_walk_mm(cur.cpu)],
+      ordering: 'store',
+      effect: () => ({ writes: [[cpuLoc.active_lockless_pt_walk_mm(cur.cpu), null]] }),
+    });
+  }
   yield* local_irq_restore(cur, 'gup_fast', flags);
   const pages = pinned.map((p) => p.pfn);
   yield* local({ fn: 'gup_fast', desc: `pinned ${pages.length} page(s)` }, undefined, [

@@ -14,7 +14,7 @@
  * Every function cites the kernel function it follows; see docs/model.md for the
  * simplifications.
  */
-import { access, local, type Proc } from '../../core/index.js';
+import { access, choose, local, type Proc, type Value } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
 import {
   __tlb_reset_range,
@@ -25,10 +25,10 @@ import {
   type mmu_gather,
   type mmu_table_batch,
 } from '../include/asm-generic/tlb.js';
-import { smp_call_function, type smp_call_func_t } from '../kernel/smp.js';
+import { smp_call_function, smp_call_function_many_wait, type smp_call_func_t } from '../kernel/smp.js';
 import { call_rcu, synchronize_rcu } from '../kernel/rcu/tree.js';
 import { __get_free_page_batch, pagetable_free } from './page_alloc.js';
-import { mmLoc, asNumber } from '../state.js';
+import { cpuLoc, mmLoc, asNumber } from '../state.js';
 
 /** tlb_remove_table_smp_sync(): "Simply deliver the interrupt". */
 const tlb_remove_table_smp_sync: smp_call_func_t = {
@@ -53,6 +53,50 @@ export function* tlb_remove_table_sync_one(cur: Ctx): Proc<void> {
     return;
   }
   yield* smp_call_function(cur, 'tlb_remove_table_sync_one', tlb_remove_table_smp_sync, true);
+}
+
+/**
+ * tlb_remove_table_sync_mm(mm) (S3, v4 1/3, not merged): IPI only the CPUs whose
+ * active_lockless_pt_walk_mm is `mm`, and wait. Allocates the cpumask with GFP_ATOMIC (on failure:
+ * the broadcast); then a read barrier as posted ('rmb', nothing on x86) or a full barrier ('mb');
+ * then scans every other online CPU's variable with plain loads. Pairs with GUP-fast's
+ * this_cpu_write(); smp_mb(); in gup_fast().
+ */
+export function* tlb_remove_table_sync_mm(cur: Ctx, mm: string): Proc<void> {
+  const { config } = cur.k;
+  if (config.table_free !== 'rcu') return;
+  if (config.skip_sync_if_flush_implies_ipi && tlb_table_flush_implies_ipi_broadcast(cur)) {
+    yield* sync_skipped(cur, 'tlb_remove_table_sync_mm');
+    return;
+  }
+  if (config.sync_cpumask_alloc === 'may-fail') {
+    const failed = yield* choose({ fn: 'tlb_remove_table_sync_mm', desc: 'alloc_cpumask_var(GFP_ATOMIC)' }, 'gfp_atomic', ['allocated', 'failed']);
+    if (failed === 1) {
+      yield* smp_call_function(cur, 'tlb_remove_table_sync_mm', tlb_remove_table_smp_sync, true);
+      return;
+    }
+  }
+  if (config.sync_targeted === 'mb') yield* access({ fn: 'tlb_remove_table_sync_mm', desc: 'smp_mb()', ordering: 'full' });
+  else yield* access({ fn: 'tlb_remove_table_sync_mm', desc: 'smp_rmb() (a compiler barrier on x86)', ordering: 'load' });
+  const targets: number[] = [];
+  for (let c = 0; c < cur.k.nr_cpus; c++) {
+    if (c === cur.cpu) continue;
+    const walking = yield* access<Value>({
+      fn: 'tlb_remove_table_sync_mm',
+      desc: `READ_ONCE(per_cpu(active_lockless_pt_walk_mm, ${c}))`,
+      reads: [cpuLoc.active_lockless_pt_walk_mm(c)],
+      ordering: 'load',
+      effect: ([v]) => ({ result: v, note: v === null ? 'not walking' : `walking ${String(v)}` }),
+    });
+    if (walking === mm) targets.push(c);
+  }
+  if (targets.length > 0) yield* smp_call_function_many_wait(cur, 'tlb_remove_table_sync_mm', targets, tlb_remove_table_smp_sync);
+}
+
+/** The walker sync of a path that knows its mm: S3's targeted IPIs when configured, else the broadcast. */
+export function* tlb_remove_table_sync_one_mm(cur: Ctx, mm: string): Proc<void> {
+  if (cur.k.config.sync_targeted !== 'off') yield* tlb_remove_table_sync_mm(cur, mm);
+  else yield* tlb_remove_table_sync_one(cur);
 }
 
 /**
@@ -107,7 +151,7 @@ function* tlb_table_invalidate(cur: Ctx, tlb: mmu_gather): Proc<void> {
  *    synchronize_rcu() if RCU table free (1fb3d8c20bfa v1), tlb_remove_table_sync_rcu()
  *    (1fb3d8c20bfa as merged), or nothing (broken); then free.
  */
-function* __tlb_remove_table_one(cur: Ctx, table: string): Proc<void> {
+function* __tlb_remove_table_one(cur: Ctx, table: string, mm: string): Proc<void> {
   const { config } = cur.k;
   if (config.pt_reclaim) {
     yield* call_rcu(cur, `${table}->pt_rcu_head`, (cb) => __tlb_remove_table(cb, table, '__tlb_remove_table_one_rcu'), '__tlb_remove_table_one_rcu');
@@ -115,7 +159,7 @@ function* __tlb_remove_table_one(cur: Ctx, table: string): Proc<void> {
   }
   switch (config.remove_table_one) {
     case 'sync_one':
-      yield* tlb_remove_table_sync_one(cur);
+      yield* tlb_remove_table_sync_one_mm(cur, mm);
       break;
     case 'synchronize_rcu':
       if (config.table_free === 'rcu') yield* synchronize_rcu(cur, '__tlb_remove_table_one');
@@ -156,7 +200,7 @@ export function* tlb_remove_table(cur: Ctx, tlb: mmu_gather, table: string): Pro
     const ok = yield* __get_free_page_batch(cur, 'tlb_remove_table');
     if (!ok) {
       yield* tlb_table_invalidate(cur, tlb);
-      yield* __tlb_remove_table_one(cur, table);
+      yield* __tlb_remove_table_one(cur, table, tlb.mm);
       return;
     }
     tlb.batch = { tables: [] };

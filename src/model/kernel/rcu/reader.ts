@@ -81,6 +81,8 @@ export function* readerChange<F extends ReaderField>(
     fn,
     desc,
     cost,
+    // The interrupt flag and the preemption count are the CPU's own state, not a barrier.
+    ordering: 'cpu',
     reads: readerLocs(cpu),
     writes: [loc, cpuLoc.rcu(cpu)],
     effect: (vals) => {

@@ -153,6 +153,9 @@ export type FlushTlbMulti = (cur: Ctx, cpumask: readonly number[], info: flush_t
 export function* flush_tlb_mm_range(cur: Ctx, mm: string, freed_tables: boolean, flush_tlb_multi: FlushTlbMulti): Proc<void> {
   const info: flush_tlb_info = { mm, freed_tables, initiating_cpu: cur.cpu };
   yield* preempt_disable(cur, 'flush_tlb_mm_range', 'get_cpu()');
+  // inc_mm_tlb_gen(): atomic64_inc_return(), a locked instruction: a full barrier on x86 (the
+  // kernel relies on it against switch_mm). The model keeps no TLB generation, only the barrier.
+  yield* access({ fn: 'flush_tlb_mm_range', desc: 'inc_mm_tlb_gen(): atomic64_inc_return', ordering: 'full' });
   if (cur.k.arch.id === 'x86-invlpgb' && mmSpec(cur.k, mm).global_asid) {
     yield* broadcast_tlb_flush(cur, info);
   } else {
