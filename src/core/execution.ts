@@ -365,21 +365,8 @@ export class Execution {
 
   private doAccess(t: ThreadState, index: number, pend: Pending, op: AccessOp): StepRecord {
     if (this.tso && t.spec.cpu !== null && (t.spec.kind !== 'agent' || op === DRAIN_OP)) return this.doAccessTso(t, index, pend, op, t.spec.cpu);
-    const vals = this.values(op.reads);
-    let eff: Effect;
-    try {
-      eff = op.effect ? op.effect(vals) ?? {} : {};
-    } catch (e) {
-      if (e instanceof ModelError) throw e;
-      throw new ModelError(`${op.fn} (${t.spec.name}) failed at step ${index}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    const eff = this.runEffect(t, index, op, this.values(op.reads));
     const writes = eff.writes ?? [];
-    for (const [loc, v] of writes) {
-      if (!op.writes.includes(loc)) {
-        throw new ModelError(`${op.fn} (${t.spec.name}) wrote '${loc}', which its op did not declare (declared: ${op.writes.join(', ') || 'none'})`);
-      }
-      if (v === undefined) throw new ModelError(`${op.fn} (${t.spec.name}) wrote undefined to '${loc}'`);
-    }
     for (const [loc, v] of writes) this.setLoc(loc, v);
     const record = this.record(t, index, pend, writes, eff.events ?? [], eff.note);
     this.advance(t, eff.result);
@@ -478,6 +465,27 @@ export class Execution {
     }
   }
 
+  /**
+   * Run an op's effect on the values it read, and check its writes against what it declared (a
+   * write outside the footprint would make the checker unsound).
+   */
+  private runEffect(t: ThreadState, index: number, op: AccessOp, vals: readonly Value[]): Effect {
+    let eff: Effect;
+    try {
+      eff = op.effect ? op.effect(vals) ?? {} : {};
+    } catch (e) {
+      if (e instanceof ModelError) throw e;
+      throw new ModelError(`${op.fn} (${t.spec.name}) failed at step ${index}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    for (const [loc, v] of eff.writes ?? []) {
+      if (!op.writes.includes(loc)) {
+        throw new ModelError(`${op.fn} (${t.spec.name}) wrote '${loc}', which its op did not declare (declared: ${op.writes.join(', ') || 'none'})`);
+      }
+      if (v === undefined) throw new ModelError(`${op.fn} (${t.spec.name}) wrote undefined to '${loc}'`);
+    }
+    return eff;
+  }
+
   /** An access under x86-TSO (see Program.memoryModel). */
   private doAccessTso(t: ThreadState, index: number, pend: Pending, op: AccessOp, c: number): StepRecord {
     const sbLoc = machineLocs.storeBuffer(c);
@@ -501,18 +509,8 @@ export class Execution {
       for (let i = current.length - 1; i >= 0; i--) if ((current[i] as BufferedStore).loc === loc) return (current[i] as BufferedStore).value;
       return this.get(loc);
     });
-    let eff: Effect;
-    try {
-      eff = op.effect ? op.effect(vals) ?? {} : {};
-    } catch (e) {
-      if (e instanceof ModelError) throw e;
-      throw new ModelError(`${op.fn} (${t.spec.name}) failed at step ${index}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    const eff = this.runEffect(t, index, op, vals);
     const effWrites = eff.writes ?? [];
-    for (const [loc, v] of effWrites) {
-      if (!op.writes.includes(loc)) throw new ModelError(`${op.fn} (${t.spec.name}) wrote '${loc}', which its op did not declare (declared: ${op.writes.join(', ') || 'none'})`);
-      if (v === undefined) throw new ModelError(`${op.fn} (${t.spec.name}) wrote undefined to '${loc}'`);
-    }
     if (ordering === 'load' && effWrites.length > 0) throw new ModelError(`${op.fn} (${t.spec.name}) is a plain load but writes ${effWrites.map(([l]) => l).join(', ')}`);
     if (ordering === 'store' && effWrites.length > 0) {
       const next = [...current, ...effWrites.map(([loc, value]): BufferedStore => ({ loc, value }))];
