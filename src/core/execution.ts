@@ -606,6 +606,18 @@ export class Execution {
     return out;
   }
 
+  /**
+   * The execution has reached its final state: let the end-of-execution properties look at it.
+   * Engines call this once per complete execution (not for one they abandon).
+   */
+  end(): void {
+    for (const { property, monitor } of this.monitors) {
+      if (!monitor.onEnd) continue;
+      const v = monitor.onEnd((loc) => this.get(loc));
+      if (v) this.violations.push({ property: property.id, step: Math.max(0, this.steps - 1), message: v.message, details: v.details });
+    }
+  }
+
   private observe(ev: DomainEvent, step: StepRecord): void {
     for (const { property, monitor } of this.monitors) {
       const v = monitor.onEvent(ev, step);

@@ -22,6 +22,12 @@ export interface Violation {
 export interface Monitor {
   /** Called for every event, in execution order. Return a violation when the property breaks. */
   onEvent(event: DomainEvent, step: StepRecord): Omit<Violation, 'property' | 'step'> | null;
+  /**
+   * Called once when an execution has reached its final state (every thread finished, or a
+   * deadlock), with read access to the final store: for properties of the end state, such as
+   * "every deferred free has happened" under a fair scheduler.
+   */
+  onEnd?(read: (loc: string) => Value): Omit<Violation, 'property' | 'step'> | null;
 }
 
 export interface Property {

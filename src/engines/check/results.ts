@@ -55,6 +55,7 @@ export class Results {
    * deadlocked) rather than being abandoned (sleep-set blocked).
    */
   record(exec: Execution, schedule: readonly ScheduleStep[], ended: boolean): void {
+    if (ended) exec.end();
     this.stats.executions++;
     this.stats.maxDepth = Math.max(this.stats.maxDepth, exec.trace.length);
     if (ended) this.stats.complete++;

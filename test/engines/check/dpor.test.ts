@@ -109,3 +109,22 @@ describe('DPOR on toy models with known trace counts', () => {
     expect(r.stats.deadlocks).toBe(r.stats.complete);
   });
 });
+
+describe('end-of-execution properties', () => {
+  it('are checked once per complete execution, on its final state', () => {
+    const p: Program = {
+      ...waiter(),
+      properties: [{
+        id: 'x-set-at-end',
+        title: 'x is 1 when everything has finished',
+        description: 'toy liveness-style property',
+        monitor: () => ({ onEvent: () => null, onEnd: (read) => (read('x') === 1 ? null : { message: 'x is not 1', details: {} }) }),
+      }],
+    };
+    const r = new Explorer(p, { reduction: 'dpor' }).run();
+    expect(r.violations.has('x-set-at-end')).toBe(false);
+    const q: Program = { ...p, threads: p.threads.filter((t) => t.name === 'peek') };
+    const rq = new Explorer(q, { reduction: 'dpor' }).run();
+    expect(rq.violations.get('x-set-at-end')?.violation?.message).toBe('x is not 1');
+  });
+});
