@@ -1,7 +1,10 @@
 /**
  * I-7 (kernel.md §6): GUP-fast only returns pages its own mm mapped at those addresses. A walk
  * through a freed or reused table can pick up a PTE of another mm (hugetlb unshare,
- * 1013af4f585f) or garbage.
+ * 1013af4f585f), of another address of the same mm (a deposited PTE table withdrawn for another
+ * PMD's split), or garbage. The pages an address can map are its small page and, after a collapse,
+ * the THP's subpage (`expected`, `huge` in the event). A small page pinned after khugepaged copied
+ * it passes this check (it was mapped there): no-gup-fast-pin-of-collapsed-page catches that.
  */
 import { eventProperty } from '../core/index.js';
 
@@ -14,7 +17,8 @@ export const gupFastPinsOwnPages = eventProperty(
     if (ev.type !== 'gup_fast_done') return null;
     const pages = ev.pages as readonly string[];
     const expected = ev.expected as readonly string[];
-    const wrong = pages.flatMap((p, i) => (p === expected[i] ? [] : [`${p} (expected ${expected[i]})`]));
+    const huge = (ev.huge ?? []) as readonly string[];
+    const wrong = pages.flatMap((p, i) => (p === expected[i] || p === huge[i] ? [] : [`${p} (expected ${expected[i]})`]));
     if (wrong.length === 0) return null;
     return {
       message: `CPU${ev.cpu} gup_fast for ${ev.mm} pinned ${wrong.join(', ')}: ${ev.mm} does not map it there`,

@@ -6,6 +6,7 @@ import { noSleepInAtomic } from './no-sleep-in-atomic.js';
 import { noStaleWalkCache } from './no-stale-walk-cache.js';
 import { noWalkOfFreedTable } from './no-walk-of-freed-table.js';
 import { noWalkOfReusedTable } from './no-walk-of-reused-table.js';
+import { noGupFastPinOfCollapsedPage } from './no-gup-fast-pin-of-collapsed-page.js';
 
 export const INVARIANTS: readonly Property[] = [
   noWalkOfFreedTable,
@@ -14,6 +15,7 @@ export const INVARIANTS: readonly Property[] = [
   noSleepInAtomic,
   noIpiWithIrqsOff,
   gupFastPinsOwnPages,
+  noGupFastPinOfCollapsedPage,
 ];
 
 export const INVARIANT_IDS: readonly string[] = INVARIANTS.map((p) => p.id);

@@ -12,8 +12,9 @@ import { pmd_slots, type Kernel } from './kernel.js';
 import { RWSEM_UNLOCKED } from './kernel/locking/rwsem.js';
 import { lockLoc } from './kernel/locking/spinlock.js';
 import { page_table_lock, ptl } from './mm/memory.js';
+import { hugetlb_boot } from './mm/hugetlb.js';
 import { dataPage, pgdTable, pmdTable, pteTable, pudTable } from './include/linux/pgtable.js';
-import { cpuLoc, freeListLoc, mmLoc, nextPfnLoc, pageLoc, ptLoc, type Level, type PageState, type TlbEntry } from './state.js';
+import { cpuLoc, FOLIO_MAPPED, freeListLoc, mmLoc, nextPfnLoc, pageLoc, ptLoc, type Level, type PageState, type TlbEntry } from './state.js';
 
 /** What runs on a CPU when the scenario starts. */
 export interface CpuBoot {
@@ -28,10 +29,14 @@ export interface CpuBoot {
 
 /**
  * Locations whose initial value is implied rather than stored: the call_single_data lock of each
- * (source, target) pair of CPUs (a million pairs on 1024 CPUs) starts unlocked.
+ * (source, target) pair of CPUs (a million pairs on 1024 CPUs) starts unlocked; every data folio
+ * starts mapped with no extra reference (folio.<page>); every PMD table starts with no deposited
+ * PTE table (pmd_huge_pte.<table>).
  */
 export function bootInitial(k: Kernel): (loc: Loc) => Value | undefined {
   return (loc) => {
+    if (loc.startsWith('folio.')) return FOLIO_MAPPED;
+    if (loc.startsWith('pmd_huge_pte.')) return [];
     const m = /^csd\.(\d+)\.(\d+)$/.exec(loc);
     if (!m) return undefined;
     const src = Number(m[1]);
@@ -87,6 +92,8 @@ export function boot(k: Kernel, cpus: readonly CpuBoot[]): Map<Loc, Value> {
   }
   s.set(freeListLoc, []);
   s.set(nextPfnLoc, 0);
+  // hugetlbfs mappings: PGD entry 1, their (shared) PMD tables and their warm entries.
+  for (const [mm, entries] of hugetlb_boot(k, s)) warm.set(mm, [...(warm.get(mm) ?? []), ...entries]);
 
   cpus.forEach((c, i) => {
     if (c.mm !== null && !k.mms.has(c.mm)) throw new Error(`CPU${i} runs unknown mm '${c.mm}'`);

@@ -71,6 +71,54 @@ export interface KernelConfig {
   readonly sync_targeted: 'off' | 'rmb' | 'mb';
   /** S3: the GFP_ATOMIC cpumask allocation of tlb_remove_table_sync_mm() (failure: broadcast). */
   readonly sync_cpumask_alloc: 'succeeds' | 'may-fail';
+  /**
+   * hugetlb PMD-table unsharing, huge_pmd_unshare() (mm/hugetlb.ts):
+   *  'none'           before 1013af4f585f: drop the share count, clear the PUD, flush later; no
+   *                   walker sync at all (CVE-2025-38085)
+   *  'per_table_ipi'  1013af4f585f (May 2025): tlb_remove_table_sync_one() for every unshared
+   *                   table, last sharer or not
+   *  'batched'        8ce720d5bd91 (Dec 2025): tlb_unshare_pmd_ptdesc() records the unshare in
+   *                   the mmu_gather; huge_pmd_unshare_flush() flushes once and syncs once, only if
+   *                   a table became exclusive, before i_mmap_rwsem is dropped
+   *  'batched_sync_after_unlock' as 'batched', but the flush and the sync are left to
+   *                   tlb_finish_mmu(), after i_mmap_rwsem is dropped: the deferral 8ce720d5bd91
+   *                   forbids (its VM_WARN_ON_ONCE in tlb_finish_mmu() fires)
+   */
+  readonly hugetlb_unshare: 'none' | 'per_table_ipi' | 'batched' | 'batched_sync_after_unlock';
+  /**
+   * x86 tlb_flush() passes freed_tables || unshared_tables to flush_tlb_mm_range(), so that an
+   * unshare flush reaches lazy CPUs too (v8 2/2 of Lance Yang's series, present in the stored x86
+   * tlb.h). false: freed_tables only (before), the unshare flush skips lazy CPUs.
+   */
+  readonly x86_tlb_flush_unshared_tables: boolean;
+  /**
+   * arm64 tlb_flush(): last_level = !(freed_tables || unshared_tables) (c2ff4764e03e, May 2026),
+   * so an unshare invalidates the walk cache. false: !freed_tables (before): leaf-only TLBI.
+   */
+  readonly arm64_tlb_flush_unshared_tables: boolean;
+  /**
+   * What khugepaged's anonymous collapse, collapse_huge_page() (mm/khugepaged.ts), does after
+   * pmdp_collapse_flush() and before it copies the small pages and deposits the old PTE table for
+   * reuse:
+   *  'sync_one'        tlb_remove_table_sync_one(), a broadcast IPI waited for (2ba99c5e0881,
+   *                    Jann Horn, Nov 2022; mainline today). The v8 skip
+   *                    (skip_sync_if_flush_implies_ipi) may elide it.
+   *  'sync_rcu'        tlb_remove_table_sync_rcu() (S4 "RCU everywhere", proposed by Peter
+   *                    Zijlstra in the v4 thread, Feb 2026; not merged): a grace period; the v8
+   *                    skip applies to this helper too
+   *  'synchronize_rcu' synchronize_rcu() called directly (S4 without the helper): never skipped
+   *  'none'            nothing: the kernel between 70cbc3cc78a9 (Sep 2022) and 2ba99c5e0881
+   */
+  readonly collapse_sync: 'sync_one' | 'sync_rcu' | 'synchronize_rcu' | 'none';
+  /**
+   * How PT_RECLAIM (pt_reclaim: true; mm/pt_reclaim.ts) frees an empty PTE table after
+   * madvise(MADV_DONTNEED) cleared its PMD entry:
+   *  'pte_free_tlb' free_pte() -> pte_free_tlb() -> tlb_remove_table(): the mmu_gather's RCU batch,
+   *                 or call_rcu() on the ptdesc when the batch page cannot be allocated (6375e95f381e,
+   *                 Qi Zheng, as merged)
+   *  'immediate'    hypothetical: flush the TLB, then pte_free() at once, with no grace period
+   */
+  readonly pt_reclaim_free: 'pte_free_tlb' | 'immediate';
 }
 
 export type KnobId = keyof KernelConfig;
@@ -93,6 +141,11 @@ export const DEFAULT_CONFIG: KernelConfig = {
   gup_fast_pmd_recheck: true,
   sync_targeted: 'off',
   sync_cpumask_alloc: 'succeeds',
+  hugetlb_unshare: 'batched',
+  x86_tlb_flush_unshared_tables: true,
+  arm64_tlb_flush_unshared_tables: true,
+  collapse_sync: 'sync_one',
+  pt_reclaim_free: 'pte_free_tlb',
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -108,4 +161,9 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   gup_fast_pmd_recheck: 'boolean',
   sync_targeted: ['off', 'rmb', 'mb'],
   sync_cpumask_alloc: ['succeeds', 'may-fail'],
+  hugetlb_unshare: ['none', 'per_table_ipi', 'batched', 'batched_sync_after_unlock'],
+  x86_tlb_flush_unshared_tables: 'boolean',
+  arm64_tlb_flush_unshared_tables: 'boolean',
+  collapse_sync: ['sync_one', 'sync_rcu', 'synchronize_rcu', 'none'],
+  pt_reclaim_free: ['pte_free_tlb', 'immediate'],
 };

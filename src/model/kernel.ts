@@ -33,6 +33,29 @@ export interface MmSpec {
   readonly ptes_per_table: number;
   /** x86 INVLPGB: the mm has a global ASID and is flushed by broadcast (consider_global_asid()). */
   readonly global_asid: boolean;
+  /**
+   * A MAP_SHARED mapping of a whole hugetlbfs file (mm/hugetlb.ts), reached through PGD entry 1:
+   * one PUD entry per 1 GiB PMD table of the file, shared with the other mms that map the file.
+   */
+  readonly hugetlb?: HugetlbMapping;
+}
+
+/** An mm's mapping of a hugetlbfs file: a VMA named `name` covering every table of `file`. */
+export interface HugetlbMapping {
+  readonly name: string;
+  readonly file: string;
+  /** false: not mapped at boot (no PUD entries); a workload maps and shares it with `mmap`. */
+  readonly mapped?: boolean;
+}
+
+/**
+ * A hugetlbfs file of 2 MiB pages: `tables` PMD tables (1 GiB each, the unit of PMD sharing), each
+ * mapping `pages` huge pages (the model's stand-in for 512).
+ */
+export interface HugetlbFileSpec {
+  readonly name: string;
+  readonly tables: number;
+  readonly pages: number;
 }
 
 /** Architecture hooks: the arch's asm/tlb.h and tlbflush.h, as far as the model needs them. */
@@ -63,6 +86,8 @@ export interface Kernel {
    * checker leaves them out, as they would only add steps).
    */
   readonly mark_operations?: boolean;
+  /** hugetlbfs files that mms map (MmSpec.hugetlb), by name. */
+  readonly hugetlbfs?: ReadonlyMap<string, HugetlbFileSpec>;
 }
 
 export interface Ctx {

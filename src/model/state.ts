@@ -107,7 +107,12 @@ export const LEVELS: readonly Level[] = ['pgd', 'pud', 'pmd', 'pte'];
 export type PtEntry =
   | null
   | { readonly table: string; readonly gen: number }
-  | { readonly pfn: string };
+  /**
+   * A leaf: a data page (PTE level) or a huge page (PMD level, a THP installed by khugepaged).
+   * `invalid`: a huge PMD that __split_huge_pmd_locked() has marked not-present with
+   * pmdp_invalidate() (pmd_mkinvalid(): still huge, not accessible) until the table replaces it.
+   */
+  | { readonly pfn: string; readonly invalid?: boolean };
 
 export const pageLoc = (id: string): Loc => `page.${id}`;
 export const ptLoc = (table: string, index: number): Loc => `pt.${table}.${index}`;
@@ -148,6 +153,35 @@ export interface StealTime {
   readonly preempted: boolean;
   readonly flush: boolean;
 }
+
+/**
+ * A data folio, as far as GUP-fast and khugepaged look at it: the references beyond the mapping's
+ * (folio_ref_count() - folio_expected_ref_count(): GUP-fast's speculative references and pins), and
+ * where khugepaged is with it. Small pages are their own folio; a THP's subpages share the head's
+ * (mm/khugepaged.ts, include/linux/pgtable.ts page_folio()).
+ */
+export interface FolioState {
+  readonly [key: string]: Value;
+  readonly pins: number;
+  /**
+   * 'mapped': mapped by a page table, nothing in progress; 'isolated': __collapse_huge_page_isolate()
+   * checked its refcount and isolated it, so a collapse will copy it and unmap it (ghost: a pin taken
+   * now is one khugepaged did not see); 'freed': released after the copy with no reference left
+   * (try_grab_folio_fast() fails on a zero refcount).
+   */
+  readonly state: 'mapped' | 'isolated' | 'freed';
+}
+
+/** `folio.<head page>`: its FolioState (implied initial value: mapped, no pins; boot.ts). */
+export const folioLoc = (folio: string): Loc => `folio.${folio}`;
+export const FOLIO_MAPPED: FolioState = { pins: 0, state: 'mapped' };
+
+/**
+ * pmd_huge_pte(mm, pmdp): the PTE tables deposited for the THPs a PMD table maps
+ * (pgtable_trans_huge_deposit()), one list per PMD table page with split PMD locks, as on x86-64
+ * and arm64. The list is in withdrawal order (mm/pgtable-generic.ts). Implied initial value: [].
+ */
+export const pmdHugePteLoc = (pmdTable: string): Loc => `pmd_huge_pte.${pmdTable}`;
 
 /** smp_call_function's per-(source, target) call_single_data lock. */
 export const csdLoc = (src: number, dst: number): Loc => `csd.${src}.${dst}`;

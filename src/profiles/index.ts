@@ -42,6 +42,7 @@ const COMMON: { readonly [name: string]: CostParam } = {
   'context_switch': U(2000, 'schedule() out and back in'),
   'idle.enter': U(500, 'entering the idle loop'),
   'hw.walk_step': U(30, 'one level of a hardware page walk'),
+  'thp.copy': U(150_000, 'khugepaged __collapse_huge_page_copy(): 512 copy_mc_user_highpage() of 4 KiB, about 2 MiB at ~14 GB/s'),
   'rcu.gp': C(4_000_000, 'synchronize_rcu() mean ≈ 4.0 ms at HZ=1000 (Joel Fernandes, costs.md §3)'),
   'rcu.gp_expedited': C(150_000, 'synchronize_rcu_expedited() avg 151 µs with an RT kthread (Kalesh Singh, costs.md §3)'),
   'cstate.C0': C(0, 'busy CPU: no exit latency'),

@@ -46,6 +46,16 @@ export function compareRows(s: ResolvedScenario, cols: readonly CompareColumn[])
     row('IPIs received per munmap/exit', (c) => (unmaps(c) ? (sum(c.metrics.interrupts.map((i) => i.CAL + i.TLB)) / unmaps(c)).toFixed(1) : '-'));
     if (g.rt.length + g.idle.length > 0) row('  of which on RT and idle CPUs', (c) => (unmaps(c) ? ((ipis(c.metrics, g.rt) + ipis(c.metrics, g.idle)) / unmaps(c)).toFixed(1) : '-'));
   }
+  const collapses = (c: CompareColumn): number => c.metrics.operations.collapse?.count ?? 0;
+  if (cols.some((c) => collapses(c) > 0)) {
+    // /proc/interrupts CAL vs TLB as the model counts them: the sync IPI is CAL, the flush IPI TLB.
+    row('CAL IPIs received per collapse', (c) => (collapses(c) ? (sum(c.metrics.interrupts.map((i) => i.CAL)) / collapses(c)).toFixed(1) : '-'));
+    row('TLB IPIs received per collapse', (c) => (collapses(c) ? (sum(c.metrics.interrupts.map((i) => i.TLB)) / collapses(c)).toFixed(1) : '-'));
+  }
+  if (cols.some((c) => unmaps(c) > 0 && (c.metrics.smpCalls?.tlb_remove_table_smp_sync ?? 0) > 0)) {
+    // One tlb_remove_table_sync_one() is one call, IPI'ing every other online CPU.
+    row('sync IPI broadcasts per munmap/exit', (c) => (unmaps(c) ? ((c.metrics.smpCalls?.tlb_remove_table_smp_sync ?? 0) / unmaps(c)).toFixed(1) : '-'));
+  }
   row('time in IPI handlers, µs', (c) => us(sum(c.metrics.irqTime)));
   const ops = [...new Set(cols.flatMap((c) => Object.keys(c.metrics.operations)))].sort();
   for (const op of ops) {

@@ -72,12 +72,18 @@ function toStep(raw: StepData, cpuMm: string | null): Step {
   if ('gup_fast' in raw) return { kind: 'gup_fast', ...raw.gup_fast };
   if ('reuse_table' in raw) return { kind: 'reuse_table', ...raw.reuse_table };
   if ('cyclictest' in raw) return { kind: 'cyclictest', interval: raw.cyclictest.interval };
+  if ('collapse' in raw) return { kind: 'collapse', mm: raw.collapse.mm ?? cpuMm ?? '', slot: raw.collapse.slot };
+  if ('split' in raw) return { kind: 'split', slot: raw.split };
+  if ('madvise_dontneed' in raw) return { kind: 'madvise_dontneed', vma: raw.madvise_dontneed };
+  if ('gup_fast_hugetlb' in raw) return { kind: 'gup_fast_hugetlb', ...raw.gup_fast_hugetlb };
+  if ('hugetlb_reuse' in raw) return { kind: 'hugetlb_reuse', ...raw.hugetlb_reuse };
   return { kind: 'call', fn: raw.call.fn, context: raw.call.context } as Step;
 }
 
 function commOf(steps: readonly Step[], cpu: number): string {
   const first = steps.find((s) => s.kind !== 'idle' && s.kind !== 'user');
   if (!first) return `swapper/${cpu}`;
+  if (first.kind === 'collapse') return 'khugepaged';
   return first.kind === 'call' ? first.fn : first.kind;
 }
 
@@ -164,13 +170,17 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
         if (v.start < w.end && w.start < v.end) issues.push(file.issue(['mm', name, 'vmas', i], `VMA ${v.name} [${v.start}, ${v.end}) overlaps ${w.name} [${w.start}, ${w.end})`));
       }
     });
-    mms.set(name, { name, vmas: m.vmas, ptes_per_table: m.ptes_per_table, global_asid: m.global_asid });
+    const h = m.hugetlb;
+    if (h && !Object.hasOwn(d.hugetlbfs ?? {}, h.file)) issues.push(file.issue(['mm', name, 'hugetlb', 'file'], `unknown hugetlbfs file '${h.file}'; the scenario defines: ${Object.keys(d.hugetlbfs ?? {}).join(', ') || 'none'}`));
+    if (h && seen.has(h.name)) issues.push(file.issue(['mm', name, 'hugetlb', 'name'], `VMA name '${h.name}' is used twice in mm ${name}`));
+    mms.set(name, { name, vmas: m.vmas, ptes_per_table: m.ptes_per_table, global_asid: m.global_asid, ...(h ? { hugetlb: h } : {}) });
   }
+  const hugetlbfs = new Map(Object.entries(d.hugetlbfs ?? {}).map(([name, f]) => [name, { name, tables: f.tables, pages: f.pages }]));
 
   const preemptible = d.cpus.flatMap((c, i) => (c.vcpu_preemptible ? [i] : []));
   const purpose = overrides.purpose ?? 'check';
   const userMmCpus = d.cpus.flatMap((c, i) => (c.mm !== null ? [i] : []));
-  const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible, user_mm_cpus: userMmCpus, mark_operations: purpose === 'sim' };
+  const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible, user_mm_cpus: userMmCpus, mark_operations: purpose === 'sim', hugetlbfs };
 
   // CPUs.
   const threads: ThreadSpec[] = [];
@@ -229,6 +239,22 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
       else mapped.delete(s.vma);
     });
   });
+
+  // PT_RECLAIM frees PTE tables under the mmap_lock held for read, beside faults; the model's fault
+  // path neither re-checks the PMD under the PTE lock (pte_offset_map_lock()'s pmd_same()) nor
+  // holds rcu_read_lock() in pte_offset_map(), so it cannot run beside it (docs/model.md §5.19).
+  if (config.pt_reclaim) {
+    d.cpus.forEach((c, i) => {
+      if (c.mm === null || c.lazy) return;
+      (stepsOf[i] ?? []).forEach((s, j) => {
+        if (s.kind !== 'madvise_dontneed') return;
+        const faulter = d.cpus.findIndex((o, k) => k !== i && o.mm === c.mm && !o.lazy && (stepsOf[k] ?? []).some((x) => x.kind === 'fault' || x.kind === 'touch'));
+        if (faulter >= 0) {
+          issues.push(file.issue(['cpus', i, 'run', j], `madvise_dontneed with pt_reclaim frees ${c.mm}'s PTE tables while CPU${faulter} faults on ${c.mm}: the model's fault path does not re-check the PMD under the PTE lock, so it cannot run beside PT_RECLAIM`));
+        }
+      });
+    });
+  }
 
   // Invariants and expectations.
   const invariants = d.check.invariants === 'all' ? [...INVARIANT_IDS] : d.check.invariants;

@@ -36,6 +36,8 @@ const mm = z.strictObject({
   vmas: z.array(vma).min(1),
   ptes_per_table: z.int().min(1).max(8).default(1),
   global_asid: z.boolean().default(true),
+  /** A MAP_SHARED mapping of a whole hugetlbfs file (mm/hugetlb.ts): `{ name: shm, file: F }`. */
+  hugetlb: z.strictObject({ name, file: name, mapped: z.boolean().default(true) }).optional(),
 });
 
 /**
@@ -65,12 +67,19 @@ const STEP_ARGS = {
     fn: z.enum(SYNC_FNS as [string, ...string[]], { error: () => `expected one of ${SYNC_FNS.join(', ')}` }),
     context: z.enum(CALL_CONTEXTS as [string, ...string[]], { error: () => `expected one of ${CALL_CONTEXTS.join(', ')}` }).default('task'),
   }),
+  /** khugepaged / MADV_COLLAPSE of a 2 MiB slot; `mm` defaults to the CPU's mm. */
+  collapse: z.strictObject({ slot: z.int().min(0), mm: name.optional() }),
+  /** Split the THP of a 2 MiB slot of the CPU's mm: `- { split: 0 }`. */
+  split: z.int().min(0),
+  madvise_dontneed: name,
+  gup_fast_hugetlb: z.strictObject({ table: z.int().min(0).default(0), page: z.int().min(0).default(0) }),
+  hugetlb_reuse: z.strictObject({ table: z.int().min(0).default(0), page: z.int().min(0).default(0) }),
 } as const;
 
 /** Steps written as a bare word: `- idle`. */
 const BARE_STEPS = ['idle', 'user', 'exit_mmap'] as const;
 
-export const STEP_KINDS = ['munmap', 'mmap', 'fault', 'touch', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'cyclictest', 'call'] as const;
+export const STEP_KINDS = ['munmap', 'mmap', 'fault', 'touch', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'cyclictest', 'call', 'collapse', 'split', 'madvise_dontneed', 'gup_fast_hugetlb', 'hugetlb_reuse'] as const;
 
 type StepArgs = { readonly [K in keyof typeof STEP_ARGS]: { readonly [P in K]: z.output<(typeof STEP_ARGS)[K]> } };
 export type StepData = (typeof BARE_STEPS)[number] | StepArgs[keyof StepArgs];
@@ -150,6 +159,8 @@ export const scenarioSchema = z.strictObject({
   }),
   config: config.default({}),
   mm: z.record(name, mm).default({}),
+  /** hugetlbfs files: PMD tables of 1 GiB (the unit of sharing) and huge pages per table. */
+  hugetlbfs: z.record(name, z.strictObject({ tables: z.int().min(1).max(4096), pages: z.int().min(1).max(8).default(1) })).optional(),
   cpus: z.array(cpu).min(1).max(MAX_CPUS),
   sim: z.strictObject({
     profile: z.string().optional(),

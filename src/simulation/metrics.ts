@@ -6,7 +6,8 @@
  *  - timer wakeup latency of real-time threads (cyclictest): how late after its expiry the
  *    thread ran;
  *  - grace periods: how many, how long;
- *  - page-table pages unlinked but not yet freed (waiting for a grace period or a sync), over time.
+ *  - page-table pages unlinked but not yet freed (waiting for a grace period or a sync), over time;
+ *  - cross-CPU calls made, by the function they run (a broadcast counts once).
  * Histograms are HDR histograms (3 significant digits).
  */
 import * as hdr from 'hdr-histogram-js';
@@ -41,6 +42,8 @@ export interface SimMetricsData {
   /** Page-table pages unlinked and not yet freed: peak and time-weighted mean. */
   readonly pendingFree: { readonly peak: number; readonly mean: number; readonly samples: ReadonlyArray<readonly [number, number]> };
   readonly tablesFreed: number;
+  /** smp_call_function*() calls by the function they run (`smp_call` events), e.g. tlb_remove_table_smp_sync. */
+  readonly smpCalls: { readonly [func: string]: number };
 }
 
 function histogram(): hdr.Histogram {
@@ -78,6 +81,7 @@ export class SimMetrics implements SimObserver {
   private pendingArea = 0;
   private lastChange = 0;
   private freed = 0;
+  private readonly smpCalls = new Map<string, number>();
   private readonly samples: Array<[number, number]> = [];
   private readonly sampleEvery: number;
   private nextSample = 0;
@@ -136,6 +140,9 @@ export class SimMetrics implements SimObserver {
           this.freed++;
           this.changePending(start, -1);
           break;
+        case 'smp_call':
+          this.smpCalls.set(ev.func as string, (this.smpCalls.get(ev.func as string) ?? 0) + 1);
+          break;
       }
     }
     while (start >= this.nextSample) {
@@ -167,6 +174,7 @@ export class SimMetrics implements SimObserver {
       gracePeriods: { count: this.gpCount, duration: this.gp.totalCount ? stats(this.gp) : null },
       pendingFree: { peak: this.pendingPeak, mean: endTime > 0 ? area / endTime : 0, samples: this.samples },
       tablesFreed: this.freed,
+      smpCalls: Object.fromEntries([...this.smpCalls].sort()),
     };
   }
 }

@@ -35,6 +35,7 @@ const CLASS_PARAM: { readonly [cls: string]: string } = {
   context_switch: 'context_switch',
   idle_enter: 'idle.enter',
   hw_walk_step: 'hw.walk_step',
+  thp_copy: 'thp.copy',
   vcpu_preempt: 'step.default',
 };
 

@@ -96,3 +96,57 @@ defineStrategy({
   description: 'As targeted-ipi, with smp_mb() on the updater between the page-table change and the scan (the Dekker pattern).',
   knobs: { pt_reclaim: false, remove_table_one: 'sync_one', sync_targeted: 'mb' },
 });
+
+// hugetlb PMD-table unsharing (mm/hugetlb.ts). These set only the unshare knobs (and, for the v8
+// skip, the skip knobs), so they combine with any table-free configuration.
+
+defineStrategy({
+  id: 'hugetlb-no-sync',
+  title: 'hugetlb unshare before 1013af4f585f: no walker sync (CVE-2025-38085)',
+  description:
+    'huge_pmd_unshare() clears the PUD and drops the share count; the caller flushes the TLB before dropping ' +
+    'i_mmap_rwsem, but nothing waits for a GUP-fast that already loaded the PUD.',
+  knobs: { hugetlb_unshare: 'none' },
+});
+
+defineStrategy({
+  id: 'hugetlb-per-table-ipi',
+  title: 'hugetlb unshare with one sync IPI per table (1013af4f585f, May 2025)',
+  description:
+    '1013af4f585f "mm/hugetlb: fix huge_pmd_unshare() vs GUP-fast race": huge_pmd_unshare() calls ' +
+    'tlb_remove_table_sync_one() for every unshared PMD table, last sharer or not: one broadcast per 1 GiB.',
+  knobs: { hugetlb_unshare: 'per_table_ipi' },
+});
+
+defineStrategy({
+  id: 'hugetlb-batched',
+  title: 'hugetlb unshare batched in the mmu_gather (8ce720d5bd91, Dec 2025)',
+  description:
+    '8ce720d5bd91 "mm/hugetlb: fix excessive IPI broadcasts when unsharing PMD tables using mmu_gather": one TLB ' +
+    'flush per batch, and one sync broadcast per batch only if some table became exclusive, before i_mmap_rwsem ' +
+    'is dropped.',
+  knobs: { hugetlb_unshare: 'batched' },
+});
+
+defineStrategy({
+  id: 'hugetlb-batched-skip',
+  title: 'hugetlb unshare batched, plus the v8 skip of the redundant sync IPI',
+  description:
+    '8ce720d5bd91 with Lance Yang v8 (24 Mar 2026): tlb_remove_table_sync_one() returns early when ' +
+    'tlb_table_flush_implies_ipi_broadcast() (x86 with native_flush_tlb_multi() and no INVLPGB).',
+  knobs: { hugetlb_unshare: 'batched', skip_sync_if_flush_implies_ipi: true, implies_ipi_broadcast: 'v8' },
+});
+
+// khugepaged collapse (mm/khugepaged.ts): the walker sync after pmdp_collapse_flush() is the
+// collapse_sync knob; no preset but this one sets it (the v8 skip presets elide sync_one there too).
+
+defineStrategy({
+  id: 'rcu-everywhere',
+  title: 'S4: RCU for every walker sync ("RCU everywhere", proposed; not merged)',
+  description:
+    'Peter Zijlstra in the v4 thread (Feb 2026): replace the remaining tlb_remove_table_sync_one() callers with ' +
+    'synchronize_rcu(), which waits for IRQ-off walkers (RCU readers since v4.20) without disturbing any CPU. ' +
+    'Here: khugepaged collapse calls synchronize_rcu() (collapse_sync), and the !PT_RECLAIM single-table fallback ' +
+    'tlb_remove_table_sync_rcu() (1fb3d8c20bfa). hugetlb unshare keeps its own knob (hugetlb_unshare).',
+  knobs: { pt_reclaim: false, remove_table_one: 'sync_rcu', skip_sync_if_flush_implies_ipi: false, collapse_sync: 'synchronize_rcu' },
+});

@@ -20,6 +20,11 @@ import { tlb_remove_table_sync_one, tlb_remove_table_sync_rcu } from '../model/m
 import { rcu_read_lock, rcu_read_unlock, synchronize_rcu, synchronize_rcu_expedited } from '../model/kernel/rcu/tree.js';
 import { mmSpec } from '../model/kernel.js';
 import { do_nanosleep } from '../model/kernel/time.js';
+import { gup_fast_hugetlb } from '../model/mm/gup_pmd_leaf.js';
+import { hugetlb_reuse } from '../model/mm/hugetlb.js';
+import { collapse_huge_page } from '../model/mm/khugepaged.js';
+import { split_huge_pmd } from '../model/mm/huge_memory.js';
+import { madvise_dontneed } from '../model/mm/madvise.js';
 
 /** A sync primitive a workload can call directly (to test its context rules). */
 export type SyncFn = 'tlb_remove_table_sync_one' | 'tlb_remove_table_sync_rcu' | 'synchronize_rcu' | 'synchronize_rcu_expedited';
@@ -37,7 +42,13 @@ export const CALL_CONTEXTS: readonly CallContext[] = ['task', 'spinlock', 'irqs_
  *  - `fault`: the task touches one page (a write fault at PTE `page` of 2 MiB slot `slot`), which
  *    allocates and populates any missing table and maps the page;
  *  - `touch`: a fault on every page of a VMA, in address order, one fault (and one mmap_lock
- *    round trip) per page, as a task writing to each page in turn.
+ *    round trip) per page, as a task writing to each page in turn;
+ *  - `collapse`: khugepaged (or MADV_COLLAPSE) collapses 2 MiB slot `slot` of `mm` into a THP
+ *    (collapse_huge_page(); the old PTE table is deposited for reuse);
+ *  - `split`: the task splits the THP mapping slot `slot` (__split_huge_pmd(): the deposited table
+ *    is withdrawn, refilled and linked again);
+ *  - `madvise_dontneed`: madvise(MADV_DONTNEED) of a whole VMA: zaps it, and with PT_RECLAIM frees
+ *    its emptied PTE tables.
  */
 export type Step =
   | { readonly kind: 'munmap'; readonly vma: string }
@@ -51,7 +62,14 @@ export type Step =
   | { readonly kind: 'user' }
   | { readonly kind: 'reuse_table'; readonly owner: string; readonly entries: number }
   | { readonly kind: 'cyclictest'; readonly interval: number }
-  | { readonly kind: 'call'; readonly fn: SyncFn; readonly context: CallContext };
+  | { readonly kind: 'call'; readonly fn: SyncFn; readonly context: CallContext }
+  /** GUP-fast of huge page `page` of PMD table `table` of the mm's hugetlb mapping (mm/gup_pmd_leaf.ts). */
+  | { readonly kind: 'gup_fast_hugetlb'; readonly table: number; readonly page: number }
+  /** The mm takes over PMD table `table` of its hugetlb mapping once no other mm shares it (mm/hugetlb.ts). */
+  | { readonly kind: 'hugetlb_reuse'; readonly table: number; readonly page: number }
+  | { readonly kind: 'collapse'; readonly mm: string; readonly slot: number }
+  | { readonly kind: 'split'; readonly slot: number }
+  | { readonly kind: 'madvise_dontneed'; readonly vma: string };
 
 function* runSync(cur: Ctx, fn: SyncFn): Proc<void> {
   switch (fn) {
@@ -141,6 +159,20 @@ export function* runStep(cur: Ctx, step: Step): Proc<void> {
       return yield* reuseTable(cur, step.owner, step.entries);
     case 'call':
       return yield* callIn(cur, step.fn, step.context);
+    case 'gup_fast_hugetlb':
+      yield* gup_fast_hugetlb(cur, step.table, step.page);
+      return;
+    case 'hugetlb_reuse':
+      yield* hugetlb_reuse(cur, step.table, step.page);
+      return;
+    case 'collapse':
+      yield* collapse_huge_page(cur, step.mm, step.slot);
+      return;
+    case 'split':
+      yield* split_huge_pmd(cur, cur.mm as string, step.slot);
+      return;
+    case 'madvise_dontneed':
+      return yield* madvise_dontneed(cur, step.vma);
   }
 }
 
@@ -170,6 +202,16 @@ export function describeStep(step: Step): string {
       return `${step.fn}() from ${step.context} context`;
     case 'cyclictest':
       return `cyclictest: sleep ${step.interval} ns, measure the wakeup`;
+    case 'gup_fast_hugetlb':
+      return `gup_fast of hugetlb table ${step.table}, page ${step.page}`;
+    case 'hugetlb_reuse':
+      return `reuse hugetlb table ${step.table} once exclusive (a THP at page ${step.page})`;
+    case 'collapse':
+      return `collapse_huge_page(${step.mm}, slot ${step.slot})`;
+    case 'split':
+      return `split the THP of slot ${step.slot}`;
+    case 'madvise_dontneed':
+      return `madvise(${step.vma}, MADV_DONTNEED)`;
   }
 }
 
@@ -223,8 +265,9 @@ export function validateStep(k: Kernel, mm: string | null, step: Step): string |
   if (step.kind === 'munmap' || step.kind === 'mmap' || step.kind === 'touch' || step.kind === 'fault' || step.kind === 'gup_fast' || step.kind === 'pte_offset_map') {
     if (mm === null) return `${step.kind} needs the CPU to run a task of an mm (set 'mm', not lazy)`;
     const spec = mmSpec(k, mm);
-    if ((step.kind === 'munmap' || step.kind === 'mmap' || step.kind === 'touch') && !spec.vmas.some((v) => v.name === step.vma)) {
-      return `mm ${mm} has no VMA '${step.vma}' (has: ${spec.vmas.map((v) => v.name).join(', ')})`;
+    const hugetlb = (step.kind === 'munmap' || step.kind === 'mmap') && spec.hugetlb?.name === step.vma;
+    if ((step.kind === 'munmap' || step.kind === 'mmap' || step.kind === 'touch') && !hugetlb && !spec.vmas.some((v) => v.name === step.vma)) {
+      return `mm ${mm} has no VMA '${step.vma}' (has: ${[...spec.vmas.map((v) => v.name), ...(spec.hugetlb ? [spec.hugetlb.name] : [])].join(', ')})`;
     }
     if (step.kind === 'gup_fast' || step.kind === 'pte_offset_map' || step.kind === 'fault') {
       if (!spec.vmas.some((v) => step.slot >= v.start && step.slot < v.end)) return `slot ${step.slot} is not inside a VMA of ${mm}`;
@@ -234,5 +277,24 @@ export function validateStep(k: Kernel, mm: string | null, step: Step): string |
     }
   }
   if (step.kind === 'reuse_table' && !k.mms.has(step.owner)) return `reuse_table owner '${step.owner}' is not an mm of the scenario`;
+  if (step.kind === 'gup_fast_hugetlb' || step.kind === 'hugetlb_reuse') {
+    if (mm === null) return `${step.kind} needs the CPU to run a task of an mm (set 'mm', not lazy)`;
+    const h = mmSpec(k, mm).hugetlb;
+    if (!h) return `${step.kind}: mm ${mm} has no hugetlb mapping (mm.${mm}.hugetlb)`;
+    const f = k.hugetlbfs?.get(h.file);
+    if (!f) return `${step.kind}: hugetlbfs file '${h.file}' is not defined`;
+    if (step.table >= f.tables) return `table ${step.table} is beyond the ${f.tables} PMD table(s) of hugetlbfs file ${f.name}`;
+    if (step.page >= f.pages) return `page ${step.page} is beyond the ${f.pages} huge page(s) per table of ${f.name}`;
+  }
+  if (step.kind === 'collapse') {
+    if (!k.mms.has(step.mm)) return step.mm === '' ? 'collapse needs an mm: set the CPU\'s mm or collapse: { mm, slot }' : `collapse: '${step.mm}' is not an mm of the scenario`;
+    if (!mmSpec(k, step.mm).vmas.some((v) => step.slot >= v.start && step.slot < v.end)) return `slot ${step.slot} is not inside a VMA of ${step.mm}`;
+  }
+  if (step.kind === 'split' || step.kind === 'madvise_dontneed') {
+    if (mm === null) return `${step.kind} needs the CPU to run a task of an mm (set 'mm', not lazy)`;
+    const spec = mmSpec(k, mm);
+    if (step.kind === 'split' && !spec.vmas.some((v) => step.slot >= v.start && step.slot < v.end)) return `slot ${step.slot} is not inside a VMA of ${mm}`;
+    if (step.kind === 'madvise_dontneed' && !spec.vmas.some((v) => v.name === step.vma)) return `mm ${mm} has no VMA '${step.vma}' (has: ${spec.vmas.map((v) => v.name).join(', ')})`;
+  }
   return null;
 }

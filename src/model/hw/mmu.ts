@@ -82,7 +82,8 @@ export function* hw_page_walk(cur: Ctx, slot: number, pte: number): Proc<void> {
           type: 'walk_read', walker: 'hw', cpu: c, fn: 'hw_page_walk', mm: k.mm, table: k.table, level: k.level, index,
           expect_gen: k.gen, state: page.state, gen: page.gen, owner: page.owner, entry: entry as Value,
         }];
-        if (entry === null) return { result: null, events, note: 'not present: walk ends (fault)' };
+        // pmd_mkinvalid() (a huge PMD being split): not present to the hardware either.
+        if (entry === null || ('pfn' in entry && entry.invalid === true)) return { result: null, events, note: 'not present: walk ends (fault)' };
         const path = pathAt(k.level, slot, pte);
         if ('pfn' in entry) {
           const leaf: TlbEntry = { mm: k.mm, level: k.level, path, table: null, gen: null, pfn: entry.pfn };

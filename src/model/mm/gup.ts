@@ -10,18 +10,64 @@
  * tlb_remove_table_sync_one(). The re-checks catch changes to entries already read, not a table
  * freed or reused under the walk: that is what the synchronisation on the freeing side is for.
  *
- * Not modelled: FOLL_PIN's write_protect_seq (fork), huge leaf PUD/PMD (no THP in this model's
- * GUP-fast), folio refcount failure, permission and special-PTE checks.
+ * A huge leaf PMD (a THP khugepaged installed) is handled in place by gup_fast_pmd_leaf(): grab the
+ * folio (the head page), re-check the PMD, record the subpages. The folio references are tracked
+ * (state.ts FolioState): khugepaged's __collapse_huge_page_isolate() checks them, which is the other
+ * half of the race 70cbc3cc78a9 closed (mm/khugepaged.ts).
+ *
+ * Not modelled: FOLL_PIN's write_protect_seq (fork), huge leaf PUDs, permission and special-PTE
+ * checks, gup_fast_folio_allowed(), the unshare (COW) check.
  */
 import { access, local, type Proc } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
 import { local_irq_restore, local_irq_save } from '../include/linux/irqflags.js';
-import { dataPage, entry_val, pgdTable, walker_read_entry } from '../include/linux/pgtable.js';
+import { dataPage, entry_same, entry_val, page_folio, pgdTable, thpSubpage, walker_read_entry } from '../include/linux/pgtable.js';
 import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
-import { cpuLoc, type PtEntry } from '../state.js';
+import { cpuLoc, folioLoc, type FolioState, type PtEntry } from '../state.js';
 
 function tablePtr(e: PtEntry): { table: string; gen: number } | null {
   return e !== null && 'table' in e ? e : null;
+}
+
+/**
+ * try_grab_folio_fast(page, refs, flags): take `refs` speculative references on the page's folio
+ * (folio_try_get() semantics: fails on a folio whose refcount dropped to zero, here one khugepaged
+ * released after copying it). Returns null on failure, else whether khugepaged had already isolated
+ * the folio for a collapse (ghost: its refcount check is behind it, so it will not see this pin).
+ */
+function* try_grab_folio_fast(cur: Ctx, page: string, refs: number): Proc<{ isolated: boolean } | null> {
+  void cur;
+  const folio = page_folio(page);
+  const loc = folioLoc(folio);
+  return yield* access<{ isolated: boolean } | null>({
+    fn: 'try_grab_folio_fast',
+    desc: `grab ${page}`,
+    cost: { cls: 'folio_grab' },
+    reads: [loc],
+    writes: [loc],
+    effect: ([f]) => {
+      const st = f as FolioState;
+      if (st.state === 'freed') return { result: null, note: `${folio} was freed: refcount zero, no reference taken` };
+      return {
+        writes: [[loc, { ...st, pins: st.pins + refs }]],
+        result: { isolated: st.state === 'isolated' },
+        note: st.state === 'isolated' ? `${folio} is isolated for a collapse: khugepaged will not see this reference` : undefined,
+      };
+    },
+  });
+}
+
+/** gup_put_folio(folio, refs, flags): drop the references a failed re-check gives back. */
+function* gup_put_folio(cur: Ctx, page: string, refs: number, why: string): Proc<void> {
+  void cur;
+  const loc = folioLoc(page_folio(page));
+  yield* access({
+    fn: 'gup_put_folio',
+    desc: `${why}: drop ${page}`,
+    reads: [loc],
+    writes: [loc],
+    effect: ([f]) => ({ writes: [[loc, { ...(f as FolioState), pins: (f as FolioState).pins - refs }]] }),
+  });
 }
 
 /**
@@ -35,7 +81,8 @@ function* gup_fast_pte_range(cur: Ctx, pmd: { table: string; gen: number }, pmdT
   for (let i = first; i < first + nr; i++) {
     const pte = yield* walker_read_entry(cur, 'gup_fast', 'gup_fast_pte_range', pmd.table, pmd.gen, i, 'pte');
     if (pte === null || !('pfn' in pte)) break;
-    yield* local({ fn: 'try_grab_folio_fast', desc: `grab ${pte.pfn}` }, { cls: 'folio_grab' });
+    const grabbed = yield* try_grab_folio_fast(cur, pte.pfn, 1);
+    if (grabbed === null) break;
     let ok = true;
     if (cur.k.config.gup_fast_pmd_recheck) {
       const again = yield* walker_read_entry(cur, 'gup_fast', 'gup_fast_pte_range', pmdTable.table, pmdTable.gen, slot, 'pmd');
@@ -46,10 +93,10 @@ function* gup_fast_pte_range(cur: Ctx, pmd: { table: string; gen: number }, pmdT
       ok = entry_val(pteAgain) === pte.pfn;
     }
     if (!ok) {
-      yield* local({ fn: 'gup_put_folio', desc: `entry changed: drop ${pte.pfn}` });
+      yield* gup_put_folio(cur, pte.pfn, 1, 'entry changed');
       break;
     }
-    pages.push({ index: i, pfn: pte.pfn });
+    pages.push({ index: i, pfn: pte.pfn, isolated: grabbed.isolated });
   }
   // pte_unmap(): rcu_read_unlock()
   yield* rcu_read_unlock(cur, 'pte_unmap');
@@ -65,15 +112,39 @@ function* gup_fast_pgd_range(cur: Ctx, mm: string, slot: number, first: number, 
   const pmdT = tablePtr(pudv);
   if (!pmdT) return [];
   const pmdv = yield* walker_read_entry(cur, 'gup_fast', 'gup_fast_pmd_range', pmdT.table, pmdT.gen, slot, 'pmd');
+  if (pmdv !== null && 'pfn' in pmdv) return yield* gup_fast_pmd_leaf(cur, pmdv, pmdT, slot, first, nr);
   const pteT = tablePtr(pmdv);
   if (!pteT) return [];
   return yield* gup_fast_pte_range(cur, pteT, pmdT, slot, first, nr);
 }
 
 /**
+ * gup_fast_pmd_leaf(orig, pmdp, addr, end): a huge PMD. An invalidated one (a split in progress,
+ * pmd_mkinvalid()) fails pmd_access_permitted(). Otherwise page = pmd_page(orig) + index,
+ * try_grab_folio_fast(page, refs) on the THP's folio, then the leaf re-check (unconditional, older
+ * than 70cbc3cc78a9): pmd_val(orig) must equal pmd_val(*pmdp), else gup_put_folio() and stop.
+ * Records the subpages.
+ */
+function* gup_fast_pmd_leaf(cur: Ctx, orig: { pfn: string; invalid?: boolean }, pmdT: { table: string; gen: number }, slot: number, first: number, nr: number): Proc<Pinned[]> {
+  if (orig.invalid === true) return [];
+  const mm = cur.mm as string;
+  const grabbed = yield* try_grab_folio_fast(cur, thpSubpage(mm, slot, first), nr);
+  if (grabbed === null) return [];
+  const again = yield* walker_read_entry(cur, 'gup_fast', 'gup_fast_pmd_leaf', pmdT.table, pmdT.gen, slot, 'pmd');
+  if (!entry_same(again, orig)) {
+    yield* gup_put_folio(cur, thpSubpage(mm, slot, first), nr, 'huge PMD changed');
+    return [];
+  }
+  return Array.from({ length: nr }, (_, k) => ({ index: first + k, pfn: thpSubpage(mm, slot, first + k), isolated: grabbed.isolated }));
+}
+
+/**
  * gup_fast(start, nr_pages): the IRQ-off lockless walk of current->mm. Returns the pinned pages
- * and reports them in a `gup_fast_done` event, with the page each address maps in the mm's own
- * page tables (the model never remaps a data page), for gup-fast-pins-own-pages.
+ * and reports them in a `gup_fast_done` event, for gup-fast-pins-own-pages, with the pages the mm
+ * can map at each address: the small page (`expected`, `<mm>.p<slot>.<i>`: the model never renames
+ * a data page) and the THP subpage (`huge`, `<mm>.thp<slot>.<i>`) after a collapse; and, for
+ * no-gup-fast-pin-of-collapsed-page, the pages whose folio khugepaged had isolated when the
+ * reference was taken (`collapsing`).
  */
 export function* gup_fast(cur: Ctx, slot: number, first: number, nr: number): Proc<string[]> {
   const mm = cur.mm;
@@ -104,7 +175,15 @@ export function* gup_fast(cur: Ctx, slot: number, first: number, nr: number): Pr
   yield* local_irq_restore(cur, 'gup_fast', flags);
   const pages = pinned.map((p) => p.pfn);
   yield* local({ fn: 'gup_fast', desc: `pinned ${pages.length} page(s)` }, undefined, [
-    { type: 'gup_fast_done', cpu: cur.cpu, mm, pages, expected: pinned.map((p) => dataPage(mm, slot, p.index)) },
+    {
+      type: 'gup_fast_done',
+      cpu: cur.cpu,
+      mm,
+      pages,
+      expected: pinned.map((p) => dataPage(mm, slot, p.index)),
+      huge: pinned.map((p) => thpSubpage(mm, slot, p.index)),
+      collapsing: pinned.filter((p) => p.isolated).map((p) => p.pfn),
+    },
   ]);
   return pages;
 }
@@ -112,4 +191,6 @@ export function* gup_fast(cur: Ctx, slot: number, first: number, nr: number): Pr
 interface Pinned {
   readonly index: number;
   readonly pfn: string;
+  /** The folio was isolated for a collapse when the reference was taken. */
+  readonly isolated: boolean;
 }

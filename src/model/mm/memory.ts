@@ -29,6 +29,7 @@ import { dataPage, describeEntry, pgdTable, pxd_clear, pxd_read, walker_read_ent
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking/rwsem.js';
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { tlb_remove_table } from './mmu_gather.js';
+import { zap_huge_pmd } from './huge_memory.js';
 import { pagetable_alloc, pagetable_free, ptl } from './page_alloc.js';
 import { mmLoc, ptLoc, type Level, type PtEntry } from '../state.js';
 
@@ -43,7 +44,7 @@ export { ptl };
  * zap_pte_range(): under the PTE lock, clear each present PTE (ptep_get_and_clear_full()) and
  * record it for the flush (tlb_remove_tlb_entry()). Data pages are not tracked (docs/model.md).
  */
-function* zap_pte_range(cur: Ctx, tlb: mmu_gather, pteTableId: string, slot: number): Proc<void> {
+export function* zap_pte_range(cur: Ctx, tlb: mmu_gather, pteTableId: string, slot: number): Proc<void> {
   const n = mmSpec(cur.k, tlb.mm).ptes_per_table;
   yield* spin_lock(cur, 'zap_pte_range', ptl(pteTableId));
   for (let i = 0; i < n; i++) {
@@ -54,9 +55,10 @@ function* zap_pte_range(cur: Ctx, tlb: mmu_gather, pteTableId: string, slot: num
 }
 
 /**
- * unmap_vmas() -> unmap_page_range() -> zap_pmd_range(): zap every PTE table of the VMAs. The
- * walk follows the entries (the PUD and PMD tables need not be the pages boot gave them: a fault
- * may have allocated them again).
+ * unmap_vmas() -> unmap_page_range() -> zap_pmd_range(): zap every PTE table of the VMAs, and every
+ * huge PMD (a THP khugepaged installed) with zap_huge_pmd() (mm/huge_memory.ts). The walk follows
+ * the entries (the PUD and PMD tables need not be the pages boot gave them: a fault may have
+ * allocated them again).
  */
 export function* unmap_vmas(cur: Ctx, tlb: mmu_gather, vmas: readonly VmaSpec[]): Proc<void> {
   const mm = tlb.mm;
@@ -71,12 +73,13 @@ export function* unmap_vmas(cur: Ctx, tlb: mmu_gather, vmas: readonly VmaSpec[])
       const pmd = yield* pxd_read(cur, 'zap_pmd_range', pmdT, slot);
       const t = tableOf(pmd);
       if (t !== null) yield* zap_pte_range(cur, tlb, t, slot);
+      else if (pmd !== null) yield* zap_huge_pmd(cur, tlb, pmdT, slot);
     }
   }
 }
 
 /** pte_free_tlb(): record the PMD-level range, set freed_tables, __pte_free_tlb(). */
-function* pte_free_tlb(cur: Ctx, tlb: mmu_gather, table: string, slot: number): Proc<void> {
+export function* pte_free_tlb(cur: Ctx, tlb: mmu_gather, table: string, slot: number): Proc<void> {
   tlb_flush_pmd_range(tlb, slot);
   tlb.freed_tables = true;
   yield* tlb_remove_table(cur, tlb, table);
@@ -279,10 +282,14 @@ function* do_anonymous_page(cur: Ctx, mm: string, pmd: TablePtr, pte: TablePtr |
  * the PTE (ptep_get_lockless()); a present PTE needs nothing here (a spurious fault: no
  * write-protect or access-bit handling in the model); otherwise do_pte_missing() ->
  * do_anonymous_page(). The rcu_read_lock() of pte_offset_map_rw_nolock() is not modelled, as in
- * zap_pte_range(): the mmap_lock keeps the table.
+ * zap_pte_range(): the mmap_lock keeps the table. A huge PMD (a THP, or one being split) ends the
+ * fault: __handle_mm_fault() takes the pmd_trans_huge() path (huge_pmd_set_accessed() / wp, not
+ * modelled; a PMD being split is waited for under the PMD lock and the fault retried), and the page
+ * is mapped either way.
  */
 function* handle_pte_fault(cur: Ctx, mm: string, pmd: TablePtr, slot: number, page: number): Proc<void> {
   const pmdval = yield* walker_read_entry(cur, 'fault', 'handle_pte_fault', pmd.table, pmd.gen, slot, 'pmd');
+  if (pmdval !== null && 'pfn' in pmdval) return;
   let pte: TablePtr | null = null;
   if (pmdval !== null) {
     pte = tablePtr(pmdval, 'handle_pte_fault');

@@ -230,6 +230,25 @@ export function* tlb_flush_mmu(cur: Ctx, tlb: mmu_gather): Proc<void> {
   yield* tlb_flush_mmu_free(cur, tlb);
 }
 
+/**
+ * tlb_flush_unshared_tables(tlb) (include/asm-generic/tlb.h, 8ce720d5bd91; here rather than in
+ * include/asm-generic/tlb.ts because it calls tlb_remove_table_sync_one()): the caller must call it
+ * before dropping the locks that keep previously shared PMD tables from being reused
+ * (huge_pmd_unshare_flush(), mm/hugetlb.ts).
+ *  1. if unshared_tables: tlb_flush_mmu_tlbonly(), the unsharer's TLB flush (on x86 it passes
+ *     freed_tables || unshared_tables, so lazy CPUs are IPI'd; on arm64 it is a non-leaf TLBI);
+ *  2. if fully_unshared_tables (a table became exclusive): tlb_remove_table_sync_one(), one
+ *     broadcast for the whole batch (which v8 1/2 may skip), and clear the flag.
+ * Without RCU table free the sync is an empty stub: the flush is then expected to have IPI'd.
+ */
+export function* tlb_flush_unshared_tables(cur: Ctx, tlb: mmu_gather): Proc<void> {
+  if (tlb.unshared_tables) yield* tlb_flush_mmu_tlbonly(cur, tlb);
+  if (tlb.fully_unshared_tables) {
+    yield* tlb_remove_table_sync_one(cur);
+    tlb.fully_unshared_tables = false;
+  }
+}
+
 /** __tlb_gather_mmu(): initialise and inc_tlb_flush_pending(mm). */
 function* __tlb_gather_mmu(cur: Ctx, mm: string, fullmm: boolean): Proc<mmu_gather> {
   const tlb = new_mmu_gather(mm);
@@ -271,6 +290,10 @@ export function* tlb_finish_mmu(cur: Ctx, tlb: mmu_gather): Proc<void> {
       events: tlb.fully_unshared_tables ? [{ type: 'warn', cpu: cur.cpu, fn: 'tlb_finish_mmu', what: 'VM_WARN_ON_ONCE(tlb->fully_unshared_tables)' }] : [],
     }),
   });
+  // The deferral 8ce720d5bd91 forbids (config.hugetlb_unshare 'batched_sync_after_unlock'): the
+  // unshare flush and sync happen here, after the caller dropped i_mmap_rwsem. The kernel has no
+  // such call; its VM_WARN_ON_ONCE above is what catches a caller that left them to this point.
+  if (cur.k.config.hugetlb_unshare === 'batched_sync_after_unlock') yield* tlb_flush_unshared_tables(cur, tlb);
   if (nested) {
     tlb.fullmm = true;
     __tlb_reset_range(tlb);

@@ -15,6 +15,7 @@ import { mmap_read_unlock, mmap_write_downgrade, mmap_write_lock, mmap_write_unl
 import { mmLoc } from '../state.js';
 import { free_pgtables, unmap_vmas } from './memory.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
+import { hugetlb_free_pgd_range, hugetlb_share_all, unmap_hugetlb_vma } from './hugetlb.js';
 
 /** unmap_region(): tear down the page tables of detached VMAs, with `keep` still mapped. */
 export function* unmap_region(cur: Ctx, mm: string, vmas: readonly VmaSpec[], keep: readonly VmaSpec[]): Proc<void> {
@@ -24,9 +25,23 @@ export function* unmap_region(cur: Ctx, mm: string, vmas: readonly VmaSpec[], ke
   yield* tlb_finish_mmu(cur, tlb);
 }
 
-/** do_vmi_munmap() of the VMA named `vmaName` in `mm`. */
+/**
+ * unmap_region() of the hugetlb VMA (mm/hugetlb.ts): tlb_gather_mmu(); unmap_vmas() ->
+ * unmap_hugetlb_vma() (i_mmap_rwsem for write, __unmap_hugepage_range(): unshare or zap each
+ * table, and with 8ce720d5bd91 huge_pmd_unshare_flush() before the unlock); free_pgtables() ->
+ * hugetlb_free_pgd_range(); tlb_finish_mmu().
+ */
+export function* unmap_region_hugetlb(cur: Ctx, mm: string): Proc<void> {
+  const tlb = yield* tlb_gather_mmu(cur, mm);
+  yield* unmap_hugetlb_vma(cur, tlb, mm);
+  yield* hugetlb_free_pgd_range(cur, tlb, mm);
+  yield* tlb_finish_mmu(cur, tlb);
+}
+
+/** do_vmi_munmap() of the VMA named `vmaName` in `mm` (the mm's hugetlb mapping too). */
 export function* do_munmap(cur: Ctx, mm: string, vmaName: string): Proc<void> {
   const spec = mmSpec(cur.k, mm);
+  const hugetlb = spec.hugetlb?.name === vmaName;
   yield* mmap_write_lock(cur, 'do_vmi_munmap', mm);
   // vms_gather_munmap_vmas(): detach the VMA from the mm's tree
   const remaining = yield* access<string[]>({
@@ -42,6 +57,11 @@ export function* do_munmap(cur: Ctx, mm: string, vmaName: string): Proc<void> {
     },
   });
   yield* mmap_write_downgrade(cur, 'vms_complete_munmap_vmas', mm);
+  if (hugetlb) {
+    yield* unmap_region_hugetlb(cur, mm);
+    yield* mmap_read_unlock(cur, 'vms_complete_munmap_vmas', mm);
+    return;
+  }
   const vma = spec.vmas.find((v) => v.name === vmaName) as VmaSpec;
   const keep = spec.vmas.filter((v) => remaining.includes(v.name));
   yield* unmap_region(cur, mm, [vma], keep);
@@ -58,7 +78,8 @@ export function* do_munmap(cur: Ctx, mm: string, vmaName: string): Proc<void> {
  */
 export function* do_mmap(cur: Ctx, mm: string, vmaName: string): Proc<void> {
   const spec = mmSpec(cur.k, mm);
-  if (!spec.vmas.some((v) => v.name === vmaName)) {
+  const hugetlb = spec.hugetlb?.name === vmaName ? spec.hugetlb.name : null;
+  if (!hugetlb && !spec.vmas.some((v) => v.name === vmaName)) {
     throw new ModelError(`mmap: ${mm} has no VMA '${vmaName}' in its layout (has: ${spec.vmas.map((v) => v.name).join(', ')})`);
   }
   yield* mmap_write_lock(cur, 'vm_mmap_pgoff', mm);
@@ -72,9 +93,14 @@ export function* do_mmap(cur: Ctx, mm: string, vmaName: string): Proc<void> {
       if (names.includes(vmaName)) {
         throw new ModelError(`mmap: VMA '${vmaName}' of ${mm} is already mapped (mapped: ${names.join(', ')}); munmap it first`);
       }
-      const next = spec.vmas.filter((x) => x.name === vmaName || names.includes(x.name)).map((x) => x.name);
+      // The hugetlb mapping (PGD entry 1) comes after every VMA of PGD entry 0.
+      const h = spec.hugetlb && (vmaName === spec.hugetlb.name || names.includes(spec.hugetlb.name)) ? [spec.hugetlb.name] : [];
+      const next = [...spec.vmas.filter((x) => x.name === vmaName || names.includes(x.name)).map((x) => x.name), ...h];
       return { writes: [[mmLoc.vmas(mm), next]], note: `mapped: ${next.join(', ')}` };
     },
   });
+  // A hugetlb mapping is also populated here, sharing every PMD table it can (as fork's
+  // copy_hugetlb_page_range() does for a child, or the first touch of each 1 GiB).
+  if (hugetlb) yield* hugetlb_share_all(cur, mm);
   yield* mmap_write_unlock(cur, 'vm_mmap_pgoff', mm);
 }

@@ -12,7 +12,7 @@ import { page_table_lock, ptl } from '../../../src/model/mm/memory.js';
 import { cpuLoc, mmLoc, nextPfnLoc, pageLoc, ptLoc } from '../../../src/model/state.js';
 import { drain, events, finish, load, theEvent } from '../helpers.js';
 
-const ALL = ['no-walk-of-freed-table', 'no-walk-of-reused-table', 'no-stale-walk-cache', 'no-sleep-in-atomic', 'no-ipi-wait-with-irqs-off', 'gup-fast-pins-own-pages'];
+const ALL = ['no-walk-of-freed-table', 'no-walk-of-reused-table', 'no-stale-walk-cache', 'no-sleep-in-atomic', 'no-ipi-wait-with-irqs-off', 'gup-fast-pins-own-pages', 'no-gup-fast-pin-of-collapsed-page'];
 
 /** mm A whose heap is not mapped at boot (no PUD, PMD or PTE table); CPU0 maps it and faults. */
 function freshYaml(arch: 'x86' | 'arm64', cpu1: string, run0 = '{ mmap: heap }, { fault: { slot: 0, page: 1 } }'): string {
@@ -243,6 +243,7 @@ describe('GUP-fast and a fault', () => {
     expect(r.exhaustive).toBe(true);
     const status = Object.fromEntries(r.verdicts.map((v) => [v.id, v.status]));
     expect(status).toEqual({
+      'no-gup-fast-pin-of-collapsed-page': 'holds',
       'no-walk-of-freed-table': 'violated',
       'no-walk-of-reused-table': 'violated',
       'no-stale-walk-cache': 'holds',
@@ -251,7 +252,7 @@ describe('GUP-fast and a fault', () => {
       'gup-fast-pins-own-pages': 'holds',
     });
     const cx = r.verdicts.find((v) => v.id === 'no-walk-of-reused-table')?.counterexample;
-    expect(cx?.violation?.message).toBe('CPU1 gup_fast_pte_range read A.pte0 as gen 1, but it was reallocated (gen 2, now a pte table of A)');
+    expect(cx?.violation?.message).toBe('CPU1 gup_fast_pte_range read A.pte0 as gen 1, but it was reused (gen 2, now a pte table of A)');
     // The reallocation is the fault's pte_alloc_one(), after the mmap.
     const fns = cx?.trace.map((t) => t.fn) ?? [];
     expect(fns.indexOf('pte_alloc_one')).toBeGreaterThan(fns.indexOf('__mmap_region'));

@@ -32,7 +32,9 @@ function* tlbi_broadcast(cur: Ctx, mm: string, leafOnly: boolean, fn: string, wh
 }
 
 export function* arm64_tlb_flush(cur: Ctx, tlb: mmu_gather): Proc<void> {
-  const last_level = !(tlb.freed_tables || tlb.unshared_tables);
+  // c2ff4764e03e added `|| unshared_tables`; arm64_tlb_flush_unshared_tables = false is the form before.
+  const unshared = cur.k.config.arm64_tlb_flush_unshared_tables && tlb.unshared_tables;
+  const last_level = !(tlb.freed_tables || unshared);
   if (tlb.fullmm) {
     if (!last_level) yield* tlbi_broadcast(cur, tlb.mm, false, 'flush_tlb_mm', 'TLBI ASIDE1IS');
     return;

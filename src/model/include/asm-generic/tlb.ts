@@ -14,8 +14,9 @@
  *
  * The gather is on the unmapping task's stack: plain local data here, never shared.
  */
-import { local, type Proc } from '../../../core/index.js';
+import { access, local, type Proc } from '../../../core/index.js';
 import type { Ctx } from '../../kernel.js';
+import { asNumber, ptdescLoc } from '../../state.js';
 
 /** struct mmu_table_batch: tables waiting for tlb_table_flush(). */
 export interface mmu_table_batch {
@@ -133,4 +134,40 @@ export function* sync_skipped(cur: Ctx, fn: string): Proc<void> {
   yield* local({ fn, desc: 'skipped: tlb_table_flush_implies_ipi_broadcast()' }, undefined, [
     { type: 'sync_skipped', cpu: cur.cpu, fn },
   ]);
+}
+
+/**
+ * ptdesc_pmd_pts_dec() (include/linux/mm_types.h) on a hugetlb PMD table: one atomic decrement of
+ * ptdesc->pt_share_count. Returns the count after it: 0 means the table is now exclusively owned
+ * by the one mm still linking it (ptdesc_pmd_is_shared() is false).
+ */
+export function* ptdesc_pmd_pts_dec(cur: Ctx, caller: string, table: string): Proc<number> {
+  void cur;
+  const loc = ptdescLoc.pt_share_count(table);
+  return yield* access<number>({
+    fn: caller,
+    desc: `ptdesc_pmd_pts_dec(${table})`,
+    reads: [loc],
+    writes: [loc],
+    effect: ([n]) => {
+      const left = asNumber(n) - 1;
+      if (left < 0) throw new Error(`${caller}: ${table}'s pt_share_count goes below 0`);
+      return { writes: [[loc, left]], result: left, note: left === 0 ? `${table} is now exclusive` : `${left} other sharer(s) left` };
+    },
+  });
+}
+
+/**
+ * tlb_unshare_pmd_ptdesc(tlb, pt, addr) (8ce720d5bd91; CONFIG_HUGETLB_PMD_PAGE_TABLE_SHARING). The
+ * caller (__huge_pmd_unshare()) has already cleared its PUD entry (sources §2, Disagreement 9).
+ * VM_WARN_ON_ONCE(!ptdesc_pmd_is_shared(pt)) (the model's caller checked it under the same locks),
+ * ptdesc_pmd_pts_dec(), tlb_flush_pmd_range(addr & PUD_MASK, PUD_SIZE) (the model records PMD slot
+ * `t`, the table's index: ranges are for traces only), fully_unshared_tables if the table is now
+ * exclusive, and unshared_tables always.
+ */
+export function* tlb_unshare_pmd_ptdesc(cur: Ctx, tlb: mmu_gather, table: string, t: number): Proc<void> {
+  const left = yield* ptdesc_pmd_pts_dec(cur, 'tlb_unshare_pmd_ptdesc', table);
+  tlb_flush_pmd_range(tlb, t);
+  if (left === 0) tlb.fully_unshared_tables = true;
+  tlb.unshared_tables = true;
 }

@@ -18,6 +18,15 @@ export const pudTable = (mm: string): string => `${mm}.pud`;
 export const pmdTable = (mm: string): string => `${mm}.pmd`;
 export const pteTable = (mm: string, slot: number): string => `${mm}.pte${slot}`;
 export const dataPage = (mm: string, slot: number, i: number): string => `${mm}.p${slot}.${i}`;
+/** The THP khugepaged installs for 2 MiB slot `slot` (its head page: the folio), and its subpages. */
+export const thpPage = (mm: string, slot: number): string => `${mm}.thp${slot}`;
+export const thpSubpage = (mm: string, slot: number, i: number): string => `${mm}.thp${slot}.${i}`;
+
+/** page_folio(): the folio a data page belongs to (a THP subpage's is its head; a small page is its own). */
+export function page_folio(page: string): string {
+  const m = /^(.+\.thp\d+)\.\d+$/.exec(page);
+  return m ? (m[1] as string) : page;
+}
 
 /** pmd_val()/pte_val(): what the hardware entry holds (the page), without the ghost generation. */
 export function entry_val(e: PtEntry): string | null {
@@ -27,7 +36,15 @@ export function entry_val(e: PtEntry): string | null {
 
 export function describeEntry(e: PtEntry): string {
   if (e === null) return 'none';
-  return 'table' in e ? `-> ${e.table} (gen ${e.gen})` : `maps ${e.pfn}`;
+  if ('table' in e) return `-> ${e.table} (gen ${e.gen})`;
+  return e.invalid ? `maps ${e.pfn} (invalidated: being split)` : `maps ${e.pfn}`;
+}
+
+/** pmd_same() / pte_same(): the hardware values are equal (the page and the invalid bit; not the ghost generation). */
+export function entry_same(a: PtEntry, b: PtEntry): boolean {
+  if (a === null || b === null) return a === b;
+  if ('table' in a || 'table' in b) return 'table' in a && 'table' in b && a.table === b.table;
+  return a.pfn === b.pfn && (a.invalid ?? false) === (b.invalid ?? false);
 }
 
 /**

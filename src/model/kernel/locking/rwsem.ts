@@ -1,10 +1,10 @@
 /**
- * kernel/locking/rwsem.c, reduced to the mmap_lock: down_write()/up_write() and
+ * kernel/locking/rwsem.c, reduced to the mmap_lock and a file's i_mmap_rwsem: down_write()/up_write() and
  * down_read()/up_read(). Acquiring may sleep (might_sleep()), and waits while the lock is held.
  */
 import { access, type Proc, type Value } from '../../../core/index.js';
 import type { Ctx } from '../../kernel.js';
-import { mmLoc } from '../../state.js';
+import { mappingLoc, mmLoc } from '../../state.js';
 import { might_sleep } from '../sched.js';
 
 interface RwsemState {
@@ -91,3 +91,44 @@ export function* mmap_read_unlock(cur: Ctx, caller: string, mm: string): Proc<vo
     effect: ([s]) => ({ writes: [[loc, { writer: null, readers: (s as RwsemState).readers - 1 }]] }),
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// include/linux/fs.h: mapping->i_mmap_rwsem, the rmap lock of a file (used by mm/hugetlb.ts).
+
+/** i_mmap_lock_write(mapping) */
+export function* i_mmap_lock_write(cur: Ctx, caller: string, file: string): Proc<void> {
+  yield* down_write(cur, caller, mappingLoc.i_mmap_rwsem(file), `${file}->i_mmap_rwsem`);
+}
+
+/** i_mmap_unlock_write(mapping) */
+export function* i_mmap_unlock_write(cur: Ctx, caller: string, file: string): Proc<void> {
+  yield* up_write(cur, caller, mappingLoc.i_mmap_rwsem(file), `${file}->i_mmap_rwsem`);
+}
+
+/** i_mmap_lock_read(mapping) */
+export function* i_mmap_lock_read(cur: Ctx, caller: string, file: string): Proc<void> {
+  const loc = mappingLoc.i_mmap_rwsem(file);
+  yield* might_sleep(cur, caller);
+  yield* access({
+    fn: caller,
+    desc: `i_mmap_lock_read(${file})`,
+    reads: [loc],
+    writes: [loc],
+    guard: ([s]) => (s as RwsemState).writer === null,
+    effect: ([s]) => ({ writes: [[loc, { writer: null, readers: (s as RwsemState).readers + 1 }]] }),
+  });
+}
+
+/** i_mmap_unlock_read(mapping) */
+export function* i_mmap_unlock_read(cur: Ctx, caller: string, file: string): Proc<void> {
+  void cur;
+  const loc = mappingLoc.i_mmap_rwsem(file);
+  yield* access({
+    fn: caller,
+    desc: `i_mmap_unlock_read(${file})`,
+    reads: [loc],
+    writes: [loc],
+    effect: ([s]) => ({ writes: [[loc, { writer: null, readers: (s as RwsemState).readers - 1 }]] }),
+  });
+}
+

@@ -179,10 +179,15 @@ export function* flush_tlb_mm_range(cur: Ctx, mm: string, freed_tables: boolean,
   yield* preempt_enable(cur, 'flush_tlb_mm_range', 'put_cpu()');
 }
 
-/** asm/tlb.h tlb_flush(): flush_tlb_mm_range(..., freed_tables || unshared_tables). */
+/**
+ * asm/tlb.h tlb_flush(): flush_tlb_mm_range(..., freed_tables || unshared_tables). The
+ * `|| unshared_tables` (v8 2/2 of Lance Yang's series) makes a hugetlb unshare flush reach lazy
+ * CPUs too; config.x86_tlb_flush_unshared_tables = false is the form before it (freed_tables only).
+ */
 export function x86_tlb_flush(flush_tlb_multi: FlushTlbMulti) {
   return function* tlb_flush(cur: Ctx, tlb: mmu_gather): Proc<void> {
-    yield* flush_tlb_mm_range(cur, tlb.mm, tlb.freed_tables || tlb.unshared_tables, flush_tlb_multi);
+    const unshared = cur.k.config.x86_tlb_flush_unshared_tables && tlb.unshared_tables;
+    yield* flush_tlb_mm_range(cur, tlb.mm, tlb.freed_tables || unshared, flush_tlb_multi);
   };
 }
 

@@ -1,0 +1,247 @@
+/**
+ * mm/khugepaged.c (linux-mm, served 001dba13, listed 3658aa78): anonymous collapse,
+ * collapse_huge_page(), reduced to what matters to page-table pages and lockless walkers. Both
+ * khugepaged and MADV_COLLAPSE (madvise_collapse()) end here.
+ *
+ *   mmap_write_lock(); hugepage_vma_revalidate(); vma_start_write(); check_pmd_still_valid();
+ *   anon_vma_lock_write(); mmu_notifier_invalidate_range_start();
+ *   pmd_lock(); _pmd = pmdp_collapse_flush(): clear the PMD that links the PTE table, flush the
+ *   2 MiB (x86: flush_tlb_mm_range(..., freed_tables = true), which IPIs every CPU of mm_cpumask,
+ *   lazy ones too; arm64: a walk-cache TLBI that interrupts nobody); spin_unlock();
+ *   mmu_notifier_invalidate_range_end();
+ *   tlb_remove_table_sync_one(): wait for every GUP-fast that loaded the old PMD (2ba99c5e0881);
+ *   pte_offset_map_lock(mm, &_pmd): the old table, under its PTE lock;
+ *   __collapse_huge_page_isolate(): per PTE, folio_trylock(), then the refcount check
+ *   (folio_expected_ref_count() != folio_ref_count(): a GUP pin, give up: SCAN_PAGE_COUNT), then
+ *   isolate; on failure re-link the old table (pmd_populate()) and give up;
+ *   __collapse_huge_page_copy(): copy every small page into the THP, then clear the old PTEs and
+ *   release the small folios;
+ *   pmd_lock(); pgtable_trans_huge_deposit(): the old PTE table is kept for a later split, i.e.
+ *   REUSED, not freed; map_anon_folio_pmd_nopf(): set the huge PMD; spin_unlock();
+ *   mmap_write_unlock().
+ *
+ * The table is modified and reused, not freed: that is why the walker sync is needed even though
+ * RCU table freeing protects every free (kernel.md §2.4, §7.2). GUP-fast's PMD re-check
+ * (70cbc3cc78a9) is the other half: a GUP-fast that read the old PMD and grabs a small page after
+ * the refcount check must notice that the PMD changed, or it keeps a pin on a page that is no
+ * longer mapped (kernel.md §7.1).
+ *
+ * Not modelled: the scan (collapse_scan_pmd()) and the read-locked first revalidation, swap-in,
+ * mTHP orders, the anon_vma lock and mmu notifiers (no rmap walkers or secondary MMUs in the
+ * model), the referenced/young and max_ptes_* heuristics, the folio lock and LRU isolation, memcg,
+ * copy failure (SCAN_COPY_MC). docs/model.md §5.18.
+ */
+import { access, local, type Loc, type Proc, type Value } from '../../core/index.js';
+import type { Ctx } from '../kernel.js';
+import { describeEntry, page_folio, pxd_read, thpPage } from '../include/linux/pgtable.js';
+import { mmap_write_lock, mmap_write_unlock } from '../kernel/locking/rwsem.js';
+import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
+import { synchronize_rcu } from '../kernel/rcu/tree.js';
+import { pmd_table_of, vma_covers } from './huge_memory.js';
+import { page_table_lock } from './memory.js';
+import { tlb_remove_table_sync_one_mm, tlb_remove_table_sync_rcu } from './mmu_gather.js';
+import { ptl } from './page_alloc.js';
+import { pgtable_trans_huge_deposit, pmdp_collapse_flush } from './pgtable-generic.js';
+import { folioLoc, ptLoc, type FolioState, type PtEntry } from '../state.js';
+
+/** The outcomes of collapse_huge_page() the model can reach (enum scan_result). */
+export type ScanResult =
+  | 'SCAN_SUCCEED'
+  | 'SCAN_VMA_NULL'
+  | 'SCAN_NO_PTE_TABLE'
+  | 'SCAN_PMD_MAPPED'
+  | 'SCAN_PAGE_COUNT'
+  | 'SCAN_PTE_MAPPED_HUGEPAGE';
+
+/**
+ * The walker sync after pmdp_collapse_flush(), per config.collapse_sync:
+ *  'sync_one'        tlb_remove_table_sync_one() (2ba99c5e0881). Through
+ *                    tlb_remove_table_sync_one_mm(), so that S3's targeted IPIs apply when
+ *                    configured (v4 1/3 converted this caller too); the v8 skip may elide it.
+ *  'sync_rcu'        tlb_remove_table_sync_rcu() (S4; the v8 skip applies to it as well)
+ *  'synchronize_rcu' synchronize_rcu() (S4, never skipped)
+ *  'none'            before 2ba99c5e0881
+ */
+function* collapse_walker_sync(cur: Ctx, mm: string): Proc<void> {
+  switch (cur.k.config.collapse_sync) {
+    case 'sync_one':
+      return yield* tlb_remove_table_sync_one_mm(cur, mm);
+    case 'sync_rcu':
+      return yield* tlb_remove_table_sync_rcu(cur);
+    case 'synchronize_rcu':
+      return yield* synchronize_rcu(cur, 'collapse_huge_page');
+    case 'none':
+      yield* local({ fn: 'collapse_huge_page', desc: 'no walker sync (before 2ba99c5e0881)' });
+      return;
+  }
+}
+
+/**
+ * __collapse_huge_page_isolate(): with the old table's PTE lock held, for each PTE: none is
+ * allowed (khugepaged's default max_ptes_none is 511); a subpage of a THP (a PTE-mapped THP) is
+ * not collapsed by the model (SCAN_PTE_MAPPED_HUGEPAGE); otherwise the refcount check, one step per
+ * PTE with the PTE read: a folio with a GUP reference (pins > 0) fails with SCAN_PAGE_COUNT,
+ * else it is isolated. On failure the folios isolated so far are put back (release_pte_pages()).
+ * Returns the isolated small pages by PTE index, or the failure.
+ */
+function* __collapse_huge_page_isolate(cur: Ctx, table: string, n: number): Proc<{ result: ScanResult; pages: ReadonlyArray<string | null> }> {
+  const pages: Array<string | null> = [];
+  for (let i = 0; i < n; i++) {
+    const pteLoc = ptLoc(table, i);
+    const step = yield* access<{ page: string | null; result: ScanResult }>({
+      fn: '__collapse_huge_page_isolate',
+      desc: `ptep_get(${table}[${i}])`,
+      reads: [pteLoc],
+      effect: ([e]) => {
+        const pte = e as PtEntry;
+        if (pte === null || !('pfn' in pte)) return { result: { page: null, result: 'SCAN_SUCCEED' }, note: 'pte_none: allowed' };
+        return { result: { page: pte.pfn, result: page_folio(pte.pfn) !== pte.pfn ? 'SCAN_PTE_MAPPED_HUGEPAGE' : 'SCAN_SUCCEED' }, note: `maps ${pte.pfn}` };
+      },
+    });
+    let result = step.result;
+    if (step.page !== null && result === 'SCAN_SUCCEED') {
+      const loc = folioLoc(step.page);
+      result = yield* access<ScanResult>({
+        fn: '__collapse_huge_page_isolate',
+        desc: `folio_expected_ref_count(${step.page}) == folio_ref_count()? then isolate it`,
+        reads: [loc],
+        writes: [loc],
+        effect: ([f]) => {
+          const st = f as FolioState;
+          if (st.pins > 0) return { result: 'SCAN_PAGE_COUNT', note: `${step.page} has ${st.pins} GUP reference(s): SCAN_PAGE_COUNT` };
+          return { writes: [[loc, { ...st, state: 'isolated' }]], result: 'SCAN_SUCCEED', note: `${step.page} isolated` };
+        },
+      });
+    }
+    if (result !== 'SCAN_SUCCEED') {
+      yield* release_pte_pages(cur, pages.filter((p): p is string => p !== null));
+      return { result, pages };
+    }
+    pages.push(step.page);
+  }
+  return { result: 'SCAN_SUCCEED', pages };
+}
+
+/** release_pte_pages(): put the isolated folios back (folio_unlock(), folio_putback_lru()). */
+function* release_pte_pages(cur: Ctx, pages: readonly string[]): Proc<void> {
+  void cur;
+  if (pages.length === 0) return;
+  const locs: Loc[] = pages.map(folioLoc);
+  yield* access({
+    fn: 'release_pte_pages',
+    desc: `put back ${pages.join(', ')}`,
+    reads: locs,
+    writes: locs,
+    effect: (vals) => ({ writes: locs.map((l, i): [Loc, Value] => [l, { ...(vals[i] as FolioState), state: 'mapped' }]) }),
+  });
+}
+
+/**
+ * __collapse_huge_page_copy(): copy_mc_user_highpage() of every small page into the THP (a cost
+ * step: data is not modelled), then __collapse_huge_page_copy_succeeded(): under the PTE lock, clear
+ * the old PTEs (clear_ptes(), folio_remove_rmap_ptes()); then drop the mapping's reference of each
+ * small folio (folio_put_refs()): one with no GUP reference left is freed, one that GUP-fast still
+ * holds stays, unmapped (the lost-write state of 70cbc3cc78a9).
+ */
+function* __collapse_huge_page_copy(cur: Ctx, table: string, pages: ReadonlyArray<string | null>): Proc<void> {
+  yield* local({ fn: '__collapse_huge_page_copy', desc: `copy ${pages.filter((p) => p !== null).length} small page(s) into the THP` }, { cls: 'thp_copy' });
+  yield* spin_lock(cur, '__collapse_huge_page_copy_succeeded', ptl(table));
+  const ptes: Loc[] = pages.map((_, i) => ptLoc(table, i));
+  yield* access({
+    fn: '__collapse_huge_page_copy_succeeded',
+    desc: `clear_ptes(${table}[0..${pages.length - 1}])`,
+    cost: { cls: 'pt_write', n: pages.length },
+    reads: [],
+    writes: ptes,
+    effect: () => ({ writes: ptes.map((l): [Loc, Value] => [l, null]) }),
+  });
+  yield* spin_unlock(cur, '__collapse_huge_page_copy_succeeded', ptl(table));
+  const small = pages.filter((p): p is string => p !== null);
+  if (small.length === 0) return;
+  const locs: Loc[] = small.map(folioLoc);
+  yield* access({
+    fn: '__collapse_huge_page_copy_succeeded',
+    desc: `folio_put_refs() of ${small.join(', ')}`,
+    reads: locs,
+    writes: locs,
+    effect: (vals) => {
+      const next = locs.map((l, i): [Loc, Value] => {
+        const st = vals[i] as FolioState;
+        return [l, st.pins > 0 ? st : { ...st, state: 'freed' }];
+      });
+      const kept = small.filter((_, i) => (vals[i] as FolioState).pins > 0);
+      return { writes: next, note: kept.length ? `still referenced by GUP, unmapped: ${kept.join(', ')}` : 'freed' };
+    },
+  });
+}
+
+/**
+ * collapse_huge_page(mm, address): collapse the PTE-mapped 2 MiB slot `slot` of `mm` into a THP
+ * (`<mm>.thp<slot>`). Returns the scan result.
+ */
+export function* collapse_huge_page(cur: Ctx, mm: string, slot: number): Proc<ScanResult> {
+  const thp = thpPage(mm, slot);
+  // alloc_charge_folio(): the THP is a name (data pages are not tracked, docs/model.md §5.2).
+  yield* local({ fn: 'alloc_charge_folio', desc: `allocate and charge ${thp}` }, { cls: 'page_alloc' });
+  yield* mmap_write_lock(cur, 'collapse_huge_page', mm);
+  const result = yield* collapse_locked(cur, mm, slot, thp);
+  yield* mmap_write_unlock(cur, 'collapse_huge_page', mm);
+  return result;
+}
+
+/** collapse_huge_page() between mmap_write_lock() and out_up_write. */
+function* collapse_locked(cur: Ctx, mm: string, slot: number, thp: string): Proc<ScanResult> {
+  // hugepage_vma_revalidate(): an anonymous VMA spanning the whole PMD (the model's VMAs are whole
+  // slots); vma_start_write() is implied by the write lock (no per-VMA locks in the model).
+  if (!(yield* vma_covers(cur, 'hugepage_vma_revalidate', mm, slot))) return 'SCAN_VMA_NULL';
+  // check_pmd_still_valid() -> find_pmd_or_thp_or_none() -> check_pmd_state()
+  const pmdT = yield* pmd_table_of(cur, 'find_pmd_or_thp_or_none', mm);
+  if (pmdT === null) return 'SCAN_NO_PTE_TABLE';
+  const pmd = yield* pxd_read(cur, 'check_pmd_state', pmdT, slot);
+  if (pmd === null) return 'SCAN_NO_PTE_TABLE';
+  if ('pfn' in pmd) return 'SCAN_PMD_MAPPED';
+  const n = cur.k.mms.get(mm)?.ptes_per_table ?? 0;
+
+  // pmd_ptl = pmd_lock(); _pmd = pmdp_collapse_flush(); spin_unlock(pmd_ptl);
+  yield* spin_lock(cur, 'collapse_huge_page', page_table_lock(mm));
+  const _pmd = yield* pmdp_collapse_flush(cur, mm, pmdT, slot);
+  yield* spin_unlock(cur, 'collapse_huge_page', page_table_lock(mm));
+  if (_pmd === null || !('table' in _pmd)) throw new Error(`collapse_huge_page: ${pmdT}[${slot}] changed under the mmap_lock: ${describeEntry(_pmd)}`);
+  const table = _pmd.table;
+
+  yield* collapse_walker_sync(cur, mm);
+
+  // pte_offset_map_lock(mm, &_pmd, ...): the stack copy cannot change, so no retry.
+  yield* spin_lock(cur, 'pte_offset_map_lock', ptl(table));
+  const iso = yield* __collapse_huge_page_isolate(cur, table, n);
+  yield* spin_unlock(cur, 'collapse_huge_page', ptl(table));
+  if (iso.result !== 'SCAN_SUCCEED') {
+    // Re-link the old table: pmd_populate(mm, pmd, pmd_pgtable(_pmd)), under the PMD lock.
+    yield* spin_lock(cur, 'collapse_huge_page', page_table_lock(mm));
+    yield* set_pmd(cur, 'pmd_populate', pmdT, slot, _pmd);
+    yield* spin_unlock(cur, 'collapse_huge_page', page_table_lock(mm));
+    return iso.result;
+  }
+
+  yield* __collapse_huge_page_copy(cur, table, iso.pages);
+  // __folio_mark_uptodate(): its smp_wmb() orders the copy before set_pmd_at() (implied: SC).
+  yield* spin_lock(cur, 'collapse_huge_page', page_table_lock(mm));
+  yield* pgtable_trans_huge_deposit(cur, pmdT, table);
+  yield* set_pmd(cur, 'map_anon_folio_pmd_nopf', pmdT, slot, { pfn: thp });
+  yield* spin_unlock(cur, 'collapse_huge_page', page_table_lock(mm));
+  return 'SCAN_SUCCEED';
+}
+
+/** pmd_populate() / set_pmd_at() under the PMD lock. */
+function* set_pmd(cur: Ctx, fn: string, pmdT: string, slot: number, e: PtEntry): Proc<void> {
+  void cur;
+  const loc = ptLoc(pmdT, slot);
+  yield* access({
+    fn,
+    desc: `${fn === 'pmd_populate' ? 'pmd_populate' : 'set_pmd_at'}(${pmdT}[${slot}], ${describeEntry(e)})`,
+    cost: { cls: 'pt_write' },
+    reads: [],
+    writes: [loc],
+    effect: () => ({ writes: [[loc, e as Value]] }),
+  });
+}

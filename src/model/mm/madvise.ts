@@ -1,0 +1,69 @@
+/**
+ * mm/madvise.c: madvise(MADV_DONTNEED) of a whole VMA.
+ *
+ * madvise_lock() takes the mmap_lock for read (or, since "mm: use per_vma lock for MADV_DONTNEED",
+ * only the VMA's lock; not modelled); madvise_do_behavior() gathers one mmu_gather for the call;
+ * madvise_dontneed_single_vma() -> zap_page_range_single_batched(tlb, vma, start, size, details)
+ * with details = { .reclaim_pt = true } (6375e95f381e) -> unmap_single_vma() -> unmap_page_range()
+ * -> zap_pmd_range(): zap_huge_pmd() for a THP covering the whole PMD, else zap_pte_range(), which
+ * with PT_RECLAIM ends in try_to_free_pte() (mm/pt_reclaim.ts); tlb_finish_mmu(); unlock.
+ * Data pages are not tracked (docs/model.md §5.2): the zap only clears PTEs.
+ */
+import { access, type Proc } from '../../core/index.js';
+import type { Ctx } from '../kernel.js';
+import { mmSpec } from '../kernel.js';
+import type { mmu_gather } from '../include/asm-generic/tlb.js';
+import { pxd_read } from '../include/linux/pgtable.js';
+import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking/rwsem.js';
+import { pmd_table_of, zap_huge_pmd } from './huge_memory.js';
+import { zap_pte_range } from './memory.js';
+import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
+import { reclaim_pt_is_enabled, try_to_free_pte } from './pt_reclaim.js';
+import { mmLoc } from '../state.js';
+
+/**
+ * zap_pmd_range() for one 2 MiB slot, with details->reclaim_pt: a huge PMD is zapped whole
+ * (zap_huge_pmd()); a PTE table is zapped (zap_pte_range()) and, with PT_RECLAIM, freed if empty
+ * (try_to_free_pte()).
+ */
+function* zap_pmd_slot(cur: Ctx, tlb: mmu_gather, pmdT: string, slot: number): Proc<void> {
+  const pmd = yield* pxd_read(cur, 'zap_pmd_range', pmdT, slot);
+  if (pmd === null) return;
+  if ('pfn' in pmd) {
+    if (yield* zap_huge_pmd(cur, tlb, pmdT, slot)) return;
+    // Split meanwhile: fall back to the PTE table now linked there.
+    const again = yield* pxd_read(cur, 'zap_pmd_range', pmdT, slot);
+    if (again === null || !('table' in again)) return;
+    yield* zap_pte_range(cur, tlb, again.table, slot);
+  } else {
+    yield* zap_pte_range(cur, tlb, pmd.table, slot);
+  }
+  if (reclaim_pt_is_enabled(cur, true)) yield* try_to_free_pte(cur, tlb, pmdT, slot);
+}
+
+/** madvise(MADV_DONTNEED) of the VMA named `vmaName` of the current task's mm. */
+export function* madvise_dontneed(cur: Ctx, vmaName: string): Proc<void> {
+  const mm = cur.mm;
+  if (mm === null) throw new Error(`madvise on CPU${cur.cpu}: current->mm is NULL (a kthread)`);
+  const vma = mmSpec(cur.k, mm).vmas.find((v) => v.name === vmaName);
+  if (!vma) throw new Error(`madvise: ${mm} has no VMA '${vmaName}'`);
+  yield* mmap_read_lock(cur, 'madvise_lock', mm);
+  const mapped = yield* access<boolean>({
+    fn: 'madvise_walk_vmas',
+    desc: `find_vma(${vmaName})`,
+    reads: [mmLoc.vmas(mm)],
+    effect: ([v]) => {
+      const ok = (v as readonly string[]).includes(vmaName);
+      return { result: ok, note: ok ? 'mapped' : 'not mapped: -ENOMEM' };
+    },
+  });
+  if (mapped) {
+    const tlb = yield* tlb_gather_mmu(cur, mm);
+    const pmdT = yield* pmd_table_of(cur, 'unmap_page_range', mm);
+    if (pmdT !== null) {
+      for (let slot = vma.start; slot < vma.end; slot++) yield* zap_pmd_slot(cur, tlb, pmdT, slot);
+    }
+    yield* tlb_finish_mmu(cur, tlb);
+  }
+  yield* mmap_read_unlock(cur, 'madvise_unlock', mm);
+}
