@@ -7,6 +7,7 @@ import { noStaleWalkCache } from './no-stale-walk-cache.js';
 import { noWalkOfFreedTable } from './no-walk-of-freed-table.js';
 import { noWalkOfReusedTable } from './no-walk-of-reused-table.js';
 import { noGupFastPinOfCollapsedPage } from './no-gup-fast-pin-of-collapsed-page.js';
+import { deferredFreesDrain } from './deferred-frees-drain.js';
 
 export const INVARIANTS: readonly Property[] = [
   noWalkOfFreedTable,
@@ -16,6 +17,7 @@ export const INVARIANTS: readonly Property[] = [
   noIpiWithIrqsOff,
   gupFastPinsOwnPages,
   noGupFastPinOfCollapsedPage,
+  deferredFreesDrain,
 ];
 
 export const INVARIANT_IDS: readonly string[] = INVARIANTS.map((p) => p.id);

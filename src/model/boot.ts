@@ -13,6 +13,8 @@ import { RWSEM_UNLOCKED } from './kernel/locking/rwsem.js';
 import { lockLoc } from './kernel/locking/spinlock.js';
 import { page_table_lock, ptl } from './mm/memory.js';
 import { hugetlb_boot } from './mm/hugetlb.js';
+import { kernel_pt_boot, kptListLoc, KERNEL_PGTABLE_WORK } from './mm/kernel_pgtable.js';
+import { workPendingLoc } from './kernel/workqueue.js';
 import { dataPage, pgdTable, pmdTable, pteTable, pudTable } from './include/linux/pgtable.js';
 import { cpuLoc, FOLIO_MAPPED, freeListLoc, mmLoc, nextPfnLoc, pageLoc, ptLoc, type Level, type PageState, type TlbEntry } from './state.js';
 
@@ -37,6 +39,9 @@ export function bootInitial(k: Kernel): (loc: Loc) => Value | undefined {
   return (loc) => {
     if (loc.startsWith('folio.')) return FOLIO_MAPPED;
     if (loc.startsWith('pmd_huge_pte.')) return [];
+    // CONFIG_ASYNC_KERNEL_PGTABLE_FREE's list and work item start empty and idle.
+    if (loc === kptListLoc) return [];
+    if (loc === workPendingLoc(KERNEL_PGTABLE_WORK)) return false;
     const m = /^csd\.(\d+)\.(\d+)$/.exec(loc);
     if (!m) return undefined;
     const src = Number(m[1]);
@@ -94,6 +99,8 @@ export function boot(k: Kernel, cpus: readonly CpuBoot[]): Map<Loc, Value> {
   s.set(nextPfnLoc, 0);
   // hugetlbfs mappings: PGD entry 1, their (shared) PMD tables and their warm entries.
   for (const [mm, entries] of hugetlb_boot(k, s)) warm.set(mm, [...(warm.get(mm) ?? []), ...entries]);
+  // Kernel page tables (kernel_pt): every CPU with a warm TLB has touched the vmalloc range.
+  const kernelWarm = kernel_pt_boot(k, s);
 
   cpus.forEach((c, i) => {
     if (c.mm !== null && !k.mms.has(c.mm)) throw new Error(`CPU${i} runs unknown mm '${c.mm}'`);
@@ -108,7 +115,7 @@ export function boot(k: Kernel, cpus: readonly CpuBoot[]): Map<Loc, Value> {
     s.set(cpuLoc.loaded_mm(i), c.mm ?? 'init_mm');
     s.set(cpuLoc.is_lazy(i), c.mm !== null && c.lazy);
     s.set(cpuLoc.mode(i), c.mode);
-    s.set(cpuLoc.tlb(i), c.mm !== null && c.warm_tlb ? (warm.get(c.mm) ?? []) : []);
+    s.set(cpuLoc.tlb(i), [...(c.mm !== null && c.warm_tlb ? (warm.get(c.mm) ?? []) : []), ...(c.warm_tlb ? kernelWarm : [])]);
     if (k.preemptible_vcpus.includes(i)) {
       s.set(cpuLoc.stopped(i), false);
       s.set(cpuLoc.steal_time(i), { preempted: false, flush: false });

@@ -119,6 +119,37 @@ export interface KernelConfig {
    *  'immediate'    hypothetical: flush the TLB, then pte_free() at once, with no grace period
    */
   readonly pt_reclaim_free: 'pte_free_tlb' | 'immediate';
+  /**
+   * How a kernel (init_mm) page-table page is freed once unlinked and flushed from the CPUs
+   * (pte_free_kernel() -> pagetable_free(); mm/kernel_pgtable.ts):
+   *  'immediate' without CONFIG_ASYNC_KERNEL_PGTABLE_FREE (and before Lu Baolu / Dave Hansen's
+   *              series "Fix stale IOTLB entries for kernel address space", v7 22 Oct 2025):
+   *              __pagetable_free() at once; no IOMMU is told (kernel.md §2.7, §7.10)
+   *  'async'     CONFIG_ASYNC_KERNEL_PGTABLE_FREE (v4 5 Sep 2025 onwards; merged form, v7 7/8):
+   *              pagetable_free_kernel() queues the page and schedule_work()s kernel_pgtable_work,
+   *              whose function calls iommu_sva_invalidate_kva_range() once, then frees the batch
+   */
+  readonly kernel_pt_free: 'immediate' | 'async';
+  /**
+   * The workqueue kernel_pgtable_work is queued on (kernel/workqueue.ts):
+   *  'system'      schedule_work() on system_wq, as merged (mm/pgtable-generic.c, v7 7/8): no rescuer
+   *  'mem_reclaim' a WQ_MEM_RECLAIM workqueue, as Jason Gunthorpe suggested in review of v7 7/8
+   *                (not merged): its rescuer runs the work when no kworker can be created
+   */
+  readonly kernel_free_wq: 'system' | 'mem_reclaim';
+  /**
+   * Whether the worker pool can create a kworker for queued work (kernel/workqueue.c
+   * create_worker() allocates; it fails under memory pressure and is retried after CREATE_COOLDOWN):
+   * 'succeeds', or 'may-fail' (a nondeterministic choice: a failure here stands for a pressure that
+   * lasts past the end of the execution).
+   */
+  readonly kworker_create: 'succeeds' | 'may-fail';
+  /**
+   * An SVA-capable IOMMU is bound to a process (drivers/iommu/iommu-sva.c iommu_sva_bind_device(),
+   * 26b25a2b98e4): on x86 it walks and caches the kernel part of the process page tables
+   * (kernel.md §1.3), and only iommu_sva_invalidate_kva_range() clears those caches.
+   */
+  readonly sva: boolean;
 }
 
 export type KnobId = keyof KernelConfig;
@@ -146,6 +177,10 @@ export const DEFAULT_CONFIG: KernelConfig = {
   arm64_tlb_flush_unshared_tables: true,
   collapse_sync: 'sync_one',
   pt_reclaim_free: 'pte_free_tlb',
+  kernel_pt_free: 'immediate',
+  kernel_free_wq: 'system',
+  kworker_create: 'succeeds',
+  sva: false,
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -166,4 +201,8 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   arm64_tlb_flush_unshared_tables: 'boolean',
   collapse_sync: ['sync_one', 'sync_rcu', 'synchronize_rcu', 'none'],
   pt_reclaim_free: ['pte_free_tlb', 'immediate'],
+  kernel_pt_free: ['immediate', 'async'],
+  kernel_free_wq: ['system', 'mem_reclaim'],
+  kworker_create: ['succeeds', 'may-fail'],
+  sva: 'boolean',
 };

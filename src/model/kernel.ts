@@ -9,6 +9,7 @@
 import type { Proc } from '../core/index.js';
 import type { ArchId, KernelConfig } from './config.js';
 import type { mmu_gather } from './include/asm-generic/tlb.js';
+import type { KernelPtSpec } from './mm/kernel_pgtable.js';
 
 /** A VMA, in units of PMD slots (2 MiB each): it covers slots [start, end). */
 export interface VmaSpec {
@@ -88,6 +89,8 @@ export interface Kernel {
   readonly mark_operations?: boolean;
   /** hugetlbfs files that mms map (MmSpec.hugetlb), by name. */
   readonly hugetlbfs?: ReadonlyMap<string, HugetlbFileSpec>;
+  /** Kernel (init_mm) page tables for a vmalloc range, and the SVA device's DMA (mm/kernel_pgtable.ts). */
+  readonly kernel_pt?: KernelPtSpec;
 }
 
 export interface Ctx {

@@ -50,6 +50,9 @@ const COMMON: { readonly [name: string]: CostParam } = {
   'cstate.C1E': C(10_000, 'intel_idle skx_cstates C1E exit latency 10 µs'),
   'cstate.C6': C(133_000, 'intel_idle skx_cstates C6 exit latency 133 µs'),
   'vcpu.preempted_wait': U(3_000_000, 'a descheduled vCPU waits about one host timeslice (costs.md C)'),
+  'wq.wakeup': U(50_000, 'schedule_work() to execution of a kworker: ≈10–100 µs on an idle server, no measurement found (costs.md §6)'),
+  'wq.mayday_timeout': C(10_000_000, 'MAYDAY_INITIAL_TIMEOUT = HZ/100, 10 ms: the rescuer of a WQ_MEM_RECLAIM workqueue runs after worker creation stalled that long (kernel/workqueue.c, costs.md §6)'),
+  'iommu.invalidate': U(5_000, 'iommu_sva_invalidate_kva_range(): one IOTLB + paging-structure-cache invalidation with a wait descriptor per SVA mm; no measurement found'),
 };
 
 export const PROFILES: readonly MachineProfile[] = [

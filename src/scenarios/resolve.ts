@@ -12,6 +12,7 @@ import type { Kernel, MmSpec } from '../model/kernel.js';
 import { lockLoc } from '../model/kernel/locking/spinlock.js';
 import { INVARIANT_IDS, invariantById } from '../invariants/index.js';
 import { strategies, strategyById } from '../strategies/index.js';
+import { iommuWalkerThread } from '../model/hw/iommu.js';
 import { describeStep, hwWalkerThread, kvmHostThread, taskThread, validateStep, type Step } from '../workloads/index.js';
 import { loadScenario, parseScenario, ScenarioError, type ScenarioFile, type ScenarioIssue } from './loader.js';
 import type { ScenarioData, StepData } from './schema.js';
@@ -180,7 +181,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
   const preemptible = d.cpus.flatMap((c, i) => (c.vcpu_preemptible ? [i] : []));
   const purpose = overrides.purpose ?? 'check';
   const userMmCpus = d.cpus.flatMap((c, i) => (c.mm !== null ? [i] : []));
-  const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible, user_mm_cpus: userMmCpus, mark_operations: purpose === 'sim', hugetlbfs };
+  const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible, user_mm_cpus: userMmCpus, mark_operations: purpose === 'sim', hugetlbfs, ...(d.kernel_pt ? { kernel_pt: { ptes: d.kernel_pt.ptes, iommu_walks: d.kernel_pt.iommu_walks, iotlb_warm: d.kernel_pt.iotlb === 'warm' } } : {}) };
 
   // CPUs.
   const threads: ThreadSpec[] = [];
@@ -217,6 +218,12 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     if (c.vcpu_preemptible) threads.push(kvmHostThread(kernel, i));
     resolvedCpus.push({ cpu: i, mm: c.mm, lazy: c.lazy, mode, tlb: c.tlb, run: steps.map(describeStep), repeat: c.repeat, cstate: c.cstate ?? null, walks: c.walks, vcpu_preemptible: c.vcpu_preemptible });
   });
+
+  // The SVA device's DMA walks of the kernel range (hw/iommu.ts).
+  if (d.kernel_pt && d.kernel_pt.iommu_walks > 0) {
+    if (!config.sva) issues.push(file.issue(['kernel_pt', 'iommu_walks'], 'IOMMU DMA walks need an SVA-bound IOMMU: set config.sva: true'));
+    else threads.push(iommuWalkerThread(kernel, 0, d.kernel_pt.iommu_walks));
+  }
 
   // mmap/munmap order on each CPU: mapping a VMA that is mapped, or unmapping one that is not, is
   // a model error at run time; say so now when no other CPU could have changed the VMA before.

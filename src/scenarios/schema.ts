@@ -77,9 +77,9 @@ const STEP_ARGS = {
 } as const;
 
 /** Steps written as a bare word: `- idle`. */
-const BARE_STEPS = ['idle', 'user', 'exit_mmap'] as const;
+const BARE_STEPS = ['idle', 'user', 'exit_mmap', 'vmap_huge', 'vmap_small'] as const;
 
-export const STEP_KINDS = ['munmap', 'mmap', 'fault', 'touch', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'cyclictest', 'call', 'collapse', 'split', 'madvise_dontneed', 'gup_fast_hugetlb', 'hugetlb_reuse'] as const;
+export const STEP_KINDS = ['munmap', 'mmap', 'fault', 'touch', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'cyclictest', 'call', 'collapse', 'split', 'madvise_dontneed', 'gup_fast_hugetlb', 'hugetlb_reuse', 'vmap_huge', 'vmap_small'] as const;
 
 type StepArgs = { readonly [K in keyof typeof STEP_ARGS]: { readonly [P in K]: z.output<(typeof STEP_ARGS)[K]> } };
 export type StepData = (typeof BARE_STEPS)[number] | StepArgs[keyof StepArgs];
@@ -161,6 +161,16 @@ export const scenarioSchema = z.strictObject({
   mm: z.record(name, mm).default({}),
   /** hugetlbfs files: PMD tables of 1 GiB (the unit of sharing) and huge pages per table. */
   hugetlbfs: z.record(name, z.strictObject({ tables: z.int().min(1).max(4096), pages: z.int().min(1).max(8).default(1) })).optional(),
+  /**
+   * Kernel (init_mm) page tables: a PMD table linking a PTE table of `ptes` vmalloc pages
+   * (mm/kernel_pgtable.ts); with config.sva, the SVA device's IOMMU does `iommu_walks` DMA walks of
+   * the range, and its caches start holding the pointer to the PTE table when `iotlb: warm`.
+   */
+  kernel_pt: z.strictObject({
+    ptes: z.int().min(1).max(8).default(1),
+    iommu_walks: z.int().min(0).max(4).default(0),
+    iotlb: z.enum(['warm', 'cold']).default('warm'),
+  }).optional(),
   cpus: z.array(cpu).min(1).max(MAX_CPUS),
   sim: z.strictObject({
     profile: z.string().optional(),

@@ -37,12 +37,15 @@ const CLASS_PARAM: { readonly [cls: string]: string } = {
   hw_walk_step: 'hw.walk_step',
   thp_copy: 'thp.copy',
   vcpu_preempt: 'step.default',
+  iommu_invalidate: 'iommu.invalidate',
 };
 
 const WAIT_PARAM: { readonly [cls: string]: string } = {
   rcu_gp: 'rcu.gp',
   rcu_gp_expedited: 'rcu.gp_expedited',
   vcpu_preempt: 'vcpu.preempted_wait',
+  wq_wakeup: 'wq.wakeup',
+  wq_mayday: 'wq.mayday_timeout',
 };
 
 export type CState = 'C0' | 'C1' | 'C1E' | 'C6';
@@ -128,6 +131,13 @@ export class ProfileTiming implements TimingModel {
       const b = c.allocFailBurst;
       if (b && now % b.period < b.length) rate = b.rate;
       return rng.nextFloat() < rate ? options.indexOf('failed') : options.indexOf('allocated');
+    }
+    // create_worker() allocates: under memory pressure it fails at the GFP_NOWAIT failure rate.
+    if (key === 'kworker_create') {
+      let rate = c.allocFailRate;
+      const b = c.allocFailBurst;
+      if (b && now % b.period < b.length) rate = b.rate;
+      return rng.nextFloat() < rate ? options.indexOf('failed') : options.indexOf('created');
     }
     if (key === 'vcpu_preempt') return rng.nextFloat() < c.vcpuPreemptRate ? options.indexOf('preempted') : options.indexOf('runs');
     // A choice the simulator has no rate for: the first option (the common case by convention).

@@ -150,3 +150,23 @@ defineStrategy({
     'tlb_remove_table_sync_rcu() (1fb3d8c20bfa). hugetlb unshare keeps its own knob (hugetlb_unshare).',
   knobs: { pt_reclaim: false, remove_table_one: 'sync_rcu', skip_sync_if_flush_implies_ipi: false, collapse_sync: 'synchronize_rcu' },
 });
+
+defineStrategy({
+  id: 'async-kernel-free',
+  title: 'S5: CONFIG_ASYNC_KERNEL_PGTABLE_FREE on system_wq (as merged)',
+  description:
+    'Lu Baolu / Dave Hansen, "Fix stale IOTLB entries for kernel address space" (v4 5 Sep 2025 .. v7 22 Oct 2025, ' +
+    'v7 7/8 in mm-tree and 6.18.y stable): kernel page-table pages are queued by pagetable_free_kernel() and freed by ' +
+    'kernel_pgtable_work_func() after one iommu_sva_invalidate_kva_range(); the work is queued with schedule_work() ' +
+    '(system_wq, no rescuer).',
+  knobs: { kernel_pt_free: 'async', kernel_free_wq: 'system' },
+});
+
+defineStrategy({
+  id: 'async-kernel-free-reclaim',
+  title: 'S5 + WQ_MEM_RECLAIM (Jason Gunthorpe\'s review of v7 7/8, not merged)',
+  description:
+    'As async-kernel-free, but the work goes to a WQ_MEM_RECLAIM workqueue, whose rescuer runs it when no kworker can ' +
+    'be created under memory pressure (after the mayday timeout), so the deferred frees cannot be starved (kernel.md I-6).',
+  knobs: { kernel_pt_free: 'async', kernel_free_wq: 'mem_reclaim' },
+});

@@ -25,6 +25,7 @@ import { hugetlb_reuse } from '../model/mm/hugetlb.js';
 import { collapse_huge_page } from '../model/mm/khugepaged.js';
 import { split_huge_pmd } from '../model/mm/huge_memory.js';
 import { madvise_dontneed } from '../model/mm/madvise.js';
+import { vmap_small, vmap_try_huge_pmd } from '../model/mm/vmalloc.js';
 
 /** A sync primitive a workload can call directly (to test its context rules). */
 export type SyncFn = 'tlb_remove_table_sync_one' | 'tlb_remove_table_sync_rcu' | 'synchronize_rcu' | 'synchronize_rcu_expedited';
@@ -69,7 +70,11 @@ export type Step =
   | { readonly kind: 'hugetlb_reuse'; readonly table: number; readonly page: number }
   | { readonly kind: 'collapse'; readonly mm: string; readonly slot: number }
   | { readonly kind: 'split'; readonly slot: number }
-  | { readonly kind: 'madvise_dontneed'; readonly vma: string };
+  | { readonly kind: 'madvise_dontneed'; readonly vma: string }
+  /** vmap of a huge page over the kernel vmalloc range: frees its PTE table (mm/vmalloc.ts). */
+  | { readonly kind: 'vmap_huge' }
+  /** vmap of small pages over the kernel vmalloc range: allocates a kernel PTE table if none. */
+  | { readonly kind: 'vmap_small' };
 
 function* runSync(cur: Ctx, fn: SyncFn): Proc<void> {
   switch (fn) {
@@ -173,6 +178,10 @@ export function* runStep(cur: Ctx, step: Step): Proc<void> {
       return;
     case 'madvise_dontneed':
       return yield* madvise_dontneed(cur, step.vma);
+    case 'vmap_huge':
+      return yield* vmap_try_huge_pmd(cur);
+    case 'vmap_small':
+      return yield* vmap_small(cur);
   }
 }
 
@@ -212,6 +221,10 @@ export function describeStep(step: Step): string {
       return `split the THP of slot ${step.slot}`;
     case 'madvise_dontneed':
       return `madvise(${step.vma}, MADV_DONTNEED)`;
+    case 'vmap_huge':
+      return 'vmap a huge page over the vmalloc range (pmd_free_pte_page)';
+    case 'vmap_small':
+      return 'vmap small pages over the vmalloc range (pte_alloc_kernel)';
   }
 }
 
@@ -276,6 +289,7 @@ export function validateStep(k: Kernel, mm: string | null, step: Step): string |
       if (step.page + pages > spec.ptes_per_table) return `pages ${step.page}..${step.page + pages - 1} exceed ptes_per_table ${spec.ptes_per_table}`;
     }
   }
+  if ((step.kind === 'vmap_huge' || step.kind === 'vmap_small') && !k.kernel_pt) return `${step.kind} needs kernel page tables: add 'kernel_pt: { ptes: 1 }' to the scenario`;
   if (step.kind === 'reuse_table' && !k.mms.has(step.owner)) return `reuse_table owner '${step.owner}' is not an mm of the scenario`;
   if (step.kind === 'gup_fast_hugetlb' || step.kind === 'hugetlb_reuse') {
     if (mm === null) return `${step.kind} needs the CPU to run a task of an mm (set 'mm', not lazy)`;
