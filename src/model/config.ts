@@ -86,6 +86,13 @@ export interface KernelConfig {
    */
   readonly hugetlb_unshare: 'none' | 'per_table_ipi' | 'batched' | 'batched_sync_after_unlock';
   /**
+   * The walker sync tlb_flush_unshared_tables() uses when a table became exclusive:
+   *  'sync_one'        tlb_remove_table_sync_one(), the broadcast (8ce720d5bd91; v8 may skip it)
+   *  'synchronize_rcu' S4, "RCU everywhere" (Peter Zijlstra, v4 thread, Feb 2026, not merged):
+   *                    a grace period, slept with i_mmap_rwsem held for write
+   */
+  readonly unshare_sync: 'sync_one' | 'synchronize_rcu';
+  /**
    * x86 tlb_flush() passes freed_tables || unshared_tables to flush_tlb_mm_range(), so that an
    * unshare flush reaches lazy CPUs too (v8 2/2 of Lance Yang's series, present in the stored x86
    * tlb.h). false: freed_tables only (before), the unshare flush skips lazy CPUs.
@@ -173,6 +180,7 @@ export const DEFAULT_CONFIG: KernelConfig = {
   sync_targeted: 'off',
   sync_cpumask_alloc: 'succeeds',
   hugetlb_unshare: 'batched',
+  unshare_sync: 'sync_one',
   x86_tlb_flush_unshared_tables: true,
   arm64_tlb_flush_unshared_tables: true,
   collapse_sync: 'sync_one',
@@ -197,6 +205,7 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   sync_targeted: ['off', 'rmb', 'mb'],
   sync_cpumask_alloc: ['succeeds', 'may-fail'],
   hugetlb_unshare: ['none', 'per_table_ipi', 'batched', 'batched_sync_after_unlock'],
+  unshare_sync: ['sync_one', 'synchronize_rcu'],
   x86_tlb_flush_unshared_tables: 'boolean',
   arm64_tlb_flush_unshared_tables: 'boolean',
   collapse_sync: ['sync_one', 'sync_rcu', 'synchronize_rcu', 'none'],

@@ -147,8 +147,9 @@ defineStrategy({
     'Peter Zijlstra in the v4 thread (Feb 2026): replace the remaining tlb_remove_table_sync_one() callers with ' +
     'synchronize_rcu(), which waits for IRQ-off walkers (RCU readers since v4.20) without disturbing any CPU. ' +
     'Here: khugepaged collapse calls synchronize_rcu() (collapse_sync), and the !PT_RECLAIM single-table fallback ' +
-    'tlb_remove_table_sync_rcu() (1fb3d8c20bfa). hugetlb unshare keeps its own knob (hugetlb_unshare).',
-  knobs: { pt_reclaim: false, remove_table_one: 'sync_rcu', skip_sync_if_flush_implies_ipi: false, collapse_sync: 'synchronize_rcu' },
+    'tlb_remove_table_sync_rcu() (1fb3d8c20bfa), and the batched hugetlb unshare synchronize_rcu() with ' +
+    'i_mmap_rwsem held for write (unshare_sync).',
+  knobs: { pt_reclaim: false, remove_table_one: 'sync_rcu', skip_sync_if_flush_implies_ipi: false, collapse_sync: 'synchronize_rcu', unshare_sync: 'synchronize_rcu' },
 });
 
 defineStrategy({
