@@ -7,7 +7,7 @@ import type { Ctx, Kernel } from '../model/kernel.js';
 import { do_mmap, do_munmap } from '../model/mm/vma.js';
 import { do_user_addr_fault } from '../model/mm/memory.js';
 import { exit_mmap } from '../model/mm/mmap.js';
-import { gup_fast } from '../model/mm/gup.js';
+import { gup_fast, gup_fast_hugetlb } from '../model/mm/gup.js';
 import { pte_offset_map_walk } from '../model/mm/pgtable-generic.js';
 import { do_idle, enter_user_mode, preempt_disable, preempt_enable } from '../model/kernel/sched.js';
 import { hw_page_walk } from '../model/hw/mmu.js';
@@ -20,7 +20,6 @@ import { tlb_remove_table_sync_one, tlb_remove_table_sync_rcu } from '../model/m
 import { rcu_read_lock, rcu_read_unlock, synchronize_rcu, synchronize_rcu_expedited } from '../model/kernel/rcu/tree.js';
 import { mmSpec } from '../model/kernel.js';
 import { do_nanosleep } from '../model/kernel/time.js';
-import { gup_fast_hugetlb } from '../model/mm/gup_pmd_leaf.js';
 import { hugetlb_reuse } from '../model/mm/hugetlb.js';
 import { collapse_huge_page } from '../model/mm/khugepaged.js';
 import { split_huge_pmd } from '../model/mm/huge_memory.js';
@@ -64,7 +63,7 @@ export type Step =
   | { readonly kind: 'reuse_table'; readonly owner: string; readonly entries: number }
   | { readonly kind: 'cyclictest'; readonly interval: number }
   | { readonly kind: 'call'; readonly fn: SyncFn; readonly context: CallContext }
-  /** GUP-fast of huge page `page` of PMD table `table` of the mm's hugetlb mapping (mm/gup_pmd_leaf.ts). */
+  /** GUP-fast of huge page `page` of PMD table `table` of the mm's hugetlb mapping (mm/gup.ts). */
   | { readonly kind: 'gup_fast_hugetlb'; readonly table: number; readonly page: number }
   /** The mm takes over PMD table `table` of its hugetlb mapping once no other mm shares it (mm/hugetlb.ts). */
   | { readonly kind: 'hugetlb_reuse'; readonly table: number; readonly page: number }

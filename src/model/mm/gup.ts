@@ -10,13 +10,15 @@
  * tlb_remove_table_sync_one(). The re-checks catch changes to entries already read, not a table
  * freed or reused under the walk: that is what the synchronisation on the freeing side is for.
  *
- * A huge leaf PMD (a THP khugepaged installed) is handled in place by gup_fast_pmd_leaf(): grab the
- * folio (the head page), re-check the PMD, record the subpages. The folio references are tracked
- * (state.ts FolioState): khugepaged's __collapse_huge_page_isolate() checks them, which is the other
- * half of the race 70cbc3cc78a9 closed (mm/khugepaged.ts).
+ * A huge leaf PMD (a THP khugepaged installed, or a hugetlb page) is handled in place by
+ * gup_fast_pmd_leaf(): grab the folio, re-check the PMD, record the subpages (gup.c served 0092cb38,
+ * sources §5 item 7). The folio references are tracked (state.ts FolioState): khugepaged's
+ * __collapse_huge_page_isolate() checks them, which is the other half of the race 70cbc3cc78a9
+ * closed (mm/khugepaged.ts). gup_fast_hugetlb() is the same walk for an address of the mm's
+ * hugetlb mapping (mm/hugetlb.ts), where the PMD table may be shared.
  *
  * Not modelled: FOLL_PIN's write_protect_seq (fork), huge leaf PUDs, permission and special-PTE
- * checks, gup_fast_folio_allowed(), the unshare (COW) check.
+ * checks (pmd_special()), gup_fast_folio_allowed(), the unshare (COW) check.
  */
 import { access, local, type Proc } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
@@ -24,6 +26,7 @@ import { local_irq_restore, local_irq_save } from '../include/linux/irqflags.js'
 import { dataPage, entry_same, entry_val, page_folio, pgdTable, thpSubpage, walker_read_entry } from '../include/linux/pgtable.js';
 import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
 import { cpuLoc, folioLoc, type FolioState, type PtEntry } from '../state.js';
+import { HUGETLB_PGD_INDEX, hugetlbOf, hugetlbPage } from './hugetlb.js';
 
 function tablePtr(e: PtEntry): { table: string; gen: number } | null {
   return e !== null && 'table' in e ? e : null;
@@ -112,30 +115,66 @@ function* gup_fast_pgd_range(cur: Ctx, mm: string, slot: number, first: number, 
   const pmdT = tablePtr(pudv);
   if (!pmdT) return [];
   const pmdv = yield* walker_read_entry(cur, 'gup_fast', 'gup_fast_pmd_range', pmdT.table, pmdT.gen, slot, 'pmd');
-  if (pmdv !== null && 'pfn' in pmdv) return yield* gup_fast_pmd_leaf(cur, pmdv, pmdT, slot, first, nr);
+  if (pmdv !== null && 'pfn' in pmdv) {
+    const subpages = Array.from({ length: nr }, (_, k) => ({ index: first + k, pfn: thpSubpage(mm, slot, first + k) }));
+    return yield* gup_fast_pmd_leaf(cur, pmdv, pmdT, slot, subpages);
+  }
   const pteT = tablePtr(pmdv);
   if (!pteT) return [];
   return yield* gup_fast_pte_range(cur, pteT, pmdT, slot, first, nr);
 }
 
 /**
- * gup_fast_pmd_leaf(orig, pmdp, addr, end): a huge PMD. An invalidated one (a split in progress,
- * pmd_mkinvalid()) fails pmd_access_permitted(). Otherwise page = pmd_page(orig) + index,
- * try_grab_folio_fast(page, refs) on the THP's folio, then the leaf re-check (unconditional, older
- * than 70cbc3cc78a9): pmd_val(orig) must equal pmd_val(*pmdp), else gup_put_folio() and stop.
- * Records the subpages.
+ * gup_fast_pmd_leaf(orig, pmdp, addr, end): `orig` is the leaf PMD read from entry `slot` of PMD
+ * table `pmdT`; `pages` are the subpages [addr, end) covers (record_subpages()), the first being
+ * pmd_page(orig) + index. An invalidated PMD (a split in progress, pmd_mkinvalid()) fails
+ * pmd_access_permitted(). Otherwise try_grab_folio_fast(page, refs) on the huge folio, then the
+ * leaf re-check (unconditional, older than 70cbc3cc78a9): pmd_val(orig) must equal
+ * pmd_val(*pmdp), else gup_put_folio() and stop.
  */
-function* gup_fast_pmd_leaf(cur: Ctx, orig: { pfn: string; invalid?: boolean }, pmdT: { table: string; gen: number }, slot: number, first: number, nr: number): Proc<Pinned[]> {
-  if (orig.invalid === true) return [];
-  const mm = cur.mm as string;
-  const grabbed = yield* try_grab_folio_fast(cur, thpSubpage(mm, slot, first), nr);
+function* gup_fast_pmd_leaf(cur: Ctx, orig: { pfn: string; invalid?: boolean }, pmdT: { table: string; gen: number }, slot: number, pages: readonly { index: number; pfn: string }[]): Proc<Pinned[]> {
+  const head = pages[0];
+  if (orig.invalid === true || head === undefined) return [];
+  const grabbed = yield* try_grab_folio_fast(cur, head.pfn, pages.length);
   if (grabbed === null) return [];
   const again = yield* walker_read_entry(cur, 'gup_fast', 'gup_fast_pmd_leaf', pmdT.table, pmdT.gen, slot, 'pmd');
   if (!entry_same(again, orig)) {
-    yield* gup_put_folio(cur, thpSubpage(mm, slot, first), nr, 'huge PMD changed');
+    yield* gup_put_folio(cur, head.pfn, pages.length, 'huge PMD changed');
     return [];
   }
-  return Array.from({ length: nr }, (_, k) => ({ index: first + k, pfn: thpSubpage(mm, slot, first + k), isolated: grabbed.isolated }));
+  return pages.map((p) => ({ ...p, isolated: grabbed.isolated }));
+}
+
+/**
+ * The IRQ-off region of gup_fast(): local_irq_save(); under S3 (v4 1/3, sync_targeted != off)
+ * publish the mm being walked with a full barrier before the first load and clear it with a
+ * release after the last; local_irq_restore().
+ */
+function* gup_fast_irq_region<T>(cur: Ctx, mm: string, walk: () => Proc<T>): Proc<T> {
+  const flags = yield* local_irq_save(cur, 'gup_fast');
+  const tracked = cur.k.config.sync_targeted !== 'off';
+  if (tracked) {
+    yield* access({
+      fn: 'gup_fast',
+      desc: `this_cpu_write(active_lockless_pt_walk_mm, ${mm})`,
+      writes: [cpuLoc.active_lockless_pt_walk_mm(cur.cpu)],
+      ordering: 'store',
+      effect: () => ({ writes: [[cpuLoc.active_lockless_pt_walk_mm(cur.cpu), mm]] }),
+    });
+    yield* access({ fn: 'gup_fast', desc: 'smp_mb()', ordering: 'full' });
+  }
+  const result = yield* walk();
+  if (tracked) {
+    yield* access({
+      fn: 'gup_fast',
+      desc: 'smp_store_release(active_lockless_pt_walk_mm, NULL)',
+      writes: [cpuLoc.active_lockless_pt_walk_mm(cur.cpu)],
+      ordering: 'store',
+      effect: () => ({ writes: [[cpuLoc.active_lockless_pt_walk_mm(cur.cpu), null]] }),
+    });
+  }
+  yield* local_irq_restore(cur, 'gup_fast', flags);
+  return result;
 }
 
 /**
@@ -149,30 +188,7 @@ function* gup_fast_pmd_leaf(cur: Ctx, orig: { pfn: string; invalid?: boolean }, 
 export function* gup_fast(cur: Ctx, slot: number, first: number, nr: number): Proc<string[]> {
   const mm = cur.mm;
   if (mm === null) throw new Error(`gup_fast on CPU${cur.cpu}: current->mm is NULL (a kthread)`);
-  const flags = yield* local_irq_save(cur, 'gup_fast');
-  const tracked = cur.k.config.sync_targeted !== 'off';
-  if (tracked) {
-    // S3 (v4 1/3): publish the mm being walked, then a full barrier, before the first load.
-    yield* access({
-      fn: 'gup_fast',
-      desc: `this_cpu_write(active_lockless_pt_walk_mm, ${mm})`,
-      writes: [cpuLoc.active_lockless_pt_walk_mm(cur.cpu)],
-      ordering: 'store',
-      effect: () => ({ writes: [[cpuLoc.active_lockless_pt_walk_mm(cur.cpu), mm]] }),
-    });
-    yield* access({ fn: 'gup_fast', desc: 'smp_mb()', ordering: 'full' });
-  }
-  const pinned = yield* gup_fast_pgd_range(cur, mm, slot, first, nr);
-  if (tracked) {
-    yield* access({
-      fn: 'gup_fast',
-      desc: 'smp_store_release(active_lockless_pt_walk_mm, NULL)',
-      writes: [cpuLoc.active_lockless_pt_walk_mm(cur.cpu)],
-      ordering: 'store',
-      effect: () => ({ writes: [[cpuLoc.active_lockless_pt_walk_mm(cur.cpu), null]] }),
-    });
-  }
-  yield* local_irq_restore(cur, 'gup_fast', flags);
+  const pinned = yield* gup_fast_irq_region(cur, mm, () => gup_fast_pgd_range(cur, mm, slot, first, nr));
   const pages = pinned.map((p) => p.pfn);
   yield* local({ fn: 'gup_fast', desc: `pinned ${pages.length} page(s)` }, undefined, [
     {
@@ -184,6 +200,37 @@ export function* gup_fast(cur: Ctx, slot: number, first: number, nr: number): Pr
       huge: pinned.map((p) => thpSubpage(mm, slot, p.index)),
       collapsing: pinned.filter((p) => p.isolated).map((p) => p.pfn),
     },
+  ]);
+  return pages;
+}
+
+/**
+ * gup_fast() of huge page `page` of PMD table `t` of the current mm's hugetlb mapping:
+ * gup_fast_pgd_range() reads PGD entry HUGETLB_PGD_INDEX, gup_fast_pud_range() the PUD entry (no
+ * PUD re-check exists, sources §5), gup_fast_pmd_range() the PMD entry of the (possibly shared)
+ * PMD table; a leaf goes to gup_fast_pmd_leaf() with the one page (a non-leaf entry, possible only
+ * after a reuse installed a PTE table, ends the walk: the model's reuse installs leaves), all in
+ * gup_fast_irq_region(). Reports `gup_fast_done` with the page the mm maps there,
+ * `<file>.h<t>.<page>`, for gup-fast-pins-own-pages.
+ */
+export function* gup_fast_hugetlb(cur: Ctx, t: number, page: number): Proc<string[]> {
+  const mm = cur.mm;
+  if (mm === null) throw new Error(`gup_fast on CPU${cur.cpu}: current->mm is NULL (a kthread)`);
+  const { file } = hugetlbOf(cur.k, mm);
+  const pinned = yield* gup_fast_irq_region(cur, mm, function* (): Proc<Pinned[]> {
+    const pgd = yield* walker_read_entry(cur, 'gup_fast', 'gup_fast_pgd_range', pgdTable(mm), 1, HUGETLB_PGD_INDEX, 'pgd');
+    const pud = tablePtr(pgd);
+    if (!pud) return [];
+    const pudv = yield* walker_read_entry(cur, 'gup_fast', 'gup_fast_pud_range', pud.table, pud.gen, t, 'pud');
+    const pmdT = tablePtr(pudv);
+    if (!pmdT) return [];
+    const pmdv = yield* walker_read_entry(cur, 'gup_fast', 'gup_fast_pmd_range', pmdT.table, pmdT.gen, page, 'pmd');
+    if (pmdv === null || !('pfn' in pmdv)) return [];
+    return yield* gup_fast_pmd_leaf(cur, pmdv, pmdT, page, [{ index: page, pfn: pmdv.pfn }]);
+  });
+  const pages = pinned.map((p) => p.pfn);
+  yield* local({ fn: 'gup_fast', desc: `pinned ${pages.length} page(s)` }, undefined, [
+    { type: 'gup_fast_done', cpu: cur.cpu, mm, pages, expected: pages.map(() => hugetlbPage(file.name, t, page)) },
   ]);
   return pages;
 }
