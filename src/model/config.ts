@@ -60,6 +60,14 @@ export interface KernelConfig {
   /** GUP-fast re-checks the PMD after grabbing the folio (70cbc3cc78a9). */
   readonly gup_fast_pmd_recheck: boolean;
   /**
+   * The fault path maps PTE tables the way Hugh Dickins's "mm/pgtable: allow
+   * pte_offset_map[_lock]() to fail" series (v6.5) made it: __pte_offset_map() re-reads the PMD
+   * under rcu_read_lock() and may fail, and __pte_offset_map_lock() re-checks it with pmd_same()
+   * under the PTE lock. false: the form before, when the mmap_lock alone kept PTE tables (no RCU,
+   * no re-check), a counterfactual once PT_RECLAIM frees tables under the mmap_lock held for read.
+   */
+  readonly fault_pmd_recheck: boolean;
+  /**
    * S3, targeted sync IPIs (v4 of "targeted TLB sync IPIs for lockless page table walkers", 2 Feb
    * 2026, not merged): GUP-fast publishes the mm it walks in a per-CPU variable, and the walker
    * sync IPIs only the CPUs walking that mm instead of broadcasting.
@@ -177,6 +185,7 @@ export const DEFAULT_CONFIG: KernelConfig = {
   batch_alloc: 'may-fail',
   max_table_batch: 8,
   gup_fast_pmd_recheck: true,
+  fault_pmd_recheck: true,
   sync_targeted: 'off',
   sync_cpumask_alloc: 'succeeds',
   hugetlb_unshare: 'batched',
@@ -202,6 +211,7 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   batch_alloc: ['succeeds', 'fails', 'may-fail'],
   max_table_batch: 'positive-integer',
   gup_fast_pmd_recheck: 'boolean',
+  fault_pmd_recheck: 'boolean',
   sync_targeted: ['off', 'rmb', 'mb'],
   sync_cpumask_alloc: ['succeeds', 'may-fail'],
   hugetlb_unshare: ['none', 'per_table_ipi', 'batched', 'batched_sync_after_unlock'],

@@ -247,22 +247,6 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     });
   });
 
-  // PT_RECLAIM frees PTE tables under the mmap_lock held for read, beside faults; the model's fault
-  // path neither re-checks the PMD under the PTE lock (pte_offset_map_lock()'s pmd_same()) nor
-  // holds rcu_read_lock() in pte_offset_map(), so it cannot run beside it (docs/model.md §5.19).
-  if (config.pt_reclaim) {
-    d.cpus.forEach((c, i) => {
-      if (c.mm === null || c.lazy) return;
-      (stepsOf[i] ?? []).forEach((s, j) => {
-        if (s.kind !== 'madvise_dontneed') return;
-        const faulter = d.cpus.findIndex((o, k) => k !== i && o.mm === c.mm && !o.lazy && (stepsOf[k] ?? []).some((x) => x.kind === 'fault' || x.kind === 'touch'));
-        if (faulter >= 0) {
-          issues.push(file.issue(['cpus', i, 'run', j], `madvise_dontneed with pt_reclaim frees ${c.mm}'s PTE tables while CPU${faulter} faults on ${c.mm}: the model's fault path does not re-check the PMD under the PTE lock, so it cannot run beside PT_RECLAIM`));
-        }
-      });
-    });
-  }
-
   // Invariants and expectations.
   const invariants = d.check.invariants === 'all' ? [...INVARIANT_IDS] : d.check.invariants;
   invariants.forEach((id, j) => {

@@ -25,9 +25,10 @@ import {
   tlb_flush_pud_range,
   type mmu_gather,
 } from '../include/asm-generic/tlb.js';
-import { dataPage, describeEntry, pgdTable, pxd_clear, pxd_read, walker_read_entry } from '../include/linux/pgtable.js';
+import { dataPage, describeEntry, entry_same, pgdTable, pxd_clear, pxd_read, walker_read_entry } from '../include/linux/pgtable.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking/rwsem.js';
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
+import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
 import { tlb_remove_table } from './mmu_gather.js';
 import { zap_huge_pmd } from './huge_memory.js';
 import { pagetable_alloc, pagetable_free, ptl } from './page_alloc.js';
@@ -246,21 +247,58 @@ function* __pte_alloc(cur: Ctx, mm: string, pmd: TablePtr, slot: number): Proc<T
 }
 
 /**
+ * __pte_offset_map_lock(mm, pmd, addr, &ptl) as pte_offset_map_lock() calls it: __pte_offset_map()
+ * (rcu_read_lock(), pmdp_get_lockless(); a none or huge PMD: rcu_read_unlock() and NULL), then
+ * spin_lock(pte_lockptr(mm, &pmdval)), the split PTE lock of the table it read, and the pmd_same()
+ * re-check under it: PT_RECLAIM's try_to_free_pte() clears the PMD under that lock, so a changed
+ * PMD means the table may be on its way to being freed: pte_unmap_unlock() and start again. Returns
+ * the table, locked and RCU-read-held, or null.
+ */
+function* __pte_offset_map_lock(cur: Ctx, pmd: TablePtr, slot: number): Proc<TablePtr | null> {
+  if (!cur.k.config.fault_pmd_recheck) {
+    // The form before the series: pte_lockptr(mm, pmd), pte_offset_map(pmd), spin_lock(ptl).
+    const pmdval = yield* walker_read_entry(cur, 'fault', 'pte_offset_map_lock', pmd.table, pmd.gen, slot, 'pmd');
+    if (pmdval === null || !('table' in pmdval)) return null;
+    yield* spin_lock(cur, 'pte_offset_map_lock', ptl(pmdval.table));
+    return pmdval;
+  }
+  for (;;) {
+    yield* rcu_read_lock(cur, '__pte_offset_map');
+    const pmdval = yield* walker_read_entry(cur, 'fault', '__pte_offset_map', pmd.table, pmd.gen, slot, 'pmd');
+    if (pmdval === null || !('table' in pmdval)) {
+      yield* rcu_read_unlock(cur, '__pte_offset_map');
+      return null;
+    }
+    yield* spin_lock(cur, '__pte_offset_map_lock', ptl(pmdval.table));
+    const again = yield* walker_read_entry(cur, 'fault', '__pte_offset_map_lock', pmd.table, pmd.gen, slot, 'pmd');
+    if (entry_same(again, pmdval)) return pmdval;
+    yield* spin_unlock(cur, 'pte_unmap_unlock', ptl(pmdval.table));
+    yield* rcu_read_unlock(cur, 'pte_unmap_unlock');
+  }
+}
+
+/**
  * do_anonymous_page() for a write fault: pte_alloc() (pmd_none(*pmd) && __pte_alloc()),
- * alloc_anon_folio(), pte_offset_map_lock() (the split PTE lock), vmf_pte_changed() (another
- * fault mapped the PTE: back out), set_pte_at() / set_ptes() of the data page, pte_unmap_unlock().
- * `pte` is the PTE table handle_pte_fault() found, or null when the PMD entry was none.
+ * alloc_anon_folio(), pte_offset_map_lock(), vmf_pte_changed() (another fault mapped the PTE: back
+ * out), set_pte_at() / set_ptes() of the data page, pte_unmap_unlock(). `pte` is the PTE table
+ * handle_pte_fault() found, or null when the PMD entry was none. Returns false when
+ * pte_offset_map_lock() found no PTE table (PT_RECLAIM freed it since pte_alloc()): the fault
+ * releases the folio and returns 0, and the CPU faults again.
  *
  * The data page is `dataPage(mm, slot, page)`, the page boot maps there (data pages are names
  * only, docs/model.md §5.2), so GUP-fast's `expected` page stays right across munmap and mmap.
  */
-function* do_anonymous_page(cur: Ctx, mm: string, pmd: TablePtr, pte: TablePtr | null, slot: number, page: number): Proc<void> {
+function* do_anonymous_page(cur: Ctx, mm: string, pmd: TablePtr, pte: TablePtr | null, slot: number, page: number): Proc<boolean> {
   // pte_alloc(): the model reuses handle_pte_fault()'s PMD read instead of reading it again; if
   // another fault populates the PMD in between, pmd_install() finds it and frees the new table.
-  const table = pte ?? (yield* __pte_alloc(cur, mm, pmd, slot));
+  if (pte === null) yield* __pte_alloc(cur, mm, pmd, slot);
   const data = dataPage(mm, slot, page);
   yield* local({ fn: 'alloc_anon_folio', desc: `allocate the data page ${data}` }, { cls: 'page_alloc' });
-  yield* spin_lock(cur, 'pte_offset_map_lock', ptl(table.table));
+  const table = yield* __pte_offset_map_lock(cur, pmd, slot);
+  if (table === null) {
+    yield* local({ fn: 'do_anonymous_page', desc: 'pte_offset_map_lock() found no PTE table: release the folio, return 0 (the CPU faults again)' });
+    return false;
+  }
   const loc = ptLoc(table.table, page);
   yield* access({
     fn: 'do_anonymous_page',
@@ -275,28 +313,47 @@ function* do_anonymous_page(cur: Ctx, mm: string, pmd: TablePtr, pte: TablePtr |
     },
   });
   yield* spin_unlock(cur, 'pte_unmap_unlock', ptl(table.table));
+  if (cur.k.config.fault_pmd_recheck) yield* rcu_read_unlock(cur, 'pte_unmap_unlock');
+  return true;
 }
 
 /**
- * handle_pte_fault(): read the PMD entry (pmdp_get_lockless()); if it points to a PTE table, read
- * the PTE (ptep_get_lockless()); a present PTE needs nothing here (a spurious fault: no
- * write-protect or access-bit handling in the model); otherwise do_pte_missing() ->
- * do_anonymous_page(). The rcu_read_lock() of pte_offset_map_rw_nolock() is not modelled, as in
- * zap_pte_range(): the mmap_lock keeps the table. A huge PMD (a THP, or one being split) ends the
- * fault: __handle_mm_fault() takes the pmd_trans_huge() path (huge_pmd_set_accessed() / wp, not
+ * handle_pte_fault(): read the PMD entry (pmd_none(*vmf->pmd)); if it is not none,
+ * pte_offset_map_rw_nolock() -> __pte_offset_map(): rcu_read_lock() and pmdp_get_lockless() again
+ * (none or huge by now, e.g. PT_RECLAIM cleared it: rcu_read_unlock(), NULL, and the fault returns
+ * 0 to fault again), read the PTE (ptep_get_lockless()) and pte_unmap() (rcu_read_unlock()); a
+ * present PTE needs nothing here (a
+ * spurious fault: no write-protect or access-bit handling in the model); otherwise
+ * do_pte_missing() -> do_anonymous_page(). A huge PMD (a THP, or one being split) ends the fault:
+ * __handle_mm_fault() takes the pmd_trans_huge() path (huge_pmd_set_accessed() / wp, not
  * modelled; a PMD being split is waited for under the PMD lock and the fault retried), and the page
- * is mapped either way.
+ * is mapped either way. Returns false when the CPU must fault again. With fault_pmd_recheck off,
+ * the form before pte_offset_map() could fail: the PTE read through the PMD read first, no RCU.
  */
-function* handle_pte_fault(cur: Ctx, mm: string, pmd: TablePtr, slot: number, page: number): Proc<void> {
+function* handle_pte_fault(cur: Ctx, mm: string, pmd: TablePtr, slot: number, page: number): Proc<boolean> {
   const pmdval = yield* walker_read_entry(cur, 'fault', 'handle_pte_fault', pmd.table, pmd.gen, slot, 'pmd');
-  if (pmdval !== null && 'pfn' in pmdval) return;
+  if (pmdval !== null && 'pfn' in pmdval) return true;
   let pte: TablePtr | null = null;
-  if (pmdval !== null) {
+  if (pmdval !== null && !cur.k.config.fault_pmd_recheck) {
+    // The form before the series: pte_offset_map() of the PMD just read, no RCU.
     pte = tablePtr(pmdval, 'handle_pte_fault');
     const orig = yield* walker_read_entry(cur, 'fault', 'handle_pte_fault', pte.table, pte.gen, page, 'pte');
-    if (orig !== null) return;
+    if (orig !== null) return true;
+  } else if (pmdval !== null) {
+    // pte_offset_map_rw_nolock() -> __pte_offset_map(): rcu_read_lock(), then the PMD again.
+    yield* rcu_read_lock(cur, '__pte_offset_map');
+    const mapped = yield* walker_read_entry(cur, 'fault', '__pte_offset_map', pmd.table, pmd.gen, slot, 'pmd');
+    if (mapped === null || !('table' in mapped)) {
+      yield* rcu_read_unlock(cur, '__pte_offset_map');
+      yield* local({ fn: 'handle_pte_fault', desc: 'pte_offset_map_rw_nolock() found no PTE table: return 0 (the CPU faults again)' });
+      return false;
+    }
+    pte = mapped;
+    const orig = yield* walker_read_entry(cur, 'fault', 'handle_pte_fault', pte.table, pte.gen, page, 'pte');
+    yield* rcu_read_unlock(cur, 'pte_unmap');
+    if (orig !== null) return true;
   }
-  yield* do_anonymous_page(cur, mm, pmd, pte, slot, page);
+  return yield* do_anonymous_page(cur, mm, pmd, pte, slot, page);
 }
 
 /**
@@ -305,14 +362,15 @@ function* handle_pte_fault(cur: Ctx, mm: string, pmd: TablePtr, slot: number, pa
  * folded into the PGD); pud_alloc() = p4d_none(*p4d) && __pud_alloc(); pmd_alloc() =
  * pud_none(*pud) && __pmd_alloc(); handle_pte_fault(). Each new table gets a new generation from
  * pagetable_alloc(), and the entry that links it carries it (`{ table, gen }`, as boot builds
- * them). No huge PUD/PMD faults, no userfaultfd, no mm counters.
+ * them). No huge PUD/PMD faults, no userfaultfd, no mm counters. Returns false when the fault
+ * returned without mapping the page and the CPU faults again (do_anonymous_page()).
  */
-export function* handle_mm_fault(cur: Ctx, mm: string, slot: number, page: number): Proc<void> {
+export function* handle_mm_fault(cur: Ctx, mm: string, slot: number, page: number): Proc<boolean> {
   const p4d = yield* walker_read_entry(cur, 'fault', 'pud_alloc', pgdTable(mm), 1, 0, 'pgd');
   const pud = p4d === null ? yield* __pud_alloc(cur, mm) : tablePtr(p4d, 'pud_offset');
   const pudval = yield* walker_read_entry(cur, 'fault', 'pmd_alloc', pud.table, pud.gen, 0, 'pud');
   const pmd = pudval === null ? yield* __pmd_alloc(cur, mm, pud) : tablePtr(pudval, 'pmd_offset');
-  yield* handle_pte_fault(cur, mm, pmd, slot, page);
+  return yield* handle_pte_fault(cur, mm, pmd, slot, page);
 }
 
 /**
@@ -338,7 +396,9 @@ export function* do_user_addr_fault(cur: Ctx, slot: number, page: number): Proc<
       return { result: ok, note: ok ? `in VMA ${vma?.name}` : 'no mapped VMA: bad_area(), SIGSEGV' };
     },
   });
-  if (mapped) yield* handle_mm_fault(cur, mm, slot, page);
+  const done = mapped ? yield* handle_mm_fault(cur, mm, slot, page) : true;
   yield* mmap_read_unlock(cur, mapped ? 'do_user_addr_fault' : 'bad_area', mm);
+  // The fault returned 0 without mapping the page: the instruction is restarted and faults again.
+  if (!done) return yield* do_user_addr_fault(cur, slot, page);
   return mapped;
 }

@@ -93,9 +93,12 @@ describe('mmap + fault re-create the page tables', () => {
     expect(d.exec.read(mmLoc.vmas('A'))).toEqual(['heap']);
     // Populating touches neither mm_cpumask, loaded_mm nor any TLB.
     for (const [l, v] of before) expect(d.exec.read(l as string), l as string).toEqual(v);
-    // The fault's lockless reads are reported (walker 'fault') and saw live tables.
+    // The fault's lockless reads are reported (walker 'fault') and saw live tables: the PMD is read
+    // by handle_pte_fault(), then by __pte_offset_map() under rcu_read_lock() and again under the
+    // PTE lock (pmd_same()).
     const reads = events(d.exec, 'walk_read').map(({ ev }) => `${String(ev.walker)} ${String(ev.level)} ${String(ev.table)}`);
-    expect(reads).toEqual(['fault pgd A.pgd', 'fault pud pfn0', 'fault pmd pfn1']);
+    expect(reads).toEqual(['fault pgd A.pgd', 'fault pud pfn0', 'fault pmd pfn1', 'fault pmd pfn1', 'fault pmd pfn1']);
+    expect(d.exec.read(cpuLoc.rcu_nesting(0))).toBe(0);
   });
 
   it('after munmap, the fault reuses the freed PTE table (LIFO) at the next generation', () => {

@@ -8,8 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Driver } from '../../../src/core/index.js';
 import { pageLoc, pmdHugePteLoc, ptLoc } from '../../../src/model/state.js';
-import { ScenarioError } from '../../../src/scenarios/loader.js';
-import { drain, drive, events, finish, load, theEvent, violationsOf } from '../helpers.js';
+import { drain, drive, events, finish, runUntilDesc, theEvent, violationsOf } from '../helpers.js';
 
 /** CPU0 madvise(MADV_DONTNEED)s heap (slot 0) of A; CPU1 runs `cpu1` (default: an RCU-only walker). */
 function reclaimYaml(arch: 'x86' | 'arm64', config: string, o: { cpu1?: string; run0?: string } = {}): string {
@@ -144,11 +143,44 @@ describe('madvise(MADV_DONTNEED) with PT_RECLAIM', () => {
     expect(d.exec.violations).toEqual([]);
   });
 
-  it('is refused beside a fault on the same mm (the model\'s fault path has no pmd_same() re-check)', () => {
-    const yaml = reclaimYaml('x86', 'preset: pt-reclaim', { cpu1: '{ fault: { slot: 0 } }' });
-    expect(() => load(yaml)).toThrow(ScenarioError);
-    expect(() => load(yaml)).toThrow(/madvise_dontneed with pt_reclaim frees A's PTE tables while CPU1 faults on A/);
-    // Without PT_RECLAIM nothing is freed and the combination is fine.
-    expect(() => load(yaml.replace('preset: pt-reclaim', 'preset: sync-rcu'))).not.toThrow();
+  it('beside a fault: the fault that read the PMD before the free re-checks it under the PTE lock, finds it cleared and faults again into a new table', () => {
+    const { d } = drive(reclaimYaml('x86', 'preset: pt-reclaim', { cpu1: '{ fault: { slot: 0, page: 0 } }' }));
+    const madv = d.tid('madvise_dontneed');
+    const fault = d.tid('fault');
+    d.runUntilFn(madv, 'try_to_free_pte'); // zap_pte_range(): every PTE of A.pte0 is none now
+    runUntilDesc(d, fault, 'spin_lock(ptl:A.pte0)'); // handle_pte_fault(), pte_none: do_anonymous_page(); __pte_offset_map() read A.pte0
+    complete(d, madv); // PMD cleared under ptl:A.pte0; the free waits for CPU1's rcu_read_lock()
+    expect(d.exec.read(ptLoc('A.pmd', 0))).toBeNull();
+    expect(events(d.exec, 'pt_free')).toEqual([]);
+    complete(d, fault);
+    const fns = d.exec.trace.filter((r) => r.thread === fault).map((r) => `${r.fn}: ${r.desc}`);
+    const recheck = fns.indexOf('__pte_offset_map_lock: READ_ONCE(pmd[0]) in A.pmd');
+    expect(recheck).toBeGreaterThan(0);
+    expect(fns.slice(recheck + 1, recheck + 4)).toEqual([
+      'pte_unmap_unlock: spin_unlock(ptl:A.pte0)',
+      'pte_unmap_unlock: rcu_read_unlock()',
+      '__pte_offset_map: rcu_read_lock()',
+    ]);
+    expect(fns).toContain('do_anonymous_page: pte_offset_map_lock() found no PTE table: release the folio, return 0 (the CPU faults again)');
+    // The refault allocates and links a new PTE table and maps the page there.
+    const pmd = d.exec.read(ptLoc('A.pmd', 0)) as { table: string };
+    expect(pmd.table).not.toBe('A.pte0');
+    expect(d.exec.read(ptLoc(pmd.table, 0))).toEqual({ pfn: 'A.p0.0' });
+    drain(d);
+    expect(events(d.exec, 'pt_free').map((f) => f.ev)).toMatchObject([{ table: 'A.pte0' }]);
+    expect(d.exec.violations).toEqual([]);
+  });
+
+  it('beside a fault that maps first: try_to_free_pte() finds the table refilled and keeps it', () => {
+    const { d } = drive(reclaimYaml('x86', 'preset: pt-reclaim', { cpu1: '{ fault: { slot: 0, page: 0 } }' }));
+    const madv = d.tid('madvise_dontneed');
+    const fault = d.tid('fault');
+    d.runUntilFn(madv, 'try_to_free_pte');
+    finish(d, fault);
+    complete(d, madv);
+    expect(d.exec.trace.some((r) => r.note === 'refilled since the zap: keep the table')).toBe(true);
+    expect(d.exec.read(ptLoc('A.pte0', 0))).toEqual({ pfn: 'A.p0.0' });
+    drain(d);
+    expect(events(d.exec, 'pt_free')).toEqual([]);
   });
 });
