@@ -5,6 +5,8 @@
 // `npm install` that rewrote the lock. On linux-x64 npm skips these entries (wrong platform);
 // elsewhere npm fetches them from the registry by name and version.
 import { readFileSync, writeFileSync } from 'node:fs';
+import process from 'node:process';
+import { URL } from 'node:url';
 
 const PLATFORMS = {
   'android-arm-eabi': ['android', 'arm'], 'android-arm64': ['android', 'arm64'], 'android-x64': ['android', 'x64'],
@@ -37,4 +39,4 @@ for (const dep of Object.keys(rollup.optionalDependencies ?? {})) {
 const [root, ...rest] = Object.entries(lock.packages);
 lock.packages = Object.fromEntries([root, ...rest.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
 writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
-console.log(`package-lock.json: ${added} optional rollup platform entr${added === 1 ? 'y' : 'ies'} added`);
+process.stdout.write(`package-lock.json: ${added} optional rollup platform entr${added === 1 ? 'y' : 'ies'} added\n`);
