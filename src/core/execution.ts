@@ -410,6 +410,7 @@ export class Execution {
     };
     if (note !== undefined) r.note = note;
     if (cost) r.cost = cost;
+    if (op?.kind === 'access' && op.commutes !== undefined) r.commutes = { tag: op.commutes, locs: op.writes };
     return r;
   }
 

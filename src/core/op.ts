@@ -69,6 +69,14 @@ export interface AccessOp extends Site {
    *    preemption count as the model's RCU sees it): it neither waits for nor enters the buffer.
    */
   readonly ordering?: 'full' | 'store' | 'load' | 'cpu';
+  /**
+   * Commutativity tag (the checker's partial-order reduction): the access is a read-modify-write
+   * of its declared `writes` that commutes with every other access carrying the same tag on the
+   * same locations, and whose result and guard do not depend on what such accesses change (e.g.
+   * `folio_ref_add()`s: two of them in either order leave the same count). The checker then does
+   * not treat two such accesses as racing on those locations. Any other access still races.
+   */
+  readonly commutes?: string;
   readonly cost?: Cost;
   /**
    * A lower bound, in simulated time, on how long after the thread's previous step this step can
@@ -122,6 +130,8 @@ export interface AccessSpec extends Site {
   guard?: (vals: readonly Value[]) => boolean;
   effect?: (vals: readonly Value[]) => Effect | void;
   ordering?: 'full' | 'store' | 'load' | 'cpu';
+  /** See AccessOp.commutes. */
+  commutes?: string;
   cost?: Cost;
   minWait?: Cost;
 }
@@ -137,6 +147,7 @@ export function* access<R = unknown>(spec: AccessSpec): Proc<R> {
     guard: spec.guard,
     effect: spec.effect,
     ordering: spec.ordering,
+    commutes: spec.commutes,
     cost: spec.cost,
     minWait: spec.minWait,
   };

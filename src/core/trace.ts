@@ -21,6 +21,8 @@ export interface StepRecord {
   readonly choice?: { readonly index: number; readonly option: string; readonly key: string };
   /** For `spawn`: the new thread's id. */
   readonly spawned?: number;
+  /** For an access with a commutativity tag (AccessOp.commutes): the tag and the locations it covers. */
+  readonly commutes?: { readonly tag: string; readonly locs: readonly Loc[] };
   readonly events: readonly DomainEvent[];
   readonly cost?: Cost;
 }

@@ -126,3 +126,27 @@ export function indexer(n: number): Program {
     }
   })));
 }
+
+/** An atomic add with a commutativity tag (AccessOp.commutes): adds commute with each other. */
+function* atomicAdd(loc: string, d: number): Proc<void> {
+  yield* access({ fn: 'atomic_add', desc: `${loc} += ${d}`, reads: [loc], writes: [loc], commutes: 'add', effect: ([v]) => ({ writes: [[loc, (v as number) + d]] }) });
+}
+
+/**
+ * N threads each atomically adding 1 to x (tagged as commuting), and, with `reader`, a thread
+ * that reads x into r, and with `writer` a thread that sets x = 100 (plain). Traces: 1 without
+ * reader and writer; 2^N with the reader (which adds are before it).
+ */
+export function atomicAdders(n: number, o: { reader?: boolean; writer?: boolean } = {}): Program {
+  const threads = Array.from({ length: n }, (_, i) => agent(`add${i}`, function* () {
+    yield* atomicAdd('x', 1);
+  }));
+  if (o.reader) threads.push(agent('reader', function* () {
+    const v = yield* read('x');
+    yield* write('r', v);
+  }));
+  if (o.writer) threads.push(agent('writer', function* () {
+    yield* write('x', 100);
+  }));
+  return program(`atomicAdders(${n})`, { x: 0, r: null }, threads);
+}

@@ -27,31 +27,47 @@
  * baseline the benchmarks and the tests compare against.
  */
 import { Execution, type Pending, type Program } from '../../core/execution.js';
+import type { Op } from '../../core/op.js';
 import type { ScheduleStep } from '../../core/schedule.js';
 import type { StepRecord } from '../../core/trace.js';
 import { Results, type ExploreResult, type ExploreStats } from './results.js';
 
 export type { Counterexample, ExploreResult, ExploreStats } from './results.js';
 
-/** Locations a step reads and writes. Footprints are small: arrays beat sets here. */
+/**
+ * Locations a step reads and writes. Footprints are small: arrays beat sets here. A step with a
+ * commutativity tag (AccessOp.commutes) also lists the locations it commutes on.
+ */
 export interface Footprint {
   readonly reads: readonly string[];
   readonly writes: readonly string[];
+  readonly commutes?: { readonly tag: string; readonly locs: readonly string[] };
 }
 
-export function footprintOf(p: { readonly reads: readonly string[]; readonly writes: readonly string[] }): Footprint {
+export function footprintOf(p: { readonly reads: readonly string[]; readonly writes: readonly string[]; readonly op?: Op }): Footprint {
+  const op = p.op;
+  if (op?.kind === 'access' && op.commutes !== undefined) return { reads: p.reads, writes: p.writes, commutes: { tag: op.commutes, locs: op.writes } };
   return { reads: p.reads, writes: p.writes };
 }
 
 /** An executed step's footprint: what it read, and what it actually wrote. */
 function recordFootprint(r: StepRecord): Footprint {
-  return { reads: r.reads, writes: r.writes.length === 0 ? [] : r.writes.map(([l]) => l) };
+  const writes = r.writes.length === 0 ? [] : r.writes.map(([l]) => l);
+  return r.commutes ? { reads: r.reads, writes, commutes: r.commutes } : { reads: r.reads, writes };
 }
 
-/** Two steps of different threads conflict if one writes a location the other reads or writes. */
+/** Do `a` and `b` commute on location `loc` (same tag, both covering it)? */
+function commuteOn(a: Footprint, b: Footprint, loc: string): boolean {
+  return a.commutes !== undefined && b.commutes !== undefined && a.commutes.tag === b.commutes.tag && a.commutes.locs.includes(loc) && b.commutes.locs.includes(loc);
+}
+
+/**
+ * Two steps of different threads conflict if one writes a location the other reads or writes,
+ * unless the two commute on it.
+ */
 export function conflicts(a: Footprint, b: Footprint): boolean {
-  for (const w of a.writes) if (b.writes.includes(w) || b.reads.includes(w)) return true;
-  for (const w of b.writes) if (a.reads.includes(w)) return true;
+  for (const w of a.writes) if ((b.writes.includes(w) || b.reads.includes(w)) && !commuteOn(a, b, w)) return true;
+  for (const w of b.writes) if (a.reads.includes(w) && !commuteOn(a, b, w)) return true;
   return false;
 }
 
@@ -135,16 +151,25 @@ class EventLog {
     const vc = prev ? [...prev] : [];
     const seq = (vc[t] ?? 0) + 1;
     // Candidates: per location, the last write and (if this event writes it) the reads since.
+    // Commuting writes (a run of same-tag updates) are not ordered among themselves, so the scan
+    // goes past them: a plain access collects the whole run and the write before it; an update
+    // skips the updates it commutes with and collects what it does not.
     const cand: number[] = [];
     const scan = (loc: string, writing: boolean): void => {
       const log = this.byLoc.get(loc);
       if (!log) return;
+      let run: string | undefined;
       for (let k = log.length - 1; k >= 0; k--) {
         const a = log[k] as number;
         const wrote = (a & 1) === 1;
+        const other = (this.events[a >> 1] as Event).fp;
+        const tag = wrote && other.commutes?.locs.includes(loc) ? other.commutes.tag : undefined;
+        if (tag !== undefined && commuteOn(fp, other, loc)) continue;
         // A read conflicts only with writes; a write with the reads since the last write too.
         if ((wrote || writing) && !cand.includes(a >> 1)) cand.push(a >> 1);
-        if (wrote) break;
+        if (!wrote) continue;
+        if (tag === undefined || (run !== undefined && run !== tag)) break;
+        run = tag;
       }
     };
     for (const l of fp.writes) scan(l, true);

@@ -48,6 +48,8 @@ function* try_grab_folio_fast(cur: Ctx, page: string, refs: number): Proc<{ isol
     cost: { cls: 'folio_grab' },
     reads: [loc],
     writes: [loc],
+    // folio_ref_try_add(): references taken and dropped by GUP-fast commute with each other.
+    commutes: 'folio_ref',
     effect: ([f]) => {
       const st = f as FolioState;
       if (st.state === 'freed') return { result: null, note: `${folio} was freed: refcount zero, no reference taken` };
@@ -69,6 +71,7 @@ function* gup_put_folio(cur: Ctx, page: string, refs: number, why: string): Proc
     desc: `${why}: drop ${page}`,
     reads: [loc],
     writes: [loc],
+    commutes: 'folio_ref',
     effect: ([f]) => ({ writes: [[loc, { ...(f as FolioState), pins: (f as FolioState).pins - refs }]] }),
   });
 }

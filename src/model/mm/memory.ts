@@ -322,9 +322,8 @@ function* do_anonymous_page(cur: Ctx, mm: string, pmd: TablePtr, pte: TablePtr |
  * pte_offset_map_rw_nolock() -> __pte_offset_map(): rcu_read_lock() and pmdp_get_lockless() again
  * (none or huge by now, e.g. PT_RECLAIM cleared it: rcu_read_unlock(), NULL, and the fault returns
  * 0 to fault again), read the PTE (ptep_get_lockless()) and pte_unmap() (rcu_read_unlock()); a
- * present PTE needs nothing here (a
- * spurious fault: no write-protect or access-bit handling in the model); otherwise
- * do_pte_missing() -> do_anonymous_page(). A huge PMD (a THP, or one being split) ends the fault:
+ * present PTE needs nothing here (a spurious fault: no write-protect or access-bit handling in the
+ * model); otherwise do_pte_missing() -> do_anonymous_page(). A huge PMD (a THP, or one being split) ends the fault:
  * __handle_mm_fault() takes the pmd_trans_huge() path (huge_pmd_set_accessed() / wp, not
  * modelled; a PMD being split is waited for under the PMD lock and the fault retried), and the page
  * is mapped either way. Returns false when the CPU must fault again. With fault_pmd_recheck off,
