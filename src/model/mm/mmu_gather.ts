@@ -238,7 +238,8 @@ export function* tlb_flush_mmu(cur: Ctx, tlb: mmu_gather): Proc<void> {
  *  1. if unshared_tables: tlb_flush_mmu_tlbonly(), the unsharer's TLB flush (on x86 it passes
  *     freed_tables || unshared_tables, so lazy CPUs are IPI'd; on arm64 it is a non-leaf TLBI);
  *  2. if fully_unshared_tables (a table became exclusive): tlb_remove_table_sync_one(), one
- *     broadcast for the whole batch (which v8 1/2 may skip), and clear the flag; under S4
+ *     broadcast for the whole batch (which v8 1/2 may skip), and clear the flag; with S3
+ *     (sync_targeted) tlb_remove_table_sync_mm(tlb->mm), as v4 2/3 converted it; under S4
  *     (config.unshare_sync: synchronize_rcu) a grace period instead, with the locks held.
  * Without RCU table free the sync is an empty stub: the flush is then expected to have IPI'd.
  */
@@ -246,7 +247,8 @@ export function* tlb_flush_unshared_tables(cur: Ctx, tlb: mmu_gather): Proc<void
   if (tlb.unshared_tables) yield* tlb_flush_mmu_tlbonly(cur, tlb);
   if (tlb.fully_unshared_tables) {
     if (cur.k.config.unshare_sync === 'synchronize_rcu') yield* synchronize_rcu(cur, 'tlb_flush_unshared_tables');
-    else yield* tlb_remove_table_sync_one(cur);
+    // S3 v4 2/3 made this tlb_remove_table_sync_mm(tlb->mm): only the unsharer's walkers.
+    else yield* tlb_remove_table_sync_one_mm(cur, tlb.mm);
     tlb.fully_unshared_tables = false;
   }
 }
