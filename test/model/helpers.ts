@@ -124,3 +124,32 @@ export const ipiName = (func: string, src: number, dst: number): string => `IPI 
 export function violationsOf(exec: Execution, property: string) {
   return exec.violations.filter((v) => v.property === property);
 }
+
+/** Step one thread that is not a task (an IPI handler, an RCU callback, a walker) and can run now; false if none. */
+function stepHelper(d: Driver): boolean {
+  const helper = d.exec.enabled().find((t) => d.exec.thread(t).spec.kind !== 'task');
+  if (helper === undefined) return false;
+  d.step(helper, d.pending(helper).kind === 'choose' ? 0 : undefined);
+  return true;
+}
+
+/**
+ * Run task `tid` to its end, letting IPI handlers and RCU callbacks (irq and agent threads) run
+ * whenever it waits for them; other tasks do not step.
+ */
+export function complete(d: Driver, tid: number): void {
+  for (let n = 0; !d.done(tid); n++) {
+    if (n > 10_000) throw new Error('complete(): no progress');
+    if (d.enabled(tid)) {
+      d.step(tid, d.pending(tid).kind === 'choose' ? 0 : undefined);
+      continue;
+    }
+    if (!stepHelper(d)) throw new Error(`${d.exec.thread(tid).spec.name} blocked at ${d.pending(tid).fn} with nothing to run`);
+  }
+}
+
+/** Let IPI handlers and RCU callbacks that can run now run to their end. */
+export function settle(d: Driver): void {
+  for (let n = 0; n < 10_000; n++) if (!stepHelper(d)) return;
+  throw new Error('settle(): no end');
+}

@@ -15,22 +15,15 @@ import {
   parseScenario,
   ScenarioError,
   type ScenarioIssue,
-  type SourcePos,
 } from '../../src/scenarios/loader.js';
 import { STEP_KINDS } from '../../src/scenarios/schema.js';
+import { rejectionOf, textAt } from './helpers.js';
 
 const FILE = 'x.yaml';
 
 /** Parse `text`, which must be rejected, and return the error. */
 function errorOf(text: string, file = FILE): ScenarioError {
-  let caught: unknown;
-  try {
-    parseScenario(text, file);
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'the scenario should have been rejected').toBeInstanceOf(ScenarioError);
-  return caught as ScenarioError;
+  return rejectionOf(() => parseScenario(text, file));
 }
 
 /** The only issue of a rejected scenario. */
@@ -38,14 +31,6 @@ function onlyIssue(text: string): ScenarioIssue {
   const e = errorOf(text);
   expect(e.issues, e.message).toHaveLength(1);
   return e.issues[0]!;
-}
-
-/** The source text from `pos` to the end of its line: what the position points at. */
-function textAt(source: string, pos: SourcePos | null): string {
-  expect(pos).not.toBeNull();
-  const line = source.split('\n')[pos!.line - 1];
-  expect(line, `line ${pos!.line} exists`).toBeDefined();
-  return line!.slice(pos!.col - 1);
 }
 
 const MINIMAL = `name: minimal

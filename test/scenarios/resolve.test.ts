@@ -9,8 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, KNOB_VALUES } from '../../src/model/config.js';
 import { INVARIANT_IDS } from '../../src/invariants/index.js';
 import { strategies, strategyById } from '../../src/strategies/index.js';
-import { formatIssue, parseScenario, ScenarioError, type SourcePos } from '../../src/scenarios/loader.js';
+import { formatIssue, parseScenario, ScenarioError } from '../../src/scenarios/loader.js';
 import { openScenario, resolveScenario, scenarioFromText, type LoadedScenario } from '../../src/scenarios/resolve.js';
+import { rejectionOf, textAt } from './helpers.js';
 
 const FILE = 'x.yaml';
 
@@ -20,14 +21,7 @@ function load(text: string): LoadedScenario {
 
 /** Resolve `text`, which must be rejected, and return the error. */
 function errorOf(text: string): ScenarioError {
-  let caught: unknown;
-  try {
-    load(text);
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'the scenario should have been rejected').toBeInstanceOf(ScenarioError);
-  return caught as ScenarioError;
+  return rejectionOf(() => load(text));
 }
 
 /** The formatted text of the only error of `text`. */
@@ -35,14 +29,6 @@ function onlyError(text: string): string {
   const e = errorOf(text);
   expect(e.issues, e.message).toHaveLength(1);
   return e.message;
-}
-
-/** The source text from `pos` to the end of its line: what the position points at. */
-function textAt(source: string, pos: SourcePos | null): string {
-  expect(pos).not.toBeNull();
-  const line = source.split('\n')[pos!.line - 1];
-  expect(line, `line ${pos!.line} exists`).toBeDefined();
-  return line!.slice(pos!.col - 1);
 }
 
 const MM_A = `mm:

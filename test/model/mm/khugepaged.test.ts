@@ -9,25 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { check } from '../../../src/engines/check/index.js';
 import { ARCH_IDS } from '../../../src/model/config.js';
 import { cpuLoc, folioLoc, pageLoc, pmdHugePteLoc, ptLoc } from '../../../src/model/state.js';
-import type { Driver } from '../../../src/core/index.js';
-import { drain, drive, events, finish, hasThread, ipiName, load, theEvent, violationsOf } from '../helpers.js';
-
-/**
- * Run task `tid` to its end, letting IPI handlers and RCU callbacks (irq and agent threads) run
- * whenever it waits for them; other tasks do not step.
- */
-function complete(d: Driver, tid: number): void {
-  for (let n = 0; !d.done(tid); n++) {
-    if (n > 10_000) throw new Error('complete(): no progress');
-    if (d.enabled(tid)) {
-      d.step(tid, d.pending(tid).kind === 'choose' ? 0 : undefined);
-      continue;
-    }
-    const helper = d.exec.enabled().find((t) => d.exec.thread(t).spec.kind !== 'task');
-    if (helper === undefined) throw new Error(`${d.exec.thread(tid).spec.name} blocked at ${d.pending(tid).fn} with nothing to run`);
-    d.step(helper, d.pending(helper).kind === 'choose' ? 0 : undefined);
-  }
-}
+import { complete, drain, drive, events, finish, hasThread, ipiName, load, theEvent, violationsOf } from '../helpers.js';
 
 type Arch = 'x86' | 'x86-invlpgb' | 'x86-kvm' | 'arm64';
 

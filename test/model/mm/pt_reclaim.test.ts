@@ -6,9 +6,8 @@
  * schedules against an rcu_read_lock()-only walker and GUP-fast.
  */
 import { describe, expect, it } from 'vitest';
-import type { Driver } from '../../../src/core/index.js';
 import { pageLoc, pmdHugePteLoc, ptLoc } from '../../../src/model/state.js';
-import { drain, drive, events, finish, runUntilDesc, theEvent, violationsOf } from '../helpers.js';
+import { complete, drain, drive, events, finish, runUntilDesc, settle, theEvent, violationsOf } from '../helpers.js';
 
 /** CPU0 madvise(MADV_DONTNEED)s heap (slot 0) of A; CPU1 runs `cpu1` (default: an RCU-only walker). */
 function reclaimYaml(arch: 'x86' | 'arm64', config: string, o: { cpu1?: string; run0?: string } = {}): string {
@@ -26,30 +25,6 @@ function reclaimYaml(arch: 'x86' | 'arm64', config: string, o: { cpu1?: string; 
     `  - { mm: A, run: [ ${o.cpu1 ?? '{ pte_offset_map: { slot: 0 } }'} ] }`,
     '',
   ].join('\n');
-}
-
-/** Run task `tid` to its end, letting IPI handlers and RCU callbacks run when it waits for them. */
-function complete(d: Driver, tid: number): void {
-  for (let n = 0; !d.done(tid); n++) {
-    if (n > 10_000) throw new Error('complete(): no progress');
-    if (d.enabled(tid)) {
-      d.step(tid, d.pending(tid).kind === 'choose' ? 0 : undefined);
-      continue;
-    }
-    const helper = d.exec.enabled().find((t) => d.exec.thread(t).spec.kind !== 'task');
-    if (helper === undefined) throw new Error(`${d.exec.thread(tid).spec.name} blocked at ${d.pending(tid).fn} with nothing to run`);
-    d.step(helper, d.pending(helper).kind === 'choose' ? 0 : undefined);
-  }
-}
-
-/** Let IPI handlers and RCU callbacks that can run now run to their end. */
-function settle(d: Driver): void {
-  for (let n = 0; n < 10_000; n++) {
-    const helper = d.exec.enabled().find((t) => d.exec.thread(t).spec.kind !== 'task');
-    if (helper === undefined) return;
-    d.step(helper, d.pending(helper).kind === 'choose' ? 0 : undefined);
-  }
-  throw new Error('settle(): no end');
 }
 
 describe('madvise(MADV_DONTNEED) with PT_RECLAIM', () => {
