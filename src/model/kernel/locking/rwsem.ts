@@ -40,6 +40,30 @@ function* up_write(cur: Ctx, caller: string, loc: string, name: string): Proc<vo
   });
 }
 
+/** down_read(): wait while a writer holds the lock, then one more reader. `desc` names the call. */
+function* down_read(cur: Ctx, caller: string, loc: string, desc: string): Proc<void> {
+  yield* might_sleep(cur, caller);
+  yield* access({
+    fn: caller,
+    desc,
+    reads: [loc],
+    writes: [loc],
+    guard: ([s]) => (s as RwsemState).writer === null,
+    effect: ([s]) => ({ writes: [[loc, { writer: null, readers: (s as RwsemState).readers + 1 }]] }),
+  });
+}
+
+/** up_read(): one reader fewer. `desc` names the call. */
+function* up_read(caller: string, loc: string, desc: string): Proc<void> {
+  yield* access({
+    fn: caller,
+    desc,
+    reads: [loc],
+    writes: [loc],
+    effect: ([s]) => ({ writes: [[loc, { writer: null, readers: (s as RwsemState).readers - 1 }]] }),
+  });
+}
+
 /** mmap_write_lock(mm) */
 export function* mmap_write_lock(cur: Ctx, caller: string, mm: string): Proc<void> {
   yield* down_write(cur, caller, mmLoc.mmap_lock(mm), `${mm}->mmap_lock`);
@@ -67,29 +91,13 @@ export function* mmap_write_downgrade(cur: Ctx, caller: string, mm: string): Pro
 
 /** mmap_read_lock(mm) */
 export function* mmap_read_lock(cur: Ctx, caller: string, mm: string): Proc<void> {
-  const loc = mmLoc.mmap_lock(mm);
-  yield* might_sleep(cur, caller);
-  yield* access({
-    fn: caller,
-    desc: `mmap_read_lock(${mm})`,
-    reads: [loc],
-    writes: [loc],
-    guard: ([s]) => (s as RwsemState).writer === null,
-    effect: ([s]) => ({ writes: [[loc, { writer: null, readers: (s as RwsemState).readers + 1 }]] }),
-  });
+  yield* down_read(cur, caller, mmLoc.mmap_lock(mm), `mmap_read_lock(${mm})`);
 }
 
 /** mmap_read_unlock(mm) */
 export function* mmap_read_unlock(cur: Ctx, caller: string, mm: string): Proc<void> {
   void cur;
-  const loc = mmLoc.mmap_lock(mm);
-  yield* access({
-    fn: caller,
-    desc: `mmap_read_unlock(${mm})`,
-    reads: [loc],
-    writes: [loc],
-    effect: ([s]) => ({ writes: [[loc, { writer: null, readers: (s as RwsemState).readers - 1 }]] }),
-  });
+  yield* up_read(caller, mmLoc.mmap_lock(mm), `mmap_read_unlock(${mm})`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -107,28 +115,12 @@ export function* i_mmap_unlock_write(cur: Ctx, caller: string, file: string): Pr
 
 /** i_mmap_lock_read(mapping) */
 export function* i_mmap_lock_read(cur: Ctx, caller: string, file: string): Proc<void> {
-  const loc = mappingLoc.i_mmap_rwsem(file);
-  yield* might_sleep(cur, caller);
-  yield* access({
-    fn: caller,
-    desc: `i_mmap_lock_read(${file})`,
-    reads: [loc],
-    writes: [loc],
-    guard: ([s]) => (s as RwsemState).writer === null,
-    effect: ([s]) => ({ writes: [[loc, { writer: null, readers: (s as RwsemState).readers + 1 }]] }),
-  });
+  yield* down_read(cur, caller, mappingLoc.i_mmap_rwsem(file), `i_mmap_lock_read(${file})`);
 }
 
 /** i_mmap_unlock_read(mapping) */
 export function* i_mmap_unlock_read(cur: Ctx, caller: string, file: string): Proc<void> {
   void cur;
-  const loc = mappingLoc.i_mmap_rwsem(file);
-  yield* access({
-    fn: caller,
-    desc: `i_mmap_unlock_read(${file})`,
-    reads: [loc],
-    writes: [loc],
-    effect: ([s]) => ({ writes: [[loc, { writer: null, readers: (s as RwsemState).readers - 1 }]] }),
-  });
+  yield* up_read(caller, mappingLoc.i_mmap_rwsem(file), `i_mmap_unlock_read(${file})`);
 }
 
