@@ -345,9 +345,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
         writeFileAtomic(flags.perfetto, JSON.stringify(perfettoTrace({
           title: `${scenario.resolved.name}: replay`,
           trace: exec.trace,
-          threadNames: exec.threads.map((t) => t.spec.name),
-          threadKinds: exec.threads.map((t) => t.spec.kind),
-          threadCpus: exec.threads.map((t) => t.spec.cpu),
+          ...exec.threadColumns(),
           cpus: scenario.resolved.cpus,
           violation: first ? { step: first.step, property: first.property, message: first.message } : undefined,
         })));
@@ -357,9 +355,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
         '',
         renderTrace({
           trace: exec.trace,
-          threadNames: exec.threads.map((t) => t.spec.name),
-          threadKinds: exec.threads.map((t) => t.spec.kind),
-          threadCpus: exec.threads.map((t) => t.spec.cpu),
+          ...exec.threadColumns(),
           cpus: scenario.resolved.cpus,
           mark: first ? { step: first.step, label: first.property } : undefined,
         }, flags.width),

@@ -19,7 +19,7 @@
  * The implicit accesses (context slot, interrupt flag, stopped flag) are part of each step's
  * footprint, so that a checker sees an interrupt entry as dependent with the task steps it delays.
  */
-import type { AccessOp, ChooseOp, Effect, Op, Proc, SpawnOp, ThreadSpec } from './op.js';
+import type { AccessOp, ChooseOp, Effect, Op, Proc, SpawnOp, ThreadKind, ThreadSpec } from './op.js';
 import type { Property, Violation, Monitor } from './property.js';
 import type { StepRecord } from './trace.js';
 import type { DomainEvent, Loc, Value } from './value.js';
@@ -70,6 +70,13 @@ export class ModelError extends Error {
 }
 
 type Phase = 'entry' | 'body' | 'exit' | 'done';
+
+/** The threads of an execution as columns indexed by thread id (Execution.threadColumns()). */
+export interface ThreadColumns {
+  readonly threadNames: readonly string[];
+  readonly threadKinds: readonly ThreadKind[];
+  readonly threadCpus: ReadonlyArray<number | null>;
+}
 
 /** A thread's next step, as the engines see it before it runs. */
 export interface Pending {
@@ -209,6 +216,15 @@ export class Execution {
     const out: number[] = [];
     for (const t of this.threads) if (this.isEnabled(t)) out.push(t.id);
     return out;
+  }
+
+  /** Name, kind and CPU of every thread, by thread id: what the trace renderers label steps with. */
+  threadColumns(): ThreadColumns {
+    return {
+      threadNames: this.threads.map((t) => t.spec.name),
+      threadKinds: this.threads.map((t) => t.spec.kind),
+      threadCpus: this.threads.map((t) => t.spec.cpu),
+    };
   }
 
   /** Unfinished threads that cannot step now. */

@@ -80,9 +80,7 @@ export class ViolationRecorder implements SimObserver {
     this.captured = {
       violation: v,
       steps: ordered,
-      threadNames: exec.threads.map((t) => t.spec.name),
-      threadKinds: exec.threads.map((t) => t.spec.kind),
-      threadCpus: exec.threads.map((t) => t.spec.cpu),
+      ...exec.threadColumns(),
     };
   }
 }

@@ -14,9 +14,7 @@ function traceOf(file: string) {
   return perfettoTrace({
     title: s.resolved.name,
     trace: exec.trace,
-    threadNames: exec.threads.map((t) => t.spec.name),
-    threadKinds: exec.threads.map((t) => t.spec.kind),
-    threadCpus: exec.threads.map((t) => t.spec.cpu),
+    ...exec.threadColumns(),
     cpus: s.resolved.cpus,
     violation: v ? { step: v.step, property: v.property, message: v.message } : undefined,
   });

@@ -65,9 +65,7 @@ export class Results {
       trace: [...exec.trace],
       violation,
       blocked: exec.blocked(),
-      threadNames: exec.threads.map((t) => t.spec.name),
-      threadKinds: exec.threads.map((t) => t.spec.kind),
-      threadCpus: exec.threads.map((t) => t.spec.cpu),
+      ...exec.threadColumns(),
     });
     for (const v of exec.violations) {
       const prev = this.violations.get(v.property);
