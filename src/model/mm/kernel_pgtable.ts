@@ -18,10 +18,33 @@
  * location, which is what the lock provides.
  */
 import { access, type Loc, type Proc, type Value } from '../../core/index.js';
-import type { Ctx, Kernel } from '../kernel.js';
+import { cpu_online_mask, type Ctx, type Kernel } from '../kernel.js';
 import { iommu_sva_invalidate_kva_range, iommuTlbLoc } from '../drivers/iommu/iommu-sva.js';
 import { queue_work, system_wq, type work_struct, type workqueue_struct } from '../kernel/workqueue.js';
 import { cpuLoc, freeListLoc, pageLoc, ptLoc, type PageState, type PtEntry, type TlbEntry } from '../state.js';
+
+/** Remove kernel (init_mm) entries from a TLB. */
+export const tlb_without_kernel = (entries: readonly TlbEntry[]): TlbEntry[] => entries.filter((e) => e.mm !== 'init_mm');
+
+/**
+ * A broadcast invalidation of kernel translations that interrupts no CPU (arm64 TLBI VAAE1IS +
+ * DSB ISH; x86 INVLPGB + TLBSYNC): one step that drops the init_mm entries, walk-cache entries
+ * included, from every online CPU's TLB. `how` names it in the `tlb_flush` event.
+ */
+export function* kernel_tlb_broadcast_invalidate(cur: Ctx, fn: string, desc: string, cls: string, how: string): Proc<void> {
+  const cpus = cpu_online_mask(cur.k);
+  yield* access({
+    fn,
+    desc,
+    cost: { cls },
+    reads: cpus.map(cpuLoc.tlb),
+    writes: cpus.map(cpuLoc.tlb),
+    effect: (vals) => ({
+      writes: cpus.map((c, i) => [cpuLoc.tlb(c), tlb_without_kernel(vals[i] as readonly TlbEntry[]) as unknown as Value] as const),
+      events: [{ type: 'tlb_flush', cpu: cur.cpu, mm: 'kernel', how }],
+    }),
+  });
+}
 
 export const kernelPmdTable = 'init_mm.vmalloc_pmd';
 export const kernelPteTable = 'init_mm.vmalloc_pte';

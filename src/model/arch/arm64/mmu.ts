@@ -5,27 +5,14 @@
  * reached by the TLBI in the model (kernel.md §1.3 describes x86; arm64 SMMU SVA with broadcast
  * TLB maintenance is not modelled).
  */
-import { access, type Proc, type Value } from '../../../core/index.js';
-import { cpu_online_mask, type Ctx } from '../../kernel.js';
-import { kernelPmdTable, pte_free_kernel } from '../../mm/kernel_pgtable.js';
+import type { Proc } from '../../../core/index.js';
+import type { Ctx } from '../../kernel.js';
+import { kernel_tlb_broadcast_invalidate, kernelPmdTable, pte_free_kernel } from '../../mm/kernel_pgtable.js';
 import { pxd_clear } from '../../include/linux/pgtable.js';
-import { cpuLoc, type TlbEntry } from '../../state.js';
-import { tlb_without_kernel } from '../x86/mm/pgtable.js';
 
 export function* arm64_pmd_free_pte_page(cur: Ctx): Proc<void> {
   const e = yield* pxd_clear(cur, 'pmd_free_pte_page', 'pmd_clear', kernelPmdTable, 0);
   if (e === null || !('table' in e)) throw new Error(`pmd_free_pte_page: ${kernelPmdTable}[0] links no PTE table`);
-  const cpus = cpu_online_mask(cur.k);
-  yield* access({
-    fn: '__flush_tlb_kernel_pgtable',
-    desc: 'TLBI VAAE1IS (kernel, leaf + walk cache, broadcast), DSB ISH',
-    cost: { cls: 'tlbi_broadcast' },
-    reads: cpus.map(cpuLoc.tlb),
-    writes: cpus.map(cpuLoc.tlb),
-    effect: (vals) => ({
-      writes: cpus.map((c, i) => [cpuLoc.tlb(c), tlb_without_kernel(vals[i] as readonly TlbEntry[]) as unknown as Value] as const),
-      events: [{ type: 'tlb_flush', cpu: cur.cpu, mm: 'kernel', how: 'tlbi-walk' }],
-    }),
-  });
+  yield* kernel_tlb_broadcast_invalidate(cur, '__flush_tlb_kernel_pgtable', 'TLBI VAAE1IS (kernel, leaf + walk cache, broadcast), DSB ISH', 'tlbi_broadcast', 'tlbi-walk');
   yield* pte_free_kernel(cur, e.table);
 }

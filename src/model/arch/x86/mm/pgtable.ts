@@ -16,12 +16,9 @@ import { access, type Proc, type Value } from '../../../../core/index.js';
 import { cpu_online_mask, type Ctx } from '../../../kernel.js';
 import { on_each_cpu_mask, type smp_call_func_t } from '../../../kernel/smp.js';
 import { preempt_disable, preempt_enable } from '../../../kernel/sched.js';
-import { kernelPmdTable, pte_free_kernel } from '../../../mm/kernel_pgtable.js';
+import { kernel_tlb_broadcast_invalidate, kernelPmdTable, pte_free_kernel, tlb_without_kernel } from '../../../mm/kernel_pgtable.js';
 import { pxd_clear } from '../../../include/linux/pgtable.js';
 import { cpuLoc, type TlbEntry } from '../../../state.js';
-
-/** Remove kernel (init_mm) entries from a TLB. */
-export const tlb_without_kernel = (entries: readonly TlbEntry[]): TlbEntry[] => entries.filter((e) => e.mm !== 'init_mm');
 
 /** do_kernel_range_flush(): flush_tlb_one_kernel() of each page of the range on this CPU. */
 export const do_kernel_range_flush: smp_call_func_t = {
@@ -47,18 +44,7 @@ export const do_kernel_range_flush: smp_call_func_t = {
 export function* x86_flush_tlb_kernel_range(cur: Ctx): Proc<void> {
   yield* preempt_disable(cur, 'flush_tlb_kernel_range', 'guard(preempt)');
   if (cur.k.arch.id === 'x86-invlpgb') {
-    const cpus = cpu_online_mask(cur.k);
-    yield* access({
-      fn: 'invlpgb_kernel_range_flush',
-      desc: 'INVLPGB (kernel range, all ASIDs) + TLBSYNC',
-      cost: { cls: 'invlpgb_flush' },
-      reads: cpus.map(cpuLoc.tlb),
-      writes: cpus.map(cpuLoc.tlb),
-      effect: (vals) => ({
-        writes: cpus.map((c, i) => [cpuLoc.tlb(c), tlb_without_kernel(vals[i] as readonly TlbEntry[]) as unknown as Value] as const),
-        events: [{ type: 'tlb_flush', cpu: cur.cpu, mm: 'kernel', how: 'invlpgb' }],
-      }),
-    });
+    yield* kernel_tlb_broadcast_invalidate(cur, 'invlpgb_kernel_range_flush', 'INVLPGB (kernel range, all ASIDs) + TLBSYNC', 'invlpgb_flush', 'invlpgb');
   } else {
     yield* on_each_cpu_mask(cur, 'flush_tlb_kernel_range', cpu_online_mask(cur.k), do_kernel_range_flush, true);
   }
