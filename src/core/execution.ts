@@ -22,15 +22,15 @@
 import type { AccessOp, ChooseOp, Effect, Op, Proc, SpawnOp, ThreadKind, ThreadSpec } from './op.js';
 import type { Property, Violation, Monitor } from './property.js';
 import type { StepRecord } from './trace.js';
-import type { DomainEvent, Loc, Value } from './value.js';
+import { internByIndex, type DomainEvent, type Loc, type Value } from './value.js';
 
 /** Locations the machine itself interprets. */
 export const machineLocs = {
   /** x86-TSO store buffer of a CPU: Array<{ loc, value }>, oldest first. */
-  storeBuffer: (cpu: number): Loc => `cpu${cpu}.store_buffer`,
-  irqsOff: (cpu: number): Loc => `cpu${cpu}.irqs_off`,
-  ctx: (cpu: number): Loc => `cpu${cpu}.ctx`,
-  stopped: (cpu: number): Loc => `cpu${cpu}.stopped`,
+  storeBuffer: internByIndex((cpu) => `cpu${cpu}.store_buffer`),
+  irqsOff: internByIndex((cpu) => `cpu${cpu}.irqs_off`),
+  ctx: internByIndex((cpu) => `cpu${cpu}.ctx`),
+  stopped: internByIndex((cpu) => `cpu${cpu}.stopped`),
 } as const;
 
 export interface MachineSpec {

@@ -46,3 +46,31 @@ export function valueEquals(a: Value, b: Value): boolean {
 export function formatValue(v: Value): string {
   return JSON.stringify(v);
 }
+
+/**
+ * Location names are built by small functions (`cpu${c}.ctx`, `pt.${table}.${i}`) called on every
+ * step. These wrappers hand back the same string object for the same arguments: the store's and
+ * the engines' maps then hash a name once instead of building and hashing a new string per step.
+ */
+export function internByIndex(name: (i: number) => Loc): (i: number) => Loc {
+  const cache: Loc[] = [];
+  return (i) => (cache[i] ??= name(i));
+}
+
+export function internByKey(name: (key: string) => Loc): (key: string) => Loc {
+  const cache = new Map<string, Loc>();
+  return (key) => {
+    let loc = cache.get(key);
+    if (loc === undefined) cache.set(key, (loc = name(key)));
+    return loc;
+  };
+}
+
+export function internByKeyIndex(name: (key: string, i: number) => Loc): (key: string, i: number) => Loc {
+  const cache = new Map<string, Loc[]>();
+  return (key, i) => {
+    let row = cache.get(key);
+    if (row === undefined) cache.set(key, (row = []));
+    return (row[i] ??= name(key, i));
+  };
+}

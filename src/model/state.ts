@@ -6,7 +6,7 @@
  * own: per-CPU variables are `cpuN.<name>`, mm fields are `mm.<mm>.<field>`, a page-table page's
  * `struct ptdesc` state is `page.<id>`, and entry `i` of that table is `pt.<id>.<i>`.
  */
-import { machineLocs, type Loc, type Value } from '../core/index.js';
+import { internByIndex, internByKey, internByKeyIndex, machineLocs, type Loc, type Value } from '../core/index.js';
 
 // ---------------------------------------------------------------------------------------------
 // Per-CPU state (struct rq / cpu_tlbstate / rcu_data / irq state, reduced to what matters).
@@ -15,13 +15,13 @@ export const cpuLoc = {
   /** arch_irqs_disabled(): interrupt flag (shared with the machine, which delivers IPIs on it). */
   irqs_off: machineLocs.irqsOff,
   /** preempt_count() without the hardirq bits: preempt_disable() and spin_lock() nesting. */
-  preempt_count: (c: number): Loc => `cpu${c}.preempt_count`,
+  preempt_count: internByIndex((c) => `cpu${c}.preempt_count`),
   /** in_hardirq(): inside an interrupt handler. */
-  hardirq: (c: number): Loc => `cpu${c}.hardirq`,
+  hardirq: internByIndex((c) => `cpu${c}.hardirq`),
   /** Spinlocks held (names), for might_sleep() reports. */
-  locks_held: (c: number): Loc => `cpu${c}.locks_held`,
+  locks_held: internByIndex((c) => `cpu${c}.locks_held`),
   /** rcu_read_lock() nesting of the task running there (current->rcu_read_lock_nesting). */
-  rcu_nesting: (c: number): Loc => `cpu${c}.rcu_read_lock_nesting`,
+  rcu_nesting: internByIndex((c) => `cpu${c}.rcu_read_lock_nesting`),
   /**
    * The CPU's RCU state, `RcuState`: whether it is inside a read-side critical section of any
    * flavour (derived from the fields above, kept in step by every step that changes them), and a
@@ -30,24 +30,24 @@ export const cpuLoc = {
    * mode. A grace period snapshots every CPU's state and waits for the count to advance on each
    * CPU that was a reader.
    */
-  rcu: (c: number): Loc => `cpu${c}.rcu`,
+  rcu: internByIndex((c) => `cpu${c}.rcu`),
   /** Grace periods started from this CPU (names them in traces: `cpuN#k`). */
-  rcu_gp_started: (c: number): Loc => `cpu${c}.rcu_gp_started`,
+  rcu_gp_started: internByIndex((c) => `cpu${c}.rcu_gp_started`),
   /**
    * v4 1/3 of "targeted TLB sync IPIs" (S3): the mm this CPU is walking locklessly, or null;
    * set and cleared by GUP-fast, scanned by tlb_remove_table_sync_mm().
    */
-  active_lockless_pt_walk_mm: (c: number): Loc => `cpu${c}.active_lockless_pt_walk_mm`,
+  active_lockless_pt_walk_mm: internByIndex((c) => `cpu${c}.active_lockless_pt_walk_mm`),
   /** cpu_tlbstate.loaded_mm: whose page tables the MMU may walk here ('init_mm' for none). */
-  loaded_mm: (c: number): Loc => `cpu${c}.loaded_mm`,
+  loaded_mm: internByIndex((c) => `cpu${c}.loaded_mm`),
   /** cpu_tlbstate_shared.is_lazy: a kthread/idle runs on a borrowed user mm. */
-  is_lazy: (c: number): Loc => `cpu${c}.is_lazy`,
+  is_lazy: internByIndex((c) => `cpu${c}.is_lazy`),
   /** 'user' | 'kernel' | 'idle' */
-  mode: (c: number): Loc => `cpu${c}.mode`,
+  mode: internByIndex((c) => `cpu${c}.mode`),
   /** TLB and paging-structure (walk) cache entries: TlbEntry[]. */
-  tlb: (c: number): Loc => `cpu${c}.tlb`,
+  tlb: internByIndex((c) => `cpu${c}.tlb`),
   /** Host view of a vCPU (KVM steal_time.preempted): { preempted, flush }. */
-  steal_time: (c: number): Loc => `cpu${c}.steal_time.preempted`,
+  steal_time: internByIndex((c) => `cpu${c}.steal_time.preempted`),
   /** vCPU descheduled by the host (machine-level flag). */
   stopped: machineLocs.stopped,
 } as const;
@@ -57,13 +57,13 @@ export const cpuLoc = {
 
 export const mmLoc = {
   /** mm_cpumask(mm): sorted CPU numbers. */
-  cpumask: (mm: string): Loc => `mm.${mm}.cpumask`,
+  cpumask: internByKey((mm) => `mm.${mm}.cpumask`),
   /** mmap_lock (rw_semaphore): { writer: comm | null, readers: number }. */
-  mmap_lock: (mm: string): Loc => `mm.${mm}.mmap_lock`,
+  mmap_lock: internByKey((mm) => `mm.${mm}.mmap_lock`),
   /** mm->tlb_flush_pending */
-  tlb_flush_pending: (mm: string): Loc => `mm.${mm}.tlb_flush_pending`,
+  tlb_flush_pending: internByKey((mm) => `mm.${mm}.tlb_flush_pending`),
   /** The VMAs still mapped (names), the maple tree reduced to a list. */
-  vmas: (mm: string): Loc => `mm.${mm}.vmas`,
+  vmas: internByKey((mm) => `mm.${mm}.vmas`),
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -71,7 +71,7 @@ export const mmLoc = {
 
 export const mappingLoc = {
   /** mapping->i_mmap_rwsem (rw_semaphore): { writer: comm | null, readers: number }. */
-  i_mmap_rwsem: (file: string): Loc => `mapping.${file}.i_mmap_rwsem`,
+  i_mmap_rwsem: internByKey((file) => `mapping.${file}.i_mmap_rwsem`),
 } as const;
 
 /**
@@ -81,7 +81,7 @@ export const mappingLoc = {
  * own, so that the count's updates do not conflict with walkers' reads of `page.<id>`.
  */
 export const ptdescLoc = {
-  pt_share_count: (table: string): Loc => `ptdesc.${table}.pt_share_count`,
+  pt_share_count: internByKey((table) => `ptdesc.${table}.pt_share_count`),
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -114,8 +114,8 @@ export type PtEntry =
    */
   | { readonly pfn: string; readonly invalid?: boolean };
 
-export const pageLoc = (id: string): Loc => `page.${id}`;
-export const ptLoc = (table: string, index: number): Loc => `pt.${table}.${index}`;
+export const pageLoc = internByKey((id) => `page.${id}`);
+export const ptLoc = internByKeyIndex((table, index) => `pt.${table}.${index}`);
 /** The buddy allocator's free list (most recently freed first, as the per-CPU lists behave). */
 export const freeListLoc: Loc = 'buddy.free_list';
 /**
@@ -173,7 +173,7 @@ export interface FolioState {
 }
 
 /** `folio.<head page>`: its FolioState (implied initial value: mapped, no pins; boot.ts). */
-export const folioLoc = (folio: string): Loc => `folio.${folio}`;
+export const folioLoc = internByKey((folio) => `folio.${folio}`);
 export const FOLIO_MAPPED: FolioState = { pins: 0, state: 'mapped' };
 
 /**
@@ -181,10 +181,11 @@ export const FOLIO_MAPPED: FolioState = { pins: 0, state: 'mapped' };
  * (pgtable_trans_huge_deposit()), one list per PMD table page with split PMD locks, as on x86-64
  * and arm64. The list is in withdrawal order (mm/pgtable-generic.ts). Implied initial value: [].
  */
-export const pmdHugePteLoc = (pmdTable: string): Loc => `pmd_huge_pte.${pmdTable}`;
+export const pmdHugePteLoc = internByKey((pmdTable) => `pmd_huge_pte.${pmdTable}`);
 
 /** smp_call_function's per-(source, target) call_single_data lock. */
-export const csdLoc = (src: number, dst: number): Loc => `csd.${src}.${dst}`;
+const csdNames: Loc[][] = [];
+export const csdLoc = (src: number, dst: number): Loc => ((csdNames[src] ??= [])[dst] ??= `csd.${src}.${dst}`);
 
 export const asNumber = (v: Value | undefined): number => {
   if (typeof v !== 'number') throw new Error(`expected a number, got ${JSON.stringify(v)}`);

@@ -18,7 +18,7 @@
  * The kworker and the rescuer are agent threads bound to the queuing CPU (kworkers of a per-CPU
  * pool); neither takes model locks or changes that CPU's interrupt or preemption state.
  */
-import { access, choose, spawn, type Loc, type Proc } from '../../core/index.js';
+import { access, choose, internByKey, spawn, type Loc, type Proc } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
 
 /** A static struct work_struct: its name and its function. */
@@ -36,7 +36,7 @@ export interface workqueue_struct {
 export const system_wq: workqueue_struct = { name: 'system_wq', mem_reclaim: false };
 
 /** WORK_STRUCT_PENDING_BIT of a static work item (implied initial value: false, boot.ts). */
-export const workPendingLoc = (work: string): Loc => `work.${work}.pending`;
+export const workPendingLoc = internByKey((work) => `work.${work}.pending`);
 
 /** process_one_work(): clear PENDING, then run the function. */
 function* process_one_work(cur: Ctx, work: work_struct, who: string): Proc<void> {

@@ -15,7 +15,7 @@
  * free_pgd_range(), stated on the model's geometry (a PTE table spans one slot, the PMD and PUD
  * tables span every slot).
  */
-import { access, local, type Proc } from '../../core/index.js';
+import { access, internByKey, local, type Proc } from '../../core/index.js';
 import type { Ctx, Kernel, VmaSpec } from '../kernel.js';
 import { mmSpec, pmd_slots } from '../kernel.js';
 import {
@@ -159,7 +159,7 @@ function tablePtr(e: PtEntry, fn: string): TablePtr {
  * for both: only the populates take it, so the split lock would only let a pud_populate() and a
  * pmd_populate() of the same mm run at once, which touch different entries.
  */
-export const page_table_lock = (mm: string): string => `page_table_lock:${mm}`;
+export const page_table_lock = internByKey((mm) => `page_table_lock:${mm}`);
 
 /** Entries a new table of `level` gets zeroed: every index the model's walks of that level read. */
 function tableEntries(k: Kernel, mm: string, level: Level): number {

@@ -9,7 +9,7 @@
  * never used before, `pfn<n>`, from a counter (`buddy.next_pfn`); alloc_page() (the `reuse_table`
  * step) does not: it exists to reuse a freed page.
  */
-import { access, choose, type Loc, type Proc, type Value } from '../../core/index.js';
+import { access, choose, internByKey, type Loc, type Proc, type Value } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
 import { lockLoc } from '../kernel/locking/spinlock.js';
 import { asNumber, cpuLoc, freeListLoc, nextPfnLoc, pageLoc, ptLoc, type Level, type PageState, type StealTime, type TlbEntry } from '../state.js';
@@ -18,7 +18,7 @@ import { asNumber, cpuLoc, freeListLoc, nextPfnLoc, pageLoc, ptLoc, type Level, 
 export const freshPage = (n: number): string => `pfn${n}`;
 
 /** pte_lockptr() / ptlock_ptr(): the split PTE lock of a PTE table page (include/linux/mm.h). */
-export const ptl = (table: string): string => `ptl:${table}`;
+export const ptl = internByKey((table) => `ptl:${table}`);
 
 /**
  * __get_free_page(GFP_NOWAIT) for an mmu_gather table batch. It may fail at any time under memory

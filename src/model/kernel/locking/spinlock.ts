@@ -2,12 +2,12 @@
  * include/linux/spinlock.h: spin_lock()/spin_unlock(). Taking a spinlock disables preemption,
  * which makes the holder an RCU reader and forbids sleeping (might_sleep reports it).
  */
-import { access, type Proc, type Value } from '../../../core/index.js';
+import { access, internByKey, type Proc, type Value } from '../../../core/index.js';
 import type { Ctx } from '../../kernel.js';
 import { asNumber, cpuLoc, type RcuState } from '../../state.js';
 import { rcuAfter } from '../rcu/reader.js';
 
-export const lockLoc = (name: string): string => `lock.${name}`;
+export const lockLoc = internByKey((name) => `lock.${name}`);
 
 export function* spin_lock(cur: Ctx, caller: string, name: string): Proc<void> {
   const c = cur.cpu;
