@@ -93,10 +93,10 @@ interface Node {
   /** Threads enabled at this node. */
   readonly enabled: readonly number[];
   /** Pending footprints of threads at this node, computed when a sleep set needs them. */
-  readonly pending: Map<number, Footprint>;
+  pending: Map<number, Footprint> | null;
   readonly backtrack: Set<number>;
   readonly done: Set<number>;
-  readonly sleep: Set<number>;
+  readonly sleep: ReadonlySet<number>;
   /** The step taken from this node (on the current path). */
   taken: ScheduleStep | null;
   /** Remaining options of a choose step taken here, and its thread. */
@@ -114,6 +114,10 @@ interface Event {
   readonly vc: number[];
   /** This event's position in its thread (1-based). */
   readonly seq: number;
+  /** The thread's clock before this event (restored when the event is dropped). */
+  readonly prevClock: number[] | undefined;
+  /** Locations logged for this event (its writes, then the reads it did not write). */
+  readonly logged: ReadonlyArray<number[]>;
 }
 
 function join(a: number[], b: readonly number[]): void {
@@ -134,47 +138,69 @@ class EventLog {
   readonly events: Event[] = [];
   /** Per location: the events that accessed it, as 2*index + (1 if it wrote). */
   private readonly byLoc = new Map<string, number[]>();
-  private readonly clock: number[][] = [];
-  private readonly spawnVc = new Map<number, number[]>();
-  /** Index of the event that spawned each thread. */
-  private readonly spawnAt = new Map<number, number>();
+  /** Per thread: the clock of its last event on the path (or of the spawn that created it). */
+  private readonly clock: Array<number[] | undefined> = [];
+  /** Spawns on the path, in order: the event index and the child thread. */
+  private readonly spawns: Array<{ readonly at: number; readonly child: number }> = [];
+  /** Candidates of the event being pushed (reused). */
+  private readonly cand: number[] = [];
 
   get length(): number {
     return this.events.length;
   }
 
-  /** Append the event of step `rec`; returns it with the indices of the events it races with. */
-  push(rec: StepRecord): { ev: Event; races: number[] } {
+  private logOf(loc: string): number[] {
+    let l = this.byLoc.get(loc);
+    if (!l) this.byLoc.set(loc, (l = []));
+    return l;
+  }
+
+  /**
+   * Collect the race candidates of an access to `loc` (`writing`: the new event writes it) from
+   * the location's log: the last write, and the reads since if the access writes. Commuting
+   * writes (a run of same-tag updates) are not ordered among themselves, so the scan goes past
+   * them: a plain access collects the whole run and the write before it; an update skips the
+   * updates it commutes with and collects what it does not.
+   */
+  private scan(log: readonly number[], fp: Footprint, loc: string, writing: boolean): void {
+    const cand = this.cand;
+    let run: string | undefined;
+    for (let k = log.length - 1; k >= 0; k--) {
+      const a = log[k] as number;
+      const wrote = (a & 1) === 1;
+      const other = (this.events[a >> 1] as Event).fp;
+      const tag = wrote && other.commutes !== undefined && other.commutes.locs.includes(loc) ? other.commutes.tag : undefined;
+      if (tag !== undefined && commuteOn(fp, other, loc)) continue;
+      // A read conflicts only with writes; a write with the reads since the last write too.
+      if ((wrote || writing) && !cand.includes(a >> 1)) cand.push(a >> 1);
+      if (!wrote) continue;
+      if (tag === undefined || (run !== undefined && run !== tag)) break;
+      run = tag;
+    }
+  }
+
+  /** Append the event of step `rec`; `races` receives the indices of the events it races with. */
+  push(rec: StepRecord, races: number[]): Event {
     const t = rec.thread;
     const fp = recordFootprint(rec);
-    const prev = this.clock[t] ?? this.spawnVc.get(t);
-    const vc = prev ? [...prev] : [];
+    const prevClock = this.clock[t];
+    const vc = prevClock ? prevClock.slice() : [];
     const seq = (vc[t] ?? 0) + 1;
-    // Candidates: per location, the last write and (if this event writes it) the reads since.
-    // Commuting writes (a run of same-tag updates) are not ordered among themselves, so the scan
-    // goes past them: a plain access collects the whole run and the write before it; an update
-    // skips the updates it commutes with and collects what it does not.
-    const cand: number[] = [];
-    const scan = (loc: string, writing: boolean): void => {
-      const log = this.byLoc.get(loc);
-      if (!log) return;
-      let run: string | undefined;
-      for (let k = log.length - 1; k >= 0; k--) {
-        const a = log[k] as number;
-        const wrote = (a & 1) === 1;
-        const other = (this.events[a >> 1] as Event).fp;
-        const tag = wrote && other.commutes?.locs.includes(loc) ? other.commutes.tag : undefined;
-        if (tag !== undefined && commuteOn(fp, other, loc)) continue;
-        // A read conflicts only with writes; a write with the reads since the last write too.
-        if ((wrote || writing) && !cand.includes(a >> 1)) cand.push(a >> 1);
-        if (!wrote) continue;
-        if (tag === undefined || (run !== undefined && run !== tag)) break;
-        run = tag;
-      }
-    };
-    for (const l of fp.writes) scan(l, true);
-    for (const l of fp.reads) if (!fp.writes.includes(l)) scan(l, false);
-    const races: number[] = [];
+    const cand = this.cand;
+    cand.length = 0;
+    const logged: number[][] = [];
+    for (const l of fp.writes) {
+      const log = this.logOf(l);
+      this.scan(log, fp, l, true);
+      logged.push(log);
+    }
+    for (const l of fp.reads) {
+      if (fp.writes.includes(l)) continue;
+      const log = this.logOf(l);
+      this.scan(log, fp, l, false);
+      logged.push(log);
+    }
+    races.length = 0;
     if (cand.length > 1) cand.sort((x, y) => y - x);
     for (const i of cand) {
       const e = this.events[i] as Event;
@@ -183,42 +209,35 @@ class EventLog {
       join(vc, e.vc);
     }
     vc[t] = seq;
-    const ev: Event = { thread: t, fp, vc, seq };
     const idx = this.events.length;
+    const ev: Event = { thread: t, fp, vc, seq, prevClock, logged };
     this.events.push(ev);
     this.clock[t] = vc;
     if (rec.spawned !== undefined) {
-      this.spawnVc.set(rec.spawned, [...vc]);
-      this.spawnAt.set(rec.spawned, idx);
+      this.spawns.push({ at: idx, child: rec.spawned });
+      this.clock[rec.spawned] = vc.slice();
     }
-    const log = (loc: string, w: boolean): void => {
-      let l = this.byLoc.get(loc);
-      if (!l) this.byLoc.set(loc, (l = []));
-      l.push(idx * 2 + (w ? 1 : 0));
-    };
-    for (const l of fp.writes) log(l, true);
-    for (const l of fp.reads) if (!fp.writes.includes(l)) log(l, false);
-    return { ev, races };
+    const nw = fp.writes.length;
+    for (let k = 0; k < logged.length; k++) (logged[k] as number[]).push(idx * 2 + (k < nw ? 1 : 0));
+    return ev;
   }
 
   /** Drop the events from index `n` on (backtracking to depth n). */
   truncate(n: number): void {
     while (this.events.length > n) {
       const e = this.events.pop() as Event;
-      for (const l of e.fp.writes) this.byLoc.get(l)?.pop();
-      for (const l of e.fp.reads) if (!e.fp.writes.includes(l)) this.byLoc.get(l)?.pop();
+      for (const l of e.logged) l.pop();
+      this.clock[e.thread] = e.prevClock;
     }
-    for (const [child, at] of this.spawnAt) {
-      if (at >= n) {
-        this.spawnAt.delete(child);
-        this.spawnVc.delete(child);
-      }
+    while (this.spawns.length > 0 && (this.spawns[this.spawns.length - 1] as { at: number }).at >= n) {
+      this.clock[(this.spawns.pop() as { child: number }).child] = undefined;
     }
-    // Each thread's clock is that of its last remaining event (or, failing that, its spawn's).
-    this.clock.length = 0;
-    for (const e of this.events) this.clock[e.thread] = e.vc;
   }
 }
+
+/** The empty sleep set and choice list most nodes have (never mutated). */
+const NO_SLEEPERS: ReadonlySet<number> = new Set();
+const NO_CHOICES: number[] = [];
 
 export class Explorer {
   private readonly program: Program;
@@ -242,8 +261,9 @@ export class Explorer {
     let exhaustive = true;
     const bound = this.opts.preemptionBound;
     const dpor = this.opts.reduction === 'dpor' && bound === undefined;
+    const races: number[] = [];
 
-    const newNode = (sleep: Set<number>, parent: Node | null): Node => {
+    const newNode = (sleep: ReadonlySet<number>, parent: Node | null): Node => {
       const enabled = exec.enabled();
       let preemptions = 0;
       let last: number | null = null;
@@ -252,8 +272,8 @@ export class Explorer {
         const switched = parent.last !== null && parent.last !== last && parent.enabled.includes(parent.last);
         preemptions = parent.preemptions + (switched ? 1 : 0);
       }
-      const node: Node = { enabled, pending: new Map(), backtrack: new Set(), done: new Set(), sleep, taken: null, choicesLeft: [], preemptions, last };
-      const awake = enabled.filter((t) => !sleep.has(t));
+      const node: Node = { enabled, pending: null, backtrack: new Set(), done: new Set(), sleep, taken: null, choicesLeft: NO_CHOICES, preemptions, last };
+      const awake = sleep.size === 0 ? enabled : enabled.filter((t) => !sleep.has(t));
       if (bound !== undefined) {
         // Every thread whose choice keeps the path within the bound.
         const lastEnabled = last !== null && enabled.includes(last);
@@ -263,6 +283,7 @@ export class Explorer {
       return node;
     };
     const pendingAt = (node: Node, q: number): Footprint | null => {
+      node.pending ??= new Map();
       let fp = node.pending.get(q);
       if (!fp) {
         if (exec.thread(q).phase === 'done') return null;
@@ -272,7 +293,7 @@ export class Explorer {
       return fp;
     };
 
-    stack.push(newNode(new Set(), null));
+    stack.push(newNode(NO_SLEEPERS, null));
     for (;;) {
       // Extend the current execution until it ends.
       for (;;) {
@@ -282,16 +303,20 @@ export class Explorer {
         node.taken = next;
         // Sleep set of the child: threads asleep or done here whose next step commutes with this one.
         const sleepers: Array<[number, Footprint]> = [];
-        if (dpor) {
+        if (dpor && (node.sleep.size > 0 || node.done.size > 0)) {
           for (const q of node.sleep) if (q !== next.thread) { const fp = pendingAt(node, q); if (fp) sleepers.push([q, fp]); }
           for (const q of node.done) if (q !== next.thread && !node.sleep.has(q)) { const fp = pendingAt(node, q); if (fp) sleepers.push([q, fp]); }
         }
         const rec = exec.step(next.thread, next.choice);
         this.results.stats.steps++;
-        const { ev, races } = log.push(rec);
+        const ev = log.push(rec, races);
         if (dpor) for (const i of races) this.addBacktrack(i, ev, log.events, stack);
-        const childSleep = new Set<number>();
-        for (const [q, fp] of sleepers) if (!conflicts(fp, ev.fp)) childSleep.add(q);
+        let childSleep: ReadonlySet<number> = NO_SLEEPERS;
+        for (const [q, fp] of sleepers) {
+          if (conflicts(fp, ev.fp)) continue;
+          if (childSleep === NO_SLEEPERS) childSleep = new Set<number>();
+          (childSleep as Set<number>).add(q);
+        }
         stack.push(newNode(childSleep, node));
       }
       this.finishExecution(exec, stack);
@@ -381,8 +406,7 @@ export class Explorer {
 
   private finishExecution(exec: Execution, stack: Node[]): void {
     const ended = (stack[stack.length - 1] as Node).enabled.length === 0;
-    const schedule = stack.slice(0, -1).map((n) => n.taken as ScheduleStep);
-    this.results.record(exec, schedule, ended);
+    this.results.record(exec, () => stack.slice(0, -1).map((n) => n.taken as ScheduleStep), ended);
     if (ended) this.opts.onComplete?.(exec);
     this.opts.onExecution?.(this.results.stats);
   }

@@ -74,7 +74,7 @@ export function explorePct(program: Program, opts: PctOptions): ExploreResult {
       results.stats.steps++;
       schedule.push(choice === undefined ? { thread: best } : { thread: best, choice });
     }
-    results.record(exec, schedule, true);
+    results.record(exec, () => [...schedule], true);
     k = Math.max(k, exec.trace.length);
     opts.onExecution?.(results.stats);
     if (opts.stopWhenAllViolated && results.allViolated()) break;

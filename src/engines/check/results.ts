@@ -52,16 +52,17 @@ export class Results {
 
   /**
    * Account one execution that followed `schedule`. `ended`: it reached a final state (finished or
-   * deadlocked) rather than being abandoned (sleep-set blocked).
+   * deadlocked) rather than being abandoned (sleep-set blocked). `schedule` is called only when
+   * the execution becomes a counterexample.
    */
-  record(exec: Execution, schedule: readonly ScheduleStep[], ended: boolean): void {
+  record(exec: Execution, schedule: () => readonly ScheduleStep[], ended: boolean): void {
     if (ended) exec.end();
     this.stats.executions++;
     this.stats.maxDepth = Math.max(this.stats.maxDepth, exec.trace.length);
     if (ended) this.stats.complete++;
     else this.stats.sleepBlocked++;
     const cx = (violation: Violation | null): Counterexample => ({
-      schedule: [...schedule],
+      schedule: schedule(),
       trace: [...exec.trace],
       violation,
       blocked: exec.blocked(),
