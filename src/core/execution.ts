@@ -109,6 +109,8 @@ export interface ThreadState {
 }
 
 const DEFAULT_MAX_STEPS = 100_000;
+const NO_WRITES: ReadonlyArray<readonly [Loc, Value]> = [];
+const NO_EVENTS: readonly DomainEvent[] = [];
 
 /** A store waiting in a CPU's store buffer. */
 interface BufferedStore {
@@ -282,10 +284,10 @@ export class Execution {
       if (t.phase === 'exit') implicitWrites.push(machineLocs.ctx(cpu));
     }
     if (t.phase === 'entry') {
-      return { kind: 'irq-entry', fn: 'irq_entry', desc: `interrupt taken on CPU${cpu}: ${t.spec.name}`, reads: implicitReads, writes: implicitWrites };
+      return { kind: 'irq-entry', fn: 'irq_entry', desc: `interrupt taken on CPU${cpu}: ${t.spec.name}`, reads: implicitReads, writes: implicitWrites, options: undefined, key: undefined, op: undefined };
     }
     if (t.phase === 'exit') {
-      return { kind: 'irq-exit', fn: 'irq_exit', desc: `return from interrupt on CPU${cpu}`, reads: implicitReads, writes: implicitWrites };
+      return { kind: 'irq-exit', fn: 'irq_exit', desc: `return from interrupt on CPU${cpu}`, reads: implicitReads, writes: implicitWrites, options: undefined, key: undefined, op: undefined };
     }
     if (t.phase === 'done' || !t.op) throw new ModelError(`thread ${tid} (${t.spec.name}) has finished`);
     return this.bodyPending(t);
@@ -317,12 +319,12 @@ export class Execution {
 
     if (t.phase === 'entry') {
       this.setLoc(machineLocs.ctx(cpu as number), t.id);
-      record = this.record(t, index, pend, [[machineLocs.ctx(cpu as number), t.id]], []);
+      record = this.record(t, index, pend, [[machineLocs.ctx(cpu as number), t.id]], NO_EVENTS);
       t.phase = 'body';
       this.advance(t, undefined);
     } else if (t.phase === 'exit') {
       this.setLoc(machineLocs.ctx(cpu as number), null);
-      record = this.record(t, index, pend, [[machineLocs.ctx(cpu as number), null]], []);
+      record = this.record(t, index, pend, [[machineLocs.ctx(cpu as number), null]], NO_EVENTS);
       t.phase = 'done';
     } else {
       const op = t.op as Op;
@@ -376,15 +378,15 @@ export class Execution {
         }
       }
     }
-    return { kind: op.kind, fn: op.fn, desc: op.desc, reads, writes, op, options: op.kind === 'choose' ? op.options : undefined, key: op.kind === 'choose' ? op.key : undefined };
+    return { kind: op.kind, fn: op.fn, desc: op.desc, reads, writes, options: op.kind === 'choose' ? op.options : undefined, key: op.kind === 'choose' ? op.key : undefined, op };
   }
 
   private doAccess(t: ThreadState, index: number, pend: Pending, op: AccessOp): StepRecord {
     if (this.tso && t.spec.cpu !== null && (t.spec.kind !== 'agent' || op === DRAIN_OP)) return this.doAccessTso(t, index, pend, op, t.spec.cpu);
     const eff = this.runEffect(t, index, op, this.values(op.reads));
-    const writes = eff.writes ?? [];
+    const writes = eff.writes ?? NO_WRITES;
     for (const [loc, v] of writes) this.setLoc(loc, v);
-    const record = this.record(t, index, pend, writes, eff.events ?? [], eff.note);
+    const record = this.record(t, index, pend, writes, eff.events ?? NO_EVENTS, eff.note);
     this.advance(t, eff.result);
     return record;
   }
@@ -393,25 +395,34 @@ export class Execution {
     if (choice === undefined || !Number.isInteger(choice) || choice < 0 || choice >= op.options.length) {
       throw new ModelError(`${op.fn} (${t.spec.name}): choice '${op.key}' needs an option index in 0..${op.options.length - 1}, got ${choice}`);
     }
-    const record: StepRecord = {
-      ...this.record(t, index, pend, [], []),
-      choice: { index: choice, option: op.options[choice] as string, key: op.key },
-    };
+    const record = this.record(t, index, pend, NO_WRITES, NO_EVENTS, undefined, { index: choice, option: op.options[choice] as string, key: op.key });
     this.advance(t, choice);
     return record;
   }
 
   private doSpawn(t: ThreadState, index: number, pend: Pending, op: SpawnOp): StepRecord {
     const child = this.addThread(op.thread, index);
-    const record: StepRecord = { ...this.record(t, index, pend, [], []), spawned: child.id };
+    const record = this.record(t, index, pend, NO_WRITES, NO_EVENTS, undefined, undefined, child.id);
     this.advance(t, child.id);
     return record;
   }
 
-  private record(t: ThreadState, index: number, pend: Pending, writes: ReadonlyArray<readonly [Loc, Value]>, events: readonly DomainEvent[], note?: string): StepRecord {
+  /**
+   * A step's record. Every field is present (undefined when it does not apply), in one order, so
+   * that every record has the same shape and the engines' property reads stay monomorphic.
+   */
+  private record(
+    t: ThreadState,
+    index: number,
+    pend: Pending,
+    writes: ReadonlyArray<readonly [Loc, Value]>,
+    events: readonly DomainEvent[],
+    note?: string,
+    choice?: StepRecord['choice'],
+    spawned?: number,
+  ): StepRecord {
     const op = pend.op;
-    const cost = op && (op.kind === 'access' || op.kind === 'spawn') ? op.cost : undefined;
-    const r: { -readonly [K in keyof StepRecord]: StepRecord[K] } = {
+    return {
       index,
       thread: t.id,
       threadName: t.spec.name,
@@ -423,11 +434,12 @@ export class Execution {
       reads: pend.reads,
       writes,
       events,
+      note,
+      cost: op && (op.kind === 'access' || op.kind === 'spawn') ? op.cost : undefined,
+      commutes: op?.kind === 'access' && op.commutes !== undefined ? { tag: op.commutes, locs: op.writes } : undefined,
+      choice,
+      spawned,
     };
-    if (note !== undefined) r.note = note;
-    if (cost) r.cost = cost;
-    if (op?.kind === 'access' && op.commutes !== undefined) r.commutes = { tag: op.commutes, locs: op.writes };
-    return r;
   }
 
   private addThread(spec: ThreadSpec, createdAt: number): ThreadState {

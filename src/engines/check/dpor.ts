@@ -46,14 +46,13 @@ export interface Footprint {
 
 export function footprintOf(p: { readonly reads: readonly string[]; readonly writes: readonly string[]; readonly op?: Op }): Footprint {
   const op = p.op;
-  if (op?.kind === 'access' && op.commutes !== undefined) return { reads: p.reads, writes: p.writes, commutes: { tag: op.commutes, locs: op.writes } };
-  return { reads: p.reads, writes: p.writes };
+  return { reads: p.reads, writes: p.writes, commutes: op?.kind === 'access' && op.commutes !== undefined ? { tag: op.commutes, locs: op.writes } : undefined };
 }
 
 /** An executed step's footprint: what it read, and what it actually wrote. */
 function recordFootprint(r: StepRecord): Footprint {
   const writes = r.writes.length === 0 ? [] : r.writes.map(([l]) => l);
-  return r.commutes ? { reads: r.reads, writes, commutes: r.commutes } : { reads: r.reads, writes };
+  return { reads: r.reads, writes, commutes: r.commutes };
 }
 
 /** Do `a` and `b` commute on location `loc` (same tag, both covering it)? */
@@ -138,6 +137,11 @@ class EventLog {
   readonly events: Event[] = [];
   /** Per location: the events that accessed it, as 2*index + (1 if it wrote). */
   private readonly byLoc = new Map<string, number[]>();
+  /**
+   * Per location: the events that wrote it (as above, all odd). A read scans only these: a
+   * location such as a CPU's context slot is read at every step of its task and written rarely.
+   */
+  private readonly writesByLoc = new Map<string, number[]>();
   /** Per thread: the clock of its last event on the path (or of the spawn that created it). */
   private readonly clock: Array<number[] | undefined> = [];
   /** Spawns on the path, in order: the event index and the child thread. */
@@ -149,18 +153,18 @@ class EventLog {
     return this.events.length;
   }
 
-  private logOf(loc: string): number[] {
-    let l = this.byLoc.get(loc);
-    if (!l) this.byLoc.set(loc, (l = []));
+  private logOf(map: Map<string, number[]>, loc: string): number[] {
+    let l = map.get(loc);
+    if (!l) map.set(loc, (l = []));
     return l;
   }
 
   /**
    * Collect the race candidates of an access to `loc` (`writing`: the new event writes it) from
-   * the location's log: the last write, and the reads since if the access writes. Commuting
-   * writes (a run of same-tag updates) are not ordered among themselves, so the scan goes past
-   * them: a plain access collects the whole run and the write before it; an update skips the
-   * updates it commutes with and collects what it does not.
+   * the location's log (for a read, its writes only): the last write, and the reads since if the
+   * access writes. Commuting writes (a run of same-tag updates) are not ordered among themselves,
+   * so the scan goes past them: a plain access collects the whole run and the write before it; an
+   * update skips the updates it commutes with and collects what it does not.
    */
   private scan(log: readonly number[], fp: Footprint, loc: string, writing: boolean): void {
     const cand = this.cand;
@@ -188,20 +192,33 @@ class EventLog {
     const seq = (vc[t] ?? 0) + 1;
     const cand = this.cand;
     cand.length = 0;
+    // The logs this event goes into: the full log and the write log of each location it writes,
+    // then the full log of each location it only reads.
     const logged: number[][] = [];
     for (const l of fp.writes) {
-      const log = this.logOf(l);
+      const log = this.logOf(this.byLoc, l);
       this.scan(log, fp, l, true);
-      logged.push(log);
+      logged.push(log, this.logOf(this.writesByLoc, l));
     }
+    const nw = logged.length;
     for (const l of fp.reads) {
       if (fp.writes.includes(l)) continue;
-      const log = this.logOf(l);
-      this.scan(log, fp, l, false);
-      logged.push(log);
+      const w = this.writesByLoc.get(l);
+      if (w) this.scan(w, fp, l, false);
+      logged.push(this.logOf(this.byLoc, l));
     }
     races.length = 0;
-    if (cand.length > 1) cand.sort((x, y) => y - x);
+    // Latest first (an insertion sort: the list is short, and Array.prototype.sort with a
+    // comparator costs more than the whole scan here).
+    for (let i = 1; i < cand.length; i++) {
+      const x = cand[i] as number;
+      let j = i - 1;
+      while (j >= 0 && (cand[j] as number) < x) {
+        cand[j + 1] = cand[j] as number;
+        j--;
+      }
+      cand[j + 1] = x;
+    }
     for (const i of cand) {
       const e = this.events[i] as Event;
       if (e.thread === t) continue;
@@ -217,7 +234,6 @@ class EventLog {
       this.spawns.push({ at: idx, child: rec.spawned });
       this.clock[rec.spawned] = vc.slice();
     }
-    const nw = fp.writes.length;
     for (let k = 0; k < logged.length; k++) (logged[k] as number[]).push(idx * 2 + (k < nw ? 1 : 0));
     return ev;
   }
