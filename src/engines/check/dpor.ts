@@ -93,8 +93,9 @@ interface Node {
   readonly enabled: readonly number[];
   /** Pending footprints of threads at this node, computed when a sleep set needs them. */
   pending: Map<number, Footprint> | null;
-  readonly backtrack: Set<number>;
-  readonly done: Set<number>;
+  /** Small sets of thread ids, as arrays (a node has a handful of threads). */
+  readonly backtrack: number[];
+  readonly done: number[];
   readonly sleep: ReadonlySet<number>;
   /** The step taken from this node (on the current path). */
   taken: ScheduleStep | null;
@@ -251,6 +252,10 @@ class EventLog {
   }
 }
 
+function addTo(set: number[], x: number): void {
+  if (!set.includes(x)) set.push(x);
+}
+
 /** The empty sleep set and choice list most nodes have (never mutated). */
 const NO_SLEEPERS: ReadonlySet<number> = new Set();
 const NO_CHOICES: number[] = [];
@@ -288,14 +293,14 @@ export class Explorer {
         const switched = parent.last !== null && parent.last !== last && parent.enabled.includes(parent.last);
         preemptions = parent.preemptions + (switched ? 1 : 0);
       }
-      const node: Node = { enabled, pending: null, backtrack: new Set(), done: new Set(), sleep, taken: null, choicesLeft: NO_CHOICES, preemptions, last };
+      const node: Node = { enabled, pending: null, backtrack: [], done: [], sleep, taken: null, choicesLeft: NO_CHOICES, preemptions, last };
       const awake = sleep.size === 0 ? enabled : enabled.filter((t) => !sleep.has(t));
       if (bound !== undefined) {
         // Every thread whose choice keeps the path within the bound.
         const lastEnabled = last !== null && enabled.includes(last);
-        for (const t of awake) if (!lastEnabled || t === last || preemptions < bound) node.backtrack.add(t);
-      } else if (!dpor) for (const t of awake) node.backtrack.add(t);
-      else if (awake.length > 0) node.backtrack.add(awake[0] as number);
+        for (const t of awake) if (!lastEnabled || t === last || preemptions < bound) addTo(node.backtrack, t);
+      } else if (!dpor) for (const t of awake) addTo(node.backtrack, t);
+      else if (awake.length > 0) node.backtrack.push(awake[0] as number);
       return node;
     };
     const pendingAt = (node: Node, q: number): Footprint | null => {
@@ -319,7 +324,7 @@ export class Explorer {
         node.taken = next;
         // Sleep set of the child: threads asleep or done here whose next step commutes with this one.
         const sleepers: Array<[number, Footprint]> = [];
-        if (dpor && (node.sleep.size > 0 || node.done.size > 0)) {
+        if (dpor && (node.sleep.size > 0 || node.done.length > 0)) {
           for (const q of node.sleep) if (q !== next.thread) { const fp = pendingAt(node, q); if (fp) sleepers.push([q, fp]); }
           for (const q of node.done) if (q !== next.thread && !node.sleep.has(q)) { const fp = pendingAt(node, q); if (fp) sleepers.push([q, fp]); }
         }
@@ -350,11 +355,11 @@ export class Explorer {
         const n = stack[depth] as Node;
         if (n.choicesLeft.length > 0) break;
         if (n.taken) {
-          n.done.add(n.taken.thread);
+          addTo(n.done, n.taken.thread);
           n.taken = null;
         }
         let more = false;
-        for (const t of n.backtrack) if (!n.done.has(t) && !n.sleep.has(t)) more = true;
+        for (const t of n.backtrack) if (!n.done.includes(t) && !n.sleep.has(t)) more = true;
         if (more) break;
         depth--;
       }
@@ -375,7 +380,7 @@ export class Explorer {
       return { thread: node.choiceThread as number, choice: node.choicesLeft.shift() as number };
     }
     let t: number | undefined;
-    for (const q of node.backtrack) if (!node.done.has(q) && !node.sleep.has(q) && (t === undefined || q < t)) t = q;
+    for (const q of node.backtrack) if (!node.done.includes(q) && !node.sleep.has(q) && (t === undefined || q < t)) t = q;
     if (t === undefined) return null;
     const p: Pending = exec.pending(t);
     if (p.kind === 'choose') {
@@ -412,12 +417,12 @@ export class Explorer {
       if (initial) initials.add(x.thread);
     }
     // Already covered: an initial is scheduled here, was explored here, or is asleep here.
-    for (const q of initials) if (node.backtrack.has(q) || node.done.has(q) || node.sleep.has(q)) return;
+    for (const q of initials) if (node.backtrack.includes(q) || node.done.includes(q) || node.sleep.has(q)) return;
     // An initial that is not enabled at E' can only have been enabled by e' itself (anything else
     // that enables it conflicts with it, hence happens before it, and would make it non-initial):
     // the race is not reversible, and there is nothing to add.
     const candidates = [...initials].filter((q) => node.enabled.includes(q));
-    if (candidates.length > 0) node.backtrack.add(candidates.includes(e.thread) ? e.thread : (candidates[0] as number));
+    if (candidates.length > 0) addTo(node.backtrack, candidates.includes(e.thread) ? e.thread : (candidates[0] as number));
   }
 
   private finishExecution(exec: Execution, stack: Node[]): void {
