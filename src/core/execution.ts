@@ -106,9 +106,15 @@ export interface ThreadState {
   resume: unknown;
   /** The machine's implicit reads of this thread's body steps (context slot, stopped flag). */
   readonly implicitReads: readonly Loc[];
+  /** Its CPU's stopped flag if the CPU is stoppable, and context slot if it is a task or handler. */
+  readonly stoppedLoc: Loc | null;
+  readonly ctxLoc: Loc | null;
 }
 
 const DEFAULT_MAX_STEPS = 100_000;
+/** A step's undo log: location, previous value (undefined: did not exist), location, ... */
+type UndoLog = Array<Loc | Value | undefined>;
+const NO_UNDO: UndoLog = [];
 const NO_WRITES: ReadonlyArray<readonly [Loc, Value]> = [];
 const NO_EVENTS: readonly DomainEvent[] = [];
 
@@ -143,10 +149,10 @@ export class Execution {
   readonly violations: Violation[] = [];
   private readonly store: Map<Loc, Value>;
   /** Per step: the previous values of the locations it wrote (undefined: did not exist). */
-  private readonly undo: Array<Array<[Loc, Value | undefined]>> = [];
+  private readonly undo: UndoLog[] = [];
   /** Per step: the value the step sent into its thread's generator. */
   private readonly resumes: unknown[] = [];
-  private pendingUndo: Array<[Loc, Value | undefined]> = [];
+  private pendingUndo: UndoLog = NO_UNDO;
   private lastResume: unknown = undefined;
   private monitors: Array<{ property: Property; monitor: Monitor }>;
   /** Every property's monitor is a pure function of one event (rollback need not replay them). */
@@ -246,13 +252,13 @@ export class Execution {
   isEnabled(t: ThreadState): boolean {
     if (t.phase === 'done') return false;
     const cpu = t.spec.cpu;
-    if (cpu !== null && this.stoppable.has(cpu) && this.store.get(machineLocs.stopped(cpu)) === true) return false;
-    if (t.spec.kind !== 'agent' && cpu !== null) {
-      const ctx = this.store.get(machineLocs.ctx(cpu));
+    if (t.stoppedLoc !== null && this.store.get(t.stoppedLoc) === true) return false;
+    if (t.ctxLoc !== null) {
+      const ctx = this.store.get(t.ctxLoc);
       if (t.spec.kind === 'task' && ctx !== null) return false;
       if (t.spec.kind === 'irq') {
         if (t.phase === 'entry') {
-          return ctx === null && this.store.get(machineLocs.irqsOff(cpu)) === false;
+          return ctx === null && this.store.get(machineLocs.irqsOff(cpu as number)) === false;
         }
         if (ctx !== t.id) return false;
       }
@@ -312,7 +318,7 @@ export class Execution {
       throw new ModelError(`execution exceeded ${this.maxSteps} steps (a loop in the model or the workload?)`);
     }
     const pend = t.phase === 'body' ? this.bodyPending(t) : this.pending(tid);
-    this.pendingUndo = [];
+    this.pendingUndo = NO_UNDO;
     const index = this.steps;
     const cpu = t.spec.cpu;
     let record: StepRecord;
@@ -357,7 +363,7 @@ export class Execution {
   /** pending() for a body step, without copying when the thread has no implicit reads. */
   private bodyPending(t: ThreadState): Pending {
     const op = t.op as Op;
-    let reads = op.kind === 'access' ? (t.implicitReads.length ? [...t.implicitReads, ...op.reads] : op.reads) : t.implicitReads;
+    let reads = op.kind === 'access' ? (t.implicitReads.length ? t.implicitReads.concat(op.reads) : op.reads) : t.implicitReads;
     let writes = op.kind === 'access' ? op.writes : [];
     if (this.tso && op.kind === 'access' && t.spec.cpu !== null) {
       // The footprint of a step under TSO: what it reads and writes through the store buffer.
@@ -464,6 +470,8 @@ export class Execution {
       op: null,
       resume: undefined,
       implicitReads,
+      stoppedLoc: spec.cpu !== null && this.stoppable.has(spec.cpu) ? machineLocs.stopped(spec.cpu) : null,
+      ctxLoc: spec.kind !== 'agent' && spec.cpu !== null ? machineLocs.ctx(spec.cpu) : null,
     };
     this.threads[id] = t;
     if (t.phase === 'body') this.advance(t, undefined);
@@ -557,7 +565,10 @@ export class Execution {
   }
 
   private setLoc(loc: Loc, v: Value): void {
-    if (this.keepTrace) this.pendingUndo.push([loc, this.store.get(loc)]);
+    if (this.keepTrace) {
+      if (this.pendingUndo === NO_UNDO) this.pendingUndo = [];
+      this.pendingUndo.push(loc, this.store.get(loc));
+    }
     this.store.set(loc, v);
   }
 
@@ -575,9 +586,10 @@ export class Execution {
     const needs: boolean[] = [];
     for (let i = this.trace.length - 1; i >= depth; i--) {
       const rec = this.trace[i] as StepRecord;
-      const undo = this.undo[i] as Array<[Loc, Value | undefined]>;
-      for (let k = undo.length - 1; k >= 0; k--) {
-        const [loc, old] = undo[k] as [Loc, Value | undefined];
+      const undo = this.undo[i] as UndoLog;
+      for (let k = undo.length - 2; k >= 0; k -= 2) {
+        const loc = undo[k] as Loc;
+        const old = undo[k + 1];
         if (old === undefined) this.store.delete(loc);
         else this.store.set(loc, old);
       }
