@@ -109,6 +109,13 @@ export interface ThreadState {
   /** Its CPU's stopped flag if the CPU is stoppable, and context slot if it is a task or handler. */
   readonly stoppedLoc: Loc | null;
   readonly ctxLoc: Loc | null;
+  /** The first op of a body-phase thread (restored by a rollback to before its first step). */
+  initialOp: Op | null;
+  /**
+   * After a rollback: `phase`, `steps` and `op` are restored, but the generator is not rebuilt
+   * until the thread steps again (see rollback()).
+   */
+  stale: boolean;
 }
 
 const DEFAULT_MAX_STEPS = 100_000;
@@ -138,6 +145,24 @@ function* drainBody(): Proc<void> {
   for (;;) yield DRAIN_OP;
 }
 
+/** The same op, as far as a rollback can tell: kind, function, description and footprint. */
+function sameOp(a: Op | null, b: Op | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || a.kind !== b.kind || a.fn !== b.fn || a.desc !== b.desc) return false;
+  if (a.kind === 'access' && b.kind === 'access') return sameLocs(a.reads, b.reads) && sameLocs(a.writes, b.writes) && (a.guard === undefined) === (b.guard === undefined);
+  return true;
+}
+
+function sameLocs(a: readonly Loc[], b: readonly Loc[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function describeOp(op: Op | null): string {
+  return op === null ? 'no op' : `${op.fn}: ${op.desc}`;
+}
+
 function finishedBody(): Proc<void> {
   throw new ModelError('a finished thread was resumed');
 }
@@ -152,6 +177,10 @@ export class Execution {
   private readonly undo: UndoLog[] = [];
   /** Per step: the value the step sent into its thread's generator. */
   private readonly resumes: unknown[] = [];
+  /** Per step: its thread's op, phase and step count after it (what a rollback restores). */
+  private readonly opAfter: Array<Op | null> = [];
+  private readonly phaseAfter: Phase[] = [];
+  private readonly stepsAfter: number[] = [];
   private pendingUndo: UndoLog = NO_UNDO;
   private lastResume: unknown = undefined;
   private monitors: Array<{ property: Property; monitor: Monitor }>;
@@ -314,6 +343,7 @@ export class Execution {
     if (!this.isEnabled(t)) {
       throw new ModelError(`thread ${tid} (${t.spec.name}) is not enabled at step ${this.steps}`);
     }
+    if (t.stale) this.revive(t);
     if (this.steps >= this.maxSteps) {
       throw new ModelError(`execution exceeded ${this.maxSteps} steps (a loop in the model or the workload?)`);
     }
@@ -353,6 +383,9 @@ export class Execution {
       this.trace.push(record);
       this.undo.push(this.pendingUndo);
       this.resumes.push(this.lastResume);
+      this.opAfter.push(t.op);
+      this.phaseAfter.push(t.phase);
+      this.stepsAfter.push(t.steps);
     }
     for (const ev of record.events) this.observe(ev, record);
     return record;
@@ -472,9 +505,12 @@ export class Execution {
       implicitReads,
       stoppedLoc: spec.cpu !== null && this.stoppable.has(spec.cpu) ? machineLocs.stopped(spec.cpu) : null,
       ctxLoc: spec.kind !== 'agent' && spec.cpu !== null ? machineLocs.ctx(spec.cpu) : null,
+      initialOp: null,
+      stale: false,
     };
     this.threads[id] = t;
     if (t.phase === 'body') this.advance(t, undefined);
+    t.initialOp = t.op;
     return t;
   }
 
@@ -574,16 +610,20 @@ export class Execution {
 
   /**
    * Go back to the state after the first `depth` steps, as if the later ones never ran: undo
-   * their writes, forget the threads they spawned, and rebuild the generators of the threads
-   * they advanced by re-running them with the values their earlier steps received (the code
-   * between two yields only touches process-local data, so this re-creates the same state).
-   * A thread whose creator is rebuilt gets the new ThreadSpec its creator yields, and is rebuilt
-   * too, so that no closure keeps state from the undone steps.
+   * their writes, forget the threads they spawned, and put the threads they advanced back where
+   * they were: phase, step count, and the op they were parked at. Their generators are rebuilt
+   * lazily, when a thread steps again (revive()), by re-running them with the values their earlier
+   * steps received (the code between two yields only touches process-local data, so this
+   * re-creates the same state). Until then the restored op serves for enabledness and
+   * footprints: an op's guard and footprint must not depend on process-local state changed after
+   * it was yielded (AccessOp), which revive() checks. About a third of the threads a rollback
+   * moves do not step again before the next rollback, so they are never rebuilt.
    */
   rollback(depth: number): void {
     if (!this.keepTrace) throw new ModelError('rollback of an execution that keeps no trace');
     if (depth > this.trace.length || depth < 0) throw new ModelError(`rollback to step ${depth} of ${this.trace.length}`);
     const needs: boolean[] = [];
+    let moved = 0;
     for (let i = this.trace.length - 1; i >= depth; i--) {
       const rec = this.trace[i] as StepRecord;
       const undo = this.undo[i] as UndoLog;
@@ -596,13 +636,23 @@ export class Execution {
       if (rec.spawned !== undefined) {
         if (rec.spawned !== this.threads.length - 1) throw new ModelError(`rollback: thread ${rec.spawned} is not the last created`);
         this.threads.pop();
+        if (needs[rec.spawned]) {
+          needs[rec.spawned] = false;
+          moved--;
+        }
       }
-      needs[rec.thread] = true;
+      if (!needs[rec.thread] && rec.thread < this.threads.length) {
+        needs[rec.thread] = true;
+        moved++;
+      }
     }
     this.trace.length = depth;
     this.steps = depth;
     this.undo.length = depth;
     this.resumes.length = depth;
+    this.opAfter.length = depth;
+    this.phaseAfter.length = depth;
+    this.stepsAfter.length = depth;
     let v = this.violations.length;
     while (v > 0 && (this.violations[v - 1] as Violation).step >= depth) v--;
     this.violations.length = v;
@@ -611,16 +661,46 @@ export class Execution {
       this.violations.length = 0;
       for (const rec of this.trace) for (const ev of rec.events) this.observe(ev, rec);
     }
-    for (let id = 0; id < this.threads.length; id++) if (needs[id]) this.rebuild(this.threads[id] as ThreadState, depth, needs);
+    // Each moved thread's state after its last step before `depth`, found in one backward pass.
+    for (let i = depth - 1; i >= 0 && moved > 0; i--) {
+      const tid = (this.trace[i] as StepRecord).thread;
+      if (!needs[tid]) continue;
+      needs[tid] = false;
+      moved--;
+      this.park(this.threads[tid] as ThreadState, this.phaseAfter[i] as Phase, this.stepsAfter[i] as number, this.opAfter[i] as Op | null);
+    }
+    // The others had not stepped before `depth`.
+    for (let id = 0; id < this.threads.length && moved > 0; id++) {
+      if (!needs[id]) continue;
+      moved--;
+      const t = this.threads[id] as ThreadState;
+      this.park(t, t.spec.kind === 'irq' ? 'entry' : 'body', 0, t.initialOp);
+    }
   }
 
-  private rebuild(t: ThreadState, depth: number, needs: boolean[]): void {
+  private park(t: ThreadState, phase: Phase, steps: number, op: Op | null): void {
+    t.phase = phase;
+    t.steps = steps;
+    t.op = op;
+    t.gen = null;
+    t.stale = true;
+  }
+
+  /**
+   * Rebuild a stale thread's generator: re-run its body with the values its steps in the trace
+   * received. A thread it spawned gets the new ThreadSpec its creator yields, and is rebuilt in
+   * turn when it next steps, so that no closure keeps state from the undone steps. The rebuilt
+   * thread must be parked at the op rollback() restored: same function, description and footprint.
+   */
+  private revive(t: ThreadState): void {
+    const { phase, steps, op: restored } = t;
     t.gen = null;
     t.op = null;
     t.steps = 0;
     t.phase = t.spec.kind === 'irq' ? 'entry' : 'body';
     if (t.phase === 'body') this.advance(t, undefined);
-    for (let i = 0; i < depth; i++) {
+    t.initialOp = t.op;
+    for (let i = 0; i < this.trace.length; i++) {
       const rec = this.trace[i] as StepRecord;
       if (rec.thread !== t.id) continue;
       if (rec.kind === 'irq-entry') {
@@ -633,11 +713,18 @@ export class Execution {
         if (rec.kind === 'spawn' && rec.spawned !== undefined && op?.kind === 'spawn') {
           const child = this.threads[rec.spawned] as ThreadState;
           child.spec = op.thread;
-          needs[rec.spawned] = true;
+          if (child.phase !== 'done') child.stale = true;
         }
         this.advance(t, this.resumes[i]);
       }
       t.steps++;
+    }
+    t.stale = false;
+    if (t.phase !== phase || t.steps !== steps || !sameOp(t.op, restored)) {
+      throw new ModelError(
+        `thread ${t.id} (${t.spec.name}) re-ran differently after a rollback: parked at ${describeOp(restored)}, re-run reaches ${describeOp(t.op)} ` +
+          '(an op\'s guard, footprint or description depends on process-local state changed after it was yielded?)',
+      );
     }
   }
 
