@@ -24,7 +24,7 @@ import { strategies } from '../strategies/index.js';
 import { INVARIANTS } from '../invariants/index.js';
 import { DEFAULT_CONFIG, KNOB_VALUES, ARCH_IDS } from '../model/config.js';
 import { progress } from './progress.js';
-import type { CheckMode } from '../engines/check/index.js';
+import type { CheckMode, Reduction } from '../engines/check/index.js';
 import { OutputError, writeFileAtomic } from './files.js';
 import { perfettoTrace } from '../report/perfetto.js';
 
@@ -130,7 +130,7 @@ interface CheckFlags {
   seed: number;
   pctDepth: number;
   json?: boolean;
-  reduction: 'dpor' | 'none';
+  reduction: Reduction;
   maxExecutions?: number;
   preset?: string;
   set: string[];
@@ -249,7 +249,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .argument('[scenarios...]', 'scenario YAML files')
     .option('--catalog [dir]', 'check every scenario under dir (default: the built-in catalog) against its expected verdicts')
     .option('--json', 'print results as JSON (schema ptlab.check/1)')
-    .addOption(new Option('--reduction <kind>', 'partial-order reduction').choices(['dpor', 'none']).default('dpor'))
+    .addOption(new Option('--reduction <kind>', 'partial-order reduction').choices(['dpor', 'source-dpor', 'none']).default('dpor'))
     .option('--max-executions <n>', 'stop after n executions (the verdict is then bounded)', positiveInt)
     .option('--preemptions <k>', 'bounded mode: only schedules with at most k preemptions (no reduction)', nonNegativeInt)
     .option('--random <n>', 'random mode: n PCT executions (for scenarios too large to exhaust)', positiveInt)

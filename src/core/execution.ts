@@ -69,7 +69,7 @@ export class ModelError extends Error {
   }
 }
 
-type Phase = 'entry' | 'body' | 'exit' | 'done';
+export type Phase = 'entry' | 'body' | 'exit' | 'done';
 
 /** The threads of an execution as columns indexed by thread id (Execution.threadColumns()). */
 export interface ThreadColumns {
@@ -173,6 +173,8 @@ export class Execution {
   readonly trace: StepRecord[] = [];
   readonly violations: Violation[] = [];
   private readonly store: Map<Loc, Value>;
+  /** The store as the execution was created (initialValue()). */
+  private readonly initialStore: ReadonlyMap<Loc, Value>;
   /** Per step: the previous values of the locations it wrote (undefined: did not exist). */
   private readonly undo: UndoLog[] = [];
   /** Per step: the value the step sent into its thread's generator. */
@@ -221,6 +223,7 @@ export class Execution {
         this.addThread({ name: `CPU${c} store buffer`, cpu: c, kind: 'agent', daemon: true, body: drainBody }, -1);
       }
     }
+    this.initialStore = new Map(this.store);
   }
 
   /** Current value of a location (for reports and engines; model code reads through ops). */
@@ -229,7 +232,11 @@ export class Execution {
   }
 
   private get(loc: Loc): Value {
-    let v = this.store.get(loc);
+    return this.valueOr(loc, this.store.get(loc));
+  }
+
+  /** `v`, or the program's implied initial value of `loc` when `v` is undefined. */
+  private valueOr(loc: Loc, v: Value | undefined): Value {
     if (v === undefined && this.program.initial) v = this.program.initial(loc);
     if (v === undefined) throw new ModelError(`read of unknown location '${loc}'`);
     return v;
@@ -279,30 +286,53 @@ export class Execution {
   }
 
   isEnabled(t: ThreadState): boolean {
-    if (t.phase === 'done') return false;
+    return this.enabledIn(t, t.phase, t.op, this.storeValue);
+  }
+
+  /** The store's current value of a location (undefined if it does not exist). */
+  private readonly storeValue = (loc: Loc): Value | undefined => this.store.get(loc);
+
+  /**
+   * Could thread `t`, parked in `phase` at `op`, step in the state where location `loc` holds
+   * `value(loc)`? isEnabled() asks it of the current state; the checker asks it of a state it
+   * has not built, to tell whether a race can be reversed (Explorer).
+   */
+  enabledIn(t: ThreadState, phase: Phase, op: Op | null, value: (loc: Loc) => Value | undefined): boolean {
+    if (phase === 'done') return false;
     const cpu = t.spec.cpu;
-    if (t.stoppedLoc !== null && this.store.get(t.stoppedLoc) === true) return false;
+    if (t.stoppedLoc !== null && value(t.stoppedLoc) === true) return false;
     if (t.ctxLoc !== null) {
-      const ctx = this.store.get(t.ctxLoc);
+      const ctx = value(t.ctxLoc);
       if (t.spec.kind === 'task' && ctx !== null) return false;
       if (t.spec.kind === 'irq') {
-        if (t.phase === 'entry') {
-          return ctx === null && this.store.get(machineLocs.irqsOff(cpu as number)) === false;
+        if (phase === 'entry') {
+          return ctx === null && value(machineLocs.irqsOff(cpu as number)) === false;
         }
         if (ctx !== t.id) return false;
       }
     }
-    if (this.tso && cpu !== null && t.phase === 'body' && t.op?.kind === 'access') {
-      const buffered = (this.store.get(machineLocs.storeBuffer(cpu)) as readonly unknown[]).length;
-      if (t.op === DRAIN_OP) return buffered > 0;
+    if (this.tso && cpu !== null && phase === 'body' && op?.kind === 'access') {
+      const buffered = (value(machineLocs.storeBuffer(cpu)) as readonly unknown[]).length;
+      if (op === DRAIN_OP) return buffered > 0;
       // A full barrier or locked op waits until the daemon has drained the CPU's buffer: every
       // store then reaches memory as a step of its own, which the checker can reorder.
-      if (t.spec.kind !== 'agent' && (t.op.ordering ?? 'full') === 'full' && buffered > 0) return false;
+      if (t.spec.kind !== 'agent' && (op.ordering ?? 'full') === 'full' && buffered > 0) return false;
     }
-    if (t.phase === 'body' && t.op?.kind === 'access' && t.op.guard) {
-      return t.op.guard(this.values(t.op.reads));
+    if (phase === 'body' && op?.kind === 'access' && op.guard) {
+      const vals = new Array<Value>(op.reads.length);
+      for (let i = 0; i < op.reads.length; i++) vals[i] = this.valueOr(op.reads[i] as Loc, value(op.reads[i] as Loc));
+      return op.guard(vals);
     }
     return true;
+  }
+
+  /**
+   * The initial value of a location: the store when the execution was created (machine locations
+   * included), else the program's implied initial value.
+   */
+  initialValue(loc: Loc): Value | undefined {
+    const v = this.initialStore.get(loc);
+    return v !== undefined ? v : this.program.initial?.(loc);
   }
 
   /** The next step of a thread, with its full footprint. */

@@ -14,6 +14,9 @@ import { explorePct } from './pct.js';
 
 export type { Counterexample, ExploreStats } from './dpor.js';
 
+/** 'dpor': optimal DPOR with wakeup trees; 'source-dpor': source-set DPOR; 'none': every interleaving. */
+export type Reduction = 'dpor' | 'source-dpor' | 'none';
+
 export type CheckMode =
   | { readonly kind: 'exhaustive' }
   | { readonly kind: 'bounded'; readonly preemptions: number }
@@ -21,8 +24,8 @@ export type CheckMode =
 
 export interface CheckOptions {
   readonly mode?: CheckMode;
-  /** For exhaustive mode: 'dpor' (default) or 'none' (every interleaving). */
-  readonly reduction?: 'dpor' | 'none';
+  /** For exhaustive mode: 'dpor' (default), 'source-dpor' or 'none' (every interleaving). */
+  readonly reduction?: Reduction;
   /** Bound on executions; past it the verdicts are "not violated within the bound". */
   readonly maxExecutions?: number;
   /** Progress callback, called after every execution. */
@@ -41,7 +44,7 @@ export interface PropertyVerdict {
 export interface CheckResult {
   readonly program: string;
   readonly mode: CheckMode;
-  readonly reduction: 'dpor' | 'none';
+  readonly reduction: Reduction;
   /** True when every interleaving (up to reduction) was explored. */
   readonly exhaustive: boolean;
   readonly stats: Readonly<ExploreStats>;

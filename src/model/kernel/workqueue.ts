@@ -18,7 +18,7 @@
  * The kworker and the rescuer are agent threads bound to the queuing CPU (kworkers of a per-CPU
  * pool); neither takes model locks or changes that CPU's interrupt or preemption state.
  */
-import { access, choose, internByKey, spawn, type Loc, type Proc } from '../../core/index.js';
+import { access, choose, internByKey, spawn, type Proc } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
 
 /** A static struct work_struct: its name and its function. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Explorer } from '../../../src/engines/check/dpor.js';
+import type { Reduction } from '../../../src/engines/check/index.js';
 import type { Execution, Program } from '../../../src/core/index.js';
 import { atomicAdders, deadlock, incrementers, independentWriters, indexer, lastzero, readersWriter, waiter } from '../../toys/models.js';
 
@@ -35,7 +36,7 @@ function traceKey(exec: Execution): string {
   return parts.join(';');
 }
 
-function explore(p: Program, reduction: 'dpor' | 'none') {
+function explore(p: Program, reduction: Reduction) {
   const keys = new Set<string>();
   const finals = new Set<string>();
   const r = new Explorer(p, {
@@ -50,21 +51,21 @@ function explore(p: Program, reduction: 'dpor' | 'none') {
 
 const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1));
 
-describe('DPOR on toy models with known trace counts', () => {
+describe.each(['dpor', 'source-dpor'] as const)('%s on toy models with known trace counts', (reduction) => {
   it.each([1, 2, 3, 5])('independent writers (%i): one trace', (n) => {
-    const r = explore(independentWriters(n), 'dpor');
+    const r = explore(independentWriters(n), reduction);
     expect(r.stats.complete).toBe(1);
     expect(r.exhaustive).toBe(true);
   });
 
   it.each([1, 2, 3, 4, 5])('one writer, %i readers: 2^N traces', (n) => {
-    const r = explore(readersWriter(n), 'dpor');
+    const r = explore(readersWriter(n), reduction);
     expect(r.stats.complete).toBe(2 ** n);
     expect(r.keys.size).toBe(2 ** n);
   });
 
   it.each([1, 2, 3])('%i incrementers: N!^2 traces, as naive exploration counts', (n) => {
-    const dpor = explore(incrementers(n), 'dpor');
+    const dpor = explore(incrementers(n), reduction);
     const naive = explore(incrementers(n), 'none');
     expect(dpor.stats.complete).toBe(naive.keys.size);
     expect(dpor.keys.size).toBe(naive.keys.size);
@@ -73,19 +74,19 @@ describe('DPOR on toy models with known trace counts', () => {
   });
 
   it.each([2, 3, 4, 5])('lastzero(%i): (N+3)·2^(N-2) traces', (n) => {
-    const r = explore(lastzero(n), 'dpor');
+    const r = explore(lastzero(n), reduction);
     expect(r.stats.complete).toBe((n + 3) * 2 ** (n - 2));
     expect(r.keys.size).toBe(r.stats.complete);
   });
 
   it.each([11, 12, 13])('indexer(%i): 8^(N-11) traces', (n) => {
-    const r = explore(indexer(n), 'dpor');
+    const r = explore(indexer(n), reduction);
     expect(r.stats.complete).toBe(8 ** (n - 11));
     expect(r.keys.size).toBe(r.stats.complete);
   });
 
   it('lastzero(3): DPOR and naive exploration reach the same traces and final states', () => {
-    const dpor = explore(lastzero(3), 'dpor');
+    const dpor = explore(lastzero(3), reduction);
     const naive = explore(lastzero(3), 'none');
     expect(dpor.keys).toEqual(naive.keys);
     expect(dpor.finals).toEqual(naive.finals);
@@ -93,7 +94,7 @@ describe('DPOR on toy models with known trace counts', () => {
   });
 
   it('explores blocking steps without false deadlocks', () => {
-    const dpor = explore(waiter(), 'dpor');
+    const dpor = explore(waiter(), reduction);
     const naive = explore(waiter(), 'none');
     expect(dpor.deadlock).toBeNull();
     expect(naive.deadlock).toBeNull();
@@ -103,16 +104,16 @@ describe('DPOR on toy models with known trace counts', () => {
   });
 
   it('reports a deadlock with the blocked threads', () => {
-    const r = explore(deadlock(), 'dpor');
+    const r = explore(deadlock(), reduction);
     expect(r.deadlock).not.toBeNull();
     expect(r.deadlock?.blocked).toEqual([0, 1]);
     expect(r.stats.deadlocks).toBe(r.stats.complete);
   });
 });
 
-describe('DPOR with commuting accesses (AccessOp.commutes)', () => {
+describe.each(['dpor', 'source-dpor'] as const)('%s with commuting accesses (AccessOp.commutes)', (reduction) => {
   it.each([2, 3, 4])('%i atomic adders: one trace, the final state naive exploration finds in N! orders', (n) => {
-    const dpor = explore(atomicAdders(n), 'dpor');
+    const dpor = explore(atomicAdders(n), reduction);
     const naive = explore(atomicAdders(n), 'none');
     expect(dpor.stats.complete).toBe(1);
     expect(naive.stats.complete).toBe(factorial(n));
@@ -120,7 +121,7 @@ describe('DPOR with commuting accesses (AccessOp.commutes)', () => {
   });
 
   it.each([1, 2, 3, 4])('%i atomic adders and a reader: 2^N traces, every value the reader can see', (n) => {
-    const dpor = explore(atomicAdders(n, { reader: true }), 'dpor');
+    const dpor = explore(atomicAdders(n, { reader: true }), reduction);
     const naive = explore(atomicAdders(n, { reader: true }), 'none');
     expect(dpor.stats.complete).toBe(2 ** n);
     expect([...dpor.finals].sort()).toEqual([...naive.finals].sort());
@@ -128,10 +129,41 @@ describe('DPOR with commuting accesses (AccessOp.commutes)', () => {
   });
 
   it.each([1, 2, 3])('%i atomic adders, a reader and a plain writer: every final state naive exploration finds', (n) => {
-    const dpor = explore(atomicAdders(n, { reader: true, writer: true }), 'dpor');
+    const dpor = explore(atomicAdders(n, { reader: true, writer: true }), reduction);
     const naive = explore(atomicAdders(n, { reader: true, writer: true }), 'none');
     expect([...dpor.finals].sort()).toEqual([...naive.finals].sort());
     expect(dpor.stats.complete).toBeLessThan(naive.stats.complete);
+  });
+});
+
+describe('optimal DPOR (wakeup trees) against source-set DPOR', () => {
+  it.each([4, 5, 6])('lastzero(%i): every execution is a new trace; source sets explore sleep-blocked ones', (n) => {
+    const optimal = explore(lastzero(n), 'dpor');
+    const source = explore(lastzero(n), 'source-dpor');
+    expect(optimal.stats.executions).toBe(optimal.stats.complete);
+    expect(optimal.stats.sleepBlocked).toBe(0);
+    expect(source.stats.sleepBlocked).toBeGreaterThan(0);
+    expect(optimal.keys).toEqual(source.keys);
+    expect(optimal.finals).toEqual(source.finals);
+  });
+
+  it.each([
+    ['incrementers(3)', incrementers(3)],
+    ['indexer(13)', indexer(13)],
+    ['readers(4)', readersWriter(4)],
+    ['adders+reader+writer(3)', atomicAdders(3, { reader: true, writer: true })],
+  ])('%s: one execution per trace', (_name, p) => {
+    const r = explore(p, 'dpor');
+    expect(r.stats.executions).toBe(r.stats.complete);
+    expect(r.keys.size).toBe(r.stats.complete);
+  });
+
+  it('does not try to reverse a race whose later step the earlier one enabled (a guard)', () => {
+    // waiter: T0 waits for x == 1, which T1 sets; the race between T1's write and T0's guarded
+    // read cannot be reversed, and no execution is spent trying.
+    const r = explore(waiter(), 'dpor');
+    expect(r.stats.executions).toBe(r.stats.complete);
+    expect(r.keys.size).toBe(2);
   });
 });
 

@@ -1,0 +1,107 @@
+/**
+ * Wakeup trees, for optimal dynamic partial-order reduction (Abdulla, Aronis, Jonsson and
+ * Sagonas, "Source Sets: A Foundation for Optimal Dynamic Partial Order Reduction", JACM 64(4),
+ * 2017, Algorithm 2 and section 6.1).
+ *
+ * Source-set DPOR remembers, at a node, only the first thread of each reversal it must explore;
+ * following that thread may lead into an execution where every enabled thread is asleep (a
+ * "sleep-set blocked" execution: redundant work). A wakeup tree remembers the whole sequence that
+ * reverses a race (the events that do not depend on the earlier step, then the later step), and
+ * the exploration follows it, so that no execution is sleep-set blocked and each Mazurkiewicz
+ * trace is explored once.
+ *
+ * A tree is an ordered list of branches; a branch is a step (a thread, and for a `choose` step the
+ * option taken) with the footprint it had when it was recorded, and its subtree. The leftmost
+ * branch is explored first.
+ */
+import { conflicts, type Footprint } from './footprint.js';
+
+/** An event of the current execution, as the trees see it. */
+export interface SeqEvent {
+  readonly thread: number;
+  /** For a `choose` step, the option taken. */
+  readonly choice: number | undefined;
+  readonly fp: Footprint;
+  /** Vector clock (for each thread, how many of its events happen before or are this one). */
+  readonly vc: readonly number[];
+  /** This event's position in its thread (1-based). */
+  readonly seq: number;
+}
+
+export interface WakeupBranch {
+  readonly thread: number;
+  readonly choice: number | undefined;
+  readonly fp: Footprint;
+  readonly children: WakeupBranch[];
+}
+
+/** Does `e` happen before (or equal) the point whose clock is `vc`? */
+function hb(e: SeqEvent, vc: readonly number[]): boolean {
+  return (vc[e.thread] ?? 0) >= e.seq;
+}
+
+/** Is w[a] an initial of w: no earlier event of w happens before it? */
+export function isInitial(w: readonly SeqEvent[], a: number): boolean {
+  const x = w[a] as SeqEvent;
+  for (let b = 0; b < a; b++) if (hb(w[b] as SeqEvent, x.vc)) return false;
+  return true;
+}
+
+/**
+ * Is the step (thread `thread`, option `choice`, footprint `fp`) a weak initial of `w` (JACM
+ * Definition 6.1: w can be reordered to start with it, or it commutes with all of w)? With
+ * `choice` undefined, any option of the thread's step matches (a thread asleep after all its
+ * options were explored). Without a footprint, a thread that has no event in `w` does not count.
+ */
+export function weakInitial(thread: number, choice: number | undefined, fp: Footprint | undefined, w: readonly SeqEvent[]): boolean {
+  for (let a = 0; a < w.length; a++) {
+    const x = w[a] as SeqEvent;
+    if (x.thread !== thread) continue;
+    if (choice !== undefined && x.choice !== choice) return false;
+    return isInitial(w, a);
+  }
+  if (fp === undefined) return false;
+  for (const x of w) if (conflicts(fp, x.fp)) return false;
+  return true;
+}
+
+/**
+ * insert[E](v, wut) (JACM section 6.1): descend along the leftmost branches whose step is a weak
+ * initial of what is left of `v` (removing that thread's first event from it); if a leaf is
+ * reached, or nothing is left, an explored-to-be sequence already covers `v`; otherwise `v`'s rest
+ * becomes the rightmost new branch there.
+ */
+export function insert(tree: WakeupBranch[], v: readonly SeqEvent[]): void {
+  let children = tree;
+  let w = v;
+  for (;;) {
+    let found: WakeupBranch | undefined;
+    for (const u of children) {
+      if (weakInitial(u.thread, u.choice, u.fp, w)) {
+        found = u;
+        break;
+      }
+    }
+    if (found === undefined) {
+      children.push(chain(w));
+      return;
+    }
+    if (found.children.length === 0) return;
+    const thread = found.thread;
+    const k = w.findIndex((x) => x.thread === thread);
+    if (k >= 0) w = w.slice(0, k).concat(w.slice(k + 1));
+    if (w.length === 0) return;
+    children = found.children;
+  }
+}
+
+/** The sequence `w` as a chain of branches. */
+function chain(w: readonly SeqEvent[]): WakeupBranch {
+  let node: WakeupBranch | undefined;
+  for (let i = w.length - 1; i >= 0; i--) {
+    const x = w[i] as SeqEvent;
+    node = { thread: x.thread, choice: x.choice, fp: x.fp, children: node ? [node] : [] };
+  }
+  if (!node) throw new Error('wakeup tree: empty sequence');
+  return node;
+}
