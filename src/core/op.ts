@@ -142,8 +142,8 @@ export function* access<R = unknown>(spec: AccessSpec): Proc<R> {
     kind: 'access',
     fn: spec.fn,
     desc: spec.desc,
-    reads: spec.reads ?? [],
-    writes: spec.writes ?? [],
+    reads: spec.reads ?? NONE,
+    writes: spec.writes ?? NONE,
     guard: spec.guard,
     effect: spec.effect,
     ordering: spec.ordering,
@@ -156,8 +156,23 @@ export function* access<R = unknown>(spec: AccessSpec): Proc<R> {
 
 /** A step with no shared footprint: local work that only costs time, or a marker in the trace. */
 export function* local(site: Site, cost?: Cost, events?: readonly DomainEvent[]): Proc<void> {
-  yield* access({ ...site, cost, effect: events ? () => ({ events }) : undefined });
+  const op: AccessOp = {
+    kind: 'access',
+    fn: site.fn,
+    desc: site.desc,
+    reads: NONE,
+    writes: NONE,
+    guard: undefined,
+    effect: events ? () => ({ events }) : undefined,
+    ordering: undefined,
+    commutes: undefined,
+    cost,
+    minWait: undefined,
+  };
+  yield op;
 }
+
+const NONE: readonly Loc[] = [];
 
 /** Nondeterministic choice; returns the chosen option's index. */
 export function* choose(site: Site, key: string, options: readonly string[]): Proc<number> {
