@@ -1,13 +1,16 @@
 /**
  * Checker benchmark: for each catalog scenario, executions, distinct traces, time to verdict and
- * executions/s with DPOR, and the same scenario explored without reduction (capped) for the
- * reduction factor, all in this process. Then the scaling case: 1 updater + N GUP-fast walkers.
+ * executions/s with optimal DPOR (the default), the same with source-set DPOR, and the scenario
+ * explored without reduction (capped) for the reduction factor, all in this process. Then the
+ * model's raw step rate (one execution after another, no exploration) against the steps the
+ * checker executes per second, and the scaling case: 1 updater + N GUP-fast walkers.
  *
  *   npm run bench:check -- [--naive-cap N] [--filter SUBSTRING]
  *
  * It runs the compiled code in dist/ (npm run build first, which bench:check does), as users do.
  */
-import { check } from '../dist/engines/check/index.js';
+import { check, type Reduction } from '../dist/engines/check/index.js';
+import { Execution } from '../dist/core/index.js';
 import { findScenarios } from '../dist/api/index.js';
 import { openScenario, scenarioFromText } from '../dist/scenarios/resolve.js';
 import type { Program } from '../dist/core/index.js';
@@ -16,8 +19,10 @@ const args = process.argv.slice(2);
 const cap = Number(args[args.indexOf('--naive-cap') + 1] || 0) || 20_000;
 const filter = args.includes('--filter') ? args[args.indexOf('--filter') + 1] ?? '' : '';
 
-function measure(program: Program, reduction: 'dpor' | 'none', maxExecutions?: number) {
-  // Repeat short runs until 300 ms have passed, for a stable rate.
+function measure(program: Program, reduction: Reduction, maxExecutions?: number) {
+  // Warm up for 50 ms, then repeat short runs until 300 ms have passed, for a stable rate.
+  const w0 = performance.now();
+  while (performance.now() - w0 < 50) check(program, { reduction, maxExecutions });
   let runs = 0;
   const t0 = performance.now();
   let r = check(program, { reduction, maxExecutions });
@@ -30,19 +35,37 @@ function measure(program: Program, reduction: 'dpor' | 'none', maxExecutions?: n
   return { r, ms, rate: (r.stats.executions / ms) * 1000 };
 }
 
-const rows: string[][] = [['scenario', 'executions', 'traces', 'ms to verdict', 'exec/s', 'naive executions', 'reduction']];
-let totalExec = 0;
-let totalMs = 0;
-for (const file of findScenarios('scenarios/check')) {
-  if (filter && !file.includes(filter)) continue;
-  const s = openScenario(file);
-  const d = measure(s.program, 'dpor');
-  const n = check(s.program, { reduction: 'none', maxExecutions: cap });
-  totalExec += d.r.stats.executions;
-  totalMs += d.ms;
+const rows: string[][] = [['scenario', 'executions', 'traces', 'ms to verdict', 'exec/s', 'source-DPOR executions', 'ms', 'speed-up', 'naive executions', 'reduction']];
+const total = { exec: 0, traces: 0, ms: 0, steps: 0, sourceExec: 0, sourceMs: 0 };
+const files = findScenarios('scenarios/check').filter((f) => !filter || f.includes(filter));
+const programs: Program[] = files.map((f) => openScenario(f).program);
+// Warm the JIT up on every scenario first, so that the first rows are not the slowest.
+for (const p of programs) for (const reduction of ['dpor', 'source-dpor'] as const) check(p, { reduction });
+for (const [k, file] of files.entries()) {
+  const program = programs[k]!;
+  const d = measure(program, 'dpor');
+  const src = measure(program, 'source-dpor');
+  const n = check(program, { reduction: 'none', maxExecutions: cap });
+  total.exec += d.r.stats.executions;
+  total.traces += d.r.stats.complete;
+  total.steps += d.r.stats.steps;
+  total.ms += d.ms;
+  total.sourceExec += src.r.stats.executions;
+  total.sourceMs += src.ms;
   const naive = `${n.stats.executions}${n.exhaustive ? '' : '+'}`;
   const factor = `${n.exhaustive ? '' : '>'}${(n.stats.executions / d.r.stats.executions).toFixed(1)}x`;
-  rows.push([file.replace('scenarios/check/', ''), String(d.r.stats.executions), String(d.r.stats.complete), d.ms.toFixed(1), Math.round(d.rate).toString(), naive, factor]);
+  rows.push([
+    file.replace('scenarios/check/', ''),
+    String(d.r.stats.executions),
+    String(d.r.stats.complete),
+    d.ms.toFixed(1),
+    Math.round(d.rate).toString(),
+    String(src.r.stats.executions),
+    src.ms.toFixed(1),
+    `${(src.ms / d.ms).toFixed(2)}x`,
+    naive,
+    factor,
+  ]);
 }
 
 function walkers(n: number): string {
@@ -65,7 +88,30 @@ check:
 
 const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
 for (const r of rows) console.log(r.map((x, c) => (c === 0 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join('  '));
-console.log(`\ncatalog: ${totalExec} executions in ${totalMs.toFixed(0)} ms, ${Math.round((totalExec / totalMs) * 1000)} exec/s overall`);
+const perS = (n: number, ms: number): number => Math.round((n / ms) * 1000);
+console.log(`\ncatalog, optimal DPOR: ${total.exec} executions (${total.traces} traces) in ${total.ms.toFixed(0)} ms: ${perS(total.exec, total.ms)} executions/s, ${perS(total.traces, total.ms)} traces/s, ${perS(total.steps, total.ms)} steps/s`);
+console.log(`catalog, source-set DPOR: ${total.sourceExec} executions in ${total.sourceMs.toFixed(0)} ms: ${perS(total.sourceExec, total.sourceMs)} executions/s, ${perS(total.traces, total.sourceMs)} traces/s; optimal is ${(total.sourceMs / total.ms).toFixed(2)}x faster to the verdicts`);
+
+// The model's own speed: every catalog program run start to finish, always stepping the lowest
+// enabled thread (option 0 of every choice), with no exploration around it.
+{
+  let steps = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < 1000) {
+    for (const p of programs) {
+      const e = new Execution(p);
+      for (;;) {
+        const en = e.enabled();
+        if (en.length === 0) break;
+        const t = en[0]!;
+        e.step(t, e.pending(t).kind === 'choose' ? 0 : undefined);
+        steps++;
+      }
+    }
+  }
+  const raw = perS(steps, performance.now() - t0);
+  console.log(`model alone: ${raw} steps/s; the checker executes ${perS(total.steps, total.ms)} new steps/s (${((perS(total.steps, total.ms) / raw) * 100).toFixed(0)}% of that rate: the rest re-runs generators after rollbacks and does the DPOR bookkeeping)`);
+}
 
 console.log('\nscaling: 1 updater (munmap, broadcast IPI, batch fails) + N GUP-fast walkers, x86');
 console.log('walkers  executions  traces  seconds  exec/s  steps/exec  heap MB');

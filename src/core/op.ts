@@ -21,6 +21,12 @@
  *
  * Ops carry a cost class so the simulator can give them a duration; the checker ignores it.
  * No op reads a clock or a random source: time and chance belong to the engines.
+ *
+ * An op is fixed once yielded: its footprint, description and guard must not depend on process
+ * state that the code after the yield changes. The checker keeps a yielded op across a rollback
+ * (to decide enabledness without re-running the process) and checks, when the process is re-run,
+ * that it yields the same op (Execution.rollback()). A body must also yield the same ops when re-run
+ * with the same results (deterministic, no state shared between runs).
  */
 import type { DomainEvent, Loc, Value } from './value.js';
 
