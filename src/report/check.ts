@@ -3,7 +3,7 @@
  * per CPU) and as JSON data (schema `ptlab.check/1`, documented in docs/json.md).
  */
 import { encodeSchedule } from '../core/schedule.js';
-import type { Counterexample, CheckResult } from '../engines/check/index.js';
+import type { Counterexample, CheckResult, Reduction } from '../engines/check/index.js';
 import type { Comparison } from '../api/index.js';
 import type { ResolvedScenario } from '../scenarios/resolve.js';
 import { renderTrace } from './trace-text.js';
@@ -34,11 +34,13 @@ function counterexampleText(title: string, cx: Counterexample, cpus: number, fil
   return lines.join('\n');
 }
 
+const REDUCTION_NAMES: Record<Reduction, string> = { dpor: 'optimal DPOR', 'source-dpor': 'source-set DPOR', none: 'naive' };
+
 function modeText(result: CheckResult): string {
   const m = result.mode;
   switch (m.kind) {
     case 'exhaustive':
-      return `${result.exhaustive ? 'exhaustive' : 'BOUNDED (--max-executions)'} ${result.reduction === 'dpor' ? 'DPOR' : 'naive'} exploration`;
+      return `${result.exhaustive ? 'exhaustive' : 'BOUNDED (--max-executions)'} ${REDUCTION_NAMES[result.reduction]} exploration`;
     case 'bounded':
       return `preemption-bounded exploration (at most ${m.preemptions} preemptions)`;
     case 'random':
@@ -52,7 +54,7 @@ export function checkText(r: CheckReportInput, width = 160): string {
   out.push(`${scenario.name}: ${scenario.arch}, ${scenario.cpus} CPUs, preset ${scenario.preset ?? '(none)'}`);
   const s = result.stats;
   const time = r.elapsedMs !== undefined ? `, ${(r.elapsedMs / 1000).toFixed(2)} s` : '';
-  out.push(`${modeText(result)}: ${s.executions} executions, ${s.complete} ${result.reduction === 'dpor' ? 'distinct traces' : 'complete'}, ${s.sleepBlocked} sleep-set blocked, ${s.steps} steps${time}`);
+  out.push(`${modeText(result)}: ${s.executions} executions, ${s.complete} ${result.reduction === 'none' ? 'complete' : 'distinct traces'}, ${s.sleepBlocked} sleep-set blocked, ${s.steps} steps${time}`);
   if (!result.exhaustive) out.push('not exhaustive: "holds" means "not violated in the executions explored"');
   out.push('');
   const idW = Math.max(10, ...comparison.rows.map((x) => x.id.length));
