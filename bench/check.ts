@@ -110,7 +110,10 @@ console.log(`catalog, source-set DPOR: ${total.sourceExec} executions in ${total
     }
   }
   const raw = perS(steps, performance.now() - t0);
-  console.log(`model alone: ${raw} steps/s; the checker executes ${perS(total.steps, total.ms)} new steps/s (${((perS(total.steps, total.ms) / raw) * 100).toFixed(0)}% of that rate: the rest re-runs generators after rollbacks and does the DPOR bookkeeping)`);
+  const checked = perS(total.steps, total.ms);
+  const stepsPerExec = total.steps / total.exec;
+  console.log(`model alone: ${raw} steps/s; the checker executes ${checked} new steps/s (${((checked / raw) * 100).toFixed(0)}% of that rate: the rest re-runs generators after rollbacks and does the DPOR bookkeeping)`);
+  console.log(`an execution adds ${stepsPerExec.toFixed(1)} new steps on average: with no exploration cost at all, the model's rate allows ${Math.round(raw / stepsPerExec)} executions/s`);
 }
 
 console.log('\nscaling: 1 updater (munmap, broadcast IPI, batch fails) + N GUP-fast walkers, x86');
