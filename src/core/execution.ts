@@ -173,8 +173,8 @@ export class Execution {
   readonly trace: StepRecord[] = [];
   readonly violations: Violation[] = [];
   private readonly store: Map<Loc, Value>;
-  /** The store as the execution was created (initialValue()). */
-  private readonly initialStore: ReadonlyMap<Loc, Value>;
+  /** The machine's own locations as the execution was created: initialValue() looks there first. */
+  private readonly machineInit = new Map<Loc, Value>();
   /** Per step: the previous values of the locations it wrote (undefined: did not exist). */
   private readonly undo: UndoLog[] = [];
   /** Per step: the value the step sent into its thread's generator. */
@@ -206,24 +206,23 @@ export class Execution {
     this.store = new Map(program.init);
     this.stoppable = new Set(program.machine.stoppable ?? []);
     this.maxSteps = opts.maxSteps ?? program.maxSteps ?? DEFAULT_MAX_STEPS;
+    this.tso = program.memoryModel === 'tso';
+    const init = this.machineInit;
     for (let c = 0; c < program.machine.cpus; c++) {
-      if (!this.store.has(machineLocs.irqsOff(c))) this.store.set(machineLocs.irqsOff(c), false);
-      this.store.set(machineLocs.ctx(c), null);
-      if (this.stoppable.has(c) && !this.store.has(machineLocs.stopped(c))) {
-        this.store.set(machineLocs.stopped(c), false);
-      }
+      if (!program.init.has(machineLocs.irqsOff(c))) init.set(machineLocs.irqsOff(c), false);
+      init.set(machineLocs.ctx(c), null);
+      if (this.stoppable.has(c) && !program.init.has(machineLocs.stopped(c))) init.set(machineLocs.stopped(c), false);
+      if (this.tso) init.set(machineLocs.storeBuffer(c), []);
     }
+    for (const [loc, v] of init) this.store.set(loc, v);
     this.monitors = program.properties.map((property) => ({ property, monitor: property.monitor() }));
     this.statelessMonitors = program.properties.every((p) => p.stateless === true);
     for (const spec of program.threads) this.addThread(spec, -1);
-    this.tso = program.memoryModel === 'tso';
     if (this.tso) {
       for (let c = 0; c < program.machine.cpus; c++) {
-        this.store.set(machineLocs.storeBuffer(c), []);
         this.addThread({ name: `CPU${c} store buffer`, cpu: c, kind: 'agent', daemon: true, body: drainBody }, -1);
       }
     }
-    this.initialStore = new Map(this.store);
   }
 
   /** Current value of a location (for reports and engines; model code reads through ops). */
@@ -331,7 +330,8 @@ export class Execution {
    * included), else the program's implied initial value.
    */
   initialValue(loc: Loc): Value | undefined {
-    const v = this.initialStore.get(loc);
+    let v = this.machineInit.get(loc);
+    if (v === undefined) v = this.program.init.get(loc);
     return v !== undefined ? v : this.program.initial?.(loc);
   }
 
