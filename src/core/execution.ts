@@ -94,7 +94,7 @@ export interface Pending {
 
 export interface ThreadState {
   readonly id: number;
-  /** Replaced when the thread's creator is rebuilt after a rollback (see rollback()). */
+  /** Replaced when the thread's creator is re-run after a rollback (see revive()). */
   spec: ThreadSpec;
   /** Step index of the spawn that created it, or -1 for initial threads. */
   readonly createdAt: number;
