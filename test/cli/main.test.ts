@@ -100,6 +100,16 @@ describe('ptlab check', () => {
     expect(readdirSync(dir)).toEqual(['uaf.json']);
   });
 
+  it('--reduction names the exploration it ran; every reduction gives the same verdicts', async () => {
+    const optimal = await run('check', UAF, '--no-timing');
+    const source = await run('check', UAF, '--no-timing', '--reduction', 'source-dpor');
+    expect(optimal.out).toMatch(/exhaustive optimal DPOR exploration: \d+ executions, \d+ distinct traces, 0 sleep-set blocked/);
+    expect(source.out).toMatch(/exhaustive source-set DPOR exploration: \d+ executions, \d+ distinct traces/);
+    const verdicts = (out: string): string[] => out.split('\n').filter((l) => /^no-|^deadlock/.test(l));
+    expect(verdicts(source.out)).toEqual(verdicts(optimal.out));
+    expect(verdicts(optimal.out).length).toBeGreaterThan(0);
+  });
+
   it('--catalog checks a directory against its expectations and sums up', async () => {
     const { code, out } = await run('check', '--catalog', 'scenarios/check/reuse', '--no-timing');
     expect(code).toBe(0);
