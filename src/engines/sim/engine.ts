@@ -79,15 +79,19 @@ export interface SimResult {
 export function simulate(program: Program, opts: SimOptions): SimResult {
   const exec = new Execution(program, { keepTrace: false, maxSteps: Number.MAX_SAFE_INTEGER });
   const rng = new Prng(opts.seed);
-  const heap = new EventHeap<number>();
-  const cpuFree: number[] = new Array(program.machine.cpus).fill(0);
-  /** Earliest start of each thread's next step; its minimum-wait deadline when it has one. */
+  const heap = new EventHeap();
+  const timing = opts.timing;
+  const until = opts.until;
+  const cpuFree: number[] = new Array<number>(program.machine.cpus).fill(0);
+  /** Earliest start of each thread's next step; its minimum-wait deadline when it has one (else NaN). */
   const readyAt: number[] = [];
-  const deadline: Array<number | undefined> = [];
+  const deadline: number[] = [];
   /** Threads parked on a location, and the locations each parked thread waits on. */
   const parkedOn = new Map<string, Set<number>>();
-  const parkedLocs = new Map<number, readonly string[]>();
+  const parkedLocs: Array<readonly string[] | undefined> = [];
+  let parkedCount = 0;
   const observers = opts.observers ?? [];
+  const nObs = observers.length;
   const maxSteps = opts.maxSteps ?? Number.MAX_SAFE_INTEGER;
   let now = 0;
   let lastEnd = 0;
@@ -98,52 +102,65 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
     const t = exec.thread(tid);
     if (t.phase === 'done') return;
     const op = t.op;
-    if (t.phase === 'body' && op?.kind === 'access' && op.minWait) {
-      const d = at + opts.timing.minWait(op.minWait, rng);
+    if (t.phase === 'body' && op !== null && op.kind === 'access' && op.minWait) {
+      const d = at + timing.minWait(op.minWait, rng);
       deadline[tid] = d;
-      at = d + Math.max(0, Math.round(opts.timing.wakeLatency?.(op.minWait, t, exec) ?? 0));
+      at = d + Math.max(0, Math.round(timing.wakeLatency?.(op.minWait, t, exec) ?? 0));
     } else {
-      deadline[tid] = undefined;
+      deadline[tid] = NaN;
     }
     readyAt[tid] = at;
     heap.push(at, tid);
   };
   const park = (tid: number): void => {
-    if (parkedLocs.has(tid)) return;
+    if (parkedLocs[tid] !== undefined) return;
     const locs = exec.pending(tid).reads;
-    parkedLocs.set(tid, locs);
-    for (const l of locs) {
+    parkedLocs[tid] = locs;
+    parkedCount++;
+    for (let i = 0; i < locs.length; i++) {
+      const l = locs[i] as string;
       let s = parkedOn.get(l);
       if (!s) parkedOn.set(l, (s = new Set()));
       s.add(tid);
     }
   };
+  const unpark = (tid: number, at: number): void => {
+    const locs = parkedLocs[tid] as readonly string[];
+    for (let i = 0; i < locs.length; i++) parkedOn.get(locs[i] as string)?.delete(tid);
+    parkedLocs[tid] = undefined;
+    parkedCount--;
+    const r = readyAt[tid] ?? 0;
+    heap.push(at > r ? at : r, tid);
+  };
   const wake = (loc: string, at: number): void => {
     const s = parkedOn.get(loc);
     if (!s || s.size === 0) return;
-    for (const tid of [...s].sort((a, b) => a - b)) {
-      for (const l of parkedLocs.get(tid) ?? []) parkedOn.get(l)?.delete(tid);
-      parkedLocs.delete(tid);
-      heap.push(Math.max(at, readyAt[tid] ?? 0), tid);
+    if (s.size === 1) {
+      for (const tid of s) unpark(tid, at);
+      return;
     }
+    // In thread-id order, so that equal wake times pop in a deterministic order.
+    const tids = Array.from(s).sort((a, b) => a - b);
+    for (let i = 0; i < tids.length; i++) unpark(tids[i] as number, at);
   };
 
   for (const t of exec.threads) schedule(t.id, 0);
   const every = opts.progressEvery ?? 100_000;
+  const onProgress = opts.onProgress;
 
   for (;;) {
-    const next = heap.pop();
-    if (!next) break;
+    const tid = heap.pop();
+    if (tid < 0) break;
     events++;
-    const { time, item: tid } = next;
-    if (time > opts.until) {
-      now = opts.until;
+    const time = heap.lastTime;
+    if (time > until) {
+      now = until;
       stop = 'until';
       break;
     }
-    now = Math.max(now, time);
+    if (time > now) now = time;
     const t = exec.thread(tid);
-    if (t.phase === 'done' || parkedLocs.has(tid)) continue;
+    if (t.phase === 'done' || parkedLocs[tid] !== undefined) continue;
     if (!exec.isEnabled(t)) {
       park(tid);
       continue;
@@ -159,8 +176,9 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
       break;
     }
     const op = t.phase === 'body' ? t.op : null;
-    const choice = op?.kind === 'choose' ? opts.timing.choose(op.key, op.options, rng, time) : undefined;
-    const late = deadline[tid] !== undefined ? time - (deadline[tid] as number) : 0;
+    const choice = op !== null && op.kind === 'choose' ? timing.choose(op.key, op.options, rng, time) : undefined;
+    const dl = deadline[tid] as number;
+    const late = dl === dl ? time - dl : 0;
     let rec: StepRecord;
     try {
       rec = exec.step(tid, choice);
@@ -168,23 +186,26 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
       if (e instanceof ModelError) throw new ModelError(`at ${time} ns: ${e.message}`);
       throw e;
     }
-    const dur = Math.max(0, Math.round(opts.timing.duration(rec, exec, rng)));
-    const end = time + dur;
-    lastEnd = Math.max(lastEnd, end);
+    const d = timing.duration(rec, exec, rng);
+    const end = d > 0 ? time + Math.round(d) : time;
+    if (end > lastEnd) lastEnd = end;
     if (occupies) cpuFree[cpu] = end;
-    for (const o of observers) o.onStep(rec, time, end, late, exec);
+    for (let i = 0; i < nObs; i++) (observers[i] as SimObserver).onStep(rec, time, end, late, exec);
     // Woken threads first: an interrupt pending on a CPU is taken as soon as the CPU enables
     // interrupts, before the next step of the task that enabled them.
-    for (const [loc] of rec.writes) wake(loc, end);
+    if (parkedCount > 0) {
+      const w = rec.writes;
+      for (let i = 0; i < w.length; i++) wake((w[i] as readonly [string, unknown])[0], end);
+    }
     if (rec.spawned !== undefined) {
       const child = exec.thread(rec.spawned);
-      schedule(child.id, end + Math.max(0, Math.round(opts.timing.startDelay(child, rec, exec))));
+      schedule(child.id, end + Math.max(0, Math.round(timing.startDelay(child, rec, exec))));
     }
     schedule(tid, end);
-    if (opts.onProgress && exec.stepCount % every === 0) opts.onProgress(time, exec.stepCount);
+    if (onProgress && exec.stepCount % every === 0) onProgress(time, exec.stepCount);
   }
   return {
-    time: stop === 'until' ? opts.until : Math.max(now, lastEnd),
+    time: stop === 'until' ? until : Math.max(now, lastEnd),
     steps: exec.stepCount,
     events,
     violations: exec.violations,
