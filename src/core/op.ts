@@ -156,8 +156,24 @@ export function* access<R = unknown>(spec: AccessSpec): Proc<R> {
 
 /** A step with no shared footprint: local work that only costs time, or a marker in the trace. */
 export function* local(site: Site, cost?: Cost, events?: readonly DomainEvent[]): Proc<void> {
-  yield* access({ ...site, cost, effect: events ? () => ({ events }) : undefined });
+  // The op access() would build, yielded directly: the simulator runs millions of these.
+  const op: AccessOp = {
+    kind: 'access',
+    fn: site.fn,
+    desc: site.desc,
+    reads: NOTHING,
+    writes: NOTHING,
+    guard: undefined,
+    effect: events ? () => ({ events }) : undefined,
+    ordering: undefined,
+    commutes: undefined,
+    cost,
+    minWait: undefined,
+  };
+  yield op;
 }
+
+const NOTHING: readonly Loc[] = Object.freeze([]);
 
 /** Nondeterministic choice; returns the chosen option's index. */
 export function* choose(site: Site, key: string, options: readonly string[]): Proc<number> {

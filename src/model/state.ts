@@ -11,17 +11,27 @@ import { machineLocs, type Loc, type Value } from '../core/index.js';
 // ---------------------------------------------------------------------------------------------
 // Per-CPU state (struct rq / cpu_tlbstate / rcu_data / irq state, reduced to what matters).
 
+/**
+ * A per-CPU location family whose names are built once per CPU and then reused. Same names as
+ * building them each time; reusing the string lets the store's map keep its hash instead of
+ * hashing a fresh string at every access (the simulator does millions of them).
+ */
+function perCpu(name: (c: number) => Loc): (c: number) => Loc {
+  const cache: Loc[] = [];
+  return (c: number): Loc => cache[c] ?? (cache[c] = name(c));
+}
+
 export const cpuLoc = {
   /** arch_irqs_disabled(): interrupt flag (shared with the machine, which delivers IPIs on it). */
-  irqs_off: machineLocs.irqsOff,
+  irqs_off: perCpu(machineLocs.irqsOff),
   /** preempt_count() without the hardirq bits: preempt_disable() and spin_lock() nesting. */
-  preempt_count: (c: number): Loc => `cpu${c}.preempt_count`,
+  preempt_count: perCpu((c) => `cpu${c}.preempt_count`),
   /** in_hardirq(): inside an interrupt handler. */
-  hardirq: (c: number): Loc => `cpu${c}.hardirq`,
+  hardirq: perCpu((c) => `cpu${c}.hardirq`),
   /** Spinlocks held (names), for might_sleep() reports. */
-  locks_held: (c: number): Loc => `cpu${c}.locks_held`,
+  locks_held: perCpu((c) => `cpu${c}.locks_held`),
   /** rcu_read_lock() nesting of the task running there (current->rcu_read_lock_nesting). */
-  rcu_nesting: (c: number): Loc => `cpu${c}.rcu_read_lock_nesting`,
+  rcu_nesting: perCpu((c) => `cpu${c}.rcu_read_lock_nesting`),
   /**
    * The CPU's RCU state, `RcuState`: whether it is inside a read-side critical section of any
    * flavour (derived from the fields above, kept in step by every step that changes them), and a
@@ -30,26 +40,26 @@ export const cpuLoc = {
    * mode. A grace period snapshots every CPU's state and waits for the count to advance on each
    * CPU that was a reader.
    */
-  rcu: (c: number): Loc => `cpu${c}.rcu`,
+  rcu: perCpu((c) => `cpu${c}.rcu`),
   /** Grace periods started from this CPU (names them in traces: `cpuN#k`). */
-  rcu_gp_started: (c: number): Loc => `cpu${c}.rcu_gp_started`,
+  rcu_gp_started: perCpu((c) => `cpu${c}.rcu_gp_started`),
   /**
    * v4 1/3 of "targeted TLB sync IPIs" (S3): the mm this CPU is walking locklessly, or null;
    * set and cleared by GUP-fast, scanned by tlb_remove_table_sync_mm().
    */
-  active_lockless_pt_walk_mm: (c: number): Loc => `cpu${c}.active_lockless_pt_walk_mm`,
+  active_lockless_pt_walk_mm: perCpu((c) => `cpu${c}.active_lockless_pt_walk_mm`),
   /** cpu_tlbstate.loaded_mm: whose page tables the MMU may walk here ('init_mm' for none). */
-  loaded_mm: (c: number): Loc => `cpu${c}.loaded_mm`,
+  loaded_mm: perCpu((c) => `cpu${c}.loaded_mm`),
   /** cpu_tlbstate_shared.is_lazy: a kthread/idle runs on a borrowed user mm. */
-  is_lazy: (c: number): Loc => `cpu${c}.is_lazy`,
+  is_lazy: perCpu((c) => `cpu${c}.is_lazy`),
   /** 'user' | 'kernel' | 'idle' */
-  mode: (c: number): Loc => `cpu${c}.mode`,
+  mode: perCpu((c) => `cpu${c}.mode`),
   /** TLB and paging-structure (walk) cache entries: TlbEntry[]. */
-  tlb: (c: number): Loc => `cpu${c}.tlb`,
+  tlb: perCpu((c) => `cpu${c}.tlb`),
   /** Host view of a vCPU (KVM steal_time.preempted): { preempted, flush }. */
-  steal_time: (c: number): Loc => `cpu${c}.steal_time.preempted`,
+  steal_time: perCpu((c) => `cpu${c}.steal_time.preempted`),
   /** vCPU descheduled by the host (machine-level flag). */
-  stopped: machineLocs.stopped,
+  stopped: perCpu(machineLocs.stopped),
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -184,7 +194,11 @@ export const FOLIO_MAPPED: FolioState = { pins: 0, state: 'mapped' };
 export const pmdHugePteLoc = (pmdTable: string): Loc => `pmd_huge_pte.${pmdTable}`;
 
 /** smp_call_function's per-(source, target) call_single_data lock. */
-export const csdLoc = (src: number, dst: number): Loc => `csd.${src}.${dst}`;
+const csdNames: Loc[][] = [];
+export const csdLoc = (src: number, dst: number): Loc => {
+  const row = csdNames[src] ?? (csdNames[src] = []);
+  return row[dst] ?? (row[dst] = `csd.${src}.${dst}`);
+};
 
 export const asNumber = (v: Value | undefined): number => {
   if (typeof v !== 'number') throw new Error(`expected a number, got ${JSON.stringify(v)}`);

@@ -35,9 +35,12 @@ const FIELD_LOC: { readonly [F in ReaderField]: (c: number) => string } = {
   hardirq: cpuLoc.hardirq,
 };
 
+/** readerLocs() per CPU, built once (every step that changes a reader field reads them). */
+const READER_LOCS: Array<readonly string[]> = [];
+
 /** The locations that decide whether CPU `c` is an RCU reader, in ReaderState order, then `cpuN.rcu`. */
-export function readerLocs(c: number): string[] {
-  return [cpuLoc.irqs_off(c), cpuLoc.preempt_count(c), cpuLoc.rcu_nesting(c), cpuLoc.hardirq(c), cpuLoc.rcu(c)];
+export function readerLocs(c: number): readonly string[] {
+  return READER_LOCS[c] ?? (READER_LOCS[c] = Object.freeze([cpuLoc.irqs_off(c), cpuLoc.preempt_count(c), cpuLoc.rcu_nesting(c), cpuLoc.hardirq(c), cpuLoc.rcu(c)]));
 }
 
 export function readerState(vals: readonly Value[], offset = 0): ReaderState {
