@@ -45,6 +45,14 @@ export class EventHeap {
     return this.n > 0 ? this.times[0] : undefined;
   }
 
+  /**
+   * Whether an entry pushed now at `time` would be the next one popped: it is earlier than every
+   * entry (an equal time pops after them, being pushed later).
+   */
+  wouldPopFirst(time: number): boolean {
+    return this.n === 0 || time < (this.times[0] as number);
+  }
+
   /** The earliest entry's item (its time in `lastTime`), or -1 when the heap is empty. */
   pop(): number {
     const n = this.n;

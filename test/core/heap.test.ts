@@ -43,6 +43,16 @@ describe('EventHeap', () => {
     expect(drain(h)).toEqual([[10, 1], [10, 3], [10, 4]]);
   });
 
+  it('says whether an entry pushed now would pop first', () => {
+    const h = new EventHeap();
+    expect(h.wouldPopFirst(100)).toBe(true);
+    h.push(10, 1);
+    expect(h.wouldPopFirst(9)).toBe(true);
+    // An equal time pops after the entries already there.
+    expect(h.wouldPopFirst(10)).toBe(false);
+    expect(h.wouldPopFirst(11)).toBe(false);
+  });
+
   it('rejects items that are not non-negative int32s', () => {
     const h = new EventHeap();
     expect(() => h.push(0, -1)).toThrow(RangeError);

@@ -98,7 +98,25 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
   let events = 0;
   let stop: SimResult['stop'] = 'idle';
 
-  const schedule = (tid: number, at: number): void => {
+  /**
+   * The event the loop takes next without going through the heap, or -1: an event that would be
+   * pushed and then popped straight away (earlier than everything queued; see enqueue()).
+   */
+  let directTid = -1;
+  let directTime = 0;
+  /**
+   * heap.push(at, tid), unless the entry would be the very next one popped: then the loop takes
+   * it directly. Same order (the heap has nothing earlier, and an equal time would pop after the
+   * entries already there, so that case goes through the heap), same time, same event count.
+   * Only for the loop's own thread, after everything else its step queued.
+   */
+  const enqueueSelf = (at: number, tid: number): void => {
+    if (heap.wouldPopFirst(at)) {
+      directTid = tid;
+      directTime = at;
+    } else heap.push(at, tid);
+  };
+  const schedule = (tid: number, at: number, self = false): void => {
     const t = exec.thread(tid);
     if (t.phase === 'done') return;
     const op = t.op;
@@ -110,7 +128,8 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
       deadline[tid] = NaN;
     }
     readyAt[tid] = at;
-    heap.push(at, tid);
+    if (self) enqueueSelf(at, tid);
+    else heap.push(at, tid);
   };
   const park = (tid: number): void => {
     if (parkedLocs[tid] !== undefined) return;
@@ -149,10 +168,18 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
   const onProgress = opts.onProgress;
 
   for (;;) {
-    const tid = heap.pop();
-    if (tid < 0) break;
+    let tid: number;
+    let time: number;
+    if (directTid >= 0) {
+      tid = directTid;
+      time = directTime;
+      directTid = -1;
+    } else {
+      tid = heap.pop();
+      if (tid < 0) break;
+      time = heap.lastTime;
+    }
     events++;
-    const time = heap.lastTime;
     if (time > until) {
       now = until;
       stop = 'until';
@@ -168,7 +195,7 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
     const cpu = t.spec.cpu;
     const occupies = t.spec.kind !== 'agent' && cpu !== null;
     if (occupies && (cpuFree[cpu] as number) > time) {
-      heap.push(cpuFree[cpu] as number, tid);
+      enqueueSelf(cpuFree[cpu] as number, tid);
       continue;
     }
     if (exec.stepCount >= maxSteps) {
@@ -201,7 +228,7 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
       const child = exec.thread(rec.spawned);
       schedule(child.id, end + Math.max(0, Math.round(timing.startDelay(child, rec, exec))));
     }
-    schedule(tid, end);
+    schedule(tid, end, true);
     if (onProgress && exec.stepCount % every === 0) onProgress(time, exec.stepCount);
   }
   return {
