@@ -12,7 +12,7 @@
  * See reader.ts for how a CPU's reader state and quiescent states are kept.
  */
 import { access, spawn, type Proc } from '../../../core/index.js';
-import type { Ctx } from '../../kernel.js';
+import type { Ctx, Kernel } from '../../kernel.js';
 import { cpuLoc, asNumber, type RcuState } from '../../state.js';
 import { might_sleep, rcu_note_context_switch } from '../sched.js';
 import { rcuQs, readerChange } from './reader.js';
@@ -120,12 +120,18 @@ export function* call_rcu(cur: Ctx, what: string, func: (cbcur: Ctx) => Proc<voi
     name: `rcu callback ${funcName}`,
     cpu,
     kind: 'agent',
-    body: function* () {
-      const cbcur: Ctx = { k, cpu, comm: `rcuc/${cpu}`, mm: null, context: 'softirq' };
-      yield* rcu_gp_wait(cbcur, 'rcu_do_batch', snap, false);
-      yield* func(cbcur);
-    },
+    body: () => rcu_do_batch(k, cpu, snap, func),
   }, { cls: 'call_rcu' });
+}
+
+/**
+ * The callback's context: wait for the grace period, then run it. A module-level generator (not
+ * a generator closure per call_rcu()): see ipi_handler() in smp.ts.
+ */
+function* rcu_do_batch(k: Kernel, cpu: number, snap: GpSnapshot, func: (cbcur: Ctx) => Proc<void>): Proc<void> {
+  const cbcur: Ctx = { k, cpu, comm: `rcuc/${cpu}`, mm: null, context: 'softirq' };
+  yield* rcu_gp_wait(cbcur, 'rcu_do_batch', snap, false);
+  yield* func(cbcur);
 }
 
 /** rcu_read_lock() */
