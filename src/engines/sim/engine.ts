@@ -86,8 +86,8 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
   /** Earliest start of each thread's next step; its minimum-wait deadline when it has one (else NaN). */
   const readyAt: number[] = [];
   const deadline: number[] = [];
-  /** Threads parked on a location, and the locations each parked thread waits on. */
-  const parkedOn = new Map<string, Set<number>>();
+  /** Threads parked on a location (a short list, in no order), and the locations each parked thread waits on. */
+  const parkedOn = new Map<string, number[]>();
   const parkedLocs: Array<readonly string[] | undefined> = [];
   let parkedCount = 0;
   const observers = opts.observers ?? [];
@@ -100,7 +100,7 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
 
   /**
    * The event the loop takes next without going through the heap, or -1: an event that would be
-   * pushed and then popped straight away (earlier than everything queued; see enqueue()).
+   * pushed and then popped straight away (earlier than everything queued; see enqueueSelf()).
    */
   let directTid = -1;
   let directTime = 0;
@@ -138,14 +138,22 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
     parkedCount++;
     for (let i = 0; i < locs.length; i++) {
       const l = locs[i] as string;
-      let s = parkedOn.get(l);
-      if (!s) parkedOn.set(l, (s = new Set()));
-      s.add(tid);
+      const s = parkedOn.get(l);
+      if (s) s.push(tid);
+      else parkedOn.set(l, [tid]);
     }
   };
   const unpark = (tid: number, at: number): void => {
     const locs = parkedLocs[tid] as readonly string[];
-    for (let i = 0; i < locs.length; i++) parkedOn.get(locs[i] as string)?.delete(tid);
+    for (let i = 0; i < locs.length; i++) {
+      // Order within a location's list does not matter: wake() sorts.
+      const s = parkedOn.get(locs[i] as string) as number[];
+      const k = s.indexOf(tid);
+      if (k >= 0) {
+        s[k] = s[s.length - 1] as number;
+        s.pop();
+      }
+    }
     parkedLocs[tid] = undefined;
     parkedCount--;
     const r = readyAt[tid] ?? 0;
@@ -153,14 +161,18 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
   };
   const wake = (loc: string, at: number): void => {
     const s = parkedOn.get(loc);
-    if (!s || s.size === 0) return;
-    if (s.size === 1) {
-      for (const tid of s) unpark(tid, at);
+    if (!s || s.length === 0) return;
+    if (s.length === 1) {
+      unpark(s[0] as number, at);
       return;
     }
     // In thread-id order, so that equal wake times pop in a deterministic order.
-    const tids = Array.from(s).sort((a, b) => a - b);
-    for (let i = 0; i < tids.length; i++) unpark(tids[i] as number, at);
+    const tids = s.slice().sort((a, b) => a - b);
+    for (let i = 0; i < tids.length; i++) {
+      const tid = tids[i] as number;
+      // A thread whose footprint names the location twice is listed twice; wake it once.
+      if (parkedLocs[tid] !== undefined) unpark(tid, at);
+    }
   };
 
   for (const t of exec.threads) schedule(t.id, 0);
