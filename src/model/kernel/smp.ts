@@ -18,7 +18,7 @@
  * region that was in progress on the targets.
  */
 import { access, spawn, type Proc } from '../../core/index.js';
-import { cpu_online_mask, type Ctx, type Kernel } from '../kernel.js';
+import { cpu_online_mask, cpu_online_set, type Ctx, type Kernel } from '../kernel.js';
 import { asBool, cpuLoc, csdLoc, type RcuState } from '../state.js';
 import { local_irq_restore, local_irq_save } from '../include/linux/irqflags.js';
 import { preempt_disable, preempt_enable } from './sched.js';
@@ -216,7 +216,7 @@ export function* smp_call_function_many_cond(
   const wait = (scf_flags & SCF_WAIT) !== 0;
   const run_local = (scf_flags & SCF_RUN_LOCAL) !== 0;
 
-  const online = new Set(cpu_online_mask(cur.k));
+  const online = cpu_online_set(cur.k);
   const remote = mask.filter((c) => c !== self && online.has(c));
   const condCpus = cond ? [...remote, ...(run_local && mask.includes(self) ? [self] : [])] : [];
   const condReads = cond ? condCpus.flatMap((c) => cond.reads(c)) : [];
