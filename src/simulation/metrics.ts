@@ -99,7 +99,7 @@ export class SimMetrics implements SimObserver {
     const kind = rec.kind;
     if (kind === 'irq-entry') this.irqStart[rec.thread] = start;
     else if (kind === 'irq-exit' && rec.cpu !== null) this.irqTime[rec.cpu] = (this.irqTime[rec.cpu] as number) + end - (this.irqStart[rec.thread] ?? start);
-    else if (rec.spawned !== undefined && rec.cpu !== null && exec.thread(rec.spawned).spec.kind === 'irq') this.ipisSent[rec.cpu] = (this.ipisSent[rec.cpu] as number) + 1;
+    else if (kind === 'spawn' && rec.spawned !== undefined && rec.cpu !== null && exec.thread(rec.spawned).spec.kind === 'irq') this.ipisSent[rec.cpu] = (this.ipisSent[rec.cpu] as number) + 1;
     const evs = rec.events;
     for (let e = 0; e < evs.length; e++) {
       const ev = evs[e] as (typeof evs)[number];

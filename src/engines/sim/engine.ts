@@ -236,7 +236,8 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
       const w = rec.writes;
       for (let i = 0; i < w.length; i++) wake((w[i] as readonly [string, unknown])[0], end);
     }
-    if (rec.spawned !== undefined) {
+    // Only spawn steps carry `spawned` (test the kind first: a missing property is a slow load).
+    if (rec.kind === 'spawn' && rec.spawned !== undefined) {
       const child = exec.thread(rec.spawned);
       schedule(child.id, end + Math.max(0, Math.round(timing.startDelay(child, rec, exec))));
     }
