@@ -132,7 +132,7 @@ export function* handle_irq(cur: Ctx, func: smp_call_func_t, src: number, body: 
     effect: (vals) => {
       const s = readerState(vals);
       // Interrupts come back on at iret; the interrupted context had them on.
-      const after = { ...s, irqs_off: false, hardirq: false };
+      const after = { irqs_off: false, preempt_count: s.preempt_count, rcu_nesting: s.rcu_nesting, hardirq: false };
       return { writes: [[writes[0] as string, false], [writes[1] as string, false], [writes[2] as string, rcuAfter(s, after)]] };
     },
   });
