@@ -138,7 +138,15 @@ export interface AccessSpec extends Site {
 
 /** Perform an atomic access and return the effect's `result`. */
 export function* access<R = unknown>(spec: AccessSpec): Proc<R> {
-  const op: AccessOp = {
+  return (yield accessOp(spec)) as R;
+}
+
+/**
+ * The op access() yields, for hot paths that yield it themselves (`(yield accessOp(spec)) as R`)
+ * and so save a generator per step; same op, same step.
+ */
+export function accessOp(spec: AccessSpec): AccessOp {
+  return {
     kind: 'access',
     fn: spec.fn,
     desc: spec.desc,
@@ -151,7 +159,6 @@ export function* access<R = unknown>(spec: AccessSpec): Proc<R> {
     cost: spec.cost,
     minWait: spec.minWait,
   };
-  return (yield op) as R;
 }
 
 /** A step with no shared footprint: local work that only costs time, or a marker in the trace. */
@@ -184,6 +191,10 @@ export function* choose(site: Site, key: string, options: readonly string[]): Pr
 
 /** Create a thread; returns its id. */
 export function* spawn(site: Site, thread: ThreadSpec, cost?: Cost): Proc<number> {
-  const op: SpawnOp = { kind: 'spawn', fn: site.fn, desc: site.desc, thread, cost };
-  return (yield op) as number;
+  return (yield spawnOp(site, thread, cost)) as number;
+}
+
+/** The op spawn() yields (see accessOp()). */
+export function spawnOp(site: Site, thread: ThreadSpec, cost?: Cost): SpawnOp {
+  return { kind: 'spawn', fn: site.fn, desc: site.desc, thread, cost };
 }
