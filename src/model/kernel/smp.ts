@@ -203,6 +203,32 @@ export function* csd_unlock(cur: Ctx, src: number): Proc<void> {
 }
 
 /**
+ * The online CPUs of `mask` other than `self`, and the text of CPU lists, built once per mask
+ * array: a broadcast on 1024 CPUs named its mask and its targets in two 4,000-character strings
+ * at every call. Masks are immutable values (the cached cpu_online_mask(), or an mm_cpumask read
+ * from the store), so an array's text and remote CPUs never change.
+ */
+const REMOTE = new WeakMap<Kernel, WeakMap<readonly number[], Array<readonly number[]>>>();
+function remoteCpus(k: Kernel, mask: readonly number[], self: number): readonly number[] {
+  let byMask = REMOTE.get(k);
+  if (!byMask) REMOTE.set(k, (byMask = new WeakMap()));
+  let bySelf = byMask.get(mask);
+  if (!bySelf) byMask.set(mask, (bySelf = []));
+  let r = bySelf[self];
+  if (!r) {
+    const online = cpu_online_set(k);
+    bySelf[self] = r = Object.freeze(mask.filter((c) => c !== self && online.has(c)));
+  }
+  return r;
+}
+const JOINED = new WeakMap<readonly number[], string>();
+function joined(cpus: readonly number[]): string {
+  let t = JOINED.get(cpus);
+  if (t === undefined) JOINED.set(cpus, (t = cpus.join(',')));
+  return t;
+}
+
+/**
  * smp_call_function_many_cond(). Returns the targets that were sent an IPI.
  * `cond` filters the remote targets (and the local CPU when SCF_RUN_LOCAL).
  */
@@ -218,15 +244,14 @@ export function* smp_call_function_many_cond(
   const wait = (scf_flags & SCF_WAIT) !== 0;
   const run_local = (scf_flags & SCF_RUN_LOCAL) !== 0;
 
-  const online = cpu_online_set(cur.k);
-  const remote = mask.filter((c) => c !== self && online.has(c));
+  const remote = remoteCpus(cur.k, mask, self);
   const condCpus = cond ? [...remote, ...(run_local && mask.includes(self) ? [self] : [])] : [];
   const condReads = cond ? condCpus.flatMap((c) => cond.reads(c)) : [];
 
   // lockdep_assert_irqs_enabled(); WARN_ON_ONCE(!in_task()); then evaluate cond_func per CPU.
   const verdict = yield* access<{ targets: number[]; local: boolean }>({
     fn: 'smp_call_function_many_cond',
-    desc: `${caller}: ${func.name} on CPUs [${mask.join(',')}]${wait ? ', wait' : ''}`,
+    desc: `${caller}: ${func.name} on CPUs [${joined(mask)}]${wait ? ', wait' : ''}`,
     cost: { cls: 'ipi_send_base' },
     reads: [cpuLoc.irqs_off(self), cpuLoc.hardirq(self), ...condReads],
     effect: (vals) => {
@@ -255,7 +280,8 @@ export function* smp_call_function_many_cond(
           in_task: !hardirq && cur.context === 'task',
           targets,
         }],
-        note: `targets [${targets.join(',')}]`,
+        // Without a cond_func the targets are the remote CPUs: their list's text is cached.
+        note: `targets [${cond ? targets.join(',') : joined(remote)}]`,
       };
     },
   });
