@@ -76,6 +76,9 @@ export interface SimResult {
   readonly threadNames: readonly string[];
 }
 
+/** Up to this many parked threads, wake() scans them instead of probing parkedOn. */
+const FEW_PARKED = 4;
+
 export function simulate(program: Program, opts: SimOptions): SimResult {
   const exec = new Execution(program, { keepTrace: false, maxSteps: Number.MAX_SAFE_INTEGER });
   const rng = new Prng(opts.seed);
@@ -90,6 +93,9 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
   const parkedOn = new Map<string, number[]>();
   const parkedLocs: Array<readonly string[] | undefined> = [];
   let parkedCount = 0;
+  /** The parked threads, in no order (see wake()). */
+  const parkedTids: number[] = [];
+  const woken: number[] = [];
   const observers = opts.observers ?? [];
   const nObs = observers.length;
   const maxSteps = opts.maxSteps ?? Number.MAX_SAFE_INTEGER;
@@ -136,6 +142,7 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
     const locs = exec.pending(tid).reads;
     parkedLocs[tid] = locs;
     parkedCount++;
+    parkedTids.push(tid);
     for (let i = 0; i < locs.length; i++) {
       const l = locs[i] as string;
       const s = parkedOn.get(l);
@@ -156,10 +163,28 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
     }
     parkedLocs[tid] = undefined;
     parkedCount--;
+    const j = parkedTids.indexOf(tid);
+    parkedTids[j] = parkedTids[parkedTids.length - 1] as number;
+    parkedTids.pop();
     const r = readyAt[tid] ?? 0;
     heap.push(at > r ? at : r, tid);
   };
   const wake = (loc: string, at: number): void => {
+    if (parkedCount <= FEW_PARKED) {
+      // Few threads wait (typically one: the sender of a broadcast in csd_lock_wait()): look
+      // through their locations rather than looking the written one up in parkedOn, which costs
+      // a hash-table probe per write. The same threads (parkedOn's keys match by content, as
+      // includes() does), woken in the same order.
+      for (let i = 0; i < parkedTids.length; i++) {
+        const tid = parkedTids[i] as number;
+        if ((parkedLocs[tid] as readonly string[]).includes(loc)) woken.push(tid);
+      }
+      if (woken.length === 0) return;
+      if (woken.length > 1) woken.sort((a, b) => a - b);
+      for (let i = 0; i < woken.length; i++) unpark(woken[i] as number, at);
+      woken.length = 0;
+      return;
+    }
     const s = parkedOn.get(loc);
     if (!s || s.length === 0) return;
     if (s.length === 1) {
