@@ -100,7 +100,20 @@ const ipiFromDesc = perCpuOnce((src) => ({
 }));
 const csdLockDesc = perPairOnce((src, dst) => `csd_lock(CPU${src}->CPU${dst})`);
 const csdUnlockDesc = perPairOnce((src, dst) => `csd_unlock(CPU${src}->CPU${dst})`);
-const csdLocks = perCpuOnce((c) => perCpuOnce((dst) => Object.freeze([csdLoc(c, dst)])));
+/** [csdLoc(src, dst)], kept per pair up to the same limit as the pair names above. */
+const csdLockArrays: Array<Array<readonly string[]>> = [];
+function csdLocks(src: number, dst: number): readonly string[] {
+  const row = csdLockArrays[src] ?? (csdLockArrays[src] = []);
+  let a = row[dst];
+  if (a === undefined) {
+    a = Object.freeze([csdLoc(src, dst)]);
+    if (pairCached < PAIR_CACHE_LIMIT) {
+      row[dst] = a;
+      pairCached++;
+    }
+  }
+  return a;
+}
 const ipiThreadName = perFuncPairOnce((func, src, dst) => `IPI ${func} CPU${src}->CPU${dst}`);
 const ipiSendDesc = perFuncPairOnce((func, _src, dst) => `send IPI to CPU${dst} (${func})`);
 
@@ -176,7 +189,7 @@ function* generic_smp_call_function_single_interrupt(tcur: Ctx, src: number, fun
 
 /** csd_lock(): wait for the previous call to that target to complete, then take the csd. */
 function* csd_lock(cur: Ctx, target: number, func: smp_call_func_t): Proc<void> {
-  const locs = csdLocks(cur.cpu)(target);
+  const locs = csdLocks(cur.cpu, target);
   yield accessOp({
     fn: 'csd_lock',
     desc: csdLockDesc(cur.cpu, target),
@@ -192,7 +205,7 @@ const csdFree = ([locked]: readonly unknown[]): boolean => locked === null;
 
 /** csd_unlock(), on the target after func ran. */
 export function* csd_unlock(cur: Ctx, src: number): Proc<void> {
-  const locs = csdLocks(src)(cur.cpu);
+  const locs = csdLocks(src, cur.cpu);
   yield accessOp({
     fn: 'csd_unlock',
     desc: csdUnlockDesc(src, cur.cpu),
@@ -314,7 +327,7 @@ function* csd_lock_wait(cur: Ctx, target: number): Proc<void> {
   yield accessOp({
     fn: 'csd_lock_wait',
     desc: csdWaitDesc(target),
-    reads: csdLocks(cur.cpu)(target),
+    reads: csdLocks(cur.cpu, target),
     guard: csdFree,
     cost: IPI_WAIT_COST,
   });
