@@ -144,12 +144,20 @@ export interface AccessSpec extends Site {
 
 /** Perform an atomic access and return the effect's `result`. */
 export function* access<R = unknown>(spec: AccessSpec): Proc<R> {
-  const op: AccessOp = {
+  return (yield accessOp(spec)) as R;
+}
+
+/**
+ * The op access() yields, for hot paths that yield it themselves (`(yield accessOp(spec)) as R`)
+ * and so save a generator per step; same op, same step.
+ */
+export function accessOp(spec: AccessSpec): AccessOp {
+  return {
     kind: 'access',
     fn: spec.fn,
     desc: spec.desc,
-    reads: spec.reads ?? NONE,
-    writes: spec.writes ?? NONE,
+    reads: spec.reads ?? NOTHING,
+    writes: spec.writes ?? NOTHING,
     guard: spec.guard,
     effect: spec.effect,
     ordering: spec.ordering,
@@ -157,17 +165,17 @@ export function* access<R = unknown>(spec: AccessSpec): Proc<R> {
     cost: spec.cost,
     minWait: spec.minWait,
   };
-  return (yield op) as R;
 }
 
 /** A step with no shared footprint: local work that only costs time, or a marker in the trace. */
 export function* local(site: Site, cost?: Cost, events?: readonly DomainEvent[]): Proc<void> {
+  // The op access() would build, yielded directly: the simulator runs millions of these.
   const op: AccessOp = {
     kind: 'access',
     fn: site.fn,
     desc: site.desc,
-    reads: NONE,
-    writes: NONE,
+    reads: NOTHING,
+    writes: NOTHING,
     guard: undefined,
     effect: events ? () => ({ events }) : undefined,
     ordering: undefined,
@@ -178,7 +186,7 @@ export function* local(site: Site, cost?: Cost, events?: readonly DomainEvent[])
   yield op;
 }
 
-const NONE: readonly Loc[] = [];
+const NOTHING: readonly Loc[] = Object.freeze([]);
 
 /** Nondeterministic choice; returns the chosen option's index. */
 export function* choose(site: Site, key: string, options: readonly string[]): Proc<number> {
@@ -189,6 +197,10 @@ export function* choose(site: Site, key: string, options: readonly string[]): Pr
 
 /** Create a thread; returns its id. */
 export function* spawn(site: Site, thread: ThreadSpec, cost?: Cost): Proc<number> {
-  const op: SpawnOp = { kind: 'spawn', fn: site.fn, desc: site.desc, thread, cost };
-  return (yield op) as number;
+  return (yield spawnOp(site, thread, cost)) as number;
+}
+
+/** The op spawn() yields (see accessOp()). */
+export function spawnOp(site: Site, thread: ThreadSpec, cost?: Cost): SpawnOp {
+  return { kind: 'spawn', fn: site.fn, desc: site.desc, thread, cost };
 }

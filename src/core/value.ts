@@ -51,10 +51,11 @@ export function formatValue(v: Value): string {
  * Location names are built by small functions (`cpu${c}.ctx`, `pt.${table}.${i}`) called on every
  * step. These wrappers hand back the same string object for the same arguments: the store's and
  * the engines' maps then hash a name once instead of building and hashing a new string per step.
+ * internByIndex() serves other per-CPU constants too (frozen footprints, descriptions).
  */
-export function internByIndex(name: (i: number) => Loc): (i: number) => Loc {
-  const cache: Loc[] = [];
-  return (i) => (cache[i] ??= name(i));
+export function internByIndex<T = Loc>(build: (i: number) => T): (i: number) => T {
+  const cache: T[] = [];
+  return (i) => (cache[i] ??= build(i));
 }
 
 export function internByKey(name: (key: string) => Loc): (key: string) => Loc {

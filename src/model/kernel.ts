@@ -115,7 +115,22 @@ export function pmd_slots(mm: MmSpec): number {
   return Math.max(0, ...mm.vmas.map((v) => v.end));
 }
 
-/** online CPUs: all of them (the model does not hotplug). */
-export function cpu_online_mask(k: Kernel): number[] {
-  return Array.from({ length: k.nr_cpus }, (_, i) => i);
+/** online CPUs: all of them (the model does not hotplug). Built once per kernel (it is immutable). */
+export function cpu_online_mask(k: Kernel): readonly number[] {
+  let m = ONLINE.get(k);
+  if (!m) {
+    const cpus: number[] = [];
+    for (let i = 0; i < k.nr_cpus; i++) cpus.push(i);
+    ONLINE.set(k, (m = Object.freeze(cpus)));
+  }
+  return m;
 }
+const ONLINE = new WeakMap<Kernel, readonly number[]>();
+
+/** cpu_online(cpu), as a set of cpu_online_mask(). */
+export function cpu_online_set(k: Kernel): ReadonlySet<number> {
+  let s = ONLINE_SET.get(k);
+  if (!s) ONLINE_SET.set(k, (s = new Set(cpu_online_mask(k))));
+  return s;
+}
+const ONLINE_SET = new WeakMap<Kernel, ReadonlySet<number>>();

@@ -183,9 +183,27 @@ export const FOLIO_MAPPED: FolioState = { pins: 0, state: 'mapped' };
  */
 export const pmdHugePteLoc = internByKey((pmdTable) => `pmd_huge_pte.${pmdTable}`);
 
-/** smp_call_function's per-(source, target) call_single_data lock. */
+/**
+ * smp_call_function's per-(source, target) call_single_data lock. Names built once per pair, as
+ * internByIndex() does per CPU; all-to-all calls on a large machine would make that a million
+ * names kept for the life of the process, so past CSD_NAME_LIMIT pairs the names are built at each
+ * call instead (the same strings).
+ */
 const csdNames: Loc[][] = [];
-export const csdLoc = (src: number, dst: number): Loc => ((csdNames[src] ??= [])[dst] ??= `csd.${src}.${dst}`);
+const CSD_NAME_LIMIT = 1 << 18;
+let csdNamed = 0;
+export const csdLoc = (src: number, dst: number): Loc => {
+  const row = csdNames[src] ?? (csdNames[src] = []);
+  let name = row[dst];
+  if (name === undefined) {
+    name = `csd.${src}.${dst}`;
+    if (csdNamed < CSD_NAME_LIMIT) {
+      row[dst] = name;
+      csdNamed++;
+    }
+  }
+  return name;
+};
 
 export const asNumber = (v: Value | undefined): number => {
   if (typeof v !== 'number') throw new Error(`expected a number, got ${JSON.stringify(v)}`);

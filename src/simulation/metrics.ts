@@ -67,7 +67,8 @@ export class SimMetrics implements SimObserver {
   private readonly interrupts: Array<{ CAL: number; TLB: number }>;
   private readonly ipisSent: number[];
   private readonly irqTime: number[];
-  private readonly irqStart = new Map<number, number>();
+  /** Per thread id: when its interrupt entry started (ids of finished handlers are reused). */
+  private readonly irqStart: number[] = [];
   private readonly ops = new Map<string, hdr.Histogram>();
   private readonly opStart = new Map<string, number>();
   private readonly wake = new Map<number, hdr.Histogram>();
@@ -95,10 +96,13 @@ export class SimMetrics implements SimObserver {
   }
 
   onStep(rec: StepRecord, start: number, end: number, late: number, exec: Execution): void {
-    if (rec.kind === 'irq-entry') this.irqStart.set(rec.thread, start);
-    if (rec.kind === 'irq-exit' && rec.cpu !== null) this.irqTime[rec.cpu] = (this.irqTime[rec.cpu] as number) + end - (this.irqStart.get(rec.thread) ?? start);
-    if (rec.spawned !== undefined && rec.cpu !== null && exec.thread(rec.spawned).spec.kind === 'irq') this.ipisSent[rec.cpu] = (this.ipisSent[rec.cpu] as number) + 1;
-    for (const ev of rec.events) {
+    const kind = rec.kind;
+    if (kind === 'irq-entry') this.irqStart[rec.thread] = start;
+    else if (kind === 'irq-exit' && rec.cpu !== null) this.irqTime[rec.cpu] = (this.irqTime[rec.cpu] as number) + end - (this.irqStart[rec.thread] ?? start);
+    else if (kind === 'spawn' && rec.spawned !== undefined && rec.cpu !== null && exec.thread(rec.spawned).spec.kind === 'irq') this.ipisSent[rec.cpu] = (this.ipisSent[rec.cpu] as number) + 1;
+    const evs = rec.events;
+    for (let e = 0; e < evs.length; e++) {
+      const ev = evs[e] as (typeof evs)[number];
       switch (ev.type) {
         case 'ipi_received': {
           const c = this.interrupts[ev.cpu as number];

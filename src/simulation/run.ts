@@ -60,8 +60,10 @@ export interface ViolationTrace {
 
 /** Keeps the last `size` steps; when the first violation appears, freezes them. */
 export class ViolationRecorder implements SimObserver {
-  /** A circular buffer of the last `size` steps; `next` is where the next one goes. */
-  private readonly ring: Array<{ rec: StepRecord; start: number; end: number }> = [];
+  /** A circular buffer of the last `size` steps, as columns; `next` is where the next one goes. */
+  private readonly recs: StepRecord[] = [];
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
   private next = 0;
   private readonly size: number;
   captured: ViolationTrace | null = null;
@@ -72,14 +74,23 @@ export class ViolationRecorder implements SimObserver {
 
   onStep(rec: StepRecord, start: number, end: number, _late: number, exec: Execution): void {
     if (this.captured) return;
-    this.ring[this.next] = { rec, start, end };
-    this.next = (this.next + 1) % this.size;
+    const i = this.next;
+    this.recs[i] = rec;
+    this.starts[i] = start;
+    this.ends[i] = end;
+    this.next = i + 1 === this.size ? 0 : i + 1;
     const v = exec.violations[0];
     if (!v) return;
-    const ordered = this.ring.length < this.size ? this.ring : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
+    const n = this.recs.length;
+    const first = n < this.size ? 0 : this.next;
+    const steps: Array<{ rec: StepRecord; start: number; end: number }> = [];
+    for (let k = 0; k < n; k++) {
+      const j = (first + k) % n;
+      steps.push({ rec: this.recs[j] as StepRecord, start: this.starts[j] as number, end: this.ends[j] as number });
+    }
     this.captured = {
       violation: v,
-      steps: ordered,
+      steps,
       ...exec.threadColumns(),
     };
   }

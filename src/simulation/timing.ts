@@ -77,9 +77,23 @@ export interface TimingConfig {
 
 export class ProfileTiming implements TimingModel {
   private readonly cfg: TimingConfig;
+  /**
+   * Per-step lookups resolved once: cost class -> parameter value, and per CPU its socket, its
+   * `cpuN.mode` location and its C-state exit latency (filled on first use, so that a profile
+   * missing a parameter still fails only when a step needs it).
+   */
+  private readonly clsValue = new Map<string, number>();
+  private readonly socket: number[] = [];
+  private readonly modeLoc: string[] = [];
+  private readonly cstateExit: number[] = [];
+  private timerWake: readonly [number, number, number] | undefined;
 
   constructor(cfg: TimingConfig) {
     this.cfg = cfg;
+    for (const [cls, name] of Object.entries(CLASS_PARAM)) {
+      const v = cfg.params[name];
+      if (v !== undefined) this.clsValue.set(cls, v);
+    }
   }
 
   param(name: string): number {
@@ -89,10 +103,15 @@ export class ProfileTiming implements TimingModel {
   }
 
   duration(rec: StepRecord, _exec: Execution, rng: Prng): number {
-    const cls = rec.cost?.cls;
-    if (cls === 'marker') return 0;
-    const name = cls ? CLASS_PARAM[cls] : undefined;
-    const base = (name ? this.param(name) : this.param('step.default')) * (rec.cost?.n ?? 1);
+    const cost = rec.cost;
+    let base: number;
+    if (cost === undefined) base = this.param('step.default');
+    else {
+      const cls = cost.cls;
+      if (cls === 'marker') return 0;
+      const v = this.clsValue.get(cls);
+      base = (v !== undefined ? v : cls && CLASS_PARAM[cls] ? this.param(CLASS_PARAM[cls] as string) : this.param('step.default')) * (cost.n ?? 1);
+    }
     const j = this.cfg.jitter;
     let d = j > 0 ? base * (1 - j + 2 * j * rng.nextFloat()) : base;
     const st = this.cfg.stalls;
@@ -100,13 +119,28 @@ export class ProfileTiming implements TimingModel {
     return d;
   }
 
+  private socketOf(c: number): number {
+    let s = this.socket[c];
+    if (s === undefined) this.socket[c] = s = Math.floor(c / this.cfg.profile.cpusPerSocket);
+    return s;
+  }
+
+  /** Whether CPU `c` is idle (in a C-state), and then the latency of leaving it; else 0. */
+  private idleExit(c: number, exec: Execution): number {
+    let loc = this.modeLoc[c];
+    if (loc === undefined) this.modeLoc[c] = loc = cpuLoc.mode(c);
+    if (exec.read(loc) !== 'idle') return 0;
+    let v = this.cstateExit[c];
+    if (v === undefined) this.cstateExit[c] = v = this.param(`cstate.${this.cfg.cstates[c] ?? 'C1'}`);
+    return v;
+  }
+
   startDelay(child: ThreadState, spawner: StepRecord, exec: Execution): number {
     if (child.spec.kind !== 'irq' || child.spec.cpu === null) return 0;
     const target = child.spec.cpu;
-    const perSocket = this.cfg.profile.cpusPerSocket;
     let d = this.param('ipi.delivery');
-    if (spawner.cpu !== null && Math.floor(spawner.cpu / perSocket) !== Math.floor(target / perSocket)) d += this.param('ipi.delivery_cross_socket');
-    if (exec.read(cpuLoc.mode(target)) === 'idle') d += this.param(`cstate.${this.cfg.cstates[target] ?? 'C1'}`);
+    if (spawner.cpu !== null && this.socketOf(spawner.cpu) !== this.socketOf(target)) d += this.param('ipi.delivery_cross_socket');
+    d += this.idleExit(target, exec);
     return d;
   }
 
@@ -120,8 +154,8 @@ export class ProfileTiming implements TimingModel {
   wakeLatency(cost: Cost, thread: ThreadState, exec: Execution): number {
     if (cost.cls !== 'timer' || thread.spec.cpu === null) return 0;
     const c = thread.spec.cpu;
-    const idle = exec.read(cpuLoc.mode(c)) === 'idle';
-    return (idle ? this.param(`cstate.${this.cfg.cstates[c] ?? 'C1'}`) : 0) + this.param('irq.entry') + this.param('irq.exit') + this.param('context_switch');
+    const w = (this.timerWake ??= [this.param('irq.entry'), this.param('irq.exit'), this.param('context_switch')]);
+    return this.idleExit(c, exec) + w[0] + w[1] + w[2];
   }
 
   choose(key: string, options: readonly string[], rng: Prng, now: number): number {

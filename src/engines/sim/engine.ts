@@ -76,74 +76,155 @@ export interface SimResult {
   readonly threadNames: readonly string[];
 }
 
+/** Up to this many parked threads, wake() scans them instead of probing parkedOn. */
+const FEW_PARKED = 4;
+
 export function simulate(program: Program, opts: SimOptions): SimResult {
   const exec = new Execution(program, { keepTrace: false, maxSteps: Number.MAX_SAFE_INTEGER });
   const rng = new Prng(opts.seed);
-  const heap = new EventHeap<number>();
-  const cpuFree: number[] = new Array(program.machine.cpus).fill(0);
-  /** Earliest start of each thread's next step; its minimum-wait deadline when it has one. */
+  const heap = new EventHeap();
+  const timing = opts.timing;
+  const until = opts.until;
+  const cpuFree: number[] = new Array<number>(program.machine.cpus).fill(0);
+  /** Earliest start of each thread's next step; its minimum-wait deadline when it has one (else NaN). */
   const readyAt: number[] = [];
-  const deadline: Array<number | undefined> = [];
-  /** Threads parked on a location, and the locations each parked thread waits on. */
-  const parkedOn = new Map<string, Set<number>>();
-  const parkedLocs = new Map<number, readonly string[]>();
+  const deadline: number[] = [];
+  /** Threads parked on a location (a short list, in no order), and the locations each parked thread waits on. */
+  const parkedOn = new Map<string, number[]>();
+  const parkedLocs: Array<readonly string[] | undefined> = [];
+  let parkedCount = 0;
+  /** The parked threads, in no order (see wake()). */
+  const parkedTids: number[] = [];
+  const woken: number[] = [];
   const observers = opts.observers ?? [];
+  const nObs = observers.length;
   const maxSteps = opts.maxSteps ?? Number.MAX_SAFE_INTEGER;
   let now = 0;
   let lastEnd = 0;
   let events = 0;
   let stop: SimResult['stop'] = 'idle';
 
-  const schedule = (tid: number, at: number): void => {
+  /**
+   * The event the loop takes next without going through the heap, or -1: an event that would be
+   * pushed and then popped straight away (earlier than everything queued; see enqueueSelf()).
+   */
+  let directTid = -1;
+  let directTime = 0;
+  /**
+   * heap.push(at, tid), unless the entry would be the very next one popped: then the loop takes
+   * it directly. Same order (the heap has nothing earlier, and an equal time would pop after the
+   * entries already there, so that case goes through the heap), same time, same event count.
+   * Only for the loop's own thread, after everything else its step queued.
+   */
+  const enqueueSelf = (at: number, tid: number): void => {
+    if (heap.wouldPopFirst(at)) {
+      directTid = tid;
+      directTime = at;
+    } else heap.push(at, tid);
+  };
+  const schedule = (tid: number, at: number, self = false): void => {
     const t = exec.thread(tid);
     if (t.phase === 'done') return;
     const op = t.op;
-    if (t.phase === 'body' && op?.kind === 'access' && op.minWait) {
-      const d = at + opts.timing.minWait(op.minWait, rng);
+    if (t.phase === 'body' && op !== null && op.kind === 'access' && op.minWait) {
+      const d = at + timing.minWait(op.minWait, rng);
       deadline[tid] = d;
-      at = d + Math.max(0, Math.round(opts.timing.wakeLatency?.(op.minWait, t, exec) ?? 0));
+      at = d + Math.max(0, Math.round(timing.wakeLatency?.(op.minWait, t, exec) ?? 0));
     } else {
-      deadline[tid] = undefined;
+      deadline[tid] = NaN;
     }
     readyAt[tid] = at;
-    heap.push(at, tid);
+    if (self) enqueueSelf(at, tid);
+    else heap.push(at, tid);
   };
   const park = (tid: number): void => {
-    if (parkedLocs.has(tid)) return;
+    if (parkedLocs[tid] !== undefined) return;
     const locs = exec.pending(tid).reads;
-    parkedLocs.set(tid, locs);
-    for (const l of locs) {
-      let s = parkedOn.get(l);
-      if (!s) parkedOn.set(l, (s = new Set()));
-      s.add(tid);
+    parkedLocs[tid] = locs;
+    parkedCount++;
+    parkedTids.push(tid);
+    for (let i = 0; i < locs.length; i++) {
+      const l = locs[i] as string;
+      const s = parkedOn.get(l);
+      if (s) s.push(tid);
+      else parkedOn.set(l, [tid]);
     }
   };
+  const unpark = (tid: number, at: number): void => {
+    const locs = parkedLocs[tid] as readonly string[];
+    for (let i = 0; i < locs.length; i++) {
+      // Order within a location's list does not matter: wake() sorts.
+      const s = parkedOn.get(locs[i] as string) as number[];
+      const k = s.indexOf(tid);
+      if (k >= 0) {
+        s[k] = s[s.length - 1] as number;
+        s.pop();
+      }
+    }
+    parkedLocs[tid] = undefined;
+    parkedCount--;
+    const j = parkedTids.indexOf(tid);
+    parkedTids[j] = parkedTids[parkedTids.length - 1] as number;
+    parkedTids.pop();
+    const r = readyAt[tid] ?? 0;
+    heap.push(at > r ? at : r, tid);
+  };
   const wake = (loc: string, at: number): void => {
+    if (parkedCount <= FEW_PARKED) {
+      // Few threads wait (typically one: the sender of a broadcast in csd_lock_wait()): look
+      // through their locations rather than looking the written one up in parkedOn, which costs
+      // a hash-table probe per write. The same threads (parkedOn's keys match by content, as
+      // includes() does), woken in the same order.
+      for (let i = 0; i < parkedTids.length; i++) {
+        const tid = parkedTids[i] as number;
+        if ((parkedLocs[tid] as readonly string[]).includes(loc)) woken.push(tid);
+      }
+      if (woken.length === 0) return;
+      if (woken.length > 1) woken.sort((a, b) => a - b);
+      for (let i = 0; i < woken.length; i++) unpark(woken[i] as number, at);
+      woken.length = 0;
+      return;
+    }
     const s = parkedOn.get(loc);
-    if (!s || s.size === 0) return;
-    for (const tid of [...s].sort((a, b) => a - b)) {
-      for (const l of parkedLocs.get(tid) ?? []) parkedOn.get(l)?.delete(tid);
-      parkedLocs.delete(tid);
-      heap.push(Math.max(at, readyAt[tid] ?? 0), tid);
+    if (!s || s.length === 0) return;
+    if (s.length === 1) {
+      unpark(s[0] as number, at);
+      return;
+    }
+    // In thread-id order, so that equal wake times pop in a deterministic order.
+    const tids = s.slice().sort((a, b) => a - b);
+    for (let i = 0; i < tids.length; i++) {
+      const tid = tids[i] as number;
+      // A thread whose footprint names the location twice is listed twice; wake it once.
+      if (parkedLocs[tid] !== undefined) unpark(tid, at);
     }
   };
 
   for (const t of exec.threads) schedule(t.id, 0);
   const every = opts.progressEvery ?? 100_000;
+  const onProgress = opts.onProgress;
 
   for (;;) {
-    const next = heap.pop();
-    if (!next) break;
+    let tid: number;
+    let time: number;
+    if (directTid >= 0) {
+      tid = directTid;
+      time = directTime;
+      directTid = -1;
+    } else {
+      tid = heap.pop();
+      if (tid < 0) break;
+      time = heap.lastTime;
+    }
     events++;
-    const { time, item: tid } = next;
-    if (time > opts.until) {
-      now = opts.until;
+    if (time > until) {
+      now = until;
       stop = 'until';
       break;
     }
-    now = Math.max(now, time);
+    if (time > now) now = time;
     const t = exec.thread(tid);
-    if (t.phase === 'done' || parkedLocs.has(tid)) continue;
+    if (t.phase === 'done' || parkedLocs[tid] !== undefined) continue;
     if (!exec.isEnabled(t)) {
       park(tid);
       continue;
@@ -151,7 +232,7 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
     const cpu = t.spec.cpu;
     const occupies = t.spec.kind !== 'agent' && cpu !== null;
     if (occupies && (cpuFree[cpu] as number) > time) {
-      heap.push(cpuFree[cpu] as number, tid);
+      enqueueSelf(cpuFree[cpu] as number, tid);
       continue;
     }
     if (exec.stepCount >= maxSteps) {
@@ -159,8 +240,9 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
       break;
     }
     const op = t.phase === 'body' ? t.op : null;
-    const choice = op?.kind === 'choose' ? opts.timing.choose(op.key, op.options, rng, time) : undefined;
-    const late = deadline[tid] !== undefined ? time - (deadline[tid] as number) : 0;
+    const choice = op !== null && op.kind === 'choose' ? timing.choose(op.key, op.options, rng, time) : undefined;
+    const dl = deadline[tid] as number;
+    const late = dl === dl ? time - dl : 0;
     let rec: StepRecord;
     try {
       rec = exec.step(tid, choice);
@@ -168,23 +250,27 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
       if (e instanceof ModelError) throw new ModelError(`at ${time} ns: ${e.message}`);
       throw e;
     }
-    const dur = Math.max(0, Math.round(opts.timing.duration(rec, exec, rng)));
-    const end = time + dur;
-    lastEnd = Math.max(lastEnd, end);
+    const d = timing.duration(rec, exec, rng);
+    const end = d > 0 ? time + Math.round(d) : time;
+    if (end > lastEnd) lastEnd = end;
     if (occupies) cpuFree[cpu] = end;
-    for (const o of observers) o.onStep(rec, time, end, late, exec);
+    for (let i = 0; i < nObs; i++) (observers[i] as SimObserver).onStep(rec, time, end, late, exec);
     // Woken threads first: an interrupt pending on a CPU is taken as soon as the CPU enables
     // interrupts, before the next step of the task that enabled them.
-    for (const [loc] of rec.writes) wake(loc, end);
-    if (rec.spawned !== undefined) {
-      const child = exec.thread(rec.spawned);
-      schedule(child.id, end + Math.max(0, Math.round(opts.timing.startDelay(child, rec, exec))));
+    if (parkedCount > 0) {
+      const w = rec.writes;
+      for (let i = 0; i < w.length; i++) wake((w[i] as readonly [string, unknown])[0], end);
     }
-    schedule(tid, end);
-    if (opts.onProgress && exec.stepCount % every === 0) opts.onProgress(time, exec.stepCount);
+    // Only spawn steps carry `spawned` (test the kind first: a missing property is a slow load).
+    if (rec.kind === 'spawn' && rec.spawned !== undefined) {
+      const child = exec.thread(rec.spawned);
+      schedule(child.id, end + Math.max(0, Math.round(timing.startDelay(child, rec, exec))));
+    }
+    schedule(tid, end, true);
+    if (onProgress && exec.stepCount % every === 0) onProgress(time, exec.stepCount);
   }
   return {
-    time: stop === 'until' ? opts.until : Math.max(now, lastEnd),
+    time: stop === 'until' ? until : Math.max(now, lastEnd),
     steps: exec.stepCount,
     events,
     violations: exec.violations,

@@ -66,6 +66,43 @@ describe('simulator engine', () => {
     expect(at('after').start).toBe(at('irq_exit').end);
   });
 
+  it('wakes a thread once when its footprint names the written location twice', () => {
+    const { steps } = observe(program([
+      { name: 'waiter', cpu: 0, kind: 'task', body: function* () {
+        yield* access({ fn: 'wait', desc: 'x == 1 and x == 1', reads: ['x', 'x'], guard: ([a, b]) => a === 1 && b === 1 });
+        yield* work(10, 'after');
+      } },
+      { name: 'other', cpu: 2, kind: 'task', body: function* () {
+        yield* access({ fn: 'wait2', desc: 'x == 1', reads: ['x'], guard: ([v]) => v === 1 });
+      } },
+      { name: 'setter', cpu: 1, kind: 'task', body: function* () {
+        yield* work(500);
+        yield* access({ fn: 'set', desc: '', writes: ['x'], effect: () => ({ writes: [['x', 1]] }) });
+      } },
+    ], { x: 0 }, 3));
+    expect(steps.filter((s) => s.fn === 'wait').map((s) => s.start)).toEqual([510]);
+    expect(steps.filter((s) => s.fn === 'wait2').map((s) => s.start)).toEqual([510]);
+    expect(steps.filter((s) => s.fn === 'after').map((s) => s.start)).toEqual([520]);
+  });
+
+  it('wakes many waiters on one location in thread order, however many are parked', () => {
+    for (const n of [2, 6]) {
+      const waiters: ThreadSpec[] = Array.from({ length: n }, (_, i) => ({ name: `w${i}`, cpu: i, kind: 'task', body: function* () {
+        yield* access({ fn: 'wait', desc: 'x == 1', reads: ['x'], guard: ([v]) => v === 1 });
+      } }));
+      const { steps } = observe(program([
+        ...waiters,
+        { name: 'setter', cpu: n, kind: 'task', body: function* () {
+          yield* work(500);
+          yield* access({ fn: 'set', desc: '', writes: ['x'], effect: () => ({ writes: [['x', 1]] }) });
+        } },
+      ], { x: 0 }, n + 1));
+      const woken = steps.filter((s) => s.fn === 'wait');
+      expect(woken.map((s) => s.thread)).toEqual(waiters.map((w) => w.name));
+      expect(woken.every((s) => s.start === 510)).toBe(true);
+    }
+  });
+
   it('parks a thread on its guard and wakes it when a step writes what it waits on', () => {
     const { steps } = observe(program([
       { name: 'waiter', cpu: 0, kind: 'task', body: function* () {

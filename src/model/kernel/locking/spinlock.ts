@@ -47,7 +47,7 @@ export function* spin_unlock(cur: Ctx, caller: string, name: string): Proc<void>
         [cpuLoc.locks_held(c), ((held ?? []) as readonly Value[]).filter((l) => l !== name)],
       ];
       const old = { irqs_off: irqs === true, preempt_count: asNumber(pc), rcu_nesting: asNumber(nest), hardirq: hard === true, qs: (rcu as RcuState).qs };
-      writes.push([cpuLoc.rcu(c), rcuAfter(old, { ...old, preempt_count: npc })]);
+      writes.push([cpuLoc.rcu(c), rcuAfter(old, { irqs_off: old.irqs_off, preempt_count: npc, rcu_nesting: old.rcu_nesting, hardirq: old.hardirq })]);
       return { writes };
     },
   });

@@ -35,9 +35,12 @@ const FIELD_LOC: { readonly [F in ReaderField]: (c: number) => string } = {
   hardirq: cpuLoc.hardirq,
 };
 
+/** readerLocs() per CPU, built once (every step that changes a reader field reads them). */
+const READER_LOCS: Array<readonly string[]> = [];
+
 /** The locations that decide whether CPU `c` is an RCU reader, in ReaderState order, then `cpuN.rcu`. */
-export function readerLocs(c: number): string[] {
-  return [cpuLoc.irqs_off(c), cpuLoc.preempt_count(c), cpuLoc.rcu_nesting(c), cpuLoc.hardirq(c), cpuLoc.rcu(c)];
+export function readerLocs(c: number): readonly string[] {
+  return READER_LOCS[c] ?? (READER_LOCS[c] = Object.freeze([cpuLoc.irqs_off(c), cpuLoc.preempt_count(c), cpuLoc.rcu_nesting(c), cpuLoc.hardirq(c), cpuLoc.rcu(c)]));
 }
 
 export function readerState(vals: readonly Value[], offset = 0): ReaderState {
@@ -76,7 +79,7 @@ export function* readerChange<F extends ReaderField>(
   update: (old: ReaderState) => ReaderState[F],
   cost?: Cost,
 ): Proc<ReaderState> {
-  const loc = FIELD_LOC[field](cpu);
+  const writes = changeWrites(field, cpu);
   return yield* access<ReaderState>({
     fn,
     desc,
@@ -84,14 +87,31 @@ export function* readerChange<F extends ReaderField>(
     // The interrupt flag and the preemption count are the CPU's own state, not a barrier.
     ordering: 'cpu',
     reads: readerLocs(cpu),
-    writes: [loc, cpuLoc.rcu(cpu)],
+    writes,
     effect: (vals) => {
       const old = readerState(vals);
       const value = update(old);
-      const next: ReaderState = { ...old, [field]: value };
-      return { writes: [[loc, value], [cpuLoc.rcu(cpu), rcuAfter(old, next)]], result: old };
+      return { writes: [[writes[0] as string, value], [writes[1] as string, rcuAfter(old, withField(old, field, value))]], result: old };
     },
   });
+}
+
+/** What readerChange() writes: the field's location and `cpuN.rcu`, built once per field and CPU. */
+function changeWrites(field: ReaderField, cpu: number): readonly string[] {
+  const perCpu = CHANGE_WRITES[field];
+  return perCpu[cpu] ?? (perCpu[cpu] = Object.freeze([FIELD_LOC[field](cpu), cpuLoc.rcu(cpu)]));
+}
+const CHANGE_WRITES: { readonly [F in ReaderField]: Array<readonly string[]> } = { irqs_off: [], preempt_count: [], rcu_nesting: [], hardirq: [] };
+
+/** `s` with `field` set to `value` ({ ...s, [field]: value }, built with one fixed shape). */
+function withField(s: ReaderState, field: ReaderField, value: ReaderState[ReaderField]): ReaderState {
+  return {
+    irqs_off: field === 'irqs_off' ? (value as boolean) : s.irqs_off,
+    preempt_count: field === 'preempt_count' ? (value as number) : s.preempt_count,
+    rcu_nesting: field === 'rcu_nesting' ? (value as number) : s.rcu_nesting,
+    hardirq: field === 'hardirq' ? (value as boolean) : s.hardirq,
+    qs: s.qs,
+  };
 }
 
 /** A quiescent state that is not the end of a section (context switch, idle, user mode). */

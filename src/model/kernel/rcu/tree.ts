@@ -12,7 +12,7 @@
  * See reader.ts for how a CPU's reader state and quiescent states are kept.
  */
 import { access, spawn, type Proc } from '../../../core/index.js';
-import type { Ctx } from '../../kernel.js';
+import type { Ctx, Kernel } from '../../kernel.js';
 import { cpuLoc, asNumber, type RcuState } from '../../state.js';
 import { might_sleep, rcu_note_context_switch } from '../sched.js';
 import { rcuQs, readerChange } from './reader.js';
@@ -25,15 +25,32 @@ export interface GpSnapshot {
   readonly readers: { readonly [cpu: number]: number };
 }
 
+/**
+ * rcu_gp_start()'s footprint from CPU `cpu`: every CPU's `cpuN.rcu`, then its own grace-period
+ * counter. Built once per kernel and CPU: on 1024 CPUs it is a thousand names.
+ */
+function gpStartFootprint(k: Kernel, cpu: number): { readonly cpus: readonly number[]; readonly reads: readonly string[]; readonly writes: readonly string[] } {
+  let perCpu = GP_START.get(k);
+  if (!perCpu) GP_START.set(k, (perCpu = []));
+  let f = perCpu[cpu];
+  if (!f) {
+    const cpus = Object.freeze(Array.from({ length: k.nr_cpus }, (_, i) => i));
+    const seqLoc = cpuLoc.rcu_gp_started(cpu);
+    perCpu[cpu] = f = { cpus, reads: Object.freeze([...cpus.map(cpuLoc.rcu), seqLoc]), writes: Object.freeze([seqLoc]) };
+  }
+  return f;
+}
+const GP_START = new WeakMap<Kernel, Array<{ readonly cpus: readonly number[]; readonly reads: readonly string[]; readonly writes: readonly string[] }>>();
+
 /** Record which CPUs are inside a reader now (rcu_gp_init's view of the world). */
 export function* rcu_gp_start(cur: Ctx, caller: string): Proc<GpSnapshot> {
-  const cpus = Array.from({ length: cur.k.nr_cpus }, (_, i) => i);
-  const seqLoc = cpuLoc.rcu_gp_started(cur.cpu);
+  const { cpus, reads, writes } = gpStartFootprint(cur.k, cur.cpu);
+  const seqLoc = writes[0] as string;
   return yield* access<GpSnapshot>({
     fn: caller,
     desc: 'start grace period: note CPUs inside read-side critical sections',
-    reads: [...cpus.map(cpuLoc.rcu), seqLoc],
-    writes: [seqLoc],
+    reads,
+    writes,
     effect: (vals) => {
       const readers: Record<number, number> = {};
       const waitOn: number[] = [];
@@ -120,12 +137,18 @@ export function* call_rcu(cur: Ctx, what: string, func: (cbcur: Ctx) => Proc<voi
     name: `rcu callback ${funcName}`,
     cpu,
     kind: 'agent',
-    body: function* () {
-      const cbcur: Ctx = { k, cpu, comm: `rcuc/${cpu}`, mm: null, context: 'softirq' };
-      yield* rcu_gp_wait(cbcur, 'rcu_do_batch', snap, false);
-      yield* func(cbcur);
-    },
+    body: () => rcu_do_batch(k, cpu, snap, func),
   }, { cls: 'call_rcu' });
+}
+
+/**
+ * The callback's context: wait for the grace period, then run it. A module-level generator (not
+ * a generator closure per call_rcu()): see ipi_handler() in smp.ts.
+ */
+function* rcu_do_batch(k: Kernel, cpu: number, snap: GpSnapshot, func: (cbcur: Ctx) => Proc<void>): Proc<void> {
+  const cbcur: Ctx = { k, cpu, comm: `rcuc/${cpu}`, mm: null, context: 'softirq' };
+  yield* rcu_gp_wait(cbcur, 'rcu_do_batch', snap, false);
+  yield* func(cbcur);
 }
 
 /** rcu_read_lock() */

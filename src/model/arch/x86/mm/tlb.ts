@@ -46,55 +46,55 @@ export function tlb_without_mm(entries: readonly TlbEntry[], mm: string, leafOnl
  *    caches, so walk-cache entries go too).
  */
 export function flush_tlb_func(info: flush_tlb_info): smp_call_func_t {
-  return {
-    name: 'flush_tlb_func',
-    irq: 'TLB',
-    *run(cur: Ctx): Proc<void> {
-      const c = cur.cpu;
-      const mm = info.mm;
-      const reads = [cpuLoc.loaded_mm(c), cpuLoc.is_lazy(c), cpuLoc.tlb(c)];
-      const writes = [cpuLoc.loaded_mm(c), cpuLoc.is_lazy(c), cpuLoc.tlb(c)];
-      if (mm) {
-        reads.push(mmLoc.cpumask(mm));
-        writes.push(mmLoc.cpumask(mm));
+  // An arrow to a module-level generator, not a generator method per call: see ipi_handler() in
+  // kernel/smp.ts.
+  return { name: 'flush_tlb_func', irq: 'TLB', run: (cur: Ctx) => flush_tlb_func_run(info, cur) };
+}
+
+function* flush_tlb_func_run(info: flush_tlb_info, cur: Ctx): Proc<void> {
+  const c = cur.cpu;
+  const mm = info.mm;
+  const reads = [cpuLoc.loaded_mm(c), cpuLoc.is_lazy(c), cpuLoc.tlb(c)];
+  const writes = [cpuLoc.loaded_mm(c), cpuLoc.is_lazy(c), cpuLoc.tlb(c)];
+  if (mm) {
+    reads.push(mmLoc.cpumask(mm));
+    writes.push(mmLoc.cpumask(mm));
+  }
+  yield* access({
+    fn: 'flush_tlb_func',
+    desc: `flush ${mm ?? 'kernel'} TLB on CPU${c}`,
+    cost: { cls: 'tlb_flush_local' },
+    reads,
+    writes,
+    effect: ([loaded, lazy, tlb, mask]) => {
+      const entries = tlb as readonly TlbEntry[];
+      if (mm && loaded !== mm) {
+        return {
+          writes: [[mmLoc.cpumask(mm), asNumbers(mask).filter((x) => x !== c)]],
+          note: `CPU${c} runs ${String(loaded)}: leaves mm_cpumask(${mm})`,
+          events: [{ type: 'tlb_flush', cpu: c, mm, how: 'not-loaded' }],
+        };
       }
-      yield* access({
-        fn: 'flush_tlb_func',
-        desc: `flush ${mm ?? 'kernel'} TLB on CPU${c}`,
-        cost: { cls: 'tlb_flush_local' },
-        reads,
-        writes,
-        effect: ([loaded, lazy, tlb, mask]) => {
-          const entries = tlb as readonly TlbEntry[];
-          if (mm && loaded !== mm) {
-            return {
-              writes: [[mmLoc.cpumask(mm), asNumbers(mask).filter((x) => x !== c)]],
-              note: `CPU${c} runs ${String(loaded)}: leaves mm_cpumask(${mm})`,
-              events: [{ type: 'tlb_flush', cpu: c, mm, how: 'not-loaded' }],
-            };
-          }
-          if (loaded === 'init_mm') return { note: 'init_mm loaded: nothing to flush' };
-          if (lazy === true) {
-            return {
-              writes: [
-                [cpuLoc.loaded_mm(c), 'init_mm'],
-                [cpuLoc.is_lazy(c), false],
-                [cpuLoc.tlb(c), entries.filter((e) => e.mm !== loaded) as unknown as Value],
-              ],
-              note: `lazy CPU${c}: switch_mm_irqs_off(NULL, &init_mm)`,
-              events: [{ type: 'tlb_flush', cpu: c, mm: String(loaded), how: 'lazy-switch-to-init_mm' }],
-            };
-          }
-          const left = mm ? tlb_without_mm(entries, mm) : [];
-          return {
-            writes: [[cpuLoc.tlb(c), left as unknown as Value]],
-            note: `flushed ${entries.length - left.length} entries`,
-            events: [{ type: 'tlb_flush', cpu: c, mm: mm ?? 'kernel', how: 'flush' }],
-          };
-        },
-      });
+      if (loaded === 'init_mm') return { note: 'init_mm loaded: nothing to flush' };
+      if (lazy === true) {
+        return {
+          writes: [
+            [cpuLoc.loaded_mm(c), 'init_mm'],
+            [cpuLoc.is_lazy(c), false],
+            [cpuLoc.tlb(c), entries.filter((e) => e.mm !== loaded) as unknown as Value],
+          ],
+          note: `lazy CPU${c}: switch_mm_irqs_off(NULL, &init_mm)`,
+          events: [{ type: 'tlb_flush', cpu: c, mm: String(loaded), how: 'lazy-switch-to-init_mm' }],
+        };
+      }
+      const left = mm ? tlb_without_mm(entries, mm) : [];
+      return {
+        writes: [[cpuLoc.tlb(c), left as unknown as Value]],
+        note: `flushed ${entries.length - left.length} entries`,
+        events: [{ type: 'tlb_flush', cpu: c, mm: mm ?? 'kernel', how: 'flush' }],
+      };
     },
-  };
+  });
 }
 
 /** should_flush_tlb(): the cond_func of the non-freed_tables flush; lazy CPUs are skipped. */
