@@ -366,11 +366,12 @@ export class Execution {
 
   /**
    * Perform the next step of thread `tid`. For a `choose` step, `choice` selects the option.
-   * Throws if the thread is not enabled (an engine bug or a stale replay).
+   * Throws if the thread is not enabled (an engine bug or a stale replay), unless the caller says
+   * it has just checked (`enabledChecked`: the simulator, which tests isEnabled() to park a thread).
    */
-  step(tid: number, choice?: number): StepRecord {
+  step(tid: number, choice?: number, enabledChecked = false): StepRecord {
     const t = this.thread(tid);
-    if (!this.isEnabled(t)) {
+    if (!enabledChecked && !this.isEnabled(t)) {
       throw new ModelError(`thread ${tid} (${t.spec.name}) is not enabled at step ${this.steps}`);
     }
     if (t.stale) this.revive(t);

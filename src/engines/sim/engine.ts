@@ -245,7 +245,7 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
     const late = dl === dl ? time - dl : 0;
     let rec: StepRecord;
     try {
-      rec = exec.step(tid, choice);
+      rec = exec.step(tid, choice, true);
     } catch (e) {
       if (e instanceof ModelError) throw new ModelError(`at ${time} ns: ${e.message}`);
       throw e;
