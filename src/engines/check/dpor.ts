@@ -308,7 +308,7 @@ export class Explorer {
         const switched = parent.last !== null && parent.last !== last && parent.enabled.includes(parent.last);
         preemptions = parent.preemptions + (switched ? 1 : 0);
       }
-      const node: Node = { enabled, pending: null, backtrack: [], done: [], sleep, wut, visited: false, choicesDone: null, taken: null, choicesLeft: NO_CHOICES, preemptions, last };
+      const node: Node = { enabled, pending: null, backtrack: [], done: [], sleep, wut, visited: false, choicesDone: null, taken: null, choicesLeft: NO_CHOICES, choiceThread: undefined, preemptions, last };
       if (mode === 'dpor') return node;
       const awake = sleep.size === 0 ? enabled : enabled.filter((t) => !sleep.has(t));
       if (bound !== undefined) {
