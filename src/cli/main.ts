@@ -249,7 +249,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .argument('[scenarios...]', 'scenario YAML files')
     .option('--catalog [dir]', 'check every scenario under dir (default: the built-in catalog) against its expected verdicts')
     .option('--json', 'print results as JSON (schema ptlab.check/1)')
-    .addOption(new Option('--reduction <kind>', 'partial-order reduction').choices(['dpor', 'source-dpor', 'none']).default('dpor'))
+    .addOption(new Option('--reduction <kind>', 'partial-order reduction: dpor (optimal DPOR, wakeup trees), source-dpor (source sets), none').choices(['dpor', 'source-dpor', 'none']).default('dpor'))
     .option('--max-executions <n>', 'stop after n executions (the verdict is then bounded)', positiveInt)
     .option('--preemptions <k>', 'bounded mode: only schedules with at most k preemptions (no reduction)', nonNegativeInt)
     .option('--random <n>', 'random mode: n PCT executions (for scenarios too large to exhaust)', positiveInt)
