@@ -45,7 +45,7 @@ import type { ScheduleStep } from '../../core/schedule.js';
 import type { StepRecord } from '../../core/trace.js';
 import { commuteOn, conflicts, footprintOf, recordFootprint, type Footprint } from './footprint.js';
 import { Results, type ExploreResult, type ExploreStats } from './results.js';
-import { insert, weakInitial, type WakeupBranch } from './wakeup.js';
+import { hb, insert, isInitial, weakInitial, type WakeupBranch } from './wakeup.js';
 
 export type { Counterexample, ExploreResult, ExploreStats } from './results.js';
 
@@ -117,13 +117,17 @@ interface Event {
   races: readonly number[] | null;
 }
 
-function join(a: number[], b: readonly number[]): void {
-  for (let i = 0; i < b.length; i++) if ((b[i] as number) > (a[i] ?? 0)) a[i] = b[i] as number;
+/** The value a step's writes left in `loc` (its last write there), or undefined. */
+function writtenValue(writes: StepRecord['writes'], loc: Loc): Value | undefined {
+  for (let x = writes.length - 1; x >= 0; x--) {
+    const w = writes[x] as readonly [Loc, Value];
+    if (w[0] === loc) return w[1];
+  }
+  return undefined;
 }
 
-/** Does event `e` happen before (or equal) the point whose clock is `vc`? */
-function hb(e: Event, vc: readonly number[]): boolean {
-  return (vc[e.thread] ?? 0) >= e.seq;
+function join(a: number[], b: readonly number[]): void {
+  for (let i = 0; i < b.length; i++) if ((b[i] as number) > (a[i] ?? 0)) a[i] = b[i] as number;
 }
 
 /**
@@ -243,8 +247,8 @@ class EventLog {
     for (let k = log.length - 1; k >= 0; k--) {
       const idx = (log[k] as number) >> 1;
       if (idx >= n) continue;
-      const w = (this.events[idx] as Event).writes;
-      for (let x = w.length - 1; x >= 0; x--) if ((w[x] as readonly [Loc, Value])[0] === loc) return (w[x] as readonly [Loc, Value])[1];
+      const v = writtenValue((this.events[idx] as Event).writes, loc);
+      if (v !== undefined) return v;
     }
     return undefined;
   }
@@ -527,8 +531,8 @@ export class Explorer {
     const later = v[v.length - 1] as Event;
     const value = (loc: Loc): Value | undefined => {
       for (let b = v.length - 2; b >= 0; b--) {
-        const w = (v[b] as Event).writes;
-        for (let x = w.length - 1; x >= 0; x--) if ((w[x] as readonly [Loc, Value])[0] === loc) return (w[x] as readonly [Loc, Value])[1];
+        const w = writtenValue((v[b] as Event).writes, loc);
+        if (w !== undefined) return w;
       }
       const before = log.valueBefore(loc, i);
       return before !== undefined ? before : this.exec.initialValue(loc);
@@ -561,18 +565,7 @@ export class Explorer {
     }
     v.push(e);
     const initials = new Set<number>();
-    for (let a = 0; a < v.length; a++) {
-      const x = v[a] as Event;
-      let initial = true;
-      for (let b = 0; b < a; b++) {
-        const y = v[b] as Event;
-        if (hb(y, x.vc)) {
-          initial = false;
-          break;
-        }
-      }
-      if (initial) initials.add(x.thread);
-    }
+    for (let a = 0; a < v.length; a++) if (isInitial(v, a)) initials.add((v[a] as Event).thread);
     // Already covered: an initial is scheduled here, was explored here, or is asleep here.
     for (const q of initials) if (node.backtrack.includes(q) || node.done.includes(q) || node.sleep.has(q)) return;
     // An initial that is not enabled at E' can only have been enabled by e' itself (anything else

@@ -36,7 +36,7 @@ export interface WakeupBranch {
 }
 
 /** Does `e` happen before (or equal) the point whose clock is `vc`? */
-function hb(e: SeqEvent, vc: readonly number[]): boolean {
+export function hb(e: SeqEvent, vc: readonly number[]): boolean {
   return (vc[e.thread] ?? 0) >= e.seq;
 }
 
