@@ -37,6 +37,8 @@ function measure(program: Program, reduction: Reduction, maxExecutions?: number)
 
 const rows: string[][] = [['scenario', 'executions', 'traces', 'ms to verdict', 'exec/s', 'source-DPOR executions', 'ms', 'speed-up', 'naive executions', 'reduction']];
 const total = { exec: 0, traces: 0, ms: 0, steps: 0, sourceExec: 0, sourceMs: 0 };
+/** Executions/s of the small scenarios (at most 100 executions), the issue's yardstick. */
+const smallRates: number[] = [];
 const files = findScenarios('scenarios/check').filter((f) => !filter || f.includes(filter));
 const programs: Program[] = files.map((f) => openScenario(f).program);
 // Warm the JIT up on every scenario first, so that the first rows are not the slowest.
@@ -52,6 +54,7 @@ for (const [k, file] of files.entries()) {
   total.ms += d.ms;
   total.sourceExec += src.r.stats.executions;
   total.sourceMs += src.ms;
+  if (d.r.stats.executions <= 100) smallRates.push(d.rate);
   const naive = `${n.stats.executions}${n.exhaustive ? '' : '+'}`;
   const factor = `${n.exhaustive ? '' : '>'}${(n.stats.executions / d.r.stats.executions).toFixed(1)}x`;
   rows.push([
@@ -90,6 +93,11 @@ const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length))
 for (const r of rows) console.log(r.map((x, c) => (c === 0 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join('  '));
 const perS = (n: number, ms: number): number => Math.round((n / ms) * 1000);
 console.log(`\ncatalog, optimal DPOR: ${total.exec} executions (${total.traces} traces) in ${total.ms.toFixed(0)} ms: ${perS(total.exec, total.ms)} executions/s, ${perS(total.traces, total.ms)} traces/s, ${perS(total.steps, total.ms)} steps/s`);
+if (smallRates.length > 0) {
+  smallRates.sort((a, b) => a - b);
+  const median = smallRates[Math.floor(smallRates.length / 2)]!;
+  console.log(`small scenarios (at most 100 executions, ${smallRates.length} of them): median ${Math.round(median)} executions/s, range ${Math.round(smallRates[0]!)}-${Math.round(smallRates[smallRates.length - 1]!)}`);
+}
 console.log(`catalog, source-set DPOR: ${total.sourceExec} executions in ${total.sourceMs.toFixed(0)} ms: ${perS(total.sourceExec, total.sourceMs)} executions/s, ${perS(total.traces, total.sourceMs)} traces/s; optimal is ${(total.sourceMs / total.ms).toFixed(2)}x faster to the verdicts`);
 
 // The model's own speed: every catalog program run start to finish, always stepping the lowest
