@@ -8,6 +8,9 @@ import { scenarioFromText, type LoadedScenario } from '../../src/scenarios/resol
 
 export type Knobs = Readonly<Record<string, string | number | boolean>>;
 
+/** mm A's usual layout in these tests: heap in slot 0 (its PTE table is the one freed), stack in slot 1. */
+export const HEAP_AND_STACK_VMAS: readonly string[] = ['      - { name: heap, start: 0, end: 1 }', '      - { name: stack, start: 1, end: 2 }'];
+
 /** The standard two-CPU race of the catalog, as YAML text. */
 export interface MunmapVsGupOptions {
   readonly arch: 'x86' | 'x86-invlpgb' | 'x86-kvm' | 'arm64';
@@ -35,8 +38,7 @@ export function munmapVsGupFastYaml(o: MunmapVsGupOptions): string {
     'mm:',
     '  A:',
     '    vmas:',
-    '      - { name: heap, start: 0, end: 1 }',
-    '      - { name: stack, start: 1, end: 2 }',
+    ...HEAP_AND_STACK_VMAS,
     'cpus:',
     '  - { mm: A, run: [ { munmap: heap } ] }',
     `  - { mm: A, run: [ { gup_fast: { slot: 0 } } ]${cpu1Extra} }`,

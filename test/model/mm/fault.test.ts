@@ -10,7 +10,7 @@ import { check } from '../../../src/engines/check/index.js';
 import { lockLoc } from '../../../src/model/kernel/locking/spinlock.js';
 import { page_table_lock, ptl } from '../../../src/model/mm/memory.js';
 import { cpuLoc, mmLoc, nextPfnLoc, pageLoc, ptLoc } from '../../../src/model/state.js';
-import { drain, events, finish, load, theEvent } from '../helpers.js';
+import { drain, events, finish, HEAP_AND_STACK_VMAS, load, theEvent } from '../helpers.js';
 
 const ALL = ['no-walk-of-freed-table', 'no-walk-of-reused-table', 'no-stale-walk-cache', 'no-sleep-in-atomic', 'no-ipi-wait-with-irqs-off', 'gup-fast-pins-own-pages', 'no-gup-fast-pin-of-collapsed-page', 'deferred-frees-drain'];
 
@@ -42,8 +42,7 @@ function loopYaml(arch: string, config: string, run0: string, cpu1: string, cpu2
     '  A:',
     '    ptes_per_table: 2',
     '    vmas:',
-    '      - { name: heap, start: 0, end: 1 }',
-    '      - { name: stack, start: 1, end: 2 }',
+    ...HEAP_AND_STACK_VMAS,
     'cpus:',
     `  - { mm: A, run: [ ${run0} ] }`,
     `  - ${cpu1}`,

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Driver, decodeSchedule, encodeSchedule, replay } from '../../../src/core/index.js';
 import { cpuLoc, pageLoc } from '../../../src/model/state.js';
-import { drain, drive, events, finish, munmapVsGupFastYaml, theEvent, violationsOf } from '../helpers.js';
+import { drain, drive, events, finish, HEAP_AND_STACK_VMAS, munmapVsGupFastYaml, theEvent, violationsOf } from '../helpers.js';
 
 const noSyncArm64 = munmapVsGupFastYaml({ arch: 'arm64', config: { preset: 'no-sync', batch_alloc: 'fails' } });
 
@@ -95,8 +95,7 @@ describe('a freed PTE table reused by another mm under GUP-fast (no-sync, arm64)
       'mm:',
       '  A:',
       '    vmas:',
-      '      - { name: heap, start: 0, end: 1 }',
-      '      - { name: stack, start: 1, end: 2 }',
+      ...HEAP_AND_STACK_VMAS,
       '  B: { vmas: [ { name: data, start: 0, end: 1 } ] }',
       'cpus:',
       '  - { mm: A, run: [ { munmap: heap } ] }',

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Driver } from '../../../src/core/index.js';
 import { ARCH_IDS } from '../../../src/model/config.js';
 import { cpuLoc, pageLoc } from '../../../src/model/state.js';
-import { drain, drive, events, finish, load, munmapVsGupFastYaml, mustFind, theEvent, violationsOf } from '../helpers.js';
+import { drain, drive, events, finish, HEAP_AND_STACK_VMAS, load, munmapVsGupFastYaml, mustFind, theEvent, violationsOf } from '../helpers.js';
 
 describe('skip-redundant-ipi (v8): the sync is skipped only where the flush implied an IPI broadcast', () => {
   for (const arch of ARCH_IDS) {
@@ -168,8 +168,7 @@ describe('the batch path (GFP_NOWAIT batch allocation succeeds)', () => {
       'mm:',
       '  A:',
       '    vmas:',
-      '      - { name: heap, start: 0, end: 1 }',
-      '      - { name: stack, start: 1, end: 2 }',
+      ...HEAP_AND_STACK_VMAS,
       'cpus:',
       '  - { mm: A, run: [ exit_mmap ] }',
       '  - { mm: A, lazy: true }',

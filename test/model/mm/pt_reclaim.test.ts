@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { pageLoc, pmdHugePteLoc, ptLoc } from '../../../src/model/state.js';
-import { complete, drain, drive, events, finish, runUntilDesc, settle, theEvent, violationsOf } from '../helpers.js';
+import { complete, drain, drive, events, finish, HEAP_AND_STACK_VMAS, runUntilDesc, settle, theEvent, violationsOf } from '../helpers.js';
 
 /** CPU0 madvise(MADV_DONTNEED)s heap (slot 0) of A; CPU1 runs `cpu1` (default: an RCU-only walker). */
 function reclaimYaml(arch: 'x86' | 'arm64', config: string, o: { cpu1?: string; run0?: string } = {}): string {
@@ -18,8 +18,7 @@ function reclaimYaml(arch: 'x86' | 'arm64', config: string, o: { cpu1?: string; 
     'mm:',
     '  A:',
     '    vmas:',
-    '      - { name: heap, start: 0, end: 1 }',
-    '      - { name: stack, start: 1, end: 2 }',
+    ...HEAP_AND_STACK_VMAS,
     'cpus:',
     `  - { mm: A, run: [ ${o.run0 ?? '{ madvise_dontneed: heap }'} ] }`,
     `  - { mm: A, run: [ ${o.cpu1 ?? '{ pte_offset_map: { slot: 0 } }'} ] }`,
