@@ -116,6 +116,9 @@ export interface ThreadState {
    * until the thread steps again (see rollback()).
    */
   stale: boolean;
+  /** bodyPending()'s last answer and the op it was for (the footprint of an op never changes, except under TSO). */
+  pendOp: Op | null;
+  pend: Pending | null;
 }
 
 const DEFAULT_MAX_STEPS = 100_000;
@@ -157,6 +160,14 @@ function sameLocs(a: readonly Loc[], b: readonly Loc[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** a ++ b (Array.prototype.concat is a slow generic builtin on this path). */
+function concatLocs(a: readonly Loc[], b: readonly Loc[]): Loc[] {
+  const out = new Array<Loc>(a.length + b.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] as Loc;
+  for (let i = 0; i < b.length; i++) out[a.length + i] = b[i] as Loc;
+  return out;
 }
 
 function describeOp(op: Op | null): string {
@@ -338,6 +349,7 @@ export class Execution {
   /** The next step of a thread, with its full footprint. */
   pending(tid: number): Pending {
     const t = this.thread(tid);
+    if (t.phase === 'body' && t.op) return this.bodyPending(t);
     const cpu = t.spec.cpu;
     const implicitReads: Loc[] = [...t.implicitReads];
     const implicitWrites: Loc[] = [];
@@ -427,7 +439,8 @@ export class Execution {
   /** pending() for a body step, without copying when the thread has no implicit reads. */
   private bodyPending(t: ThreadState): Pending {
     const op = t.op as Op;
-    let reads = op.kind === 'access' ? (t.implicitReads.length ? t.implicitReads.concat(op.reads) : op.reads) : t.implicitReads;
+    if (t.pendOp === op && !this.tso) return t.pend as Pending;
+    let reads = op.kind === 'access' ? (t.implicitReads.length ? concatLocs(t.implicitReads, op.reads) : op.reads) : t.implicitReads;
     let writes = op.kind === 'access' ? op.writes : [];
     if (this.tso && op.kind === 'access' && t.spec.cpu !== null) {
       // The footprint of a step under TSO: what it reads and writes through the store buffer.
@@ -448,7 +461,10 @@ export class Execution {
         }
       }
     }
-    return { kind: op.kind, fn: op.fn, desc: op.desc, reads, writes, options: op.kind === 'choose' ? op.options : undefined, key: op.kind === 'choose' ? op.key : undefined, op };
+    const pend: Pending = { kind: op.kind, fn: op.fn, desc: op.desc, reads, writes, options: op.kind === 'choose' ? op.options : undefined, key: op.kind === 'choose' ? op.key : undefined, op };
+    t.pendOp = op;
+    t.pend = pend;
+    return pend;
   }
 
   private doAccess(t: ThreadState, index: number, pend: Pending, op: AccessOp): StepRecord {
@@ -538,6 +554,8 @@ export class Execution {
       ctxLoc: spec.kind !== 'agent' && spec.cpu !== null ? machineLocs.ctx(spec.cpu) : null,
       initialOp: null,
       stale: false,
+      pendOp: null,
+      pend: null,
     };
     this.threads[id] = t;
     if (t.phase === 'body') this.advance(t, undefined);
