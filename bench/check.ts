@@ -39,6 +39,8 @@ const rows: string[][] = [['scenario', 'executions', 'traces', 'ms to verdict', 
 const total = { exec: 0, traces: 0, ms: 0, steps: 0, sourceExec: 0, sourceMs: 0 };
 /** Executions/s of the small scenarios (at most 100 executions), the issue's yardstick. */
 const smallRates: number[] = [];
+/** ... and the new steps per execution of each (what the model's own rate allows them). */
+const smallStepsPerExec: number[] = [];
 const files = findScenarios('scenarios/check').filter((f) => !filter || f.includes(filter));
 const programs: Program[] = files.map((f) => openScenario(f).program);
 // Warm the JIT up on every scenario first, so that the first rows are not the slowest.
@@ -54,7 +56,10 @@ for (const [k, file] of files.entries()) {
   total.ms += d.ms;
   total.sourceExec += src.r.stats.executions;
   total.sourceMs += src.ms;
-  if (d.r.stats.executions <= 100) smallRates.push(d.rate);
+  if (d.r.stats.executions <= 100) {
+    smallRates.push(d.rate);
+    smallStepsPerExec.push(d.r.stats.steps / d.r.stats.executions);
+  }
   const naive = `${n.stats.executions}${n.exhaustive ? '' : '+'}`;
   const factor = `${n.exhaustive ? '' : '>'}${(n.stats.executions / d.r.stats.executions).toFixed(1)}x`;
   rows.push([
@@ -122,6 +127,36 @@ console.log(`catalog, source-set DPOR: ${total.sourceExec} executions in ${total
   const stepsPerExec = total.steps / total.exec;
   console.log(`model alone: ${raw} steps/s; the checker executes ${checked} new steps/s (${((checked / raw) * 100).toFixed(0)}% of that rate: the rest re-runs generators after rollbacks and does the DPOR bookkeeping)`);
   console.log(`an execution adds ${stepsPerExec.toFixed(1)} new steps on average: with no exploration cost at all, the model's rate allows ${Math.round(raw / stepsPerExec)} executions/s`);
+  if (smallStepsPerExec.length > 0) {
+    const ceilings = smallStepsPerExec.map((n) => raw / n).sort((a, b) => a - b);
+    const spe = [...smallStepsPerExec].sort((a, b) => a - b);
+    console.log(`small scenarios: ${spe[Math.floor(spe.length / 2)]!.toFixed(1)} new steps per execution (median; their first execution counts in full), so the model's rate allows them a median of ${Math.round(ceilings[Math.floor(ceilings.length / 2)]!)} executions/s with no exploration cost`);
+  }
+
+  // How much coarser steps could give without merging shared accesses: the steps of those runs
+  // whose footprint touches only locations no other thread touches in the same execution (a
+  // CPU's context slot and stopped flag aside: every step of a task reads them). A checker that
+  // knew them in advance could fuse them into the next step at no cost at all.
+  let all = 0;
+  let privateSteps = 0;
+  for (const p of programs) {
+    const e = new Execution(p);
+    for (;;) {
+      const en = e.enabled();
+      if (en.length === 0) break;
+      e.step(en[0]!, e.pending(en[0]!).kind === 'choose' ? 0 : undefined);
+    }
+    const machine = (l: string): boolean => /^cpu\d+\.(ctx|stopped)$/.test(l);
+    const locs = (r: (typeof e.trace)[number]): string[] => [...r.reads, ...r.writes.map(([l]) => l)].filter((l) => !machine(l));
+    const threadsOf = new Map<string, Set<number>>();
+    for (const r of e.trace) for (const l of locs(r)) (threadsOf.get(l) ?? threadsOf.set(l, new Set()).get(l)!).add(r.thread);
+    for (const r of e.trace) {
+      all++;
+      if (r.kind === 'access' && locs(r).every((l) => threadsOf.get(l)!.size === 1)) privateSteps++;
+    }
+  }
+  const share = privateSteps / all;
+  console.log(`steps touching only locations no other thread touches in their execution: ${(share * 100).toFixed(1)}% (${privateSteps} of ${all}); fusing every one of them for free would allow at most ${Math.round(raw / (stepsPerExec * (1 - share)))} executions/s`);
 }
 
 console.log('\nscaling: 1 updater (munmap, broadcast IPI, batch fails) + N GUP-fast walkers, x86');
