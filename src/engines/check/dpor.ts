@@ -113,8 +113,11 @@ interface Event {
   readonly prevClock: number[] | undefined;
   /** Locations logged for this event (its writes, then the reads it did not write). */
   readonly logged: ReadonlyArray<number[]>;
-  /** Optimal DPOR: the earlier events it races with (processed when the execution ends). */
-  races: readonly number[] | null;
+  /**
+   * The earlier events it races with, or null (optimal DPOR reverses them when the execution
+   * ends; source-set DPOR adds backtrack points at once).
+   */
+  readonly races: readonly number[] | null;
 }
 
 /** The value a step's writes left in `loc` (its last write there), or undefined. */
@@ -185,8 +188,8 @@ class EventLog {
     }
   }
 
-  /** Append the event of step `rec`; `races` receives the indices of the events it races with. */
-  push(rec: StepRecord, phase: Phase, op: Op | null, races: number[]): Event {
+  /** Append the event of step `rec`, with the indices of the earlier events it races with. */
+  push(rec: StepRecord, phase: Phase, op: Op | null): Event {
     const t = rec.thread;
     const fp = recordFootprint(rec);
     const prevClock = this.clock[t];
@@ -209,10 +212,10 @@ class EventLog {
       if (w) this.scan(w, fp, l, false);
       logged.push(this.logOf(this.byLoc, l));
     }
-    races.length = 0;
     // Latest first (an insertion sort: the list is short, and Array.prototype.sort with a
     // comparator costs more than the whole scan here).
-    for (let i = 1; i < cand.length; i++) {
+    const nc = cand.length;
+    for (let i = 1; i < nc; i++) {
       const x = cand[i] as number;
       let j = i - 1;
       while (j >= 0 && (cand[j] as number) < x) {
@@ -221,15 +224,17 @@ class EventLog {
       }
       cand[j + 1] = x;
     }
-    for (const i of cand) {
+    let races: number[] | null = null;
+    for (let k = 0; k < nc; k++) {
+      const i = cand[k] as number;
       const e = this.events[i] as Event;
       if (e.thread === t) continue;
-      if (!hb(e, vc)) races.push(i);
+      if (!hb(e, vc)) (races ??= []).push(i);
       join(vc, e.vc);
     }
     vc[t] = seq;
     const idx = this.events.length;
-    const ev: Event = { thread: t, phase, op, writes: rec.writes, choice: rec.choice?.index, fp, vc, seq, prevClock, logged, races: null };
+    const ev: Event = { thread: t, phase, op, writes: rec.writes, choice: rec.choice?.index, fp, vc, seq, prevClock, logged, races };
     this.events.push(ev);
     this.clock[t] = vc;
     if (rec.spawned !== undefined) {
@@ -299,7 +304,6 @@ export class Explorer {
     const bound = this.opts.preemptionBound;
     const mode = bound !== undefined ? 'none' : this.opts.reduction;
     const reducing = mode !== 'none';
-    const races: number[] = [];
     /** Index of the first event of the current execution that the previous one did not have. */
     let firstNew = 0;
 
@@ -347,9 +351,8 @@ export class Explorer {
         const op = stepping.op;
         const rec = exec.step(next.thread, next.choice);
         this.results.stats.steps++;
-        const ev = log.push(rec, phase, op, races);
-        if (mode === 'source-dpor') for (const i of races) this.addBacktrack(i, ev, log.events, stack);
-        else if (mode === 'dpor' && races.length > 0) ev.races = races.slice();
+        const ev = log.push(rec, phase, op);
+        if (mode === 'source-dpor' && ev.races !== null) for (const i of ev.races) this.addBacktrack(i, ev, log.events, stack);
         let childSleep: ReadonlyMap<number, Footprint> = NO_SLEEPERS;
         for (const [q, fp] of sleepers) {
           if (conflicts(fp, ev.fp)) continue;
