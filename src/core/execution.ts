@@ -22,7 +22,7 @@
 import type { AccessOp, ChooseOp, Effect, Op, Proc, SpawnOp, ThreadKind, ThreadSpec } from './op.js';
 import type { Property, Violation, Monitor } from './property.js';
 import type { StepRecord } from './trace.js';
-import { internByIndex, type DomainEvent, type Loc, type Value } from './value.js';
+import { internByIndex, valueEquals, type DomainEvent, type Loc, type Value } from './value.js';
 
 /** Locations the machine itself interprets. */
 export const machineLocs = {
@@ -116,9 +116,31 @@ export interface ThreadState {
    * until the thread steps again (see rollback()).
    */
   stale: boolean;
+  /**
+   * After a rollback, the steps the thread took before it from its restored position on, and
+   * its generator where they left it: while the thread retakes the same steps on the same values,
+   * they are replayed from here and the generator waits (see ghostStep()).
+   */
+  ghost: Ghost | null;
   /** bodyPending()'s last answer and the op it was for (the footprint of an op never changes, except under TSO). */
   pendOp: Op | null;
   pend: Pending | null;
+}
+
+/**
+ * A moved thread's steps as a rollback undid them, from position `from` on: the records, the
+ * values each access read, the results sent into the generator, and the thread's op and phase
+ * after each; then the generator, suspended after the last of them (null if the thread had
+ * finished).
+ */
+interface Ghost {
+  readonly from: number;
+  readonly recs: readonly StepRecord[];
+  readonly vals: ReadonlyArray<readonly Value[] | null>;
+  readonly resumes: readonly unknown[];
+  readonly opAfter: ReadonlyArray<Op | null>;
+  readonly phaseAfter: readonly Phase[];
+  readonly gen: Proc | null;
 }
 
 const DEFAULT_MAX_STEPS = 100_000;
@@ -194,6 +216,9 @@ export class Execution {
   private readonly opAfter: Array<Op | null> = [];
   private readonly phaseAfter: Phase[] = [];
   private readonly stepsAfter: number[] = [];
+  /** Per step: the values an access read (null for other steps), for ghost replay. */
+  private readonly readVals: Array<readonly Value[] | null> = [];
+  private lastVals: readonly Value[] | null = null;
   private pendingUndo: UndoLog = NO_UNDO;
   private lastResume: unknown = undefined;
   private monitors: Array<{ property: Property; monitor: Monitor }>;
@@ -386,46 +411,32 @@ export class Execution {
     if (!enabledChecked && !this.isEnabled(t)) {
       throw new ModelError(`thread ${tid} (${t.spec.name}) is not enabled at step ${this.steps}`);
     }
-    if (t.stale) this.revive(t);
     if (this.steps >= this.maxSteps) {
       throw new ModelError(`execution exceeded ${this.maxSteps} steps (a loop in the model or the workload?)`);
     }
-    const pend = t.phase === 'body' ? this.bodyPending(t) : this.pending(tid);
     this.pendingUndo = NO_UNDO;
+    this.lastVals = null;
     const index = this.steps;
-    const cpu = t.spec.cpu;
-    let record: StepRecord;
-
-    if (t.phase === 'entry') {
-      this.setLoc(machineLocs.ctx(cpu as number), t.id);
-      record = this.record(t, index, pend, [[machineLocs.ctx(cpu as number), t.id]], NO_EVENTS);
-      t.phase = 'body';
-      this.advance(t, undefined);
-    } else if (t.phase === 'exit') {
-      this.setLoc(machineLocs.ctx(cpu as number), null);
-      record = this.record(t, index, pend, [[machineLocs.ctx(cpu as number), null]], NO_EVENTS);
-      t.phase = 'done';
-    } else {
-      const op = t.op as Op;
-      switch (op.kind) {
-        case 'access':
-          record = this.doAccess(t, index, pend, op);
-          break;
-        case 'choose':
-          record = this.doChoose(t, index, pend, op, choice);
-          break;
-        case 'spawn':
-          record = this.doSpawn(t, index, pend, op);
-          break;
-      }
+    let record = t.stale && t.ghost !== null ? this.ghostStep(t, index, choice) : null;
+    if (record === null) {
+      if (t.stale) this.revive(t);
+      record = this.runStep(t, index, choice);
     }
     t.steps++;
     this.steps++;
+    const g = t.ghost;
+    if (g !== null && t.steps === g.from + g.recs.length) {
+      // Back where the generator was suspended: it takes over again.
+      t.gen = g.gen;
+      t.ghost = null;
+      t.stale = false;
+    }
     if (!this.keepTrace && t.phase === 'done' && t.spec.kind !== 'task') this.freeIds.push(t.id);
     if (this.keepTrace) {
       this.trace.push(record);
       this.undo.push(this.pendingUndo);
       this.resumes.push(this.lastResume);
+      this.readVals.push(this.lastVals);
       this.opAfter.push(t.op);
       this.phaseAfter.push(t.phase);
       this.stepsAfter.push(t.steps);
@@ -435,6 +446,87 @@ export class Execution {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** Run thread `t`'s next step (its generator is live). */
+  private runStep(t: ThreadState, index: number, choice: number | undefined): StepRecord {
+    const cpu = t.spec.cpu as number;
+    if (t.phase === 'entry') {
+      const pend = this.pending(t.id);
+      this.setLoc(machineLocs.ctx(cpu), t.id);
+      const record = this.record(t, index, pend, [[machineLocs.ctx(cpu), t.id]], NO_EVENTS);
+      t.phase = 'body';
+      this.advance(t, undefined);
+      return record;
+    }
+    if (t.phase === 'exit') {
+      const pend = this.pending(t.id);
+      this.setLoc(machineLocs.ctx(cpu), null);
+      const record = this.record(t, index, pend, [[machineLocs.ctx(cpu), null]], NO_EVENTS);
+      t.phase = 'done';
+      return record;
+    }
+    const pend = this.bodyPending(t);
+    const op = t.op as Op;
+    switch (op.kind) {
+      case 'access':
+        return this.doAccess(t, index, pend, op);
+      case 'choose':
+        return this.doChoose(t, index, pend, op, choice);
+      case 'spawn':
+        return this.doSpawn(t, index, pend, op);
+    }
+  }
+
+  /**
+   * Replay thread `t`'s next step from its ghost (the steps a rollback undid) if the step is the
+   * same as then: the same choice, the same child id, and for an access the same values read
+   * (valueEquals(): store values are plain immutable data). The op is the same (it is fixed once yielded), and the effect, a function of
+   * the values it reads and of the process's state, which the same earlier results rebuilt, would
+   * write and return the same, so the recorded writes, events and result are used and the
+   * generator is not resumed. Otherwise the ghost is dropped and null returned, with nothing
+   * changed: the caller re-runs the generator (revive()) and runs the step.
+   */
+  private ghostStep(t: ThreadState, index: number, choice: number | undefined): StepRecord | null {
+    const g = t.ghost as Ghost;
+    const k = t.steps - g.from;
+    const old = g.recs[k] as StepRecord;
+    let record: StepRecord | null = null;
+    if (t.phase === 'entry' || t.phase === 'exit') {
+      const cpu = t.spec.cpu as number;
+      const pend = this.pending(t.id);
+      const v = t.phase === 'entry' ? t.id : null;
+      this.setLoc(machineLocs.ctx(cpu), v);
+      record = this.record(t, index, pend, [[machineLocs.ctx(cpu), v]], NO_EVENTS);
+    } else {
+      const op = t.op as Op;
+      const pend = this.bodyPending(t);
+      if (op.kind === 'access') {
+        const vals = this.values(op.reads);
+        const was = g.vals[k] as readonly Value[];
+        let same = true;
+        for (let i = 0; i < vals.length && same; i++) same = valueEquals(vals[i] as Value, was[i] as Value);
+        if (same) {
+          const writes = old.writes;
+          for (let i = 0; i < writes.length; i++) this.setLoc((writes[i] as readonly [Loc, Value])[0], (writes[i] as readonly [Loc, Value])[1]);
+          this.lastVals = vals;
+          record = this.record(t, index, pend, writes, old.events, old.note);
+        }
+      } else if (op.kind === 'choose') {
+        if (choice === old.choice?.index) record = this.doChooseRecord(t, index, pend, op, choice);
+      } else if (old.spawned === this.threads.length) {
+        const child = this.addThread(op.thread, index);
+        record = this.record(t, index, pend, NO_WRITES, NO_EVENTS, undefined, undefined, child.id);
+      }
+    }
+    if (record === null) {
+      t.ghost = null;
+      return null;
+    }
+    this.lastResume = g.resumes[k];
+    t.op = g.opAfter[k] as Op | null;
+    t.phase = g.phaseAfter[k] as Phase;
+    return record;
+  }
 
   /** pending() for a body step, without copying when the thread has no implicit reads. */
   private bodyPending(t: ThreadState): Pending {
@@ -469,7 +561,9 @@ export class Execution {
 
   private doAccess(t: ThreadState, index: number, pend: Pending, op: AccessOp): StepRecord {
     if (this.tso && t.spec.cpu !== null && (t.spec.kind !== 'agent' || op === DRAIN_OP)) return this.doAccessTso(t, index, pend, op, t.spec.cpu);
-    const eff = this.runEffect(t, index, op, this.values(op.reads));
+    const vals = this.values(op.reads);
+    this.lastVals = vals;
+    const eff = this.runEffect(t, index, op, vals);
     const writes = eff.writes ?? NO_WRITES;
     for (const [loc, v] of writes) this.setLoc(loc, v);
     const record = this.record(t, index, pend, writes, eff.events ?? NO_EVENTS, eff.note);
@@ -478,12 +572,16 @@ export class Execution {
   }
 
   private doChoose(t: ThreadState, index: number, pend: Pending, op: ChooseOp, choice: number | undefined): StepRecord {
+    const record = this.doChooseRecord(t, index, pend, op, choice);
+    this.advance(t, choice);
+    return record;
+  }
+
+  private doChooseRecord(t: ThreadState, index: number, pend: Pending, op: ChooseOp, choice: number | undefined): StepRecord {
     if (choice === undefined || !Number.isInteger(choice) || choice < 0 || choice >= op.options.length) {
       throw new ModelError(`${op.fn} (${t.spec.name}): choice '${op.key}' needs an option index in 0..${op.options.length - 1}, got ${choice}`);
     }
-    const record = this.record(t, index, pend, NO_WRITES, NO_EVENTS, undefined, { index: choice, option: op.options[choice] as string, key: op.key });
-    this.advance(t, choice);
-    return record;
+    return this.record(t, index, pend, NO_WRITES, NO_EVENTS, undefined, { index: choice, option: op.options[choice] as string, key: op.key });
   }
 
   private doSpawn(t: ThreadState, index: number, pend: Pending, op: SpawnOp): StepRecord {
@@ -554,6 +652,7 @@ export class Execution {
       ctxLoc: spec.kind !== 'agent' && spec.cpu !== null ? machineLocs.ctx(spec.cpu) : null,
       initialOp: null,
       stale: false,
+      ghost: null,
       pendOp: null,
       pend: null,
     };
@@ -673,6 +772,8 @@ export class Execution {
     if (depth > this.trace.length || depth < 0) throw new ModelError(`rollback to step ${depth} of ${this.trace.length}`);
     const needs: boolean[] = [];
     let moved = 0;
+    /** Per thread: its steps being undone, latest first. */
+    const undone: number[][] = [];
     for (let i = this.trace.length - 1; i >= depth; i--) {
       const rec = this.trace[i] as StepRecord;
       const undo = this.undo[i] as UndoLog;
@@ -694,6 +795,13 @@ export class Execution {
         needs[rec.thread] = true;
         moved++;
       }
+      (undone[rec.thread] ??= []).push(i);
+    }
+    if (!this.tso) {
+      for (let id = 0; id < this.threads.length; id++) {
+        const steps = undone[id];
+        if (needs[id] && steps !== undefined) this.keepGhost(this.threads[id] as ThreadState, steps);
+      }
     }
     this.trace.length = depth;
     this.steps = depth;
@@ -702,6 +810,7 @@ export class Execution {
     this.opAfter.length = depth;
     this.phaseAfter.length = depth;
     this.stepsAfter.length = depth;
+    this.readVals.length = depth;
     let v = this.violations.length;
     while (v > 0 && (this.violations[v - 1] as Violation).step >= depth) v--;
     this.violations.length = v;
@@ -727,6 +836,43 @@ export class Execution {
     }
   }
 
+  /**
+   * Before a rollback undoes thread `t`'s steps at trace indices `undone` (latest first), keep
+   * them as its ghost, with its generator suspended after them; if it is already replaying a
+   * ghost, the undone steps go in front of what is left of that one. A thread with neither a live
+   * generator nor a ghost (rolled back before and not stepped since) gets none.
+   */
+  private keepGhost(t: ThreadState, undone: readonly number[]): void {
+    const prev = t.stale ? t.ghost : null;
+    if (t.stale && prev === null) return;
+    const n = undone.length;
+    const rest = prev === null ? 0 : prev.recs.length - (t.steps - prev.from);
+    const recs = new Array<StepRecord>(n + rest);
+    const vals = new Array<readonly Value[] | null>(n + rest);
+    const resumes = new Array<unknown>(n + rest);
+    const opAfter = new Array<Op | null>(n + rest);
+    const phaseAfter = new Array<Phase>(n + rest);
+    for (let j = 0; j < n; j++) {
+      const i = undone[n - 1 - j] as number;
+      recs[j] = this.trace[i] as StepRecord;
+      vals[j] = this.readVals[i] as readonly Value[] | null;
+      resumes[j] = this.resumes[i];
+      opAfter[j] = this.opAfter[i] as Op | null;
+      phaseAfter[j] = this.phaseAfter[i] as Phase;
+    }
+    if (prev !== null) {
+      const skip = prev.recs.length - rest;
+      for (let j = 0; j < rest; j++) {
+        recs[n + j] = prev.recs[skip + j] as StepRecord;
+        vals[n + j] = prev.vals[skip + j] as readonly Value[] | null;
+        resumes[n + j] = prev.resumes[skip + j];
+        opAfter[n + j] = prev.opAfter[skip + j] as Op | null;
+        phaseAfter[n + j] = prev.phaseAfter[skip + j] as Phase;
+      }
+    }
+    t.ghost = { from: t.steps - n, recs, vals, resumes, opAfter, phaseAfter, gen: prev === null ? t.gen : prev.gen };
+  }
+
   private park(t: ThreadState, phase: Phase, steps: number, op: Op | null): void {
     t.phase = phase;
     t.steps = steps;
@@ -743,6 +889,7 @@ export class Execution {
    */
   private revive(t: ThreadState): void {
     const { phase, steps, op: restored } = t;
+    t.ghost = null;
     t.gen = null;
     t.op = null;
     t.steps = 0;
