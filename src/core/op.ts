@@ -186,7 +186,7 @@ export function* local(site: Site, cost?: Cost, events?: readonly DomainEvent[])
   yield op;
 }
 
-const NOTHING: readonly Loc[] = Object.freeze([]);
+const NOTHING: readonly Loc[] = [];
 
 /** Nondeterministic choice; returns the chosen option's index. */
 export function* choose(site: Site, key: string, options: readonly string[]): Proc<number> {

@@ -121,7 +121,7 @@ export function cpu_online_mask(k: Kernel): readonly number[] {
   if (!m) {
     const cpus: number[] = [];
     for (let i = 0; i < k.nr_cpus; i++) cpus.push(i);
-    ONLINE.set(k, (m = Object.freeze(cpus)));
+    ONLINE.set(k, (m = cpus));
   }
   return m;
 }

@@ -18,9 +18,9 @@ import type { SimObserver, TimingModel } from './engine.js';
 
 const ARRIVALS = 'mm1.arrivals';
 const DEPARTURES = 'mm1.departures';
-const ARRIVAL_LOCS = Object.freeze([ARRIVALS]);
-const SERVE_READS = Object.freeze([ARRIVALS, DEPARTURES]);
-const SERVE_WRITES = Object.freeze([DEPARTURES]);
+const ARRIVAL_LOCS = [ARRIVALS];
+const SERVE_READS = [ARRIVALS, DEPARTURES];
+const SERVE_WRITES = [DEPARTURES];
 
 const ARRIVE: AccessOp = accessOp({
   fn: 'arrive',

@@ -85,10 +85,10 @@ const IRQ_ENTRY_COST = { cls: 'irq_entry' } as const;
 const IRQ_EXIT_COST = { cls: 'irq_exit' } as const;
 const IPI_SEND_COST = { cls: 'ipi_send' } as const;
 const IPI_WAIT_COST = { cls: 'ipi_wait' } as const;
-const NO_LOCS: readonly string[] = Object.freeze([]);
-const rcuReads = internByIndex((c) => Object.freeze([cpuLoc.rcu(c)]));
+const NO_LOCS: readonly string[] = [];
+const rcuReads = internByIndex((c) => [cpuLoc.rcu(c)]);
 /** What irq_enter() and irq_exit() write: the interrupt flag, hardirq and the RCU state. */
-const irqWrites = internByIndex((c) => Object.freeze([cpuLoc.irqs_off(c), cpuLoc.hardirq(c), cpuLoc.rcu(c)]));
+const irqWrites = internByIndex((c) => [cpuLoc.irqs_off(c), cpuLoc.hardirq(c), cpuLoc.rcu(c)]);
 const irqComm = internByIndex((c) => `irq/${c}`);
 const ipiFromDesc = internByIndex((src) => ({
   TLB: `TLB shootdown IPI from CPU${src}`,
@@ -102,7 +102,7 @@ function csdLocks(src: number, dst: number): readonly string[] {
   const row = csdLockArrays[src] ?? (csdLockArrays[src] = []);
   let a = row[dst];
   if (a === undefined) {
-    a = Object.freeze([csdLoc(src, dst)]);
+    a = [csdLoc(src, dst)];
     if (pairCached < PAIR_CACHE_LIMIT) {
       row[dst] = a;
       pairCached++;
@@ -226,7 +226,7 @@ function remoteCpus(k: Kernel, mask: readonly number[], self: number): readonly 
   let r = bySelf[self];
   if (!r) {
     const online = cpu_online_set(k);
-    bySelf[self] = r = Object.freeze(mask.filter((c) => c !== self && online.has(c)));
+    bySelf[self] = r = mask.filter((c) => c !== self && online.has(c));
   }
   return r;
 }

@@ -40,7 +40,7 @@ const READER_LOCS: Array<readonly string[]> = [];
 
 /** The locations that decide whether CPU `c` is an RCU reader, in ReaderState order, then `cpuN.rcu`. */
 export function readerLocs(c: number): readonly string[] {
-  return READER_LOCS[c] ?? (READER_LOCS[c] = Object.freeze([cpuLoc.irqs_off(c), cpuLoc.preempt_count(c), cpuLoc.rcu_nesting(c), cpuLoc.hardirq(c), cpuLoc.rcu(c)]));
+  return READER_LOCS[c] ?? (READER_LOCS[c] = [cpuLoc.irqs_off(c), cpuLoc.preempt_count(c), cpuLoc.rcu_nesting(c), cpuLoc.hardirq(c), cpuLoc.rcu(c)]);
 }
 
 export function readerState(vals: readonly Value[], offset = 0): ReaderState {
@@ -99,7 +99,7 @@ export function* readerChange<F extends ReaderField>(
 /** What readerChange() writes: the field's location and `cpuN.rcu`, built once per field and CPU. */
 function changeWrites(field: ReaderField, cpu: number): readonly string[] {
   const perCpu = CHANGE_WRITES[field];
-  return perCpu[cpu] ?? (perCpu[cpu] = Object.freeze([FIELD_LOC[field](cpu), cpuLoc.rcu(cpu)]));
+  return perCpu[cpu] ?? (perCpu[cpu] = [FIELD_LOC[field](cpu), cpuLoc.rcu(cpu)]);
 }
 const CHANGE_WRITES: { readonly [F in ReaderField]: Array<readonly string[]> } = { irqs_off: [], preempt_count: [], rcu_nesting: [], hardirq: [] };
 

@@ -34,9 +34,9 @@ function gpStartFootprint(k: Kernel, cpu: number): { readonly cpus: readonly num
   if (!perCpu) GP_START.set(k, (perCpu = []));
   let f = perCpu[cpu];
   if (!f) {
-    const cpus = Object.freeze(Array.from({ length: k.nr_cpus }, (_, i) => i));
+    const cpus = Array.from({ length: k.nr_cpus }, (_, i) => i);
     const seqLoc = cpuLoc.rcu_gp_started(cpu);
-    perCpu[cpu] = f = { cpus, reads: Object.freeze([...cpus.map(cpuLoc.rcu), seqLoc]), writes: Object.freeze([seqLoc]) };
+    perCpu[cpu] = f = { cpus, reads: [...cpus.map(cpuLoc.rcu), seqLoc], writes: [seqLoc] };
   }
   return f;
 }
