@@ -449,19 +449,14 @@ export class Execution {
 
   /** Run thread `t`'s next step (its generator is live). */
   private runStep(t: ThreadState, index: number, choice: number | undefined): StepRecord {
-    const cpu = t.spec.cpu as number;
     if (t.phase === 'entry') {
-      const pend = this.pending(t.id);
-      this.setLoc(machineLocs.ctx(cpu), t.id);
-      const record = this.record(t, index, pend, [[machineLocs.ctx(cpu), t.id]], NO_EVENTS);
+      const record = this.ctxStep(t, index);
       t.phase = 'body';
       this.advance(t, undefined);
       return record;
     }
     if (t.phase === 'exit') {
-      const pend = this.pending(t.id);
-      this.setLoc(machineLocs.ctx(cpu), null);
-      const record = this.record(t, index, pend, [[machineLocs.ctx(cpu), null]], NO_EVENTS);
+      const record = this.ctxStep(t, index);
       t.phase = 'done';
       return record;
     }
@@ -477,14 +472,24 @@ export class Execution {
     }
   }
 
+  /** An interrupt's entry or exit: its CPU's context slot takes the thread's id, or is cleared. */
+  private ctxStep(t: ThreadState, index: number): StepRecord {
+    const ctx = machineLocs.ctx(t.spec.cpu as number);
+    const v = t.phase === 'entry' ? t.id : null;
+    const pend = this.pending(t.id);
+    this.setLoc(ctx, v);
+    return this.record(t, index, pend, [[ctx, v]], NO_EVENTS);
+  }
+
   /**
    * Replay thread `t`'s next step from its ghost (the steps a rollback undid) if the step is the
    * same as then: the same choice, the same child id, and for an access the same values read
-   * (valueEquals(): store values are plain immutable data). The op is the same (it is fixed once yielded), and the effect, a function of
-   * the values it reads and of the process's state, which the same earlier results rebuilt, would
-   * write and return the same, so the recorded writes, events and result are used and the
-   * generator is not resumed. Otherwise the ghost is dropped and null returned, with nothing
-   * changed: the caller re-runs the generator (revive()) and runs the step.
+   * (valueEquals(): store values are plain immutable data). The op is the same (it is fixed once
+   * yielded), and the effect, a function of the values it reads and of the process's state,
+   * which the same earlier results rebuilt, would write and return the same; so the recorded
+   * writes, events and result are used and the generator is not resumed. Otherwise the ghost is
+   * dropped and null returned, with nothing changed: the caller re-runs the generator (revive())
+   * and runs the step.
    */
   private ghostStep(t: ThreadState, index: number, choice: number | undefined): StepRecord | null {
     const g = t.ghost as Ghost;
@@ -492,11 +497,7 @@ export class Execution {
     const old = g.recs[k] as StepRecord;
     let record: StepRecord | null = null;
     if (t.phase === 'entry' || t.phase === 'exit') {
-      const cpu = t.spec.cpu as number;
-      const pend = this.pending(t.id);
-      const v = t.phase === 'entry' ? t.id : null;
-      this.setLoc(machineLocs.ctx(cpu), v);
-      record = this.record(t, index, pend, [[machineLocs.ctx(cpu), v]], NO_EVENTS);
+      record = this.ctxStep(t, index);
     } else {
       const op = t.op as Op;
       const pend = this.bodyPending(t);
@@ -507,7 +508,7 @@ export class Execution {
         for (let i = 0; i < vals.length && same; i++) same = valueEquals(vals[i] as Value, was[i] as Value);
         if (same) {
           const writes = old.writes;
-          for (let i = 0; i < writes.length; i++) this.setLoc((writes[i] as readonly [Loc, Value])[0], (writes[i] as readonly [Loc, Value])[1]);
+          for (const [loc, v] of writes) this.setLoc(loc, v);
           this.lastVals = vals;
           record = this.record(t, index, pend, writes, old.events, old.note);
         }
