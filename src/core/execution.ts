@@ -760,13 +760,14 @@ export class Execution {
   /**
    * Go back to the state after the first `depth` steps, as if the later ones never ran: undo
    * their writes, forget the threads they spawned, and put the threads they advanced back where
-   * they were: phase, step count, and the op they were parked at. Their generators are rebuilt
-   * lazily, when a thread steps again (revive()), by re-running them with the values their earlier
-   * steps received (the code between two yields only touches process-local data, so this
-   * re-creates the same state). Until then the restored op serves for enabledness and
-   * footprints: an op's guard and footprint must not depend on process-local state changed after
-   * it was yielded (AccessOp), which revive() checks. About a third of the threads a rollback
-   * moves do not step again before the next rollback, so they are never rebuilt.
+   * they were: phase, step count, and the op they were parked at. The restored op serves for
+   * enabledness and footprints: an op's guard and footprint must not depend on process-local
+   * state changed after it was yielded (AccessOp). Each moved thread keeps the undone steps and
+   * its suspended generator as a ghost (keepGhost()): while it retakes those steps on equal
+   * values they are replayed (ghostStep()), and the generator takes over where it was. At the
+   * first step that differs, the generator is rebuilt (revive()) by re-running it with the
+   * values its earlier steps received (the code between two yields only touches process-local
+   * data, so this re-creates the same state), and it must reach the restored op.
    */
   rollback(depth: number): void {
     if (!this.keepTrace) throw new ModelError('rollback of an execution that keeps no trace');
