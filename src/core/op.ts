@@ -26,7 +26,9 @@
  * state that the code after the yield changes. The checker keeps a yielded op across a rollback
  * (to decide enabledness without re-running the process) and checks, when the process is re-run,
  * that it yields the same op (Execution.rollback()). A body must also yield the same ops when re-run
- * with the same results (deterministic, no state shared between runs).
+ * with the same results (deterministic, no state shared between runs), and an effect's writes,
+ * result and events must follow from the values it reads and the process's own state: after a
+ * rollback, a step retaken on equal values is replayed from its record instead of re-run.
  */
 import type { DomainEvent, Loc, Value } from './value.js';
 

@@ -4,9 +4,9 @@
  *
  * The story. JS generators cannot be cloned, so like loom and shuttle we never copy a state: to
  * try another branch at depth d we roll the execution back to its first d steps (Execution.rollback
- * undoes the store writes and puts the threads that moved since back at their ops; a thread's
- * generator is re-run only when it steps again). Along
- * the current execution we keep one node per step: which threads were enabled, what we still have
+ * undoes the store writes and puts the threads that moved since back at their ops; a thread that
+ * retakes its undone steps on equal values replays them, and its generator is re-run only at the
+ * first step that differs). Along the current execution we keep one node per step: which threads were enabled, what we still have
  * to try there, which threads we already tried (done), and which are asleep. Each executed step is
  * checked for races: an earlier step of another thread that touched a location this step also
  * touched, at least one of them writing, and that is not already ordered before this step through
