@@ -36,7 +36,7 @@ function measure(program: Program, reduction: Reduction, maxExecutions?: number)
 }
 
 const rows: string[][] = [['scenario', 'executions', 'traces', 'ms to verdict', 'exec/s', 'source-DPOR executions', 'ms', 'speed-up', 'naive executions', 'reduction']];
-const total = { exec: 0, traces: 0, ms: 0, steps: 0, sourceExec: 0, sourceMs: 0 };
+const total = { exec: 0, traces: 0, ms: 0, steps: 0, replayed: 0, rerun: 0, sourceExec: 0, sourceMs: 0 };
 /** Executions/s of the small scenarios (at most 100 executions), the issue's yardstick. */
 const smallRates: number[] = [];
 /** ... and the new steps per execution of each (what the model's own rate allows them). */
@@ -53,6 +53,8 @@ for (const [k, file] of files.entries()) {
   total.exec += d.r.stats.executions;
   total.traces += d.r.stats.complete;
   total.steps += d.r.stats.steps;
+  total.replayed += d.r.stats.replayed;
+  total.rerun += d.r.stats.rerun;
   total.ms += d.ms;
   total.sourceExec += src.r.stats.executions;
   total.sourceMs += src.ms;
@@ -98,6 +100,7 @@ const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length))
 for (const r of rows) console.log(r.map((x, c) => (c === 0 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join('  '));
 const perS = (n: number, ms: number): number => Math.round((n / ms) * 1000);
 console.log(`\ncatalog, optimal DPOR: ${total.exec} executions (${total.traces} traces) in ${total.ms.toFixed(0)} ms: ${perS(total.exec, total.ms)} executions/s, ${perS(total.traces, total.ms)} traces/s, ${perS(total.steps, total.ms)} steps/s`);
+console.log(`steps: ${total.steps - total.replayed} run through the model, ${total.replayed} replayed from their record after a rollback; ${total.rerun} generator steps re-run to rebuild threads whose step differed`);
 if (smallRates.length > 0) {
   smallRates.sort((a, b) => a - b);
   const median = smallRates[Math.floor(smallRates.length / 2)]!;

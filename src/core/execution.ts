@@ -229,6 +229,8 @@ export class Execution {
   private readonly keepTrace: boolean;
   private tso = false;
   private steps = 0;
+  /** Steps replayed from a ghost, and generator steps re-run by revive(), since creation. */
+  readonly counters = { replayed: 0, rerun: 0 };
   /** Without a trace: ids of finished interrupt and agent threads, reused by the next spawns. */
   private readonly freeIds: number[] = [];
 
@@ -523,6 +525,7 @@ export class Execution {
       t.ghost = null;
       return null;
     }
+    this.counters.replayed++;
     this.lastResume = g.resumes[k];
     t.op = g.opAfter[k] as Op | null;
     t.phase = g.phaseAfter[k] as Phase;
@@ -918,6 +921,7 @@ export class Execution {
       t.steps++;
     }
     t.stale = false;
+    this.counters.rerun += t.steps;
     if (t.phase !== phase || t.steps !== steps || !sameOp(t.op, restored)) {
       throw new ModelError(
         `thread ${t.id} (${t.spec.name}) re-ran differently after a rollback: parked at ${describeOp(restored)}, re-run reaches ${describeOp(t.op)} ` +

@@ -397,6 +397,8 @@ export class Explorer {
       log.truncate(depth);
       firstNew = depth;
     }
+    this.results.stats.replayed = exec.counters.replayed;
+    this.results.stats.rerun = exec.counters.rerun;
     return this.results.result(exhaustive);
   }
 

@@ -26,8 +26,12 @@ export interface ExploreStats {
   /** Executions abandoned because every enabled thread was asleep (redundant under source-DPOR). */
   sleepBlocked: number;
   deadlocks: number;
-  /** Steps executed (a step re-run after a rollback counts again). */
+  /** Steps taken (a step retaken after a rollback counts again). */
   steps: number;
+  /** Of those, the steps replayed from their record after a rollback (the model's code not run). */
+  replayed: number;
+  /** Generator steps re-run to rebuild a thread whose step differed from its record. */
+  rerun: number;
   maxDepth: number;
 }
 
@@ -41,7 +45,7 @@ export interface ExploreResult {
 }
 
 export class Results {
-  readonly stats: ExploreStats = { executions: 0, complete: 0, sleepBlocked: 0, deadlocks: 0, steps: 0, maxDepth: 0 };
+  readonly stats: ExploreStats = { executions: 0, complete: 0, sleepBlocked: 0, deadlocks: 0, steps: 0, replayed: 0, rerun: 0, maxDepth: 0 };
   private readonly violations = new Map<string, Counterexample>();
   private deadlock: Counterexample | null = null;
   private readonly program: Program;
