@@ -26,10 +26,10 @@ import { describeEntry, pgdTable, pxd_read, thpSubpage } from '../include/linux/
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking/rwsem.js';
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { page_table_lock } from './memory.js';
-import { pagetable_free } from './page_alloc.js';
+import { pagetable_free, staleWalkCacheEntries, walkCacheReads } from './page_alloc.js';
 import { pgtable_trans_huge_withdraw, pmdp_invalidate } from './pgtable-generic.js';
 import { call_rcu } from '../kernel/rcu/tree.js';
-import { cpuLoc, mmLoc, pageLoc, ptLoc, type PageState, type PtEntry, type StealTime, type TlbEntry } from '../state.js';
+import { mmLoc, pageLoc, ptLoc, type PageState, type PtEntry } from '../state.js';
 
 function tableOf(e: PtEntry): string | null {
   return e !== null && 'table' in e ? e.table : null;
@@ -71,26 +71,17 @@ export function* vma_covers(cur: Ctx, fn: string, mm: string, slot: number): Pro
  */
 function* refill_pte_table(cur: Ctx, fn: string, mm: string, table: string, slot: number): Proc<number> {
   const n = mmSpec(cur.k, mm).ptes_per_table;
-  const cpus = cur.k.user_mm_cpus;
-  const vcpus = cur.k.preemptible_vcpus;
   const entries: Loc[] = Array.from({ length: n }, (_, i) => ptLoc(table, i));
   return yield* access<number>({
     fn,
     desc: `set_ptes(${table}[0..${n - 1}], ${thpSubpage(mm, slot, 0)}..): the withdrawn table is reused`,
     cost: { cls: 'pt_write', n },
-    reads: [pageLoc(table), ...cpus.map(cpuLoc.tlb), ...vcpus.map(cpuLoc.steal_time)],
+    reads: [pageLoc(table), ...walkCacheReads(cur)],
     writes: [pageLoc(table), ...entries],
     effect: (vals) => {
       const pg = vals[0] as PageState;
       if (pg.state !== 'pgtable') throw new Error(`${fn}: withdrew ${table}, which is ${pg.state}`);
-      const flushPending = new Set(vcpus.filter((_, i) => (vals[1 + cpus.length + i] as StealTime).flush));
-      const stale: Value[] = [];
-      cpus.forEach((c, i) => {
-        if (flushPending.has(c)) return;
-        for (const e of vals[1 + i] as readonly TlbEntry[]) {
-          if (e.table === table && e.gen === pg.gen) stale.push({ cpu: c, level: e.level, path: e.path });
-        }
-      });
+      const stale = staleWalkCacheEntries(cur, table, pg.gen, vals, 1);
       const gen = pg.gen + 1;
       const next: PageState = { ...pg, gen };
       return {

@@ -41,33 +41,49 @@ export function* __get_free_page_batch(cur: Ctx, caller: string): Proc<boolean> 
 }
 
 /**
+ * The ghost read a page-table page's free or reuse does (it costs nothing in the kernel): every
+ * CPU's TLB/walk cache, then each preemptible vCPU's steal-time record. Only CPUs that ever load a
+ * user mm can cache a pointer to a user page table.
+ */
+export function walkCacheReads(cur: Ctx): Loc[] {
+  return [...cur.k.user_mm_cpus.map(cpuLoc.tlb), ...cur.k.preemptible_vcpus.map(cpuLoc.steal_time)];
+}
+
+/**
+ * The cached non-leaf entries that still point at generation `gen` of `table`, from the values of
+ * walkCacheReads() starting at `vals[first]`. A descheduled vCPU whose flush KVM deferred
+ * (KVM_VCPU_FLUSH_TLB) cannot use its cached entries: the host flushes them before it runs again.
+ */
+export function staleWalkCacheEntries(cur: Ctx, table: string, gen: number, vals: readonly Value[], first: number): Value[] {
+  const cpus = cur.k.user_mm_cpus;
+  const vcpus = cur.k.preemptible_vcpus;
+  const flushPending = new Set(vcpus.filter((_, i) => (vals[first + cpus.length + i] as StealTime).flush));
+  const stale: Value[] = [];
+  cpus.forEach((c, i) => {
+    if (flushPending.has(c)) return;
+    for (const e of vals[first + i] as readonly TlbEntry[]) {
+      if (e.table === table && e.gen === gen) stale.push({ cpu: c, level: e.level, path: e.path });
+    }
+  });
+  return stale;
+}
+
+/**
  * Free a page-table page (pagetable_dtor_free() -> __free_page()). The step also looks at every
  * CPU's TLB/walk cache (a ghost read that costs nothing in the kernel) so that the
  * `no-stale-walk-cache` property can report a cached non-leaf entry still pointing at the page.
  */
 export function* pagetable_free(cur: Ctx, caller: string, table: string): Proc<void> {
-  // Only CPUs that ever load a user mm can cache a pointer to a user page table.
-  const cpus = cur.k.user_mm_cpus;
-  const vcpus = cur.k.preemptible_vcpus;
   yield* access({
     fn: caller,
     desc: `free page-table page ${table}`,
     cost: { cls: 'page_free' },
-    reads: [pageLoc(table), freeListLoc, ...cpus.map(cpuLoc.tlb), ...vcpus.map(cpuLoc.steal_time)],
+    reads: [pageLoc(table), freeListLoc, ...walkCacheReads(cur)],
     writes: [pageLoc(table), freeListLoc],
     effect: (vals) => {
       const pg = vals[0] as PageState;
       if (pg.state !== 'pgtable') throw new Error(`${caller}: freeing ${table}, which is ${pg.state} (double free)`);
-      // A descheduled vCPU whose flush KVM deferred (KVM_VCPU_FLUSH_TLB) cannot use its cached
-      // entries: the host flushes them before it runs again.
-      const flushPending = new Set(vcpus.filter((_, i) => (vals[2 + cpus.length + i] as StealTime).flush));
-      const stale: Value[] = [];
-      cpus.forEach((c, i) => {
-        if (flushPending.has(c)) return;
-        for (const e of vals[2 + i] as readonly TlbEntry[]) {
-          if (e.table === table && e.gen === pg.gen) stale.push({ cpu: c, level: e.level, path: e.path });
-        }
-      });
+      const stale = staleWalkCacheEntries(cur, table, pg.gen, vals, 2);
       const list = vals[1] as readonly string[];
       return {
         writes: [
