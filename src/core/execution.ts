@@ -128,19 +128,22 @@ export interface ThreadState {
 }
 
 /**
- * A moved thread's steps as a rollback undid them, from position `from` on: the records, the
- * values each access read, the results sent into the generator, and the thread's op and phase
- * after each; then the generator, suspended after the last of them (null if the thread had
- * finished).
+ * A moved thread's steps as a rollback undid them, from position `from` on, and its generator,
+ * suspended after the last of them (null if the thread had finished).
  */
 interface Ghost {
   readonly from: number;
-  readonly recs: readonly StepRecord[];
-  readonly vals: ReadonlyArray<readonly Value[] | null>;
-  readonly resumes: readonly unknown[];
-  readonly opAfter: ReadonlyArray<Op | null>;
-  readonly phaseAfter: readonly Phase[];
+  readonly steps: readonly GhostStep[];
   readonly gen: Proc | null;
+}
+
+/** One undone step: its record, the values it read (an access), its result, and the thread's op and phase after it. */
+interface GhostStep {
+  readonly rec: StepRecord;
+  readonly vals: readonly Value[] | null;
+  readonly resume: unknown;
+  readonly opAfter: Op | null;
+  readonly phaseAfter: Phase;
 }
 
 const DEFAULT_MAX_STEPS = 100_000;
@@ -377,6 +380,7 @@ export class Execution {
   pending(tid: number): Pending {
     const t = this.thread(tid);
     if (t.phase === 'body' && t.op) return this.bodyPending(t);
+    if (t.phase !== 'entry' && t.phase !== 'exit') throw new ModelError(`thread ${tid} (${t.spec.name}) has finished`);
     const cpu = t.spec.cpu;
     const implicitReads: Loc[] = [...t.implicitReads];
     const implicitWrites: Loc[] = [];
@@ -390,11 +394,7 @@ export class Execution {
     if (t.phase === 'entry') {
       return { kind: 'irq-entry', fn: 'irq_entry', desc: `interrupt taken on CPU${cpu}: ${t.spec.name}`, reads: implicitReads, writes: implicitWrites, options: undefined, key: undefined, op: undefined };
     }
-    if (t.phase === 'exit') {
-      return { kind: 'irq-exit', fn: 'irq_exit', desc: `return from interrupt on CPU${cpu}`, reads: implicitReads, writes: implicitWrites, options: undefined, key: undefined, op: undefined };
-    }
-    if (t.phase === 'done' || !t.op) throw new ModelError(`thread ${tid} (${t.spec.name}) has finished`);
-    return this.bodyPending(t);
+    return { kind: 'irq-exit', fn: 'irq_exit', desc: `return from interrupt on CPU${cpu}`, reads: implicitReads, writes: implicitWrites, options: undefined, key: undefined, op: undefined };
   }
 
   thread(tid: number): ThreadState {
@@ -427,7 +427,7 @@ export class Execution {
     t.steps++;
     this.steps++;
     const g = t.ghost;
-    if (g !== null && t.steps === g.from + g.recs.length) {
+    if (g !== null && t.steps === g.from + g.steps.length) {
       // Back where the generator was suspended: it takes over again.
       t.gen = g.gen;
       t.ghost = null;
@@ -496,7 +496,8 @@ export class Execution {
   private ghostStep(t: ThreadState, index: number, choice: number | undefined): StepRecord | null {
     const g = t.ghost as Ghost;
     const k = t.steps - g.from;
-    const old = g.recs[k] as StepRecord;
+    const step = g.steps[k] as GhostStep;
+    const old = step.rec;
     let record: StepRecord | null = null;
     if (t.phase === 'entry' || t.phase === 'exit') {
       record = this.ctxStep(t, index);
@@ -505,7 +506,7 @@ export class Execution {
       const pend = this.bodyPending(t);
       if (op.kind === 'access') {
         const vals = this.values(op.reads);
-        const was = g.vals[k] as readonly Value[];
+        const was = step.vals as readonly Value[];
         let same = true;
         for (let i = 0; i < vals.length && same; i++) same = valueEquals(vals[i] as Value, was[i] as Value);
         if (same) {
@@ -526,9 +527,9 @@ export class Execution {
       return null;
     }
     this.counters.replayed++;
-    this.lastResume = g.resumes[k];
-    t.op = g.opAfter[k] as Op | null;
-    t.phase = g.phaseAfter[k] as Phase;
+    this.lastResume = step.resume;
+    t.op = step.opAfter;
+    t.phase = step.phaseAfter;
     return record;
   }
 
@@ -851,31 +852,14 @@ export class Execution {
     const prev = t.stale ? t.ghost : null;
     if (t.stale && prev === null) return;
     const n = undone.length;
-    const rest = prev === null ? 0 : prev.recs.length - (t.steps - prev.from);
-    const recs = new Array<StepRecord>(n + rest);
-    const vals = new Array<readonly Value[] | null>(n + rest);
-    const resumes = new Array<unknown>(n + rest);
-    const opAfter = new Array<Op | null>(n + rest);
-    const phaseAfter = new Array<Phase>(n + rest);
-    for (let j = 0; j < n; j++) {
-      const i = undone[n - 1 - j] as number;
-      recs[j] = this.trace[i] as StepRecord;
-      vals[j] = this.readVals[i] as readonly Value[] | null;
-      resumes[j] = this.resumes[i];
-      opAfter[j] = this.opAfter[i] as Op | null;
-      phaseAfter[j] = this.phaseAfter[i] as Phase;
+    const steps: GhostStep[] = [];
+    for (let j = n - 1; j >= 0; j--) {
+      const i = undone[j] as number;
+      steps.push({ rec: this.trace[i] as StepRecord, vals: this.readVals[i] as readonly Value[] | null, resume: this.resumes[i], opAfter: this.opAfter[i] as Op | null, phaseAfter: this.phaseAfter[i] as Phase });
     }
-    if (prev !== null) {
-      const skip = prev.recs.length - rest;
-      for (let j = 0; j < rest; j++) {
-        recs[n + j] = prev.recs[skip + j] as StepRecord;
-        vals[n + j] = prev.vals[skip + j] as readonly Value[] | null;
-        resumes[n + j] = prev.resumes[skip + j];
-        opAfter[n + j] = prev.opAfter[skip + j] as Op | null;
-        phaseAfter[n + j] = prev.phaseAfter[skip + j] as Phase;
-      }
-    }
-    t.ghost = { from: t.steps - n, recs, vals, resumes, opAfter, phaseAfter, gen: prev === null ? t.gen : prev.gen };
+    // Replaying a ghost: what it has not replayed yet follows the steps just undone.
+    if (prev !== null) for (let j = t.steps - prev.from; j < prev.steps.length; j++) steps.push(prev.steps[j] as GhostStep);
+    t.ghost = { from: t.steps - n, steps, gen: prev === null ? t.gen : prev.gen };
   }
 
   private park(t: ThreadState, phase: Phase, steps: number, op: Op | null): void {
