@@ -10,7 +10,7 @@
  * It runs the compiled code in dist/ (npm run build first, which bench:check does), as users do.
  */
 import { check, type Reduction } from '../dist/engines/check/index.js';
-import { Execution } from '../dist/core/index.js';
+import { Execution, machineLocs } from '../dist/core/index.js';
 import { findScenarios } from '../dist/api/index.js';
 import { openScenario, scenarioFromText } from '../dist/scenarios/resolve.js';
 import type { Program } from '../dist/core/index.js';
@@ -108,23 +108,22 @@ if (smallRates.length > 0) {
 }
 console.log(`catalog, source-set DPOR: ${total.sourceExec} executions in ${total.sourceMs.toFixed(0)} ms: ${perS(total.sourceExec, total.sourceMs)} executions/s, ${perS(total.traces, total.sourceMs)} traces/s; optimal is ${(total.sourceMs / total.ms).toFixed(2)}x faster to the verdicts`);
 
-// The model's own speed: every catalog program run start to finish, always stepping the lowest
-// enabled thread (option 0 of every choice), with no exploration around it.
+/** Run a program start to finish, always stepping the lowest enabled thread (option 0 of every choice). */
+function runToEnd(p: Program): Execution {
+  const e = new Execution(p);
+  for (;;) {
+    const en = e.enabled();
+    if (en.length === 0) return e;
+    const t = en[0]!;
+    e.step(t, e.pending(t).kind === 'choose' ? 0 : undefined);
+  }
+}
+
+// The model's own speed: every catalog program run start to finish with no exploration around it.
 {
   let steps = 0;
   const t0 = performance.now();
-  while (performance.now() - t0 < 1000) {
-    for (const p of programs) {
-      const e = new Execution(p);
-      for (;;) {
-        const en = e.enabled();
-        if (en.length === 0) break;
-        const t = en[0]!;
-        e.step(t, e.pending(t).kind === 'choose' ? 0 : undefined);
-        steps++;
-      }
-    }
-  }
+  while (performance.now() - t0 < 1000) for (const p of programs) steps += runToEnd(p).stepCount;
   const raw = perS(steps, performance.now() - t0);
   const checked = perS(total.steps, total.ms);
   const stepsPerExec = total.steps / total.exec;
@@ -143,14 +142,10 @@ console.log(`catalog, source-set DPOR: ${total.sourceExec} executions in ${total
   let all = 0;
   let privateSteps = 0;
   for (const p of programs) {
-    const e = new Execution(p);
-    for (;;) {
-      const en = e.enabled();
-      if (en.length === 0) break;
-      e.step(en[0]!, e.pending(en[0]!).kind === 'choose' ? 0 : undefined);
-    }
-    const machine = (l: string): boolean => /^cpu\d+\.(ctx|stopped)$/.test(l);
-    const locs = (r: (typeof e.trace)[number]): string[] => [...r.reads, ...r.writes.map(([l]) => l)].filter((l) => !machine(l));
+    const e = runToEnd(p);
+    const machine = new Set<string>();
+    for (let c = 0; c < p.machine.cpus; c++) machine.add(machineLocs.ctx(c)).add(machineLocs.stopped(c));
+    const locs = (r: (typeof e.trace)[number]): string[] => [...r.reads, ...r.writes.map(([l]) => l)].filter((l) => !machine.has(l));
     const threadsOf = new Map<string, Set<number>>();
     for (const r of e.trace) for (const l of locs(r)) (threadsOf.get(l) ?? threadsOf.set(l, new Set()).get(l)!).add(r.thread);
     for (const r of e.trace) {
