@@ -367,6 +367,17 @@ export class Execution {
   }
 
   /**
+   * Can whether thread `t`, parked in `phase` at `op`, may step depend on the store (a guard, its
+   * CPU's context slot or stopped flag, a store buffer)? When it cannot, enabledIn() is true in
+   * every state, and the checker need not ask it.
+   */
+  mayBlock(t: ThreadState, phase: Phase, op: Op | null): boolean {
+    if (t.stoppedLoc !== null || t.ctxLoc !== null) return true;
+    if (phase !== 'body' || op?.kind !== 'access') return false;
+    return op.guard !== undefined || (this.tso && t.spec.cpu !== null);
+  }
+
+  /**
    * The initial value of a location: the store when the execution was created (machine locations
    * included), else the program's implied initial value.
    */

@@ -37,7 +37,7 @@
  * Without reduction (`reduction: 'none'`), every enabled thread is tried at every node: the
  * baseline the benchmarks and the tests compare against.
  */
-import { Execution, type Pending, type Phase, type Program } from '../../core/execution.js';
+import { Execution, type Pending, type Phase, type Program, type ThreadState } from '../../core/execution.js';
 import type { Op } from '../../core/op.js';
 import type { Loc, Value } from '../../core/value.js';
 import type { Reduction } from './index.js';
@@ -97,6 +97,8 @@ interface Node {
 
 interface Event {
   readonly thread: number;
+  /** The thread's stable id (SeqEvent.sid). */
+  readonly sid: number;
   /** The thread's phase and op when it took this step (to ask whether it could have run elsewhere). */
   readonly phase: Phase;
   readonly op: Op | null;
@@ -114,11 +116,21 @@ interface Event {
   /** Locations logged for this event (its writes, then the reads it did not write). */
   readonly logged: ReadonlyArray<number[]>;
   /**
-   * The earlier events it races with, or null (optimal DPOR reverses them when the execution
-   * ends; source-set DPOR adds backtrack points at once).
+   * The earlier events it races with (reversible races: it could have run before each), or null
+   * (optimal DPOR reverses them when the execution ends; source-set DPOR adds backtrack points at
+   * once).
    */
   readonly races: readonly number[] | null;
+  /**
+   * Some earlier step it conflicts with is no race: it could not have run without it (a lock's
+   * release). Its clock then also orders it after steps that a reversal of its races leaves out,
+   * so a reversal computes its clock afresh (inReversal()).
+   */
+  readonly enablers: boolean;
 }
+
+const NO_WRITES: StepRecord['writes'] = [];
+const NO_LOGS: ReadonlyArray<number[]> = [];
 
 /** The value a step's writes left in `loc` (its last write there), or undefined. */
 function writtenValue(writes: StepRecord['writes'], loc: Loc): Value | undefined {
@@ -134,12 +146,30 @@ function join(a: number[], b: readonly number[]): void {
 }
 
 /**
+ * The later step of a race as it comes last in its reversal `v` (the events that do not depend on
+ * the earlier step): ordered after its thread's past and the events of `v` it conflicts with. Its
+ * clock on the path says the same unless the step needed a step `v` leaves out (Event.enablers),
+ * which orders it after whatever that step depended on too.
+ */
+function inReversal(later: Event, v: readonly Event[]): Event {
+  if (!later.enablers) return later;
+  const vc = later.prevClock ? later.prevClock.slice() : [];
+  for (const x of v) if (x.thread !== later.thread && conflicts(x.fp, later.fp)) join(vc, x.vc);
+  vc[later.thread] = later.seq;
+  return { ...later, vc };
+}
+
+/**
  * The events of the current path, kept across backtracking (a prefix of the path does not change
  * when we replay it), with per-location access logs so that race detection looks only at the
- * last write of each location and the reads since: any earlier access is ordered before those.
+ * last write of each location and the reads since: any earlier access is ordered before those,
+ * unless the later step could not have run without one of them (see races()).
  */
 class EventLog {
   readonly events: Event[] = [];
+  private readonly exec: Execution;
+  /** Whether to detect races (not when every interleaving is explored anyway). */
+  private readonly detecting: boolean;
   /** Per location: the events that accessed it, as 2*index + (1 if it wrote). */
   private readonly byLoc = new Map<string, number[]>();
   /**
@@ -153,9 +183,35 @@ class EventLog {
   private readonly spawns: Array<{ readonly at: number; readonly child: number }> = [];
   /** Candidates of the event being pushed (reused). */
   private readonly cand: number[] = [];
+  /** Stable ids (SeqEvent.sid): by key (creator's stable id / creator's step), for the whole exploration. */
+  private readonly sidByKey = new Map<string, number>();
+  /** Stable id of each thread of the current path, and the thread of each stable id (-1: none). */
+  private readonly sidOfThread: number[] = [];
+  private readonly threadOfSid: number[] = [];
+
+  constructor(exec: Execution, detecting: boolean) {
+    this.exec = exec;
+    this.detecting = detecting;
+    for (let t = 0; t < exec.threads.length; t++) {
+      this.sidByKey.set(String(t), t);
+      this.sidOfThread[t] = t;
+      this.threadOfSid[t] = t;
+    }
+  }
 
   get length(): number {
     return this.events.length;
+  }
+
+  /** The stable id of thread `tid` of the current path. */
+  sidOf(tid: number): number {
+    return this.sidOfThread[tid] as number;
+  }
+
+  /** The thread of the current path with stable id `sid`, or undefined if it does not exist there. */
+  threadOf(sid: number): number | undefined {
+    const t = this.threadOfSid[sid];
+    return t === undefined || t < 0 ? undefined : t;
   }
 
   private logOf(map: Map<string, number[]>, loc: string): number[] {
@@ -166,15 +222,16 @@ class EventLog {
 
   /**
    * Collect the race candidates of an access to `loc` (`writing`: the new event writes it) from
-   * the location's log (for a read, its writes only): the last write, and the reads since if the
-   * access writes. Commuting writes (a run of same-tag updates) are not ordered among themselves,
-   * so the scan goes past them: a plain access collects the whole run and the write before it; an
-   * update skips the updates it commutes with and collects what it does not.
+   * the first `end` entries of the location's log (for a read, its writes only): the last write,
+   * and the reads since if the access writes. Commuting writes (a run of same-tag updates) are
+   * not ordered among themselves, so the scan goes past them: a plain access collects the whole
+   * run and the write before it; an update skips the updates it commutes with and collects what
+   * it does not.
    */
-  private scan(log: readonly number[], fp: Footprint, loc: string, writing: boolean): void {
+  private scan(log: readonly number[], end: number, fp: Footprint, loc: string, writing: boolean): void {
     const cand = this.cand;
     let run: string | undefined;
-    for (let k = log.length - 1; k >= 0; k--) {
+    for (let k = end - 1; k >= 0; k--) {
       const a = log[k] as number;
       const wrote = (a & 1) === 1;
       const other = (this.events[a >> 1] as Event).fp;
@@ -188,74 +245,151 @@ class EventLog {
     }
   }
 
-  /** Append the event of step `rec`, with the indices of the earlier events it races with. */
-  push(rec: StepRecord, phase: Phase, op: Op | null): Event {
-    const t = rec.thread;
-    const fp = recordFootprint(rec);
-    const prevClock = this.clock[t];
-    const vc = prevClock ? prevClock.slice() : [];
-    const seq = (vc[t] ?? 0) + 1;
+  /** Sort cand[from..] latest first (an insertion sort: the list is short, and Array.prototype.sort with a comparator costs more than the whole scan here). */
+  private sortCandidates(from: number): void {
     const cand = this.cand;
-    cand.length = 0;
-    // The logs this event goes into: the full log and the write log of each location it writes,
-    // then the full log of each location it only reads.
-    const logged: number[][] = [];
-    for (const l of fp.writes) {
-      const log = this.logOf(this.byLoc, l);
-      this.scan(log, fp, l, true);
-      logged.push(log, this.logOf(this.writesByLoc, l));
-    }
-    const nw = logged.length;
-    for (const l of fp.reads) {
-      if (fp.writes.includes(l)) continue;
-      const w = this.writesByLoc.get(l);
-      if (w) this.scan(w, fp, l, false);
-      logged.push(this.logOf(this.byLoc, l));
-    }
-    // Latest first (an insertion sort: the list is short, and Array.prototype.sort with a
-    // comparator costs more than the whole scan here).
-    const nc = cand.length;
-    for (let i = 1; i < nc; i++) {
+    for (let i = from + 1; i < cand.length; i++) {
       const x = cand[i] as number;
       let j = i - 1;
-      while (j >= 0 && (cand[j] as number) < x) {
+      while (j >= from && (cand[j] as number) < x) {
         cand[j + 1] = cand[j] as number;
         j--;
       }
       cand[j + 1] = x;
     }
+  }
+
+  /**
+   * The races of a step of thread `t` (footprint `fp`, taken in `phase` at `op`) that would come
+   * after every event of the path, and its vector clock; `above` is the thread's clock before it.
+   *
+   * The candidates are the accesses that conflict with it (scan()). Latest first, each one that
+   * is not already ordered before the step (through the thread's own past or a race found so far)
+   * is a race if the step could have run without it: in the state after the events before it and
+   * those after it that do not depend on it (notdep), which is what reversing the race executes.
+   * If the step could not (the candidate, or something after it, is what enabled the step: a lock's
+   * release, an IPI's acknowledgement, a grace period's end), the candidate orders the step but is
+   * no race, and the step is checked against the accesses before it of each location the candidate
+   * wrote and the step reads: the latest one it could have preceded is the race that decides the
+   * order (the acquire before that release; Nidhugg's lock races, Abdulla et al., JACM 2017 §10,
+   * and its await races, Jonsson, Lång and Sagonas, "Awaiting for Godot", FMSD 67, 2025).
+   */
+  private races(t: number, fp: Footprint, above: readonly number[] | undefined, phase: Phase, op: Op | null): { races: number[] | null; vc: number[]; enablers: boolean } {
+    const vc = above ? above.slice() : [];
+    const seq = (vc[t] ?? 0) + 1;
+    if (!this.detecting) {
+      vc[t] = seq;
+      return { races: null, vc, enablers: false };
+    }
+    const cand = this.cand;
+    cand.length = 0;
+    const n = this.events.length;
+    for (const l of fp.writes) {
+      const log = this.byLoc.get(l);
+      if (log) this.scan(log, log.length, fp, l, true);
+    }
+    for (const l of fp.reads) {
+      if (fp.writes.includes(l)) continue;
+      const w = this.writesByLoc.get(l);
+      if (w) this.scan(w, w.length, fp, l, false);
+    }
+    this.sortCandidates(0);
+    const thread = this.exec.thread(t);
+    const blocking = this.exec.mayBlock(thread, phase, op);
     let races: number[] | null = null;
-    for (let k = 0; k < nc; k++) {
+    /** What orders candidates before the step for race detection: `vc` until a candidate turns out not to be a race. */
+    let rvc = vc;
+    for (let k = 0; k < cand.length; k++) {
       const i = cand[k] as number;
       const e = this.events[i] as Event;
-      if (e.thread === t) continue;
-      if (!hb(e, vc)) (races ??= []).push(i);
+      if (e.thread === t || hb(e, rvc)) continue;
+      if (!blocking || this.canRunWithout(i, thread, phase, op, n)) {
+        (races ??= []).push(i);
+        join(vc, e.vc);
+        if (rvc !== vc) join(rvc, e.vc);
+        continue;
+      }
+      if (rvc === vc) rvc = vc.slice();
       join(vc, e.vc);
+      const before = cand.length;
+      for (const l of e.fp.writes) {
+        if (!fp.reads.includes(l)) continue;
+        const writing = fp.writes.includes(l);
+        const log = (writing ? this.byLoc : this.writesByLoc).get(l) as number[];
+        this.scan(log, positionOf(log, i), fp, l, writing);
+      }
+      if (cand.length > before) this.sortCandidates(k + 1);
     }
     vc[t] = seq;
+    return { races, vc, enablers: rvc !== vc };
+  }
+
+  /**
+   * Could thread `thread`, parked in `phase` at `op`, step after events[0..n) with events[i] and
+   * every event after it that depends on it left out? The state is not built: the values its
+   * guard and the machine's conditions read are looked up in the writes of the events kept.
+   */
+  private canRunWithout(i: number, thread: ThreadState, phase: Phase, op: Op | null, n: number): boolean {
+    const e = this.events[i] as Event;
+    const value = (loc: Loc): Value | undefined => {
+      const log = this.writesByLoc.get(loc);
+      if (log) {
+        for (let k = log.length - 1; k >= 0; k--) {
+          const idx = (log[k] as number) >> 1;
+          if (idx >= n || idx === i) continue;
+          const x = this.events[idx] as Event;
+          if (idx > i && hb(e, x.vc)) continue;
+          const v = writtenValue(x.writes, loc);
+          if (v !== undefined) return v;
+        }
+      }
+      return this.exec.initialValue(loc);
+    };
+    return this.exec.enabledIn(thread, phase, op, value);
+  }
+
+  /** Append the event of step `rec`, with the indices of the earlier events it races with. */
+  push(rec: StepRecord, phase: Phase, op: Op | null): Event {
+    const t = rec.thread;
+    const fp = recordFootprint(rec);
+    const prevClock = this.clock[t];
+    const { races, vc, enablers } = this.races(t, fp, prevClock, phase, op);
+    const seq = vc[t] as number;
+    // The logs this event goes into: the full log and the write log of each location it writes,
+    // then the full log of each location it only reads.
+    const logged: number[][] = [];
+    for (const l of fp.writes) logged.push(this.logOf(this.byLoc, l), this.logOf(this.writesByLoc, l));
+    const nw = logged.length;
+    for (const l of fp.reads) if (!fp.writes.includes(l)) logged.push(this.logOf(this.byLoc, l));
     const idx = this.events.length;
-    const ev: Event = { thread: t, phase, op, writes: rec.writes, choice: rec.choice?.index, fp, vc, seq, prevClock, logged, races };
+    const sid = this.sidOf(t);
+    const ev: Event = { thread: t, sid, phase, op, writes: rec.writes, choice: rec.choice?.index, fp, vc, seq, prevClock, logged, races, enablers };
     this.events.push(ev);
     this.clock[t] = vc;
     if (rec.spawned !== undefined) {
       this.spawns.push({ at: idx, child: rec.spawned });
       this.clock[rec.spawned] = vc.slice();
+      const key = `${sid}/${seq}`;
+      let child = this.sidByKey.get(key);
+      if (child === undefined) this.sidByKey.set(key, (child = this.sidByKey.size));
+      this.sidOfThread[rec.spawned] = child;
+      this.threadOfSid[child] = rec.spawned;
     }
     for (let k = 0; k < logged.length; k++) (logged[k] as number[]).push(idx * 2 + (k < nw ? 1 : 0));
     return ev;
   }
 
-  /** The value the last event before index `n` that wrote `loc` wrote there, or undefined. */
-  valueBefore(loc: Loc, n: number): Value | undefined {
-    const log = this.writesByLoc.get(loc);
-    if (!log) return undefined;
-    for (let k = log.length - 1; k >= 0; k--) {
-      const idx = (log[k] as number) >> 1;
-      if (idx >= n) continue;
-      const v = writtenValue((this.events[idx] as Event).writes, loc);
-      if (v !== undefined) return v;
-    }
-    return undefined;
+  /**
+   * The step of thread `t` that could not run at the end of the path (the thread is blocked), as
+   * an event after all the others with its races: reversing them lets it run before whatever
+   * disabled it (a lock acquire whose holder never released it here).
+   */
+  blocked(t: number, pending: Pending, phase: Phase, op: Op | null): Event {
+    const fp = footprintOf(pending);
+    const prevClock = this.clock[t];
+    const { races, vc, enablers } = this.races(t, fp, prevClock, phase, op);
+    const choice = pending.kind === 'choose' ? 0 : undefined;
+    return { thread: t, sid: this.sidOf(t), phase, op, writes: NO_WRITES, choice, fp, vc, seq: vc[t] as number, prevClock, logged: NO_LOGS, races, enablers };
   }
 
   /** Drop the events from index `n` on (backtracking to depth n). */
@@ -266,9 +400,26 @@ class EventLog {
       this.clock[e.thread] = e.prevClock;
     }
     while (this.spawns.length > 0 && (this.spawns[this.spawns.length - 1] as { at: number }).at >= n) {
-      this.clock[(this.spawns.pop() as { child: number }).child] = undefined;
+      const child = (this.spawns.pop() as { child: number }).child;
+      this.clock[child] = undefined;
+      this.threadOfSid[this.sidOfThread[child] as number] = -1;
+      this.sidOfThread[child] = -1;
     }
   }
+}
+
+/** The position of event `i`'s entry in a location's log (the log is in event order). */
+function positionOf(log: readonly number[], i: number): number {
+  let lo = 0;
+  let hi = log.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const idx = (log[mid] as number) >> 1;
+    if (idx === i) return mid;
+    if (idx < i) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  throw new Error(`event ${i} is not in the log`);
 }
 
 function addTo(set: number[], x: number): void {
@@ -284,12 +435,14 @@ export class Explorer {
   private readonly opts: ExploreOptions;
   private readonly results: Results;
   private readonly exec: Execution;
+  private readonly log: EventLog;
 
   constructor(program: Program, opts: ExploreOptions) {
     this.program = program;
     this.opts = opts;
     this.results = new Results(program);
     this.exec = new Execution(program);
+    this.log = new EventLog(this.exec, opts.preemptionBound === undefined && opts.reduction !== 'none');
   }
 
   get stats(): ExploreStats {
@@ -299,7 +452,7 @@ export class Explorer {
   run(): ExploreResult {
     const stack: Node[] = [];
     const exec = this.exec;
-    const log = new EventLog();
+    const log = this.log;
     let exhaustive = true;
     const bound = this.opts.preemptionBound;
     const mode = bound !== undefined ? 'none' : this.opts.reduction;
@@ -361,7 +514,8 @@ export class Explorer {
         }
         stack.push(newNode(childSleep, node, mode === 'dpor' ? (node.wut[0] as WakeupBranch).children : []));
       }
-      if (mode === 'dpor') this.reverseRaces(log, stack, firstNew);
+      if (mode === 'dpor') this.reverseRaces(stack, firstNew);
+      else if (mode === 'source-dpor') for (const ev of this.blockedEvents()) for (const i of ev.races ?? []) this.addBacktrack(i, ev, log.events, stack);
       this.finishExecution(exec, stack);
       if (this.opts.maxExecutions !== undefined && this.stats.executions >= this.opts.maxExecutions) {
         exhaustive = false;
@@ -448,25 +602,26 @@ export class Explorer {
       for (const q of node.enabled) if (!node.sleep.has(q) && !node.done.includes(q)) { t = q; break; }
       if (t === undefined) return null;
       const p = this.exec.pending(t);
-      node.wut.push({ thread: t, choice: p.kind === 'choose' ? 0 : undefined, fp: footprintOf(p), children: [] });
+      node.wut.push({ sid: this.log.sidOf(t), choice: p.kind === 'choose' ? 0 : undefined, fp: footprintOf(p), children: [] });
     }
     node.visited = true;
     const b = node.wut[0] as WakeupBranch;
-    if (b.choice === undefined) return { thread: b.thread };
+    const thread = this.log.threadOf(b.sid) as number;
+    if (b.choice === undefined) return { thread };
     // The first option of this thread's choose step taken here: the others become branches right
     // after it (unless the tree has them already), so that they are explored before other threads.
     node.choicesDone ??= new Map();
-    if (!node.choicesDone.has(b.thread)) {
-      node.choicesDone.set(b.thread, []);
-      const options = this.exec.pending(b.thread).options?.length ?? 1;
+    if (!node.choicesDone.has(thread)) {
+      node.choicesDone.set(thread, []);
+      const options = this.exec.pending(thread).options?.length ?? 1;
       const more: WakeupBranch[] = [];
       for (let o = 0; o < options; o++) {
-        if (o === b.choice || node.wut.some((x) => x.thread === b.thread && x.choice === o)) continue;
-        more.push({ thread: b.thread, choice: o, fp: b.fp, children: [] });
+        if (o === b.choice || node.wut.some((x) => x.sid === b.sid && x.choice === o)) continue;
+        more.push({ sid: b.sid, choice: o, fp: b.fp, children: [] });
       }
       node.wut.splice(1, 0, ...more);
     }
-    return { thread: b.thread, choice: b.choice };
+    return { thread, choice: b.choice };
   }
 
   /** Optimal DPOR: the branch taken at `n` is explored: drop it; its thread is done once all its options are. */
@@ -477,21 +632,24 @@ export class Explorer {
     if (taken.choice !== undefined) {
       const done = n.choicesDone?.get(taken.thread);
       done?.push(taken.choice);
-      if (n.wut.some((x) => x.thread === taken.thread)) return;
+      const sid = this.log.sidOf(taken.thread);
+      if (n.wut.some((x) => x.sid === sid)) return;
     }
     addTo(n.done, taken.thread);
   }
 
   /**
    * Optimal DPOR: drop the leading branches of `n`'s tree that cannot or need not run here (their
-   * thread is not enabled, asleep, done, or that option of its choose step was explored); true if
-   * a branch is left.
+   * thread does not exist here or is not enabled, asleep, done, or that option of its choose step
+   * was explored); true if a branch is left. The path may be deeper than `n` (when backtracking):
+   * a thread created after `n` has an id no thread has at `n`, so it is not in `n.enabled`.
    */
   private dropCovered(n: Node): boolean {
     while (n.wut.length > 0) {
       const b = n.wut[0] as WakeupBranch;
+      const t = this.log.threadOf(b.sid);
       const runnable =
-        n.enabled.includes(b.thread) && !n.sleep.has(b.thread) && !n.done.includes(b.thread) && !(b.choice !== undefined && n.choicesDone?.get(b.thread)?.includes(b.choice));
+        t !== undefined && n.enabled.includes(t) && !n.sleep.has(t) && !n.done.includes(t) && !(b.choice !== undefined && n.choicesDone?.get(t)?.includes(b.choice));
       if (runnable) return true;
       n.wut.shift();
     }
@@ -499,60 +657,62 @@ export class Explorer {
   }
 
   /**
-   * Optimal DPOR, at the end of an execution: for each race of a step this execution added, the
-   * sequence that reverses it, v = notdep(e, E).e' (the events after the earlier step e that do
-   * not depend on it, then the later step e'), goes into the wakeup tree of the node before e,
-   * unless a thread asleep or done there is a weak initial of v (that order is already covered).
+   * Optimal DPOR, at the end of an execution: for each race of a step this execution added, and
+   * of the step each blocked thread could not take (blockedEvents()), the sequence that reverses
+   * it, v = notdep(e, E).e' (the events after the earlier step e that do not depend on it, then
+   * the later step e'), goes into the wakeup tree of the node before e, unless a thread asleep or
+   * done there is a weak initial of v (that order is already covered). Races are reversible by
+   * construction (EventLog.races()).
    */
-  private reverseRaces(log: EventLog, stack: readonly Node[], firstNew: number): void {
-    const events = log.events;
+  private reverseRaces(stack: readonly Node[], firstNew: number): void {
+    const events = this.log.events;
     for (let j = firstNew; j < events.length; j++) {
       const later = events[j] as Event;
-      if (!later.races) continue;
-      for (const i of later.races) {
-        const node = stack[i] as Node;
-        const e = events[i] as Event;
-        const v: Event[] = [];
-        for (let k = i + 1; k < events.length; k++) {
-          const x = events[k] as Event;
-          if (k !== j && !hb(e, x.vc)) v.push(x);
-        }
-        v.push(later);
-        if (!this.reversible(log, i, v)) continue;
-        if (this.covered(node, v)) continue;
-        insert(node.wut, v);
-      }
+      if (later.races) for (const i of later.races) this.reverse(stack, i, later, j);
     }
+    for (const later of this.blockedEvents()) for (const i of later.races ?? []) this.reverse(stack, i, later, events.length);
+  }
+
+  /** Optimal DPOR: insert the reversal of the race between events[i] and `later` (at index j, or after the path) into the tree before events[i]. */
+  private reverse(stack: readonly Node[], i: number, later: Event, j: number): void {
+    const events = this.log.events;
+    const node = stack[i] as Node;
+    const e = events[i] as Event;
+    const v: Event[] = [];
+    for (let k = i + 1; k < events.length; k++) {
+      const x = events[k] as Event;
+      if (k !== j && !hb(e, x.vc)) v.push(x);
+    }
+    v.push(inReversal(later, v));
+    if (this.covered(node, v)) return;
+    insert(node.wut, v);
   }
 
   /**
-   * Could the last event of `v` run after events[0..i) and the rest of `v`, i.e. without the
-   * event at `i` it races with? Not if that event is what enabled it (a lock release, an IPI's
-   * acknowledgement, the end of a grace period): such a race cannot be reversed. The state is
-   * not built: the values its guard and the machine's conditions read are looked up in the
-   * writes of those events.
+   * The steps the threads blocked at the end of the path could not take, as events after it
+   * with their races (EventLog.blocked()): without them, a thread that never got its lock here
+   * would never be tried before the thread that kept it.
    */
-  private reversible(log: EventLog, i: number, v: readonly Event[]): boolean {
-    const later = v[v.length - 1] as Event;
-    const value = (loc: Loc): Value | undefined => {
-      for (let b = v.length - 2; b >= 0; b--) {
-        const w = writtenValue((v[b] as Event).writes, loc);
-        if (w !== undefined) return w;
-      }
-      const before = log.valueBefore(loc, i);
-      return before !== undefined ? before : this.exec.initialValue(loc);
-    };
-    return this.exec.enabledIn(this.exec.thread(later.thread), later.phase, later.op, value);
+  private blockedEvents(): Event[] {
+    const out: Event[] = [];
+    for (const t of this.exec.blocked()) {
+      const th = this.exec.thread(t);
+      const ev = this.log.blocked(t, this.exec.pending(t), th.phase, th.op);
+      if (ev.races !== null) out.push(ev);
+    }
+    return out;
   }
 
   /** Is some thread asleep or done at `node` (or an option explored there) a weak initial of `v`? */
   private covered(node: Node, v: readonly Event[]): boolean {
-    for (const [q, fp] of node.sleep) if (weakInitial(q, undefined, fp, v)) return true;
-    for (const q of node.done) if (weakInitial(q, undefined, node.pending?.get(q), v)) return true;
+    // The node's threads exist on the path, with the same ids: their stable ids are the path's.
+    const log = this.log;
+    for (const [q, fp] of node.sleep) if (weakInitial(log.sidOf(q), undefined, fp, v)) return true;
+    for (const q of node.done) if (weakInitial(log.sidOf(q), undefined, node.pending?.get(q), v)) return true;
     if (node.choicesDone) {
       for (const [q, options] of node.choicesDone) {
         if (node.done.includes(q)) continue;
-        for (const o of options) if (weakInitial(q, o, undefined, v)) return true;
+        for (const o of options) if (weakInitial(log.sidOf(q), o, undefined, v)) return true;
       }
     }
     return false;
@@ -568,7 +728,7 @@ export class Explorer {
       const x = events[j] as Event;
       if (!hb(ePrime, x.vc)) v.push(x);
     }
-    v.push(e);
+    v.push(inReversal(e, v));
     const initials = new Set<number>();
     for (let a = 0; a < v.length; a++) if (isInitial(v, a)) initials.add((v[a] as Event).thread);
     // Already covered: an initial is scheduled here, was explored here, or is asleep here.

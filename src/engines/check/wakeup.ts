@@ -13,12 +13,24 @@
  * A tree is an ordered list of branches; a branch is a step (a thread, and for a `choose` step the
  * option taken) with the footprint it had when it was recorded, and its subtree. The leftmost
  * branch is explored first.
+ *
+ * Sequences come from different executions, in which a spawned thread can have another id (ids
+ * follow creation order, and two threads may spawn in either order): trees and the comparisons
+ * between sequences name a thread by its stable id (`sid`), the same in every execution. Vector
+ * clocks, which only relate events of one execution, stay indexed by id.
  */
 import { conflicts, type Footprint } from './footprint.js';
 
 /** An event of the current execution, as the trees see it. */
 export interface SeqEvent {
+  /** The thread's id in the execution the event comes from (what vector clocks are indexed by). */
   readonly thread: number;
+  /**
+   * The thread's stable id: the same thread in every execution. An initial thread's is its index;
+   * a spawned thread's is interned from its creator's stable id and the creator's step that
+   * spawned it (Explorer).
+   */
+  readonly sid: number;
   /** For a `choose` step, the option taken. */
   readonly choice: number | undefined;
   readonly fp: Footprint;
@@ -29,7 +41,8 @@ export interface SeqEvent {
 }
 
 export interface WakeupBranch {
-  readonly thread: number;
+  /** The stable id of the thread that takes this step (SeqEvent.sid). */
+  readonly sid: number;
   readonly choice: number | undefined;
   readonly fp: Footprint;
   readonly children: WakeupBranch[];
@@ -48,15 +61,15 @@ export function isInitial(w: readonly SeqEvent[], a: number): boolean {
 }
 
 /**
- * Is the step (thread `thread`, option `choice`, footprint `fp`) a weak initial of `w` (JACM
- * Definition 6.1: w can be reordered to start with it, or it commutes with all of w)? With
- * `choice` undefined, any option of the thread's step matches (a thread asleep after all its
+ * Is the step (of the thread with stable id `sid`, option `choice`, footprint `fp`) a weak initial
+ * of `w` (JACM Definition 6.1: w can be reordered to start with it, or it commutes with all of w)?
+ * With `choice` undefined, any option of the thread's step matches (a thread asleep after all its
  * options were explored). Without a footprint, a thread that has no event in `w` does not count.
  */
-export function weakInitial(thread: number, choice: number | undefined, fp: Footprint | undefined, w: readonly SeqEvent[]): boolean {
+export function weakInitial(sid: number, choice: number | undefined, fp: Footprint | undefined, w: readonly SeqEvent[]): boolean {
   for (let a = 0; a < w.length; a++) {
     const x = w[a] as SeqEvent;
-    if (x.thread !== thread) continue;
+    if (x.sid !== sid) continue;
     if (choice !== undefined && x.choice !== choice) return false;
     return isInitial(w, a);
   }
@@ -77,7 +90,7 @@ export function insert(tree: WakeupBranch[], v: readonly SeqEvent[]): void {
   for (;;) {
     let found: WakeupBranch | undefined;
     for (const u of children) {
-      if (weakInitial(u.thread, u.choice, u.fp, w)) {
+      if (weakInitial(u.sid, u.choice, u.fp, w)) {
         found = u;
         break;
       }
@@ -87,8 +100,8 @@ export function insert(tree: WakeupBranch[], v: readonly SeqEvent[]): void {
       return;
     }
     if (found.children.length === 0) return;
-    const thread = found.thread;
-    const k = w.findIndex((x) => x.thread === thread);
+    const sid = found.sid;
+    const k = w.findIndex((x) => x.sid === sid);
     if (k >= 0) w = w.slice(0, k).concat(w.slice(k + 1));
     if (w.length === 0) return;
     children = found.children;
@@ -100,7 +113,7 @@ function chain(w: readonly SeqEvent[]): WakeupBranch {
   let node: WakeupBranch | undefined;
   for (let i = w.length - 1; i >= 0; i--) {
     const x = w[i] as SeqEvent;
-    node = { thread: x.thread, choice: x.choice, fp: x.fp, children: node ? [node] : [] };
+    node = { sid: x.sid, choice: x.choice, fp: x.fp, children: node ? [node] : [] };
   }
   if (!node) throw new Error('wakeup tree: empty sequence');
   return node;

@@ -4,15 +4,15 @@ import { insert, isInitial, weakInitial, type SeqEvent, type WakeupBranch } from
 
 const fp = (reads: string[], writes: string[]): Footprint => ({ reads, writes });
 
-/** An event of thread `thread`, `seq`-th of its thread, after the events whose clocks `after` lists. */
+/** An event of thread `thread` (its stable id too), `seq`-th of its thread, after the events whose clocks `after` lists. */
 function ev(thread: number, seq: number, f: Footprint, after: ReadonlyArray<readonly number[]> = [], choice?: number): SeqEvent {
   const vc: number[] = [];
   for (const c of after) for (let i = 0; i < c.length; i++) vc[i] = Math.max(vc[i] ?? 0, c[i] ?? 0);
   vc[thread] = seq;
-  return { thread, seq, fp: f, vc, choice };
+  return { thread, sid: thread, seq, fp: f, vc, choice };
 }
 
-const shape = (tree: readonly WakeupBranch[]): unknown => tree.map((b) => [b.choice === undefined ? b.thread : `${b.thread}:${b.choice}`, shape(b.children)]);
+const shape = (tree: readonly WakeupBranch[]): unknown => tree.map((b) => [b.choice === undefined ? b.sid : `${b.sid}:${b.choice}`, shape(b.children)]);
 
 describe('wakeup trees', () => {
   // a: thread 1 writes x; b: thread 2 reads x after a (so a happens before b); c: thread 3 writes y.
@@ -63,7 +63,7 @@ describe('wakeup trees', () => {
   });
 
   it('insert stops at a leaf: the exploration below it is free', () => {
-    const tree: WakeupBranch[] = [{ thread: 1, choice: undefined, fp: a.fp, children: [] }];
+    const tree: WakeupBranch[] = [{ sid: 1, choice: undefined, fp: a.fp, children: [] }];
     insert(tree, [a, b]);
     expect(shape(tree)).toEqual([[1, []]]);
   });
