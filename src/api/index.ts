@@ -7,13 +7,14 @@ import { join, relative, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { replay, type Execution } from '../core/index.js';
 import type { Schedule } from '../core/schedule.js';
-import { check, type CheckOptions, type CheckResult } from '../engines/check/index.js';
+import { check, type CheckOptions, type CheckResult, type VerdictStatus } from '../engines/check/index.js';
 import { openScenario, type Expectation, type LoadedScenario, type Overrides, type Verdict } from '../scenarios/resolve.js';
 import { SimConfigError, simConfigOf, simulateScenario, type SimConfig, type SimRun } from '../simulation/run.js';
 import type { SimObserver } from '../engines/sim/engine.js';
 
 export interface Comparison {
-  readonly rows: ReadonlyArray<{ readonly id: string; readonly expected: Verdict | null; readonly got: Verdict; readonly match: boolean }>;
+  /** `match`: the verdict does not contradict the expectation (an unproven "no violation found" does not contradict "holds"). */
+  readonly rows: ReadonlyArray<{ readonly id: string; readonly expected: Verdict | null; readonly got: VerdictStatus; readonly match: boolean }>;
   readonly deadlock: { readonly expected: boolean | null; readonly got: boolean; readonly match: boolean };
   /** Every stated expectation met, and no violation nobody expected. */
   readonly ok: boolean;
@@ -23,7 +24,7 @@ export function compare(expect: Expectation, result: CheckResult): Comparison {
   const rows = result.verdicts.map((v) => {
     const expected = expect.invariants[v.id] ?? null;
     // An unstated expectation counts as "holds": a violation nobody expected is a failure.
-    const match = expected === null ? v.status === 'holds' : expected === v.status;
+    const match = (expected ?? 'holds') === 'violated' ? v.status === 'violated' : v.status !== 'violated';
     return { id: v.id, expected, got: v.status, match };
   });
   const gotDeadlock = result.deadlock !== null;

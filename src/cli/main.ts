@@ -190,7 +190,7 @@ function runCheck(files: string[], flags: CheckFlags, out: (s: string) => void):
       });
       if (flags.json) json.push(checkJson(reportInput(run)));
     }
-    out(flags.json ? JSON.stringify({ schema: 'ptlab.catalog/1', results: json, ok: rows.every((r) => r.ok) }, null, 2) : catalogText(rows, flags.timing !== false));
+    out(flags.json ? JSON.stringify({ schema: 'ptlab.catalog/2', results: json, ok: rows.every((r) => r.ok) }, null, 2) : catalogText(rows, flags.timing !== false));
     return rows.every((r) => r.ok) ? 0 : 1;
   }
   if (files.length === 0) throw new UsageError('check needs a scenario file (or --catalog)');
@@ -248,7 +248,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .description('explore every interleaving of a scenario and report each invariant (DPOR)')
     .argument('[scenarios...]', 'scenario YAML files')
     .option('--catalog [dir]', 'check every scenario under dir (default: the built-in catalog) against its expected verdicts')
-    .option('--json', 'print results as JSON (schema ptlab.check/1)')
+    .option('--json', 'print results as JSON (schema ptlab.check/2)')
     .addOption(new Option('--reduction <kind>', 'partial-order reduction: dpor (optimal DPOR, wakeup trees), source-dpor (source sets), none').choices(['dpor', 'source-dpor', 'none']).default('dpor'))
     .option('--max-executions <n>', 'stop after n executions (the verdict is then bounded)', positiveInt)
     .option('--preemptions <k>', 'bounded mode: only schedules with at most k preemptions (no reduction)', nonNegativeInt)

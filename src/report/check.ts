@@ -1,9 +1,9 @@
 /**
  * Check results as text (a verdict table and the shortest counterexample per violated property,
- * per CPU) and as JSON data (schema `ptlab.check/1`, documented in docs/json.md).
+ * per CPU) and as JSON data (schema `ptlab.check/2`, documented in docs/json.md).
  */
 import { encodeSchedule } from '../core/schedule.js';
-import type { Counterexample, CheckResult, Reduction } from '../engines/check/index.js';
+import type { Counterexample, CheckResult, Reduction, VerdictStatus } from '../engines/check/index.js';
 import type { Comparison } from '../api/index.js';
 import type { ResolvedScenario } from '../scenarios/resolve.js';
 import { renderTrace } from './trace-text.js';
@@ -35,6 +35,7 @@ function counterexampleText(title: string, cx: Counterexample, cpus: number, fil
 }
 
 const REDUCTION_NAMES: Record<Reduction, string> = { dpor: 'optimal DPOR', 'source-dpor': 'source-set DPOR', none: 'naive' };
+const STATUS_TEXT: Record<VerdictStatus, string> = { holds: 'holds', violated: 'violated', 'no-violation-found': 'no violation found' };
 
 function modeText(result: CheckResult): string {
   const m = result.mode;
@@ -55,15 +56,18 @@ export function checkText(r: CheckReportInput, width = 160): string {
   const s = result.stats;
   const time = r.elapsedMs !== undefined ? `, ${(r.elapsedMs / 1000).toFixed(2)} s` : '';
   out.push(`${modeText(result)}: ${s.executions} executions, ${s.complete} ${result.reduction === 'none' ? 'complete' : 'distinct traces'}, ${s.sleepBlocked} sleep-set blocked, ${s.steps} steps${time}`);
-  if (!result.exhaustive) out.push('not exhaustive: "holds" means "not violated in the executions explored"');
+  if (!result.exhaustive) out.push('not exhaustive: nothing is proven to hold; "no violation found" covers only the executions explored');
   out.push('');
   const idW = Math.max(10, ...comparison.rows.map((x) => x.id.length));
-  out.push(`${'invariant'.padEnd(idW)}  ${'expected'.padEnd(8)}  ${'got'.padEnd(8)}`);
-  for (const row of comparison.rows) {
-    out.push(`${row.id.padEnd(idW)}  ${(row.expected ?? '-').padEnd(8)}  ${row.got.padEnd(8)}${row.match ? '' : '  MISMATCH'}`);
-  }
+  const got = comparison.rows.map((x) => STATUS_TEXT[x.got]);
+  const gW = Math.max(8, ...got.map((g) => g.length));
+  out.push(`${'invariant'.padEnd(idW)}  ${'expected'.padEnd(8)}  ${'got'.padEnd(gW)}`);
+  comparison.rows.forEach((row, i) => {
+    out.push(`${row.id.padEnd(idW)}  ${(row.expected ?? '-').padEnd(8)}  ${(got[i] as string).padEnd(gW)}${row.match ? '' : '  MISMATCH'}`);
+  });
   const d = comparison.deadlock;
-  out.push(`${'deadlock'.padEnd(idW)}  ${(d.expected === null ? '-' : d.expected ? 'yes' : 'no').padEnd(8)}  ${(d.got ? 'yes' : 'no').padEnd(8)}${d.match ? '' : '  MISMATCH'}`);
+  const dGot = d.got ? 'yes' : result.exhaustive ? 'no' : 'none found';
+  out.push(`${'deadlock'.padEnd(idW)}  ${(d.expected === null ? '-' : d.expected ? 'yes' : 'no').padEnd(8)}  ${dGot.padEnd(gW)}${d.match ? '' : '  MISMATCH'}`);
   for (const v of result.verdicts) {
     if (v.counterexample) {
       out.push('');
@@ -104,7 +108,7 @@ function counterexampleJson(cx: Counterexample): unknown {
 export function checkJson(r: CheckReportInput): unknown {
   const { scenario, result, comparison } = r;
   return {
-    schema: 'ptlab.check/1',
+    schema: 'ptlab.check/2',
     scenario,
     mode: result.mode,
     reduction: result.reduction,
@@ -145,7 +149,8 @@ export interface CatalogRow {
 /** Short summary of stated verdicts: the violated invariants, or 'all hold'. */
 export function verdictSummary(rows: Comparison['rows'], deadlock: boolean | null, use: 'expected' | 'got'): string {
   const violated = rows.filter((r) => (use === 'expected' ? r.expected === 'violated' : r.got === 'violated')).map((r) => r.id);
-  const parts = violated.length > 0 ? violated : ['all hold'];
+  const unproven = use === 'got' && rows.some((r) => r.got === 'no-violation-found');
+  const parts = violated.length > 0 ? violated : [unproven ? 'no violation found' : 'all hold'];
   if (deadlock) parts.push('deadlock');
   return parts.join(', ');
 }

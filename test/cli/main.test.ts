@@ -61,7 +61,7 @@ describe('ptlab check', () => {
     const { code, out } = await run('check', UAF, '--json');
     expect(code).toBe(0);
     const r = JSON.parse(out);
-    expect(r.schema).toBe('ptlab.check/1');
+    expect(r.schema).toBe('ptlab.check/2');
     expect(r.scenario.config.remove_table_one).toBe('none');
     expect(r.scenario.arch).toBe('arm64');
     expect(r.exhaustive).toBe(true);

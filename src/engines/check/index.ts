@@ -6,7 +6,8 @@
  *  - exhaustive: every interleaving up to partial-order reduction (DPOR), or without reduction;
  *  - bounded: every schedule with at most K preemptions (no reduction);
  *  - random: N PCT executions from a seed.
- * Only an exhaustive run can say "holds" outright; the others say "not violated within the bound".
+ * Only an exhaustive run can say "holds"; the others, and an exhaustive one stopped early, say
+ * "no violation found" of a property they did not see violated (VerdictStatus).
  */
 import type { Program } from '../../core/execution.js';
 import { Explorer, type Counterexample, type ExploreResult, type ExploreStats } from './dpor.js';
@@ -34,10 +35,16 @@ export interface CheckOptions {
   readonly stopWhenAllViolated?: boolean;
 }
 
+/**
+ * 'holds' only from an exhaustive exploration: no execution of the model violates the property.
+ * A bounded, capped or random exploration that found none says 'no-violation-found'.
+ */
+export type VerdictStatus = 'holds' | 'violated' | 'no-violation-found';
+
 export interface PropertyVerdict {
   readonly id: string;
   readonly title: string;
-  readonly status: 'holds' | 'violated';
+  readonly status: VerdictStatus;
   readonly counterexample: Counterexample | null;
 }
 
@@ -71,7 +78,7 @@ export function check(program: Program, opts: CheckOptions = {}): CheckResult {
   const exhaustive = mode.kind === 'exhaustive' && result.exhaustive;
   const verdicts = program.properties.map((p): PropertyVerdict => {
     const cx = result.violations.get(p.id) ?? null;
-    return { id: p.id, title: p.title, status: cx ? 'violated' : 'holds', counterexample: cx };
+    return { id: p.id, title: p.title, status: cx ? 'violated' : exhaustive ? 'holds' : 'no-violation-found', counterexample: cx };
   });
   return { program: program.name, mode, reduction, exhaustive, stats: result.stats, verdicts, deadlock: result.deadlock };
 }
