@@ -50,16 +50,21 @@ export function* unlock(m: string): Proc<void> {
 }
 
 /**
- * pthread_mutex_trylock(m) == 0 by thread `owner`: take m if it is free (a read-modify-write),
- * else only read it. True if taken.
+ * pthread_mutex_trylock(m) == 0 by thread `owner`: take m if it is free, true if taken. A failed
+ * attempt is, with `failure: 'rmw'`, a read-modify-write of m that writes back what it read (how
+ * Nidhugg treats every lock operation, and what a locked cmpxchg does on x86), so failed attempts
+ * are ordered among themselves; with `'read'` only a read of m (so two failed attempts commute).
  */
-export function* trylock(m: string, owner: number): Proc<boolean> {
+export function* trylock(m: string, owner: number, failure: 'rmw' | 'read' = 'rmw'): Proc<boolean> {
   return yield* access<boolean>({
     fn: 'trylock',
     desc: `trylock ${m}`,
     reads: [m],
     writes: [m],
-    effect: ([v]) => (v === null ? { writes: [[m, owner]], result: true } : { result: false }),
+    effect: ([v]) => {
+      if (v === null) return { writes: [[m, owner]], result: true };
+      return failure === 'rmw' ? { writes: [[m, v as Value]], result: false } : { result: false };
+    },
   });
 }
 
@@ -461,18 +466,31 @@ export function readWriteLock(writers = 2, readers = 2): Program {
 }
 
 /**
- * trylockers(N) (Nidhugg tests/smoke/C-tests/mutex_trylock_unlock.c, N = 3): N threads each
- * `if (trylock(m)) { ++x; unlock(m) }`. Nidhugg: 24 executions; it orders failed trylocks among
- * themselves. Adjusted: a failed trylock only reads m, so the failed ones that see one critical
- * section commute. A trace is an ordered choice of k >= 1 threads that take m, and for each of the
- * other N-k the critical section during which it fails: sum over k of N!/(N-k)! * k^(N-k) traces
- * (1, 4, 21, 148 for N = 1..4).
+ * trylockers(N) (Nidhugg tests/smoke/C-tests/mutex_trylock_unlock.c, mutex_trylock_deadlock.c
+ * with `unlock: false`, mutex_vs_trylock_{1,2}.c with `locker: true`): N threads each
+ * `if (trylock(m)) { ++x; unlock(m) }` (without `unlock`, the lock is never released), and with
+ * `locker` one more thread `lock(m); ++x; unlock(m)`.
+ * With failed attempts as read-modify-writes (`failure: 'rmw'`, Nidhugg's treatment), Nidhugg's
+ * counts carry over: 24 for N = 3, 6 for N = 3 without unlock, 3 and 16 for N = 1, 2 with the
+ * locker. In general (no locker): k >= 1 threads take m in some order, and the N-k others fail
+ * during one of those critical sections, in order: sum over k of N!/(N-k)! * k(k+1)...(N-1)
+ * traces (1, 4, 24, 192 for N = 1..4); without unlock, N!.
+ * With failed attempts as reads (`failure: 'read'`, what a failed trylock does): the failed ones
+ * during one critical section commute, sum over k of N!/(N-k)! * k^(N-k) traces (1, 4, 21, 148
+ * for N = 1..4); without unlock, N.
  */
-export function trylockers(n: number): Program {
-  return program(`trylockers(${n})`, { m: null, x: 0 }, range(n).map((t) => agent(`t${t}`, function* () {
-    if (yield* trylock('m', t)) {
+export function trylockers(n: number, o: { unlock?: boolean; locker?: boolean; failure?: 'rmw' | 'read' } = {}): Program {
+  const threads = range(n).map((t) => agent(`t${t}`, function* () {
+    if (yield* trylock('m', t, o.failure)) {
       yield* increment('x');
-      yield* unlock('m');
+      if (o.unlock ?? true) yield* unlock('m');
     }
-  })));
+  }));
+  if (o.locker) threads.push(agent('locker', function* () {
+    yield* lock('m', n);
+    yield* increment('x');
+    yield* unlock('m');
+  }));
+  const opts = [o.unlock === false ? 'no unlock' : '', o.locker ? 'locker' : '', o.failure ? `failure ${o.failure}` : ''].filter((x) => x !== '');
+  return program(`trylockers(${[n, ...opts].join(', ')})`, { m: null, x: 0 }, threads);
 }

@@ -38,18 +38,24 @@ export function traceKey(exec: Execution): string {
   return parts.join(';');
 }
 
-/** Explore `p` exhaustively; the result with the trace keys and final states (as JSON) of its complete executions. */
+/**
+ * Explore `p` exhaustively; the result with the trace keys and final states (as JSON) of its
+ * complete executions, and the keys of those that finished (did not deadlock).
+ */
 export function explore(p: Program, reduction: Reduction) {
   const keys = new Set<string>();
+  const finished = new Set<string>();
   const finals = new Set<string>();
   const r = new Explorer(p, {
     reduction,
     onComplete: (exec) => {
-      keys.add(traceKey(exec));
+      const key = traceKey(exec);
+      keys.add(key);
+      if (exec.finished) finished.add(key);
       finals.add(JSON.stringify(exec.snapshot()));
     },
   }).run();
-  return { ...r, keys, finals };
+  return { ...r, keys, finished, finals };
 }
 
 export const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1));
