@@ -15,8 +15,8 @@
  *    expected.<model>.<coherence>.in line is the number of complete executions of the variant with
  *    the flags on the same line of args.<model>.<coherence>.in (scripts/runcorrect.sh). Under
  *    `sc` with `mo` (coherence order tracked), an execution graph (po, rf, mo) is one Mazurkiewicz
- *    trace of ours with reads commuting; under `rc11` the same holds for programs whose every shared
- *    access is inside a critical section (no data race: RC11 then gives the SC executions). With
+ *    trace of ours with reads commuting; under `rc11` too for the programs used here, whose shared
+ *    accesses are inside critical sections or seq_cst atomics (RC11 then allows only SC). With
  *    `-lapor` (Kokologiannakis, Raad and Vafeiadis, "Effective lock handling in stateless model
  *    checking", OOPSLA 2019), critical sections that do not conflict are not ordered, so the count
  *    carries over only where every two critical sections of a lock conflict on data; elsewhere we
@@ -26,15 +26,17 @@
  *  - Nidhugg's smoke tests (github.com/nidhugg/nidhugg at 0aea4d23), tests/smoke/C-tests/<name>.c,
  *    counts in tests/smoke/reference.results.txt: the sum of complete, assume-blocked,
  *    await-blocked and sleep-set-blocked executions of `nidhuggc --sc --rf` (reads-from
- *    equivalence; tests/litmus/test-nidhugg.py). Reads-from and Mazurkiewicz equivalence agree on
- *    the programs used here: every critical section reads what the previous one wrote, so the
- *    reads-from relation fixes the lock order.
+ *    equivalence; tests/litmus/test-nidhugg.py). Nidhugg orders every two operations on a mutex
+ *    (its trylock counts are ours with a failed trylock as a read-modify-write), and in the programs
+ *    used here the lock order fixes every other reads-from and write order, so its counts are ours.
  *  - Threads are created by a main thread in the C programs; here they exist from the start. A
  *    creation orders nothing that matters (a created thread can still take its lock last), and a
  *    join followed by reads of what the threads left adds no trace: neither changes the count.
  *    Where a join matters it is a guarded wait on the thread's `done` flag.
  *  - `__VERIFIER_assume(c)` is a read of what c reads, and if c is false a step that is never
  *    enabled (stuck()): the thread stops there, and the execution ends deadlocked.
+ * Every count, published or derived, is also checked against exploration without reduction on the
+ * programs small enough for it (test/engines/check/locks.test.ts).
  */
 import { access, type Program, type Proc, type Value } from '../../src/core/index.js';
 import { agent, program, read, write } from './models.js';
@@ -274,9 +276,11 @@ export function mutexHard(n: number): Program {
 }
 
 /**
- * filesystem(N) (Flanagan and Godefroid, POPL 2005, Fig. 5; Nidhugg
- * benchmarks/from_TRACER/filesystem.c): 26 blocks and 32 inodes, each with a lock; thread t
- * (i = t % 32) allocates a block to inode i:
+ * filesystem(N) (the file-system example of Flanagan and Godefroid, "Dynamic partial-order
+ * reduction for model checking software", POPL 2005; as in Nidhugg
+ * benchmarks/from_TRACER/filesystem.c, and GenMC tests/correct/lapor/filesystem with `while (true)`
+ * for the bounded loop, which never runs past its second round): 26 blocks and 32 inodes, each
+ * with a lock; thread t (i = t % 32) allocates a block to inode i:
  *   lock(locki[i]); if (inode[i] == 0) { b = (i*2) % 26;
  *     for (j = 0; j < 10; j++) { lock(lockb[b]);
  *       if (!busy[b]) { busy[b] = 1; inode[i] = b+1; unlock(lockb[b]); break; }
@@ -320,9 +324,10 @@ export function filesystem(n: number, threads: readonly number[] = range(n)): Pr
 /**
  * lockInplace (GenMC tests/correct/infr/lock-inplace):
  *   t1: r = x; lock(l)      t2: lock(l); y = 42; unlock(l)      t3: assume(y == 42); x = 42
- * GenMC: 2 complete executions (expected.sc.mo.in): t2 before t1 takes l, t3 after t2's store,
- * t1's load of x before or after t3's store. Ours adds the deadlocked traces (t1 takes l first, or
- * t3 reads y = 0), which GenMC does not count.
+ * GenMC: 2 complete executions (expected.rc11.mo.in; x and y are seq_cst atomics; the first line
+ * of expected.sc.mo.in is empty): t2 before t1 takes l, t3 after t2's store,
+ * t1's load of x before or after t3's store. Ours also has 2 deadlocked traces, which GenMC does
+ * not count: t3 reads y = 0, before t2's store or because t1 took l first and t2 never stores.
  */
 export function lockInplace(): Program {
   return program('lockInplace', { l: null, x: 0, y: 0 }, [
@@ -416,7 +421,8 @@ export function lockrevInPlace(): Program {
  *   writer: take_write; x = 3; release_write
  *   reader: take_read; l = x; y = l; assert(y == x); release_read
  * (writer, reader, writer, reader by default; `writers` and `readers` change the mix, alternating.)
- * GenMC: 120 complete executions of the 2 + 2 program (expected.rc11.mo.in, without -lapor). A
+ * GenMC: 120 complete executions of the 2 + 2 program (expected.rc11.mo.in, without -lapor; x and
+ * y are atomic_int read and written as plain expressions, i.e. seq_cst, w and r are under l). A
  * failed assume leaves its thread holding l: the execution deadlocks, and is not among the 120
  * finished ones; exploration without reduction finds those 120 and 178 deadlocked traces.
  */
