@@ -107,7 +107,7 @@ describe('exploration without reduction on lock-based toy models (the derived co
   });
 });
 
-describe.each(['dpor', 'source-dpor'] as const)('%s on lock-based toy models with published trace counts', (reduction) => {
+describe.each(['dpor', 'source-dpor'] as const)('%s on lock-based toy models with known trace counts', (reduction) => {
   it.each(table(cases))('%s', (_name, c) => {
     const r = explore(c.program(), reduction);
     expect(r.exhaustive).toBe(true);
