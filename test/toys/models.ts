@@ -4,19 +4,23 @@
  */
 import { access, type Program, type Proc, type ThreadSpec, type Value } from '../../src/core/index.js';
 
-function* read(loc: string): Proc<Value> {
+/** A read of `loc`; returns its value. */
+export function* read(loc: string): Proc<Value> {
   return yield* access<Value>({ fn: 'read', desc: `read ${loc}`, reads: [loc], effect: ([v]) => ({ result: v }) });
 }
 
-function* write(loc: string, value: Value): Proc<void> {
+/** A write of `value` to `loc`. */
+export function* write(loc: string, value: Value): Proc<void> {
   yield* access({ fn: 'write', desc: `write ${loc}=${JSON.stringify(value)}`, writes: [loc], effect: () => ({ writes: [[loc, value]] }) });
 }
 
-function agent(name: string, body: () => Proc): ThreadSpec {
+/** An agent thread (bound to no CPU). */
+export function agent(name: string, body: () => Proc): ThreadSpec {
   return { name, cpu: null, kind: 'agent', body };
 }
 
-function program(name: string, init: Record<string, Value>, threads: ThreadSpec[]): Program {
+/** A program of agent threads (no CPUs) over the store `init`, with no properties. */
+export function program(name: string, init: Record<string, Value>, threads: ThreadSpec[]): Program {
   return { name, machine: { cpus: 0 }, init: new Map(Object.entries(init)), threads, properties: [] };
 }
 
