@@ -22,7 +22,7 @@
 import type { AccessOp, ChooseOp, Effect, Op, Proc, SpawnOp, ThreadKind, ThreadSpec } from './op.js';
 import type { Property, Violation, Monitor } from './property.js';
 import type { StepRecord } from './trace.js';
-import { internByIndex, valueEquals, type DomainEvent, type Loc, type Value } from './value.js';
+import { internByIndex, sameLocs, valueEquals, type DomainEvent, type Loc, type Value } from './value.js';
 
 /** Locations the machine itself interprets. */
 export const machineLocs = {
@@ -152,6 +152,7 @@ type UndoLog = Array<Loc | Value | undefined>;
 const NO_UNDO: UndoLog = [];
 const NO_WRITES: ReadonlyArray<readonly [Loc, Value]> = [];
 const NO_EVENTS: readonly DomainEvent[] = [];
+const NO_LOCS: readonly Loc[] = [];
 
 /** A store waiting in a CPU's store buffer. */
 interface BufferedStore {
@@ -178,12 +179,6 @@ function sameOp(a: Op | null, b: Op | null): boolean {
   if (a === b) return true;
   if (a === null || b === null || a.kind !== b.kind || a.fn !== b.fn || a.desc !== b.desc) return false;
   if (a.kind === 'access' && b.kind === 'access') return sameLocs(a.reads, b.reads) && sameLocs(a.writes, b.writes) && (a.guard === undefined) === (b.guard === undefined);
-  return true;
-}
-
-function sameLocs(a: readonly Loc[], b: readonly Loc[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
@@ -364,6 +359,45 @@ export class Execution {
       return op.guard(vals);
     }
     return true;
+  }
+
+  /**
+   * The locations thread `t`, parked in `phase` at `op`, would write if it stepped in the state
+   * where location `loc` holds `value(loc)`, or null when they are the ones it declares. An
+   * access's effect decides (a compare-and-swap that fails writes nothing), so the effect is run
+   * on the values it would read, and its result thrown away: effects are pure functions of those
+   * values and the process's own state (op.ts). An effect that throws there would throw when the
+   * step runs; the declared writes then stand. Under x86-TSO a task's access writes through its
+   * store buffer, and its declared footprint stands too.
+   */
+  writesIn(t: ThreadState, phase: Phase, op: Op | null, value: (loc: Loc) => Value | undefined): readonly Loc[] | null {
+    if (phase !== 'body' || op?.kind !== 'access') return null;
+    if (this.tso && t.spec.cpu !== null && (t.spec.kind !== 'agent' || op === DRAIN_OP)) return null;
+    if (op.effect === undefined) return NO_LOCS;
+    const vals = new Array<Value>(op.reads.length);
+    for (let i = 0; i < op.reads.length; i++) vals[i] = this.valueOr(op.reads[i] as Loc, value(op.reads[i] as Loc));
+    let eff: Effect | void;
+    try {
+      eff = op.effect(vals);
+    } catch {
+      return null;
+    }
+    const writes = eff?.writes;
+    if (writes === undefined || writes.length === 0) return NO_LOCS;
+    const out = new Array<Loc>(writes.length);
+    for (let i = 0; i < writes.length; i++) out[i] = (writes[i] as readonly [Loc, Value])[0];
+    return out;
+  }
+
+  /**
+   * The next step of a thread with what it would write now (writesIn()) instead of what it
+   * declares: the footprint the step will have if it runs in this state.
+   */
+  footprintNow(tid: number): Pending {
+    const p = this.pending(tid);
+    const t = this.thread(tid);
+    const writes = this.writesIn(t, t.phase, t.op, this.storeValue);
+    return writes === null || sameLocs(writes, p.writes) ? p : { ...p, writes };
   }
 
   /**

@@ -6,6 +6,13 @@
 /** A shared location's name, e.g. `cpu1.irqs_off` or `pt.pte0.0`. */
 export type Loc = string;
 
+/** The same locations in the same order. */
+export function sameLocs(a: readonly Loc[], b: readonly Loc[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export type Value =
   | null
   | boolean

@@ -39,7 +39,7 @@
  */
 import { Execution, type Pending, type Phase, type Program, type ThreadState } from '../../core/execution.js';
 import type { Op } from '../../core/op.js';
-import type { Loc, Value } from '../../core/value.js';
+import { sameLocs, type Loc, type Value } from '../../core/value.js';
 import type { Reduction } from './index.js';
 import type { ScheduleStep } from '../../core/schedule.js';
 import type { StepRecord } from '../../core/trace.js';
@@ -124,7 +124,7 @@ interface Event {
   /**
    * Some earlier step it conflicts with is no race: it could not have run without it (a lock's
    * release). Its clock then also orders it after steps that a reversal of its races leaves out,
-   * so a reversal computes its clock afresh (inReversal()).
+   * so a reversal computes its clock afresh (EventLog.reversal()).
    */
   readonly enablers: boolean;
 }
@@ -145,19 +145,6 @@ function join(a: number[], b: readonly number[]): void {
   for (let i = 0; i < b.length; i++) if ((b[i] as number) > (a[i] ?? 0)) a[i] = b[i] as number;
 }
 
-/**
- * The later step of a race as it comes last in its reversal `v` (the events that do not depend on
- * the earlier step): ordered after its thread's past and the events of `v` it conflicts with. Its
- * clock on the path says the same unless the step needed a step `v` leaves out (Event.enablers),
- * which orders it after whatever that step depended on too.
- */
-function inReversal(later: Event, v: readonly Event[]): Event {
-  if (!later.enablers) return later;
-  const vc = later.prevClock ? later.prevClock.slice() : [];
-  for (const x of v) if (x.thread !== later.thread && conflicts(x.fp, later.fp)) join(vc, x.vc);
-  vc[later.thread] = later.seq;
-  return { ...later, vc };
-}
 
 /**
  * The events of the current path, kept across backtracking (a prefix of the path does not change
@@ -303,7 +290,7 @@ class EventLog {
       const i = cand[k] as number;
       const e = this.events[i] as Event;
       if (e.thread === t || hb(e, rvc)) continue;
-      if (!blocking || this.canRunWithout(i, thread, phase, op, n)) {
+      if (!blocking || this.exec.enabledIn(thread, phase, op, this.stateWithout(i))) {
         (races ??= []).push(i);
         join(vc, e.vc);
         if (rvc !== vc) join(rvc, e.vc);
@@ -325,18 +312,19 @@ class EventLog {
   }
 
   /**
-   * Could thread `thread`, parked in `phase` at `op`, step after events[0..n) with events[i] and
-   * every event after it that depends on it left out? The state is not built: the values its
-   * guard and the machine's conditions read are looked up in the writes of the events kept.
+   * The state after the events of the path with events[i] and every event after it that depends
+   * on it left out (where the reversal of a race with events[i] puts the later step), as the
+   * value of each location. It is not built: a location's value is looked up in the writes of the
+   * events kept.
    */
-  private canRunWithout(i: number, thread: ThreadState, phase: Phase, op: Op | null, n: number): boolean {
+  private stateWithout(i: number): (loc: Loc) => Value | undefined {
     const e = this.events[i] as Event;
-    const value = (loc: Loc): Value | undefined => {
+    return (loc) => {
       const log = this.writesByLoc.get(loc);
       if (log) {
         for (let k = log.length - 1; k >= 0; k--) {
           const idx = (log[k] as number) >> 1;
-          if (idx >= n || idx === i) continue;
+          if (idx === i) continue;
           const x = this.events[idx] as Event;
           if (idx > i && hb(e, x.vc)) continue;
           const v = writtenValue(x.writes, loc);
@@ -345,7 +333,37 @@ class EventLog {
       }
       return this.exec.initialValue(loc);
     };
-    return this.exec.enabledIn(thread, phase, op, value);
+  }
+
+  /**
+   * The sequence that reverses the race between events[i] and `later` (at index `j`, or after the
+   * path): v = notdep(e, E).e', the events after e that do not depend on it, then e'. Those keep
+   * their footprints and clocks (what they read is unchanged). e' runs in another state than on
+   * the path: it is given the writes it would do there (a compare-and-swap that failed on the path
+   * may succeed), and, if that changes its footprint or it needed a step v leaves out
+   * (Event.enablers), a clock that orders it after its thread's past and the events of v it
+   * conflicts with only.
+   */
+  reversal(i: number, later: Event, j: number): Event[] {
+    const events = this.events;
+    const e = events[i] as Event;
+    const v: Event[] = [];
+    for (let k = i + 1; k < events.length; k++) {
+      const x = events[k] as Event;
+      if (k !== j && !hb(e, x.vc)) v.push(x);
+    }
+    let fp = later.fp;
+    const writes = this.exec.writesIn(this.exec.thread(later.thread), later.phase, later.op, this.stateWithout(i));
+    if (writes !== null && !sameLocs(writes, fp.writes)) fp = { reads: fp.reads, writes, commutes: fp.commutes };
+    if (!later.enablers && fp === later.fp) {
+      v.push(later);
+      return v;
+    }
+    const vc = later.prevClock ? later.prevClock.slice() : [];
+    for (const x of v) if (x.thread !== later.thread && conflicts(x.fp, fp)) join(vc, x.vc);
+    vc[later.thread] = later.seq;
+    v.push({ ...later, fp, vc });
+    return v;
   }
 
   /** Append the event of step `rec`, with the indices of the earlier events it races with. */
@@ -505,7 +523,7 @@ export class Explorer {
         const rec = exec.step(next.thread, next.choice);
         this.results.stats.steps++;
         const ev = log.push(rec, phase, op);
-        if (mode === 'source-dpor' && ev.races !== null) for (const i of ev.races) this.addBacktrack(i, ev, log.events, stack);
+        if (mode === 'source-dpor' && ev.races !== null) for (const i of ev.races) this.addBacktrack(i, ev, log.length - 1, stack);
         let childSleep: ReadonlyMap<number, Footprint> = NO_SLEEPERS;
         for (const [q, fp] of sleepers) {
           if (conflicts(fp, ev.fp)) continue;
@@ -515,7 +533,7 @@ export class Explorer {
         stack.push(newNode(childSleep, node, mode === 'dpor' ? (node.wut[0] as WakeupBranch).children : []));
       }
       if (mode === 'dpor') this.reverseRaces(stack, firstNew);
-      else if (mode === 'source-dpor') for (const ev of this.blockedEvents()) for (const i of ev.races ?? []) this.addBacktrack(i, ev, log.events, stack);
+      else if (mode === 'source-dpor') for (const ev of this.blockedEvents()) for (const i of ev.races ?? []) this.addBacktrack(i, ev, log.length, stack);
       this.finishExecution(exec, stack);
       if (this.opts.maxExecutions !== undefined && this.stats.executions >= this.opts.maxExecutions) {
         exhaustive = false;
@@ -562,7 +580,7 @@ export class Explorer {
     let fp = node.pending.get(q);
     if (!fp) {
       if (this.exec.thread(q).phase === 'done') return null;
-      fp = footprintOf(this.exec.pending(q));
+      fp = footprintOf(this.exec.footprintNow(q));
       node.pending.set(q, fp);
     }
     return fp;
@@ -601,7 +619,7 @@ export class Explorer {
       let t: number | undefined;
       for (const q of node.enabled) if (!node.sleep.has(q) && !node.done.includes(q)) { t = q; break; }
       if (t === undefined) return null;
-      const p = this.exec.pending(t);
+      const p = this.exec.footprintNow(t);
       node.wut.push({ sid: this.log.sidOf(t), choice: p.kind === 'choose' ? 0 : undefined, fp: footprintOf(p), children: [] });
     }
     node.visited = true;
@@ -675,15 +693,8 @@ export class Explorer {
 
   /** Optimal DPOR: insert the reversal of the race between events[i] and `later` (at index j, or after the path) into the tree before events[i]. */
   private reverse(stack: readonly Node[], i: number, later: Event, j: number): void {
-    const events = this.log.events;
     const node = stack[i] as Node;
-    const e = events[i] as Event;
-    const v: Event[] = [];
-    for (let k = i + 1; k < events.length; k++) {
-      const x = events[k] as Event;
-      if (k !== j && !hb(e, x.vc)) v.push(x);
-    }
-    v.push(inReversal(later, v));
+    const v = this.log.reversal(i, later, j);
     if (this.covered(node, v)) return;
     insert(node.wut, v);
   }
@@ -718,17 +729,10 @@ export class Explorer {
     return false;
   }
 
-  /** Source-set DPOR: race between events[i] and the new event `e`: make the node before events[i] try a reversal. */
-  private addBacktrack(i: number, e: Event, events: Event[], stack: Node[]): void {
+  /** Source-set DPOR: race between events[i] and `e` (at index `j`, or after the path): make the node before events[i] try a reversal. */
+  private addBacktrack(i: number, e: Event, j: number, stack: Node[]): void {
     const node = stack[i] as Node;
-    const ePrime = events[i] as Event;
-    // v = notdep(e', E).p: later events not causally after e', then e.
-    const v: Event[] = [];
-    for (let j = i + 1; j < events.length; j++) {
-      const x = events[j] as Event;
-      if (!hb(ePrime, x.vc)) v.push(x);
-    }
-    v.push(inReversal(e, v));
+    const v = this.log.reversal(i, e, j);
     const initials = new Set<number>();
     for (let a = 0; a < v.length; a++) if (isInitial(v, a)) initials.add((v[a] as Event).thread);
     // Already covered: an initial is scheduled here, was explored here, or is asleep here.
