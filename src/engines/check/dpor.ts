@@ -37,7 +37,7 @@
  * Without reduction (`reduction: 'none'`), every enabled thread is tried at every node: the
  * baseline the benchmarks and the tests compare against.
  */
-import { Execution, type Pending, type Phase, type Program, type ThreadState } from '../../core/execution.js';
+import { Execution, type Pending, type Phase, type Program } from '../../core/execution.js';
 import type { Op } from '../../core/op.js';
 import { sameLocs, type Loc, type Value } from '../../core/value.js';
 import type { Reduction } from './index.js';
@@ -270,7 +270,6 @@ class EventLog {
     }
     const cand = this.cand;
     cand.length = 0;
-    const n = this.events.length;
     for (const l of fp.writes) {
       const log = this.byLoc.get(l);
       if (log) this.scan(log, log.length, fp, l, true);
