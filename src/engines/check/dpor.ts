@@ -6,31 +6,45 @@
  * try another branch at depth d we roll the execution back to its first d steps (Execution.rollback
  * undoes the store writes and puts the threads that moved since back at their ops; a thread that
  * retakes its undone steps on equal values replays them, and its generator is re-run only at the
- * first step that differs). Along the current execution we keep one node per step: which threads were enabled, what we still have
- * to try there, which threads we already tried (done), and which are asleep. Each executed step is
- * checked for races: an earlier step of another thread that touched a location this step also
- * touched, at least one of them writing, and that is not already ordered before this step through
- * other steps. Each race must be reversed: the node just before the earlier step must also explore
- * an execution where the later step comes first, i.e. one that starts with the events that do not
+ * first step that differs). Along the current execution we keep one node per step: which threads
+ * were enabled, what we still have to try there, which threads we already tried (done), and which
+ * are asleep. Each executed step is checked for races: an earlier step of another thread that
+ * touched a location this step also touched, at least one of them writing, that is not already
+ * ordered before this step through other steps, and that this step could have preceded (blocking,
+ * below). Each race must be reversed: the node just before the earlier step must also explore an
+ * execution where the later step comes first, i.e. one that starts with the events that do not
  * depend on the earlier step (notdep), followed by the later step.
  *
  *  - Optimal DPOR (reduction 'dpor'; Abdulla, Aronis, Jonsson and Sagonas, JACM 2017, Algorithm
  *    2): at the end of each execution, each race of a new step adds that whole sequence to the
  *    node's wakeup tree (wakeup.ts), unless a thread asleep or done there already covers it; the
- *    exploration follows the trees, so no execution ends sleep-set blocked and every Mazurkiewicz
- *    trace is explored exactly once.
+ *    exploration follows the trees, so every Mazurkiewicz trace is explored exactly once. Without
+ *    `choose` steps, no execution ends sleep-set blocked either; the other options of a choice
+ *    are tried where it is made, and may end so (counted: redundant work).
  *  - Source-set DPOR (reduction 'source-dpor'; POPL 2014, Algorithm 1): each race adds one
  *    initial of that sequence to the node's backtrack set; cheaper bookkeeping, but an execution
  *    may end with every enabled thread asleep (counted as sleep-blocked: redundant work).
  * Sleep sets (Godefroid): a thread explored at a node sleeps in the later branches there until a
  * step that conflicts with its next step wakes it.
  *
- * Blocking. A step whose guard is false is simply not enabled. Its guard's locations, and the
- * machine's own conditions (interrupt flag, CPU context, vCPU stopped), are part of its footprint,
- * so whatever enables a step conflicts with it. A race whose later step was enabled only by the
- * earlier one is therefore not reversible, and adds nothing (a wakeup sequence that turns out not
- * to be executable is dropped when the exploration reaches it). A state where no thread can step
- * and some have not finished is a deadlock.
+ * Footprints. An executed step's footprint is what it read and what it actually wrote; a step not
+ * yet run (a sleeping thread's, the reversed step of a race) is given what it would write in the
+ * state it runs in (Execution.writesIn(): a compare-and-swap that fails writes nothing), so that
+ * dependence is the same relation whichever execution a step is seen in.
+ *
+ * Blocking. A step whose guard is false is not enabled. Its guard's locations, and the machine's
+ * own conditions (interrupt flag, CPU context, vCPU stopped, store buffer), are part of its
+ * footprint, so whatever enables a step conflicts with it. A conflicting earlier step the later
+ * one could not have run without (a lock's release) is no race, but the scan goes on past it to
+ * the latest access the later step could have preceded (the acquire before that release), so that
+ * every order of a lock's holders is explored (EventLog.races()). A thread still blocked when an
+ * execution ends gets the races of the step it could not take, as if it came last. A state where
+ * no thread can step and some have not finished is a deadlock. docs/checker.md tells the whole
+ * story, and what "holds" then guarantees.
+ *
+ * Threads. A spawned thread's id follows creation order, which differs between executions where
+ * two threads spawn in either order; wakeup trees, which hold steps of many executions, name
+ * threads by a stable id instead (EventLog.sidOf()).
  *
  * Choices. A `choose` step is branched on at its node: every option is a separate child.
  *
