@@ -28,7 +28,10 @@
  * that it yields the same op (Execution.rollback()). A body must also yield the same ops when re-run
  * with the same results (deterministic, no state shared between runs), and an effect's writes,
  * result and events must follow from the values it reads and the process's own state: after a
- * rollback, a step retaken on equal values is replayed from its record instead of re-run.
+ * rollback, a step retaken on equal values is replayed from its record instead of re-run. An
+ * effect must also change nothing itself (it returns what the step does): the checker runs it on
+ * the values of a state the step has not run in, to learn what the step would write there
+ * (Execution.writesIn()).
  */
 import type { DomainEvent, Loc, Value } from './value.js';
 
