@@ -27,7 +27,12 @@ export type DisagreementKind =
   /** It missed (or invented) a Mazurkiewicz trace. */
   | 'traces'
   /** Two of its complete executions are the same trace. */
-  | 'redundant';
+  | 'redundant'
+  /**
+   * The oracle contradicts itself: two executions with the same trace key end in different final
+   * states or with different violations (the key's dependence relation misses a dependence).
+   */
+  | 'oracle';
 
 export interface Disagreement {
   readonly reduction: Reduction;
@@ -46,6 +51,8 @@ export interface Exploration {
   /** Property id to violated or not. */
   readonly verdicts: ReadonlyMap<string, boolean>;
   readonly traces: ReadonlySet<string>;
+  /** Traces whose executions disagree on the final state or the violations (see 'oracle'). */
+  readonly inconsistent: readonly string[];
 }
 
 export interface Comparison {
@@ -66,16 +73,22 @@ export const DEFAULT_CAP = 2000;
 export function explore(program: Program, reduction: Reduction, maxExecutions: number): Exploration {
   const finals = new Set<string>();
   const deadlocks = new Set<string>();
-  const traces = new Set<string>();
+  /** Per trace: the final state and violations of its first execution. */
+  const traces = new Map<string, string>();
+  const inconsistent: string[] = [];
   const onComplete = (exec: Execution): void => {
     const state = finalStateKey(exec);
     finals.add(state);
     if (!exec.finished) deadlocks.add(state);
-    traces.add(traceKey(exec.trace));
+    const key = traceKey(exec.trace);
+    const outcome = `${state} violated: ${[...new Set(exec.violations.map((v) => v.property))].sort().join(' ')}`;
+    const seen = traces.get(key);
+    if (seen === undefined) traces.set(key, outcome);
+    else if (seen !== outcome) inconsistent.push(`[${key}] ends in [${seen}] and in [${outcome}]`);
   };
   const r = new Explorer(program, { reduction, maxExecutions, onComplete }).run();
   const verdicts = new Map(program.properties.map((p) => [p.id, r.violations.has(p.id)]));
-  return { stats: r.stats, exhaustive: r.exhaustive, finals, deadlocks, anyDeadlock: r.deadlock !== null, verdicts, traces };
+  return { stats: r.stats, exhaustive: r.exhaustive, finals, deadlocks, anyDeadlock: r.deadlock !== null, verdicts, traces: new Set(traces.keys()), inconsistent };
 }
 
 /** Explore `spec` with every reduction and list the disagreements with 'none'. */
@@ -91,6 +104,7 @@ export function compareReductions(spec: ProgramSpec, opts: CompareOptions = {}):
   stats.none = truth.stats;
   if (!truth.exhaustive) return { skipped: true, disagreements: [], stats };
   const disagreements: Disagreement[] = [];
+  for (const message of truth.inconsistent.slice(0, 3)) disagreements.push({ reduction: 'none', kind: 'oracle', message: `none: trace ${message}` });
   for (const reduction of REDUCTIONS) {
     const out = (kind: DisagreementKind, message: string): void => {
       disagreements.push({ reduction, kind, message: `${reduction}: ${message}` });

@@ -15,7 +15,7 @@
  * and a spawn comes before every step of the thread it creates. A choose step is identified with
  * the option it took.
  */
-import type { Execution, StepRecord } from '../../src/core/index.js';
+import { machineLocs, type Execution, type StepRecord } from '../../src/core/index.js';
 
 /** Stable identity of every thread that appears in `trace` (or is an initial thread), by id. */
 export function threadIdentities(trace: readonly StepRecord[]): Map<number, string> {
@@ -107,13 +107,16 @@ export function traceKey(trace: readonly StepRecord[]): string {
 }
 
 /**
- * An execution's final state: the store, and where each unfinished thread is stuck (its identity
- * and how many steps it took), e.g. `{"m":"T0","x":1} blocked: #1@2`.
+ * An execution's final state: the store (a handler in a CPU's context slot named by its identity),
+ * and where each unfinished thread is stuck (its identity and how many steps it took), e.g.
+ * `{"cpu0.ctx":"#0/0","m":"T0","x":1} blocked: #1@2`.
  */
 export function finalStateKey(exec: Execution): string {
   const ids = threadIdentities(exec.trace);
+  // A CPU's context slot holds the id of the handler running there: named by its identity too.
+  const ctxLocs = new Set(Array.from({ length: exec.program.machine.cpus }, (_, c) => machineLocs.ctx(c)));
   const store: Record<string, unknown> = {};
-  for (const [loc, v] of exec.snapshot()) store[loc] = v;
+  for (const [loc, v] of exec.snapshot()) store[loc] = ctxLocs.has(loc) && typeof v === 'number' ? (ids.get(v) ?? `#${v}`) : v;
   const blocked = exec
     .blocked()
     .map((tid) => `${ids.get(tid) ?? `#${tid}`}@${exec.thread(tid).steps}`)
