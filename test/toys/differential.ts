@@ -66,6 +66,8 @@ export interface Comparison {
 export interface CompareOptions {
   /** Executions 'none' may take before the program is skipped. */
   readonly cap?: number;
+  /** The reductions to compare with 'none' (both by default; none: only the oracle's self-check). */
+  readonly reductions?: readonly ReducedBy[];
 }
 
 export const DEFAULT_CAP = 2000;
@@ -105,7 +107,7 @@ export function compareReductions(spec: ProgramSpec, opts: CompareOptions = {}):
   if (!truth.exhaustive) return { skipped: true, disagreements: [], stats };
   const disagreements: Disagreement[] = [];
   for (const message of truth.inconsistent.slice(0, 3)) disagreements.push({ reduction: 'none', kind: 'oracle', message: `none: trace ${message}` });
-  for (const reduction of REDUCTIONS) {
+  for (const reduction of opts.reductions ?? REDUCTIONS) {
     const out = (kind: DisagreementKind, message: string): void => {
       disagreements.push({ reduction, kind, message: `${reduction}: ${message}` });
     };

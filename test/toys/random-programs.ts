@@ -29,7 +29,33 @@ export interface GenOptions {
   /** Ops in the whole program (spawned threads' included) and threads (spawned included): at most these. */
   readonly maxOps: number;
   readonly maxAllThreads: number;
+  /** Relative weights of the kinds of fragment (DEFAULT_WEIGHTS for those not given; 0: never). */
+  readonly weights?: Partial<Record<Fragment, number>>;
 }
+
+/**
+ * What a thread is made of: a single op; a read then a write of what it read; a read, a cas or
+ * a choice and ops that run only on some outcomes; a critical section under one lock or two
+ * nested ones (in either order: two threads can deadlock); a read-side or write-side rwsem
+ * section; a section with the CPU's interrupts off; a vCPU stopped and resumed around some ops;
+ * the spawn of an agent or a handler.
+ */
+export type Fragment = 'single' | 'dependent' | 'readBranch' | 'casBranch' | 'choice' | 'lock' | 'nestedLocks' | 'readLock' | 'writeLock' | 'irqsOff' | 'stop' | 'spawn';
+
+export const DEFAULT_WEIGHTS: Readonly<Record<Fragment, number>> = {
+  single: 4,
+  dependent: 1,
+  readBranch: 1,
+  casBranch: 2,
+  choice: 2,
+  lock: 3,
+  nestedLocks: 1,
+  readLock: 1,
+  writeLock: 1,
+  irqsOff: 2,
+  stop: 1,
+  spawn: 2,
+};
 
 /** Every op and thread kind the model uses, SC and TSO. */
 export const EVERY_OP: GenOptions = {
@@ -42,24 +68,33 @@ export const EVERY_OP: GenOptions = {
   maxAllThreads: 4,
 };
 
-/**
- * Nothing that blocks: no guard (locks, rwsems, waits), no interrupt, no stopped CPU, no store
- * buffer; agents and tasks that read, write, update, choose and spawn agents.
- */
-export const NO_BLOCKING: GenOptions = {
-  ops: ['read', 'write', 'copy', 'cas', 'fetch_add', 'add', 'or', 'choose', 'spawn', 'mb'],
-  threads: ['agent', 'task'],
-  tso: false,
-  maxThreads: 3,
-  maxFragments: 2,
-  maxOps: 8,
-  maxAllThreads: 4,
-};
-
-/** `opts` restricted to some op kinds (and without TSO unless asked). */
-export function only(ops: readonly OpKind[], opts: Partial<GenOptions> = {}): GenOptions {
-  return { ...EVERY_OP, tso: false, ...opts, ops };
+/** `EVERY_OP` restricted to some op kinds, SC only unless `more` says otherwise. */
+export function only(ops: readonly OpKind[], more: Partial<GenOptions> = {}): GenOptions {
+  return { ...EVERY_OP, tso: false, ...more, ops };
 }
+
+const PLAIN: readonly OpKind[] = ['read', 'write', 'copy', 'fetch_add', 'add', 'or', 'choose', 'mb'];
+const BLOCKING: readonly OpKind[] = ['lock', 'unlock', 'down_read', 'up_read', 'down_write', 'up_write', 'wait', 'irqs', 'stop'];
+
+/**
+ * Named generation profiles, each aimed at one part of the engine:
+ *  - 'every-op': everything the model uses, SC and TSO;
+ *  - 'never-block': no guard, no interrupt, no stopped CPU, no store buffer, no spawn, no
+ *    conditional write: agents and tasks that read, write, update (commuting or not) and choose;
+ *  - 'spawn': the same, and threads that spawn agents (often);
+ *  - 'conditional-writes': the same, and cas (a step that writes or not, by the value it reads);
+ *  - 'blocking': plain ops, every kind of blocking (locks, rwsems, waits, IRQs off and handlers,
+ *    stopped vCPUs, x86-TSO's barriers), no spawn and no cas.
+ */
+export const PROFILES = {
+  'every-op': EVERY_OP,
+  'never-block': only(PLAIN, { threads: ['agent', 'task'] }),
+  spawn: only([...PLAIN, 'spawn'], { threads: ['agent', 'task'], weights: { spawn: 8 } }),
+  'conditional-writes': only([...PLAIN, 'cas'], { threads: ['agent', 'task'] }),
+  blocking: only([...PLAIN, ...BLOCKING], { tso: true }),
+} as const satisfies Record<string, GenOptions>;
+
+export type ProfileName = keyof typeof PROFILES;
 
 const CPUS = [0, 1] as const;
 
@@ -122,66 +157,69 @@ class ProgramArbitraries {
     return fc.oneof(...arbs);
   }
 
-  /** Fragments of a thread at `place`; children (`spawned`) spawn nothing. */
-  private fragment(place: Place, tso: boolean, spawned: boolean): fc.Arbitrary<OpSpec[]> {
+  /** Fragments of a thread at `place`, by kind; children (`spawned`) spawn nothing. */
+  private fragments(place: Place, tso: boolean, spawned: boolean): Partial<Record<Fragment, fc.Arbitrary<OpSpec[]>>> {
     const simple = this.simpleOp(place, tso);
     const inner = (max: number) => fc.array(simple, { minLength: 0, maxLength: max });
-    const frags: Array<fc.WeightedArbitrary<OpSpec[]>> = [{ arbitrary: simple.map((op) => [op]), weight: 4 }];
-    if (this.has('read', 'write')) {
-      // r = a; b = r + 1: a write of what was read.
-      frags.push({ arbitrary: fc.tuple(dataLoc, dataLoc).map(([a, b]): OpSpec[] => [{ op: 'read', loc: a }, { op: 'write', loc: b, val: 'r+1' }]), weight: 1 });
+    /** 1-2 ops, each run only when the register holds its value (one of 0..n-1). */
+    const branches = (n: number) => fc.array(fc.tuple(fc.integer({ min: 0, max: n - 1 }), simple), { minLength: 1, maxLength: 2 }).map((bs) => bs.map(([when, op]): OpSpec => ({ ...op, when })));
+    const f: Partial<Record<Fragment, fc.Arbitrary<OpSpec[]>>> = { single: simple.map((op) => [op]) };
+    if (this.has('read', 'write')) f.dependent = fc.tuple(dataLoc, dataLoc).map(([a, b]): OpSpec[] => [{ op: 'read', loc: a }, { op: 'write', loc: b, val: 'r+1' }]);
+    if (this.has('read')) f.readBranch = fc.tuple(dataLoc, branches(3)).map(([loc, bs]): OpSpec[] => [{ op: 'read', loc }, ...bs]);
+    if (this.has('cas')) {
+      const cas = markable(fc.record({ loc: dataLoc, expect: fc.constantFrom(0, 1), set: small }).map((r): OpSpec => ({ op: 'cas', ...r })));
+      f.casBranch = fc.tuple(cas, branches(2)).map(([c, bs]): OpSpec[] => [c, ...bs]);
+    }
+    if (this.has('choose')) {
+      // As many options as the branches need, at least two.
+      f.choice = branches(3).map((bs): OpSpec[] => [{ op: 'choose', n: bs.some((b) => b.when === 2) ? 3 : 2 }, ...bs]);
     }
     if (this.has('lock', 'unlock')) {
       const mark = fc.option(tag, { freq: 2, nil: undefined });
-      const single = fc.tuple(mutex, mark, inner(1)).map(([m, t, body]): OpSpec[] => [t ? { op: 'lock', m, mark: t } : { op: 'lock', m }, ...body, { op: 'unlock', m }]);
-      const nested = fc.tuple(fc.boolean(), inner(1)).map(([mFirst, body]): OpSpec[] => {
+      f.lock = fc.tuple(mutex, mark, inner(1)).map(([m, t, body]): OpSpec[] => [t ? { op: 'lock', m, mark: t } : { op: 'lock', m }, ...body, { op: 'unlock', m }]);
+      f.nestedLocks = fc.tuple(fc.boolean(), inner(1)).map(([mFirst, body]): OpSpec[] => {
         const [a, b]: [Mutex, Mutex] = mFirst ? ['m', 'n'] : ['n', 'm'];
         return [{ op: 'lock', m: a }, { op: 'lock', m: b }, ...body, { op: 'unlock', m: b }, { op: 'unlock', m: a }];
       });
-      frags.push({ arbitrary: single, weight: 3 }, { arbitrary: nested, weight: 1 });
     }
-    if (this.has('down_read', 'up_read')) frags.push({ arbitrary: inner(1).map((body): OpSpec[] => [{ op: 'down_read' }, ...body, { op: 'up_read' }]), weight: 1 });
-    if (this.has('down_write', 'up_write')) frags.push({ arbitrary: inner(1).map((body): OpSpec[] => [{ op: 'down_write' }, ...body, { op: 'up_write' }]), weight: 1 });
+    if (this.has('down_read', 'up_read')) f.readLock = inner(1).map((body): OpSpec[] => [{ op: 'down_read' }, ...body, { op: 'up_read' }]);
+    if (this.has('down_write', 'up_write')) f.writeLock = inner(1).map((body): OpSpec[] => [{ op: 'down_write' }, ...body, { op: 'up_write' }]);
     if (this.has('irqs') && place.cpu !== null && place.kind === 'task') {
       const cpu = place.cpu;
-      frags.push({ arbitrary: inner(1).map((body): OpSpec[] => [{ op: 'irqs', cpu, off: true }, ...body, { op: 'irqs', cpu, off: false }]), weight: 2 });
+      f.irqsOff = inner(1).map((body): OpSpec[] => [{ op: 'irqs', cpu, off: true }, ...body, { op: 'irqs', cpu, off: false }]);
     }
-    if (this.has('stop')) {
-      frags.push({ arbitrary: fc.tuple(fc.constantFrom(...CPUS), inner(1)).map(([cpu, body]): OpSpec[] => [{ op: 'stop', cpu, stopped: true }, ...body, { op: 'stop', cpu, stopped: false }]), weight: 1 });
-    }
-    const branches = (n: number) => fc.array(fc.tuple(fc.integer({ min: 0, max: n - 1 }), simple), { minLength: 1, maxLength: 2 }).map((bs) => bs.map(([when, op]) => ({ ...op, when })));
-    if (this.has('choose')) frags.push({ arbitrary: fc.constantFrom<2 | 3>(2, 3).chain((n) => branches(n).map((bs): OpSpec[] => [{ op: 'choose', n }, ...bs])), weight: 2 });
-    if (this.has('cas')) {
-      const cas = markable(fc.record({ loc: dataLoc, expect: fc.constantFrom(0, 1), set: small }).map((r): OpSpec => ({ op: 'cas', ...r })));
-      frags.push({ arbitrary: fc.tuple(cas, branches(2)).map(([c, bs]): OpSpec[] => [c, ...bs]), weight: 2 });
-    }
-    if (this.has('read')) frags.push({ arbitrary: fc.tuple(dataLoc, branches(3)).map(([loc, bs]): OpSpec[] => [{ op: 'read', loc }, ...bs]), weight: 1 });
-    if (this.has('spawn') && !spawned) frags.push({ arbitrary: this.child(tso).map((thread): OpSpec[] => [{ op: 'spawn', thread }]), weight: 2 });
-    return fc.oneof(...frags);
+    if (this.has('stop')) f.stop = fc.tuple(fc.constantFrom(...CPUS), inner(1)).map(([cpu, body]): OpSpec[] => [{ op: 'stop', cpu, stopped: true }, ...body, { op: 'stop', cpu, stopped: false }]);
+    if (this.has('spawn') && !spawned) f.spawn = this.child(tso).map((thread): OpSpec[] => [{ op: 'spawn', thread }]);
+    return f;
   }
 
-  private ops(place: Place, tso: boolean, spawned: boolean, maxFragments: number): fc.Arbitrary<OpSpec[]> {
-    return fc.array(this.fragment(place, tso, spawned), { minLength: 1, maxLength: maxFragments }).map((fs) => fs.flat());
+  private fragment(place: Place, tso: boolean, spawned: boolean): fc.Arbitrary<OpSpec[]> {
+    const weights = { ...DEFAULT_WEIGHTS, ...this.o.weights };
+    const arbs: Array<fc.WeightedArbitrary<OpSpec[]>> = [];
+    for (const [kind, arbitrary] of Object.entries(this.fragments(place, tso, spawned)) as Array<[Fragment, fc.Arbitrary<OpSpec[]>]>) {
+      if (weights[kind] > 0) arbs.push({ arbitrary, weight: weights[kind] });
+    }
+    return fc.oneof(...arbs);
   }
 
   /** A spawned thread: an agent, or a handler on a CPU. */
   private child(tso: boolean): fc.Arbitrary<ThreadData> {
-    const agent = this.ops({ kind: 'agent', cpu: null }, tso, true, 1).map((ops): ThreadData => ({ kind: 'agent', cpu: null, ops }));
-    if (!this.o.threads.includes('irq')) return agent;
-    const irq = fc.constantFrom(...CPUS).chain((cpu) => this.ops({ kind: 'irq', cpu }, tso, true, 1).map((ops): ThreadData => ({ kind: 'irq', cpu, ops })));
-    return fc.oneof(agent, irq);
+    const arbs = [this.threadAt({ kind: 'agent', cpu: null }, tso, true, 1)];
+    if (this.o.threads.includes('irq')) for (const cpu of CPUS) arbs.push(this.threadAt({ kind: 'irq', cpu }, tso, true, 1));
+    return fc.oneof(...arbs);
   }
 
+  private threadAt(place: Place, tso: boolean, spawned: boolean, maxFragments: number): fc.Arbitrary<ThreadData> {
+    return fc.array(this.fragment(place, tso, spawned), { minLength: 1, maxLength: maxFragments }).map((fs) => ({ ...place, ops: fs.flat() }) as ThreadData);
+  }
+
+  /** An initial thread: an agent (bound to a CPU only if CPUs can be stopped), a task or a handler on CPU 0 or 1. */
   private thread(tso: boolean): fc.Arbitrary<ThreadData> {
     const max = this.o.maxFragments;
-    const arbs: Array<fc.Arbitrary<ThreadData>> = [];
+    const arbs: Array<fc.WeightedArbitrary<ThreadData>> = [];
     for (const kind of this.o.threads) {
-      if (kind === 'agent') {
-        const cpu = this.has('stop') ? fc.option(fc.constantFrom(...CPUS), { freq: 3, nil: null }) : fc.constant(null);
-        arbs.push(cpu.chain((c) => this.ops({ kind, cpu: c }, tso, false, max).map((ops): ThreadData => ({ kind, cpu: c, ops }))));
-      } else {
-        arbs.push(fc.constantFrom(...CPUS).chain((cpu) => this.ops({ kind, cpu }, tso, false, max).map((ops): ThreadData => ({ kind, cpu, ops }))));
-      }
+      if (kind === 'agent') arbs.push({ arbitrary: this.threadAt({ kind, cpu: null }, tso, false, max), weight: 2 });
+      if (kind !== 'agent' || this.has('stop')) for (const cpu of CPUS) arbs.push({ arbitrary: this.threadAt({ kind, cpu }, tso, false, max), weight: 1 });
     }
     return fc.oneof(...arbs);
   }
