@@ -3,9 +3,10 @@
  * differential testing of the checker: 2-3 threads of a few ops over a handful of locations,
  * biased towards conflicts and blocking. A thread is a list of fragments: a single op, a critical
  * section (one lock or two nested ones, in either order, so that two threads can deadlock), a
- * read-side or write-side rwsem section, an IRQs-off section with handlers spawned onto the CPU, a
- * vCPU stopped and resumed, a branch on a read, a cas or a choice, a read then a write of what was
- * read. Everything stays plain data, so that a shrunk counterexample is a literal to commit.
+ * read-side or write-side rwsem section, an IRQs-off section (handlers on the CPU are initial or
+ * spawned threads), a vCPU stopped and resumed, a branch on a read, a cas or a choice, a read then
+ * a write of what was read. Everything stays plain data, so that a shrunk counterexample is a
+ * literal to commit.
  *
  * toProgram() turns a spec into a Program (program-interpreter.ts).
  */
