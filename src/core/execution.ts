@@ -367,15 +367,22 @@ export class Execution {
    * access's effect decides (a compare-and-swap that fails writes nothing), so the effect is run
    * on the values it would read, and its result thrown away: effects are pure functions of those
    * values and the process's own state (op.ts). An effect that throws there would throw when the
-   * step runs; the declared writes then stand. Under x86-TSO a task's access writes through its
-   * store buffer, and its declared footprint stands too.
+   * step runs; the declared writes then stand. Under x86-TSO, a plain store that writes anything
+   * writes its CPU's store buffer (doAccessTso()).
    */
   writesIn(t: ThreadState, phase: Phase, op: Op | null, value: (loc: Loc) => Value | undefined): readonly Loc[] | null {
-    if (phase !== 'body' || op?.kind !== 'access') return null;
-    if (this.tso && t.spec.cpu !== null && (t.spec.kind !== 'agent' || op === DRAIN_OP)) return null;
+    if (phase !== 'body' || op?.kind !== 'access' || op === DRAIN_OP) return null;
     if (op.effect === undefined) return NO_LOCS;
+    const c = t.spec.cpu;
+    const buffered = this.tso && c !== null && t.spec.kind !== 'agent' ? ((value(machineLocs.storeBuffer(c)) ?? []) as readonly BufferedStore[]) : null;
     const vals = new Array<Value>(op.reads.length);
-    for (let i = 0; i < op.reads.length; i++) vals[i] = this.valueOr(op.reads[i] as Loc, value(op.reads[i] as Loc));
+    for (let i = 0; i < op.reads.length; i++) {
+      const loc = op.reads[i] as Loc;
+      let v: Value | undefined;
+      // Store-to-load forwarding, as doAccessTso() reads.
+      if (buffered !== null) for (let k = buffered.length - 1; k >= 0 && v === undefined; k--) if ((buffered[k] as BufferedStore).loc === loc) v = (buffered[k] as BufferedStore).value;
+      vals[i] = v !== undefined ? v : this.valueOr(loc, value(loc));
+    }
     let eff: Effect | void;
     try {
       eff = op.effect(vals);
@@ -384,6 +391,7 @@ export class Execution {
     }
     const writes = eff?.writes;
     if (writes === undefined || writes.length === 0) return NO_LOCS;
+    if (buffered !== null && op.ordering === 'store') return [machineLocs.storeBuffer(c as number)];
     const out = new Array<Loc>(writes.length);
     for (let i = 0; i < writes.length; i++) out[i] = (writes[i] as readonly [Loc, Value])[0];
     return out;
@@ -590,7 +598,8 @@ export class Execution {
       const sb = machineLocs.storeBuffer(c);
       const buffered = (this.store.get(sb) as readonly BufferedStore[]).map((e) => e.loc);
       if (op === DRAIN_OP) {
-        reads = [sb];
+        // Its vCPU's stopped flag too (an implicit read): a stopped vCPU drains nothing.
+        reads = t.implicitReads.length ? [...t.implicitReads, sb] : [sb];
         writes = buffered.length ? [sb, buffered[0] as Loc] : [sb];
       } else if (t.spec.kind !== 'agent') {
         const ordering = op.ordering ?? 'full';

@@ -715,13 +715,14 @@ export class Explorer {
   /**
    * The steps the threads blocked at the end of the path could not take, as events after it
    * with their races (EventLog.blocked()): without them, a thread that never got its lock here
-   * would never be tried before the thread that kept it.
+   * would never be tried before the thread that kept it. Daemons too (a store buffer's drain,
+   * stopped with its vCPU), though they do not make the end a deadlock.
    */
   private blockedEvents(): Event[] {
     const out: Event[] = [];
-    for (const t of this.exec.blocked()) {
-      const th = this.exec.thread(t);
-      const ev = this.log.blocked(t, this.exec.pending(t), th.phase, th.op);
+    for (const th of this.exec.threads) {
+      if (th.phase === 'done' || this.exec.isEnabled(th)) continue;
+      const ev = this.log.blocked(th.id, this.exec.pending(th.id), th.phase, th.op);
       if (ev.races !== null) out.push(ev);
     }
     return out;
