@@ -35,9 +35,10 @@
  * Blocking. A step whose guard is false is not enabled. Its guard's locations, and the machine's
  * own conditions (interrupt flag, CPU context, vCPU stopped, store buffer), are part of its
  * footprint, so whatever enables a step conflicts with it. A conflicting earlier step the later
- * one could not have run without (a lock's release) is no race, but the scan goes on past it to
- * the latest access the later step could have preceded (the acquire before that release), so that
- * every order of a lock's holders is explored (EventLog.races()). A thread still blocked when an
+ * one could not have run without (a lock's release) is no race; the later step's races are then
+ * the earlier points where it could have run, found by moving it before the latest writes of what
+ * it reads, as a thread retrying the step would (EventLog.leaps(): the acquire before that
+ * release, so that every order of a lock's holders is explored). A thread still blocked when an
  * execution ends gets the races of the step it could not take, as if it came last. A state where
  * no thread can step and some have not finished is a deadlock. docs/checker.md tells the whole
  * story, and what "holds" then guarantees.
@@ -51,7 +52,7 @@
  * Without reduction (`reduction: 'none'`), every enabled thread is tried at every node: the
  * baseline the benchmarks and the tests compare against.
  */
-import { Execution, type Pending, type Phase, type Program } from '../../core/execution.js';
+import { Execution, ModelError, type Pending, type Phase, type Program, type ThreadState } from '../../core/execution.js';
 import type { Op } from '../../core/op.js';
 import { sameLocs, type Loc, type Value } from '../../core/value.js';
 import type { Reduction } from './index.js';
@@ -130,11 +131,10 @@ interface Event {
   /** Locations logged for this event (its writes, then the reads it did not write). */
   readonly logged: ReadonlyArray<number[]>;
   /**
-   * The earlier events it races with (reversible races: it could have run before each), or null
-   * (optimal DPOR reverses them when the execution ends; source-set DPOR adds backtrack points at
-   * once).
+   * Its races, each as the earlier events it could have preceded (Reversal), or null (optimal DPOR
+   * reverses them when the execution ends; source-set DPOR adds backtrack points at once).
    */
-  readonly races: readonly number[] | null;
+  readonly races: readonly Reversal[] | null;
   /**
    * Some earlier step it conflicts with is no race: it could not have run without it (a lock's
    * release). Its clock then also orders it after steps that a reversal of its races leaves out,
@@ -142,6 +142,18 @@ interface Event {
    */
   readonly enablers: boolean;
 }
+
+/**
+ * Where a step could have run instead, as the events it would then precede: `roots` (ascending,
+ * event indices) and every later event that depends on one of them. The reversal runs the events
+ * before roots[0], then the others that are kept, then the step. A race with one event has one
+ * root; a step that two independent steps disabled (a stopped vCPU and a write to what it waits
+ * for) needs them both moved (EventLog.leaps()).
+ */
+type Reversal = readonly number[];
+
+/** The most removal sets leaps() may try for one step before it gives up with an error. */
+const MAX_LEAPS = 100_000;
 
 const NO_WRITES: StepRecord['writes'] = [];
 const NO_LOGS: ReadonlyArray<number[]> = [];
@@ -270,12 +282,9 @@ class EventLog {
    * those after it that do not depend on it (notdep), which is what reversing the race executes.
    * If the step could not (the candidate, or something after it, is what enabled the step: a lock's
    * release, an IPI's acknowledgement, a grace period's end), the candidate orders the step but is
-   * no race, and the step is checked against the accesses before it of each location the candidate
-   * wrote and the step reads: the latest one it could have preceded is the race that decides the
-   * order (the acquire before that release; Nidhugg's lock races, Abdulla et al., JACM 2017 §10,
-   * and its await races, Jonsson, Lång and Sagonas, "Awaiting for Godot", FMSD 67, 2025).
+   * no race; the step's races are then found further back by leaps().
    */
-  private races(t: number, fp: Footprint, above: readonly number[] | undefined, phase: Phase, op: Op | null): { races: number[] | null; vc: number[]; enablers: boolean } {
+  private races(t: number, fp: Footprint, above: readonly number[] | undefined, phase: Phase, op: Op | null): { races: Reversal[] | null; vc: number[]; enablers: boolean } {
     const vc = above ? above.slice() : [];
     const seq = (vc[t] ?? 0) + 1;
     if (!this.detecting) {
@@ -296,77 +305,176 @@ class EventLog {
     this.sortCandidates(0);
     const thread = this.exec.thread(t);
     const blocking = this.exec.mayBlock(thread, phase, op);
-    let races: number[] | null = null;
+    let races: Reversal[] | null = null;
+    let enablers: number[] | null = null;
     /** What orders candidates before the step for race detection: `vc` until a candidate turns out not to be a race. */
     let rvc = vc;
     for (let k = 0; k < cand.length; k++) {
       const i = cand[k] as number;
       const e = this.events[i] as Event;
       if (e.thread === t || hb(e, rvc)) continue;
-      if (!blocking || this.exec.enabledIn(thread, phase, op, this.stateWithout(i))) {
-        (races ??= []).push(i);
+      if (!blocking || this.exec.enabledIn(thread, phase, op, this.stateWithout([i]))) {
+        (races ??= []).push([i]);
         join(vc, e.vc);
         if (rvc !== vc) join(rvc, e.vc);
         continue;
       }
       if (rvc === vc) rvc = vc.slice();
       join(vc, e.vc);
-      const before = cand.length;
-      for (const l of e.fp.writes) {
-        if (!fp.reads.includes(l)) continue;
-        const writing = fp.writes.includes(l);
-        const log = (writing ? this.byLoc : this.writesByLoc).get(l) as number[];
-        this.scan(log, positionOf(log, i), fp, l, writing);
-      }
-      if (cand.length > before) this.sortCandidates(k + 1);
+      (enablers ??= []).push(i);
     }
+    if (enablers !== null) for (const r of this.leaps(thread, fp, above, phase, op, enablers)) (races ??= []).push(r);
     vc[t] = seq;
-    return { races, vc, enablers: rvc !== vc };
+    return { races, vc, enablers: enablers !== null };
   }
 
   /**
-   * The state after the events of the path with events[i] and every event after it that depends
-   * on it left out (where the reversal of a race with events[i] puts the later step), as the
-   * value of each location. It is not built: a location's value is looked up in the writes of the
-   * events kept.
+   * Where else a step that could not run without some of its conflicting predecessors (`from`)
+   * could have run. This is what DPOR would find if a blocked thread retried its step at every
+   * point, as a spinning thread does (Jonsson, Lång and Sagonas, "Awaiting for Godot", FMSD 67,
+   * 2025, do the same for await statements; Nidhugg's lock races, Abdulla et al., JACM 2017, are
+   * the one-lock case): each retry that fails reads what the latest writes left in the locations
+   * the step reads, and reversing those reads moves it before them. So, from the removal of each
+   * of `from`, the search moves the step before the latest remaining write of each location it
+   * reads, again and again, until it can run: the acquire before a lock's release, or both a
+   * vCPU stop and a write to the value awaited. Each removal set where it can run is a race.
    */
-  private stateWithout(i: number): (loc: Loc) => Value | undefined {
-    const e = this.events[i] as Event;
-    return (loc) => {
-      const log = this.writesByLoc.get(loc);
-      if (log) {
-        for (let k = log.length - 1; k >= 0; k--) {
-          const idx = (log[k] as number) >> 1;
-          if (idx === i) continue;
-          const x = this.events[idx] as Event;
-          if (idx > i && hb(e, x.vc)) continue;
-          const v = writtenValue(x.writes, loc);
-          if (v !== undefined) return v;
+  private leaps(thread: ThreadState, fp: Footprint, above: readonly number[] | undefined, phase: Phase, op: Op | null, from: readonly number[]): Reversal[] {
+    const found: Reversal[] = [];
+    const seen = new Set<string>();
+    const todo: Reversal[] = from.map((i) => [i]);
+    for (const r of todo) seen.add(r.join());
+    while (todo.length > 0) {
+      const roots = todo.pop() as Reversal;
+      const removed = this.removedBy(roots);
+      for (const l of fp.reads) {
+        const log = this.writesByLoc.get(l);
+        if (!log) continue;
+        let w = -1;
+        for (let k = log.length - 1; k >= 0 && w < 0; k--) if (!removed((log[k] as number) >> 1)) w = (log[k] as number) >> 1;
+        if (w < 0) continue;
+        const x = this.events[w] as Event;
+        if (x.thread === thread.id || (above !== undefined && hb(x, above))) continue;
+        const next = this.withRoot(roots, w);
+        const key = next.join();
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (seen.size > MAX_LEAPS) {
+          throw new ModelError(`checker: more than ${MAX_LEAPS} ways to move ${thread.spec.name}'s blocked step earlier; the scenario is too large for exhaustive exploration`);
         }
+        if (this.exec.enabledIn(thread, phase, op, this.stateWithout(next))) found.push(next);
+        else todo.push(next);
       }
-      return this.exec.initialValue(loc);
+    }
+    return found;
+  }
+
+  /** `roots` with event `w` moved too: w joins them, and the roots that depend on it are now covered by it. */
+  private withRoot(roots: Reversal, w: number): Reversal {
+    const e = this.events[w] as Event;
+    const out: number[] = [];
+    for (const r of roots) if (!(r > w && hb(e, (this.events[r] as Event).vc))) out.push(r);
+    out.push(w);
+    out.sort((a, b) => a - b);
+    return out;
+  }
+
+  /** Is events[idx] among those a reversal moves: a root, or after one and depending on it? */
+  private removedBy(roots: Reversal): (idx: number) => boolean {
+    return (idx) => {
+      for (const r of roots) if (idx === r || (idx > r && hb(this.events[r] as Event, (this.events[idx] as Event).vc))) return true;
+      return false;
     };
   }
 
   /**
-   * The sequence that reverses the race between events[i] and `later` (at index `j`, or after the
-   * path): v = notdep(e, E).e', the events after e that do not depend on it, then e'. Those keep
-   * their footprints and clocks (what they read is unchanged). e' runs in another state than on
-   * the path: it is given the writes it would do there (a compare-and-swap that failed on the path
-   * may succeed), and, if that changes its footprint or it needed a step v leaves out
-   * (Event.enablers), a clock that orders it after its thread's past and the events of v it
-   * conflicts with only.
+   * The state where a reversal puts the later step: after the events of the path that it keeps,
+   * as the value of each location. It is not built: a location's value is the one the latest kept
+   * write left there. A kept update that commutes with a moved one (AccessOp.commutes: atomic
+   * adds) wrote a value that counted the moved one: its effect is run again on the kept updates
+   * alone.
    */
-  reversal(i: number, later: Event, j: number): Event[] {
-    const events = this.events;
-    const e = events[i] as Event;
-    const v: Event[] = [];
-    for (let k = i + 1; k < events.length; k++) {
-      const x = events[k] as Event;
-      if (k !== j && !hb(e, x.vc)) v.push(x);
+  private stateWithout(roots: Reversal): (loc: Loc) => Value | undefined {
+    const removed = this.removedBy(roots);
+    const valueBefore = (loc: Loc, n: number): Value | undefined => {
+      const log = this.writesByLoc.get(loc);
+      if (log) {
+        for (let k = log.length - 1; k >= 0; k--) {
+          const idx = (log[k] as number) >> 1;
+          if (idx >= n || removed(idx)) continue;
+          const x = this.events[idx] as Event;
+          const v = writtenValue(x.writes, loc);
+          if (v === undefined) continue;
+          return this.commutesPastRemoved(log, k, loc, removed) ? this.recount(log, k, loc, removed, valueBefore) : v;
+        }
+      }
+      return this.exec.initialValue(loc);
+    };
+    return (loc) => valueBefore(loc, Infinity);
+  }
+
+  /**
+   * Is log[k], a kept write of `loc`, a commuting update after a moved write of `loc`? Only a
+   * same-tag update can be moved while a later update of the location is kept: any other write
+   * orders it.
+   */
+  private commutesPastRemoved(log: readonly number[], k: number, loc: Loc, removed: (idx: number) => boolean): boolean {
+    const c = (this.events[(log[k] as number) >> 1] as Event).fp.commutes;
+    if (c === undefined || !c.locs.includes(loc)) return false;
+    for (let b = k - 1; b >= 0; b--) {
+      const idx = (log[b] as number) >> 1;
+      if (removed(idx)) return true;
+      const o = (this.events[idx] as Event).fp.commutes;
+      if (o === undefined || o.tag !== c.tag || !o.locs.includes(loc)) return false;
     }
+    return false;
+  }
+
+  /**
+   * The value of `loc` after the kept writes up to log[k] (a run of commuting updates): from the
+   * write before the run, each kept update's effect run again on the values it reads there.
+   */
+  private recount(log: readonly number[], k: number, loc: Loc, removed: (idx: number) => boolean, valueBefore: (loc: Loc, n: number) => Value | undefined): Value | undefined {
+    const tag = (this.events[(log[k] as number) >> 1] as Event).fp.commutes?.tag;
+    let b = k;
+    while (b > 0) {
+      const o = (this.events[(log[b - 1] as number) >> 1] as Event).fp.commutes;
+      if (o === undefined || o.tag !== tag || !o.locs.includes(loc)) break;
+      b--;
+    }
+    let value = b > 0 ? valueBefore(loc, ((log[b - 1] as number) >> 1) + 1) : this.exec.initialValue(loc);
+    for (let a = b; a <= k; a++) {
+      const idx = (log[a] as number) >> 1;
+      if (removed(idx)) continue;
+      const op = (this.events[idx] as Event).op;
+      if (op?.kind !== 'access' || op.effect === undefined) throw new ModelError(`checker: a commuting update of ${loc} without an effect`);
+      const vals = op.reads.map((r) => {
+        const v = r === loc ? value : valueBefore(r, idx);
+        if (v === undefined) throw new ModelError(`read of unknown location '${r}'`);
+        return v;
+      });
+      const w = writtenValue((op.effect(vals) ?? {}).writes ?? NO_WRITES, loc);
+      if (w !== undefined) value = w;
+    }
+    return value;
+  }
+
+  /**
+   * The sequence that reverses a race of `later` (at index `j`, or after the path): the events
+   * after roots[0] that the reversal keeps, then the later step (for a race with one event e, the
+   * events after e that do not depend on it: notdep(e, E).e'). Those keep their footprints and
+   * clocks (what they read is unchanged). The later step runs in another state than on the path: it
+   * is given the writes it would do there (a compare-and-swap that failed on the path may succeed),
+   * and, if that changes its footprint or it needed a step the reversal moves (Event.enablers), a
+   * clock that orders it after its thread's past and the kept events it conflicts with only.
+   */
+  reversal(roots: Reversal, later: Event, j: number): Event[] {
+    const events = this.events;
+    const removed = this.removedBy(roots);
+    const v: Event[] = [];
+    for (let k = (roots[0] as number) + 1; k < events.length; k++) if (k !== j && !removed(k)) v.push(events[k] as Event);
     let fp = later.fp;
-    const writes = this.exec.writesIn(this.exec.thread(later.thread), later.phase, later.op, this.stateWithout(i));
+    const writes = this.exec.writesIn(this.exec.thread(later.thread), later.phase, later.op, this.stateWithout(roots));
     if (writes !== null && !sameLocs(writes, fp.writes)) fp = { reads: fp.reads, writes, commutes: fp.commutes };
     if (!later.enablers && fp === later.fp) {
       v.push(later);
@@ -439,19 +547,6 @@ class EventLog {
   }
 }
 
-/** The position of event `i`'s entry in a location's log (the log is in event order). */
-function positionOf(log: readonly number[], i: number): number {
-  let lo = 0;
-  let hi = log.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const idx = (log[mid] as number) >> 1;
-    if (idx === i) return mid;
-    if (idx < i) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  throw new Error(`event ${i} is not in the log`);
-}
 
 function addTo(set: number[], x: number): void {
   if (!set.includes(x)) set.push(x);
@@ -536,7 +631,7 @@ export class Explorer {
         const rec = exec.step(next.thread, next.choice);
         this.results.stats.steps++;
         const ev = log.push(rec, phase, op);
-        if (mode === 'source-dpor' && ev.races !== null) for (const i of ev.races) this.addBacktrack(i, ev, log.length - 1, stack);
+        if (mode === 'source-dpor' && ev.races !== null) for (const r of ev.races) this.addBacktrack(r, ev, log.length - 1, stack);
         let childSleep: ReadonlyMap<number, Footprint> = NO_SLEEPERS;
         for (const [q, fp] of sleepers) {
           if (conflicts(fp, ev.fp)) continue;
@@ -546,7 +641,7 @@ export class Explorer {
         stack.push(newNode(childSleep, node, mode === 'dpor' ? (node.wut[0] as WakeupBranch).children : []));
       }
       if (mode === 'dpor') this.reverseRaces(stack, firstNew);
-      else if (mode === 'source-dpor') for (const ev of this.blockedEvents()) for (const i of ev.races ?? []) this.addBacktrack(i, ev, log.length, stack);
+      else if (mode === 'source-dpor') for (const ev of this.blockedEvents()) for (const r of ev.races ?? []) this.addBacktrack(r, ev, log.length, stack);
       this.finishExecution(exec, stack);
       if (this.opts.maxExecutions !== undefined && this.stats.executions >= this.opts.maxExecutions) {
         exhaustive = false;
@@ -699,15 +794,15 @@ export class Explorer {
     const events = this.log.events;
     for (let j = firstNew; j < events.length; j++) {
       const later = events[j] as Event;
-      if (later.races) for (const i of later.races) this.reverse(stack, i, later, j);
+      if (later.races) for (const r of later.races) this.reverse(stack, r, later, j);
     }
-    for (const later of this.blockedEvents()) for (const i of later.races ?? []) this.reverse(stack, i, later, events.length);
+    for (const later of this.blockedEvents()) for (const r of later.races ?? []) this.reverse(stack, r, later, events.length);
   }
 
-  /** Optimal DPOR: insert the reversal of the race between events[i] and `later` (at index j, or after the path) into the tree before events[i]. */
-  private reverse(stack: readonly Node[], i: number, later: Event, j: number): void {
-    const node = stack[i] as Node;
-    const v = this.log.reversal(i, later, j);
+  /** Optimal DPOR: insert the reversal `r` of a race of `later` (at index j, or after the path) into the tree of the node before its first root. */
+  private reverse(stack: readonly Node[], r: Reversal, later: Event, j: number): void {
+    const node = stack[r[0] as number] as Node;
+    const v = this.log.reversal(r, later, j);
     if (this.covered(node, v)) return;
     insert(node.wut, v);
   }
@@ -743,10 +838,10 @@ export class Explorer {
     return false;
   }
 
-  /** Source-set DPOR: race between events[i] and `e` (at index `j`, or after the path): make the node before events[i] try a reversal. */
-  private addBacktrack(i: number, e: Event, j: number, stack: Node[]): void {
-    const node = stack[i] as Node;
-    const v = this.log.reversal(i, e, j);
+  /** Source-set DPOR: reversal `r` of a race of `e` (at index `j`, or after the path): make the node before its first root try it. */
+  private addBacktrack(r: Reversal, e: Event, j: number, stack: Node[]): void {
+    const node = stack[r[0] as number] as Node;
+    const v = this.log.reversal(r, e, j);
     const initials = new Set<number>();
     for (let a = 0; a < v.length; a++) if (isInitial(v, a)) initials.add((v[a] as Event).thread);
     // Already covered: an initial is scheduled here, was explored here, or is asleep here.

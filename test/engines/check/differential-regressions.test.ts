@@ -225,6 +225,65 @@ const REGRESSIONS: readonly Regression[] = [
     },
     open: false,
   },
+  // --- Found by `npm run fuzz:check -- --runs 100000 --seed 42` once the above were fixed.
+  {
+    // Two steps disable T2's wait, one on each location it reads (x by T1, y by T0's later
+    // fetch_add): reversing either race alone leaves the other write before the wait, so neither
+    // was a race, and the wait between T0's cas and both writes was never tried. A thread that
+    // retried its wait would have read x and y there (EventLog.leaps()).
+    name: 'a wait that two independent writes disable',
+    spec: {
+      threads: [
+        { kind: 'agent', cpu: null, ops: [{ op: 'cas', loc: 'y', expect: 0, set: 2 }, { op: 'fetch_add', loc: 'y', n: 1 }] },
+        { kind: 'agent', cpu: null, ops: [{ op: 'write', loc: 'x', val: 1 }] },
+        { kind: 'agent', cpu: null, ops: [{ op: 'wait', locs: ['x', 'y'], cmp: 'eq', n: 2 }] },
+      ],
+      properties: [],
+    },
+    open: false,
+  },
+  {
+    // The same with a vCPU stop as one of the two: T1 can wait only after T0's x = 1, before T0
+    // stops its vCPU and before T2's x = 0.
+    name: 'a wait on a vCPU that a stop and a write disable',
+    spec: {
+      threads: [
+        { kind: 'agent', cpu: null, ops: [{ op: 'write', loc: 'x', val: 1 }, { op: 'stop', cpu: 0, stopped: true }] },
+        { kind: 'task', cpu: 0, ops: [{ op: 'wait', locs: ['x'], cmp: 'ge', n: 1 }] },
+        { kind: 'agent', cpu: null, ops: [{ op: 'write', loc: 'x', val: 0 }] },
+      ],
+      properties: [],
+    },
+    open: false,
+  },
+  {
+    // Atomic ors commute; T1 can pass its wait (x == 2) only before T0's or. The state where the
+    // reversal puts the wait was read off the recorded writes: T1's or had written 3, counting T0's
+    // (EventLog.stateWithout() now runs the kept updates again).
+    name: 'a wait on a value that commuting updates left',
+    spec: {
+      threads: [
+        { kind: 'agent', cpu: null, ops: [{ op: 'or', loc: 'x', bits: 1 }] },
+        { kind: 'agent', cpu: null, ops: [{ op: 'or', loc: 'x', bits: 2 }, { op: 'wait', locs: ['x'], cmp: 'eq', n: 2 }] },
+      ],
+      properties: [],
+    },
+    open: false,
+  },
+  {
+    // Commuting adds by a spawned thread and another: the wait (x == 2) fits between the child's
+    // add and the other's.
+    name: 'a wait between commuting adds, one by a spawned thread',
+    spec: {
+      threads: [
+        { kind: 'agent', cpu: null, ops: [{ op: 'wait', locs: ['x'], cmp: 'eq', n: 2 }] },
+        { kind: 'agent', cpu: null, ops: [{ op: 'spawn', thread: { kind: 'agent', cpu: null, ops: [{ op: 'add', loc: 'x', n: 2 }] } }] },
+        { kind: 'agent', cpu: null, ops: [{ op: 'add', loc: 'x', n: 1 }] },
+      ],
+      properties: [],
+    },
+    open: false,
+  },
 ];
 
 describe('differential regressions: the programs are valid', () => {
