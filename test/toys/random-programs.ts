@@ -85,7 +85,8 @@ const BLOCKING: readonly OpKind[] = ['lock', 'unlock', 'down_read', 'up_read', '
  *  - 'spawn': the same, and threads that spawn agents (often);
  *  - 'conditional-writes': the same, and cas (a step that writes or not, by the value it reads);
  *  - 'blocking': plain ops, every kind of blocking (locks, rwsems, waits, IRQs off and handlers,
- *    stopped vCPUs, x86-TSO's barriers), no spawn and no cas.
+ *    stopped vCPUs, x86-TSO's barriers), no spawn and no cas;
+ *  - 'no-choice': every op but `choose` (optimal DPOR's redundant executions come from choices).
  */
 export const PROFILES = {
   'every-op': EVERY_OP,
@@ -93,6 +94,7 @@ export const PROFILES = {
   spawn: only([...PLAIN, 'spawn'], { threads: ['agent', 'task'], weights: { spawn: 8 } }),
   'conditional-writes': only([...PLAIN, 'cas'], { threads: ['agent', 'task'] }),
   blocking: only([...PLAIN, ...BLOCKING], { tso: true }),
+  'no-choice': { ...EVERY_OP, ops: EVERY_OP.ops.filter((o) => o !== 'choose') },
 } as const satisfies Record<string, GenOptions>;
 
 export type ProfileName = keyof typeof PROFILES;

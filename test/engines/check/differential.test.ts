@@ -65,3 +65,21 @@ describe('differential testing: every reduction finds what every interleaving fi
     agreeOn('every-op', 1, 3000, { endOnFailure: true });
   });
 });
+
+describe('differential testing: optimal DPOR is optimal', () => {
+  // Every op but choose, blocking of every kind included: one execution per trace (the
+  // agreement above) and no sleep-set blocked execution. Choices are where it explores redundant
+  // executions (differential-regressions.test.ts, docs/checker.md).
+  it('on programs with every op but choose: no execution is sleep-set blocked', () => {
+    let blocked = 0;
+    fc.assert(
+      fc.property(arbProgram(PROFILES['no-choice']), (spec) => {
+        const c = compareReductions(spec, { cap: CAP, reductions: ['dpor'] });
+        expect(c.disagreements.map((d) => d.message)).toEqual([]);
+        blocked += c.stats.dpor?.sleepBlocked ?? 0;
+      }),
+      { seed: 3, numRuns: 2000 },
+    );
+    expect(blocked).toBe(0);
+  });
+});
