@@ -459,6 +459,13 @@ class EventLog {
     return value;
   }
 
+  /** Does reversal `r` keep any of the events from index `from` on? */
+  keepsAnyFrom(r: Reversal, from: number): boolean {
+    const removed = this.removedBy(r);
+    for (let k = from; k < this.events.length; k++) if (!removed(k)) return true;
+    return false;
+  }
+
   /**
    * The sequence that reverses a race of `later` (at index `j`, or after the path): the events
    * after roots[0] that the reversal keeps, then the later step (for a race with one event e, the
@@ -783,18 +790,24 @@ export class Explorer {
   }
 
   /**
-   * Optimal DPOR, at the end of an execution: for each race of a step this execution added, and
-   * of the step each blocked thread could not take (blockedEvents()), the sequence that reverses
-   * it, v = notdep(e, E).e' (the events after the earlier step e that do not depend on it, then
-   * the later step e'), goes into the wakeup tree of the node before e, unless a thread asleep or
-   * done there is a weak initial of v (that order is already covered). Races are reversible by
+   * Optimal DPOR, at the end of an execution: for each race of the execution, and of the step
+   * each blocked thread could not take (blockedEvents()), the sequence that reverses it,
+   * v = notdep(e, E).e' (the events after the earlier step e that do not depend on it, then the
+   * later step e'), goes into the wakeup tree of the node before e, unless a thread asleep or done
+   * there is a weak initial of v (that order is already covered). Races are reversible by
    * construction (EventLog.races()).
+   *
+   * Every race of the execution, not only those of its new steps (JACM 2017, Algorithm 2): v
+   * holds the events after e' too, so a race seen before gives another v when the execution has
+   * gone on differently. If none of the new steps is in v, v is the one a previous execution gave
+   * with its own later steps left out, which that insertion covers: that race is skipped.
    */
   private reverseRaces(stack: readonly Node[], firstNew: number): void {
     const events = this.log.events;
-    for (let j = firstNew; j < events.length; j++) {
+    for (let j = 0; j < events.length; j++) {
       const later = events[j] as Event;
-      if (later.races) for (const r of later.races) this.reverse(stack, r, later, j);
+      if (later.races === null) continue;
+      for (const r of later.races) if (j >= firstNew || this.log.keepsAnyFrom(r, firstNew)) this.reverse(stack, r, later, j);
     }
     for (const later of this.blockedEvents()) for (const r of later.races ?? []) this.reverse(stack, r, later, events.length);
   }
