@@ -372,7 +372,7 @@ export class Execution {
    */
   writesIn(t: ThreadState, phase: Phase, op: Op | null, value: (loc: Loc) => Value | undefined): readonly Loc[] | null {
     if (phase !== 'body' || op?.kind !== 'access' || op === DRAIN_OP) return null;
-    if (op.effect === undefined) return NO_LOCS;
+    if (op.effect === undefined || op.writes.length === 0) return NO_LOCS;
     const c = t.spec.cpu;
     const buffered = this.tso && c !== null && t.spec.kind !== 'agent' ? ((value(machineLocs.storeBuffer(c)) ?? []) as readonly BufferedStore[]) : null;
     const vals = new Array<Value>(op.reads.length);
@@ -409,14 +409,21 @@ export class Execution {
   }
 
   /**
-   * Can whether thread `t`, parked in `phase` at `op`, may step depend on the store (a guard, its
-   * CPU's context slot or stopped flag, a store buffer)? When it cannot, enabledIn() is true in
-   * every state, and the checker need not ask it.
+   * The locations whether thread `t`, parked in `phase` at `op`, may step depends on: what
+   * enabledIn() reads (its CPU's stopped flag and context slot, the interrupt flag for an
+   * interrupt's entry, its store buffer under x86-TSO, a guard's reads). None: it can always step.
    */
-  mayBlock(t: ThreadState, phase: Phase, op: Op | null): boolean {
-    if (t.stoppedLoc !== null || t.ctxLoc !== null) return true;
-    if (phase !== 'body' || op?.kind !== 'access') return false;
-    return op.guard !== undefined || (this.tso && t.spec.cpu !== null);
+  enablingLocs(t: ThreadState, phase: Phase, op: Op | null): Loc[] {
+    const out: Loc[] = [];
+    if (t.stoppedLoc !== null) out.push(t.stoppedLoc);
+    if (t.ctxLoc !== null) out.push(t.ctxLoc);
+    const cpu = t.spec.cpu;
+    if (t.spec.kind === 'irq' && phase === 'entry') out.push(machineLocs.irqsOff(cpu as number));
+    if (phase === 'body' && op?.kind === 'access') {
+      if (this.tso && cpu !== null) out.push(machineLocs.storeBuffer(cpu));
+      if (op.guard) for (const l of op.reads) out.push(l);
+    }
+    return out;
   }
 
   /**

@@ -275,6 +275,7 @@ class EventLog {
   /**
    * The races of a step of thread `t` (footprint `fp`, taken in `phase` at `op`) that would come
    * after every event of the path, and its vector clock; `above` is the thread's clock before it.
+   * `runs`: the step can run there (it was taken; a blocked thread's cannot).
    *
    * The candidates are the accesses that conflict with it (scan()). Latest first, each one that
    * is not already ordered before the step (through the thread's own past or a race found so far)
@@ -284,7 +285,7 @@ class EventLog {
    * release, an IPI's acknowledgement, a grace period's end), the candidate orders the step but is
    * no race; the step's races are then found further back by leaps().
    */
-  private races(t: number, fp: Footprint, above: readonly number[] | undefined, phase: Phase, op: Op | null): { races: Reversal[] | null; vc: number[]; enablers: boolean } {
+  private races(t: number, fp: Footprint, above: readonly number[] | undefined, phase: Phase, op: Op | null, runs: boolean): { races: Reversal[] | null; vc: number[]; enablers: boolean } {
     const vc = above ? above.slice() : [];
     const seq = (vc[t] ?? 0) + 1;
     if (!this.detecting) {
@@ -304,7 +305,7 @@ class EventLog {
     }
     this.sortCandidates(0);
     const thread = this.exec.thread(t);
-    const blocking = this.exec.mayBlock(thread, phase, op);
+    const enabling = this.exec.enablingLocs(thread, phase, op);
     let races: Reversal[] | null = null;
     let enablers: number[] | null = null;
     /** What orders candidates before the step for race detection: `vc` until a candidate turns out not to be a race. */
@@ -313,7 +314,7 @@ class EventLog {
       const i = cand[k] as number;
       const e = this.events[i] as Event;
       if (e.thread === t || hb(e, rvc)) continue;
-      if (!blocking || this.exec.enabledIn(thread, phase, op, this.stateWithout([i]))) {
+      if (this.canRunWithout(i, enabling, runs, thread, phase, op)) {
         (races ??= []).push([i]);
         join(vc, e.vc);
         if (rvc !== vc) join(rvc, e.vc);
@@ -326,6 +327,22 @@ class EventLog {
     if (enablers !== null) for (const r of this.leaps(thread, fp, above, phase, op, enablers)) (races ??= []).push(r);
     vc[t] = seq;
     return { races, vc, enablers: enablers !== null };
+  }
+
+  /**
+   * Could the step (thread `thread` in `phase` at `op`) have run without events[i] and the events
+   * after it that depend on it (in the state where reversing their race puts it)? If nothing from
+   * events[i] on wrote a location its enabledness depends on (`enabling`), the answer is the one
+   * for the whole path (`runs`), and the state need not be looked up.
+   */
+  private canRunWithout(i: number, enabling: readonly Loc[], runs: boolean, thread: ThreadState, phase: Phase, op: Op | null): boolean {
+    let touched = false;
+    for (let a = 0; a < enabling.length && !touched; a++) {
+      const log = this.writesByLoc.get(enabling[a] as Loc);
+      touched = log !== undefined && log.length > 0 && (log[log.length - 1] as number) >> 1 >= i;
+    }
+    if (!touched) return runs;
+    return this.exec.enabledIn(thread, phase, op, this.stateWithout([i]));
   }
 
   /**
@@ -461,8 +478,13 @@ class EventLog {
 
   /** Does reversal `r` keep any of the events from index `from` on? */
   keepsAnyFrom(r: Reversal, from: number): boolean {
-    const removed = this.removedBy(r);
-    for (let k = from; k < this.events.length; k++) if (!removed(k)) return true;
+    const events = this.events;
+    for (let k = from; k < events.length; k++) {
+      const vc = (events[k] as Event).vc;
+      let moved = false;
+      for (let a = 0; a < r.length && !moved; a++) moved = k === r[a] || hb(events[r[a] as number] as Event, vc);
+      if (!moved) return true;
+    }
     return false;
   }
 
@@ -499,7 +521,7 @@ class EventLog {
     const t = rec.thread;
     const fp = recordFootprint(rec);
     const prevClock = this.clock[t];
-    const { races, vc, enablers } = this.races(t, fp, prevClock, phase, op);
+    const { races, vc, enablers } = this.races(t, fp, prevClock, phase, op, true);
     const seq = vc[t] as number;
     // The logs this event goes into: the full log and the write log of each location it writes,
     // then the full log of each location it only reads.
@@ -533,7 +555,7 @@ class EventLog {
   blocked(t: number, pending: Pending, phase: Phase, op: Op | null): Event {
     const fp = footprintOf(pending);
     const prevClock = this.clock[t];
-    const { races, vc, enablers } = this.races(t, fp, prevClock, phase, op);
+    const { races, vc, enablers } = this.races(t, fp, prevClock, phase, op, false);
     const choice = pending.kind === 'choose' ? 0 : undefined;
     return { thread: t, sid: this.sidOf(t), phase, op, writes: NO_WRITES, choice, fp, vc, seq: vc[t] as number, prevClock, logged: NO_LOGS, races, enablers };
   }
