@@ -45,7 +45,7 @@ export const TWINS: readonly Twin[] = [
     roles: { collapse: 'khugepaged', madvise: 'the madvise task' },
   },
   {
-    base: 'collapse-vs-madvise+x86',
+    base: 'collapse-vs-madvise+arm64',
     first: 'collapse',
     second: 'madvise',
     roles: { collapse: 'khugepaged', madvise: 'the madvise task' },
