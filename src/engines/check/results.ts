@@ -23,7 +23,11 @@ export interface ExploreStats {
   executions: number;
   /** Executions that reached a final state (finished or deadlocked): distinct Mazurkiewicz traces under DPOR. */
   complete: number;
-  /** Executions abandoned because every enabled thread was asleep (redundant under source-DPOR). */
+  /**
+   * Executions abandoned because every enabled thread was asleep: redundant work (source-set
+   * DPOR's; optimal DPOR's, as measured, only where a choice's other options are tried:
+   * docs/checker.md).
+   */
   sleepBlocked: number;
   deadlocks: number;
   /** Steps taken (a step retaken after a rollback counts again). */
