@@ -16,7 +16,7 @@
  * depend on the earlier step (notdep), followed by the later step.
  *
  *  - Optimal DPOR (reduction 'dpor'; Abdulla, Aronis, Jonsson and Sagonas, JACM 2017, Algorithm
- *    2): at the end of each execution, each race of a new step adds that whole sequence to the
+ *    2): at the end of each execution, each of its races adds that whole sequence to the
  *    node's wakeup tree (wakeup.ts), unless a thread asleep or done there already covers it; the
  *    exploration follows the trees, so every Mazurkiewicz trace is explored exactly once. Without
  *    `choose` steps, no execution ends sleep-set blocked either; the other options of a choice

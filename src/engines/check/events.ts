@@ -137,16 +137,16 @@ export class EventLog {
 
   /**
    * Collect the race candidates of an access to `loc` (`writing`: the new event writes it) from
-   * the first `end` entries of the location's log (for a read, its writes only): the last write,
-   * and the reads since if the access writes. Commuting writes (a run of same-tag updates) are
+   * the location's log (for a read, its writes only): the last write, and the reads since if the
+   * access writes. Commuting writes (a run of same-tag updates) are
    * not ordered among themselves, so the scan goes past them: a plain access collects the whole
    * run and the write before it; an update skips the updates it commutes with and collects what
    * it does not.
    */
-  private scan(log: readonly number[], end: number, fp: Footprint, loc: string, writing: boolean): void {
+  private scan(log: readonly number[], fp: Footprint, loc: string, writing: boolean): void {
     const cand = this.cand;
     let run: string | undefined;
-    for (let k = end - 1; k >= 0; k--) {
+    for (let k = log.length - 1; k >= 0; k--) {
       const a = log[k] as number;
       const wrote = (a & 1) === 1;
       const other = (this.events[a >> 1] as Event).fp;
@@ -160,13 +160,13 @@ export class EventLog {
     }
   }
 
-  /** Sort cand[from..] latest first (an insertion sort: the list is short, and Array.prototype.sort with a comparator costs more than the whole scan here). */
-  private sortCandidates(from: number): void {
+  /** Sort the candidates latest first (an insertion sort: the list is short, and Array.prototype.sort with a comparator costs more than the whole scan here). */
+  private sortCandidates(): void {
     const cand = this.cand;
-    for (let i = from + 1; i < cand.length; i++) {
+    for (let i = 1; i < cand.length; i++) {
       const x = cand[i] as number;
       let j = i - 1;
-      while (j >= from && (cand[j] as number) < x) {
+      while (j >= 0 && (cand[j] as number) < x) {
         cand[j + 1] = cand[j] as number;
         j--;
       }
@@ -198,14 +198,14 @@ export class EventLog {
     cand.length = 0;
     for (const l of fp.writes) {
       const log = this.byLoc.get(l);
-      if (log) this.scan(log, log.length, fp, l, true);
+      if (log) this.scan(log, fp, l, true);
     }
     for (const l of fp.reads) {
       if (fp.writes.includes(l)) continue;
       const w = this.writesByLoc.get(l);
-      if (w) this.scan(w, w.length, fp, l, false);
+      if (w) this.scan(w, fp, l, false);
     }
-    this.sortCandidates(0);
+    this.sortCandidates();
     const thread = this.exec.thread(t);
     const enabling = this.exec.enablingLocs(thread, phase, op);
     let races: Reversal[] | null = null;
@@ -298,12 +298,15 @@ export class EventLog {
     return out;
   }
 
-  /** Is events[idx] among those a reversal moves: a root, or after one and depending on it? */
+  /** Is events[idx] among those reversal `roots` moves: a root, or after one and depending on it? */
+  private moves(roots: Reversal, idx: number): boolean {
+    for (const r of roots) if (idx === r || (idx > r && hb(this.events[r] as Event, (this.events[idx] as Event).vc))) return true;
+    return false;
+  }
+
+  /** moves() as a predicate, for the lookups that take one. */
   private removedBy(roots: Reversal): (idx: number) => boolean {
-    return (idx) => {
-      for (const r of roots) if (idx === r || (idx > r && hb(this.events[r] as Event, (this.events[idx] as Event).vc))) return true;
-      return false;
-    };
+    return (idx) => this.moves(roots, idx);
   }
 
   /**
@@ -380,13 +383,7 @@ export class EventLog {
 
   /** Does reversal `r` keep any of the events from index `from` on? */
   keepsAnyFrom(r: Reversal, from: number): boolean {
-    const events = this.events;
-    for (let k = from; k < events.length; k++) {
-      const vc = (events[k] as Event).vc;
-      let moved = false;
-      for (let a = 0; a < r.length && !moved; a++) moved = k === r[a] || hb(events[r[a] as number] as Event, vc);
-      if (!moved) return true;
-    }
+    for (let k = from; k < this.events.length; k++) if (!this.moves(r, k)) return true;
     return false;
   }
 
