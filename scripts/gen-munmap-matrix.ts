@@ -57,6 +57,13 @@ for (const arch of ARCHES) {
         `# CPU0 munmaps the heap VMA of mm A, freeing its PTE table; CPU1 runs GUP-fast on that range;`,
         `# CPU2 idles lazily on A. Strategy ${preset}, arch ${arch}, GFP_NOWAIT batch allocation ${batch}.`,
         ...(kvm ? ['# The host may preempt the walker vCPU (CPU1) at any point.'] : []),
+        ...(arch === 'x86-invlpgb'
+          ? [
+              '# A already has a global ASID (global_asid: true: it was active on 4+ CPUs before, and',
+              "# consider_global_asid() gave it one). A new mm on these 3 CPUs would keep the IPI path",
+              '# (history/invlpgb-ipi-path-without-rcu-table-free.yaml).',
+            ]
+          : []),
         '#',
         `# Expected: no-walk-of-freed-table ${v.freed}: ${v.why}.`,
         '# no-stale-walk-cache holds: every flush with freed_tables reaches every CPU that cached the table.',
@@ -71,6 +78,7 @@ for (const arch of ARCHES) {
         `config: { preset: ${preset}, batch_alloc: ${batch} }`,
         'mm:',
         '  A:',
+        ...(arch === 'x86-invlpgb' ? ['    global_asid: true'] : []),
         '    vmas:',
         '      - { name: heap, start: 0, end: 1 }',
         '      - { name: stack, start: 1, end: 2 }',

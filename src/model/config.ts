@@ -13,9 +13,24 @@ export type ArchId =
   /** x86 KVM guest with PV TLB flush (kvm_flush_tlb_multi skips preempted vCPUs). */
   | 'x86-kvm'
   /** arm64: broadcast TLBI, no IPIs; leaf-only vs walk-cache invalidation. */
-  | 'arm64';
+  | 'arm64'
+  // x86 defaults and guests (issue #11)
+  /**
+   * x86 KVM guest without PV TLB flush: pv_tlb_flush_supported() is false (no
+   * KVM_FEATURE_PV_TLB_FLUSH or no steal time, or KVM_HINTS_REALTIME), so pv_ops.mmu.flush_tlb_multi
+   * stays native_flush_tlb_multi(): real IPIs, waited for, to vCPUs the host may deschedule.
+   */
+  | 'x86-kvm-nopv'
+  /**
+   * x86 Hyper-V guest with HV_X64_REMOTE_TLB_FLUSH_RECOMMENDED: hyperv_flush_tlb_multi() asks the
+   * hypervisor to flush the vCPUs (HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE/LIST[_EX]); no guest IPI
+   * (2ffd9e33ce4a, Aug 2017).
+   */
+  | 'x86-hyperv'
+  /** x86 Xen PV guest: xen_flush_tlb_multi() issues MMUEXT_TLB_FLUSH_MULTI; no guest IPI. */
+  | 'x86-xen-pv';
 
-export const ARCH_IDS: readonly ArchId[] = ['x86', 'x86-invlpgb', 'x86-kvm', 'arm64'];
+export const ARCH_IDS: readonly ArchId[] = ['x86', 'x86-invlpgb', 'x86-kvm', 'arm64', 'x86-kvm-nopv', 'x86-hyperv', 'x86-xen-pv'];
 
 export interface KernelConfig {
   /**
@@ -101,9 +116,14 @@ export interface KernelConfig {
    */
   readonly unshare_sync: 'sync_one' | 'synchronize_rcu';
   /**
-   * x86 tlb_flush() passes freed_tables || unshared_tables to flush_tlb_mm_range(), so that an
-   * unshare flush reaches lazy CPUs too (v8 2/2 of Lance Yang's series, present in the stored x86
-   * tlb.h). false: freed_tables only (before), the unshare flush skips lazy CPUs.
+   * What x86 tlb_flush() passes to flush_tlb_mm_range() as freed_tables:
+   *  false  tlb->freed_tables only: mainline, also after 8ce720d5bd91 (Dec 2025) introduced
+   *         unshared_tables; an unshare flush skips lazy CPUs and the tlb_remove_table_sync_one()
+   *         broadcast after it reaches them (the default)
+   *  true   tlb->freed_tables || tlb->unshared_tables: Lance Yang's "x86/tlb: skip redundant sync
+   *         IPIs for native TLB flush" (RFC 2/3 13 Dec 2025; v8 2/2 24 Mar 2026; v10 2/2 24 Apr
+   *         2026 folds it into wake_lazy_cpus), in mm-unstable (linux-mm tlb.h @1940c3da), not
+   *         merged; the skip-redundant-ipi and hugetlb-batched-skip presets set it
    */
   readonly x86_tlb_flush_unshared_tables: boolean;
   /**
@@ -165,6 +185,21 @@ export interface KernelConfig {
    * (kernel.md §1.3), and only iommu_sva_invalidate_kva_range() clears those caches.
    */
   readonly sva: boolean;
+  // x86 defaults and guests (issue #11)
+  /**
+   * Which mms have a global ASID on x86-invlpgb (flush_tlb_mm_range() then uses
+   * broadcast_tlb_flush(), INVLPGB + TLBSYNC, instead of IPIs):
+   *  'kernel'  as merged (Rik van Riel's INVLPGB series, v6.15; arch/x86/mm/tlb.c read at linux-mm
+   *            1f617847): an mm starts with a per-CPU ASID (unless the scenario gives it
+   *            `global_asid: true`, i.e. it was active on 4+ CPUs before the scenario starts);
+   *            consider_global_asid() after an IPI flush assigns one once mm_active_cpus_exceeds(mm,
+   *            3): the mm is loaded, not lazy, on 4 or more CPUs
+   *  'always'  force: every user mm has a global ASID from the start (stands for a process active
+   *            on 4+ CPUs of a larger machine than the scenario's)
+   *  'never'   force: no mm gets one (consider_global_asid() finds no global ASID available, or
+   *            the process never runs on 4 CPUs at once): always the IPI path
+   */
+  readonly x86_global_asid: 'kernel' | 'always' | 'never';
 }
 
 export type KnobId = keyof KernelConfig;
@@ -190,7 +225,7 @@ export const DEFAULT_CONFIG: KernelConfig = {
   sync_cpumask_alloc: 'succeeds',
   hugetlb_unshare: 'batched',
   unshare_sync: 'sync_one',
-  x86_tlb_flush_unshared_tables: true,
+  x86_tlb_flush_unshared_tables: false,
   arm64_tlb_flush_unshared_tables: true,
   collapse_sync: 'sync_one',
   pt_reclaim_free: 'pte_free_tlb',
@@ -198,6 +233,8 @@ export const DEFAULT_CONFIG: KernelConfig = {
   kernel_free_wq: 'system',
   kworker_create: 'succeeds',
   sva: false,
+  // x86 defaults and guests (issue #11)
+  x86_global_asid: 'kernel',
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -224,4 +261,6 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   kernel_free_wq: ['system', 'mem_reclaim'],
   kworker_create: ['succeeds', 'may-fail'],
   sva: 'boolean',
+  // x86 defaults and guests (issue #11)
+  x86_global_asid: ['kernel', 'always', 'never'],
 };

@@ -64,6 +64,9 @@ export const mmLoc = {
   tlb_flush_pending: internByKey((mm) => `mm.${mm}.tlb_flush_pending`),
   /** The VMAs still mapped (names), the maple tree reduced to a list. */
   vmas: internByKey((mm) => `mm.${mm}.vmas`),
+  // x86 defaults and guests (issue #11)
+  /** mm->context.global_asid != 0 (x86-invlpgb only): a boolean; set by consider_global_asid(). */
+  global_asid: internByKey((mm) => `mm.${mm}.context.global_asid`),
 } as const;
 
 // ---------------------------------------------------------------------------------------------

@@ -53,6 +53,8 @@ const COMMON: { readonly [name: string]: CostParam } = {
   'wq.wakeup': U(50_000, 'schedule_work() to execution of a kworker: ≈10–100 µs on an idle server, no measurement found (costs.md §6)'),
   'wq.mayday_timeout': C(10_000_000, 'MAYDAY_INITIAL_TIMEOUT = HZ/100, 10 ms: the rescuer of a WQ_MEM_RECLAIM workqueue runs after worker creation stalled that long (kernel/workqueue.c, costs.md §6)'),
   'iommu.invalidate': U(5_000, 'iommu_sva_invalidate_kva_range(): one IOTLB + paging-structure-cache invalidation with a wait descriptor per SVA mm; no measurement found'),
+  // x86 defaults and guests (issue #11)
+  'hypercall.flush': U(5_000, "a Hyper-V HVCALL_FLUSH_VIRTUAL_ADDRESS_* or Xen MMUEXT_TLB_FLUSH_MULTI hypercall, from the guest's call to its return: no measurement found (costs.md has none; Xen's 220–348 µs flush_lock hold for a 32-vCPU global flush in the PV shim is hypervisor-internal, not this)"),
 };
 
 export const PROFILES: readonly MachineProfile[] = [
@@ -100,7 +102,9 @@ export const PROFILES: readonly MachineProfile[] = [
   {
     id: 'kvm-guest',
     title: 'x86 KVM guest (8–80 vCPUs on a 2-socket host, x2APIC physical, no IPIv)',
-    arches: ['x86-kvm'],
+    // x86 defaults and guests (issue #11): the guests without KVM's PV flush use this profile
+    // too; its IPI figures are KVM-guest measurements, the only guest figures in costs.md.
+    arches: ['x86-kvm', 'x86-kvm-nopv', 'x86-hyperv', 'x86-xen-pv'],
     cpusPerSocket: 1024,
     params: {
       ...COMMON,

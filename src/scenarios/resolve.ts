@@ -192,7 +192,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     const at = ['cpus', i];
     if (c.mm !== null && !mms.has(c.mm)) issues.push(file.issue([...at, 'mm'], `unknown mm '${c.mm}'; the scenario defines: ${[...mms.keys()].join(', ') || 'none'}`));
     if (c.lazy && c.mm === null) issues.push(file.issue([...at, 'lazy'], 'a lazy CPU borrows an mm: set mm too'));
-    if (c.vcpu_preemptible && arch !== 'x86-kvm') issues.push(file.issue([...at, 'vcpu_preemptible'], `only an x86-kvm guest has vCPUs the host can preempt (arch is ${arch})`));
+    if (c.vcpu_preemptible && arch !== 'x86-kvm' && arch !== 'x86-kvm-nopv') issues.push(file.issue([...at, 'vcpu_preemptible'], `only an x86-kvm or x86-kvm-nopv guest has vCPUs the host can preempt (arch is ${arch})`));
     const steps = c.run.map((r) => toStep(r, c.mm));
     const taskMm = c.lazy ? null : c.mm;
     steps.forEach((s, j) => {

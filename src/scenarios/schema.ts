@@ -35,7 +35,12 @@ const vma = z.strictObject({
 const mm = z.strictObject({
   vmas: z.array(vma).min(1),
   ptes_per_table: z.int().min(1).max(8).default(1),
-  global_asid: z.boolean().default(true),
+  /**
+   * x86-invlpgb: the mm already has a global ASID when the scenario starts (it was active on 4+
+   * CPUs earlier). Default false, as for a new mm; consider_global_asid() may give it one later
+   * (config x86_global_asid forces either way).
+   */
+  global_asid: z.boolean().default(false),
   /** A MAP_SHARED mapping of a whole hugetlbfs file (mm/hugetlb.ts): `{ name: shm, file: F }`. */
   hugetlb: z.strictObject({ name, file: name, mapped: z.boolean().default(true) }).optional(),
 });

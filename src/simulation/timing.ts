@@ -38,6 +38,7 @@ const CLASS_PARAM: { readonly [cls: string]: string } = {
   thp_copy: 'thp.copy',
   vcpu_preempt: 'step.default',
   iommu_invalidate: 'iommu.invalidate',
+  hypercall_flush: 'hypercall.flush',
 };
 
 const WAIT_PARAM: { readonly [cls: string]: string } = {

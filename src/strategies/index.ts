@@ -61,8 +61,9 @@ defineStrategy({
   title: 'S2: skip the sync when the flush implied an IPI broadcast (v8)',
   description:
     'Lance Yang v8 (24 Mar 2026): tlb_remove_table_sync_one() and tlb_remove_table_sync_rcu() return early when ' +
-    'tlb_table_flush_implies_ipi_broadcast(), which x86 sets for native_flush_tlb_multi() without INVLPGB.',
-  knobs: { pt_reclaim: false, remove_table_one: 'sync_rcu', skip_sync_if_flush_implies_ipi: true, implies_ipi_broadcast: 'v8' },
+    'tlb_table_flush_implies_ipi_broadcast(), which x86 sets for native_flush_tlb_multi() without INVLPGB; v8 2/2 ' +
+    'also makes x86 tlb_flush() pass freed_tables || unshared_tables.',
+  knobs: { pt_reclaim: false, remove_table_one: 'sync_rcu', skip_sync_if_flush_implies_ipi: true, implies_ipi_broadcast: 'v8', x86_tlb_flush_unshared_tables: true },
 });
 
 defineStrategy({
@@ -133,8 +134,9 @@ defineStrategy({
   title: 'hugetlb unshare batched, plus the v8 skip of the redundant sync IPI',
   description:
     '8ce720d5bd91 with Lance Yang v8 (24 Mar 2026): tlb_remove_table_sync_one() returns early when ' +
-    'tlb_table_flush_implies_ipi_broadcast() (x86 with native_flush_tlb_multi() and no INVLPGB).',
-  knobs: { hugetlb_unshare: 'batched', skip_sync_if_flush_implies_ipi: true, implies_ipi_broadcast: 'v8' },
+    'tlb_table_flush_implies_ipi_broadcast() (x86 with native_flush_tlb_multi() and no INVLPGB), and x86 ' +
+    'tlb_flush() passes freed_tables || unshared_tables, so the unshare flush IPIs lazy CPUs too.',
+  knobs: { hugetlb_unshare: 'batched', skip_sync_if_flush_implies_ipi: true, implies_ipi_broadcast: 'v8', x86_tlb_flush_unshared_tables: true },
 });
 
 // khugepaged collapse (mm/khugepaged.ts): the walker sync after pmdp_collapse_flush() is the

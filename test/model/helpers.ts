@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest';
 import { Driver, type DomainEvent, type Execution, type StepRecord } from '../../src/core/index.js';
+import type { ArchId } from '../../src/model/config.js';
 import { scenarioFromText, type LoadedScenario } from '../../src/scenarios/resolve.js';
 
 export type Knobs = Readonly<Record<string, string | number | boolean>>;
@@ -13,7 +14,7 @@ export const HEAP_AND_STACK_VMAS: readonly string[] = ['      - { name: heap, st
 
 /** The standard two-CPU race of the catalog, as YAML text. */
 export interface MunmapVsGupOptions {
-  readonly arch: 'x86' | 'x86-invlpgb' | 'x86-kvm' | 'arm64';
+  readonly arch: ArchId;
   /** Preset and knobs, e.g. `{ preset: 'sync-rcu', batch_alloc: 'fails' }`. */
   readonly config: Knobs;
   /** Extra flow-mapping entries for CPU1 (the GUP-fast CPU), e.g. `vcpu_preemptible: true`. */

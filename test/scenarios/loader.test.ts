@@ -53,7 +53,7 @@ describe('parseScenario: valid input', () => {
       expect: {},
       machine: { arch: 'x86' },
       config: {},
-      mm: { A: { vmas: [{ name: 'heap', start: 0, end: 1 }], ptes_per_table: 1, global_asid: true } },
+      mm: { A: { vmas: [{ name: 'heap', start: 0, end: 1 }], ptes_per_table: 1, global_asid: false } },
       cpus: [
         { mm: 'A', lazy: false, tlb: 'warm', run: [{ munmap: 'heap' }], walks: [], vcpu_preemptible: false, repeat: 1 },
         { mm: 'A', lazy: false, tlb: 'warm', run: [{ gup_fast: { slot: 0, page: 0, pages: 1 } }], walks: [], vcpu_preemptible: false, repeat: 1 },
@@ -354,7 +354,7 @@ describe('wrong types and values name the path, what was expected, and the posit
     const text = 'name: t\nmachine: { arch: sparc }\ncpus: [ { run: [ idle ] } ]\n';
     const i = onlyIssue(text);
     expect(formatIssue(i)).toMatchInlineSnapshot(
-      `"x.yaml:2:18: error: machine.arch: Invalid option: expected one of "x86"|"x86-invlpgb"|"x86-kvm"|"arm64""`,
+      `"x.yaml:2:18: error: machine.arch: Invalid option: expected one of "x86"|"x86-invlpgb"|"x86-kvm"|"arm64"|"x86-kvm-nopv"|"x86-hyperv"|"x86-xen-pv""`,
     );
     expect(textAt(text, i.pos)).toMatch(/^sparc/);
   });

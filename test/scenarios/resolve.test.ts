@@ -108,7 +108,7 @@ describe('a valid scenario resolves', () => {
           { name: 'stack', start: 1, end: 2 },
         ],
         ptes_per_table: 1,
-        global_asid: true,
+        global_asid: false,
       },
     });
     expect(r.cpu).toEqual([
@@ -269,7 +269,7 @@ describe('semantic errors', () => {
       const e = errorOf(text);
       expect(e.issues).toHaveLength(1);
       expect(e.issues[0]!.path).toBe('cpus[2].vcpu_preemptible');
-      expect(e.issues[0]!.message).toBe(`only an x86-kvm guest has vCPUs the host can preempt (arch is ${arch})`);
+      expect(e.issues[0]!.message).toBe(`only an x86-kvm or x86-kvm-nopv guest has vCPUs the host can preempt (arch is ${arch})`);
       expect(textAt(text, e.issues[0]!.pos)).toMatch(/^true \}/);
     }
     expect(load(MINIMAL.replace('arch: x86,', 'arch: x86-kvm,').replace('- { mm: A, lazy: true }', '- { mm: A, lazy: true, vcpu_preemptible: true }')).program.machine.stoppable).toEqual([2]);
@@ -435,7 +435,7 @@ expect:
       `x.yaml:3:19: error: config.preset: unknown preset 'nope'; expected one of ${strategies().map((x) => x.id).join(', ')}`,
       "x.yaml:7:11: error: cpus[0].mm: unknown mm 'B'; the scenario defines: A",
       "x.yaml:8:21: error: cpus[1].run[0]: mm A has no VMA 'stack' (has: heap)",
-      'x.yaml:8:60: error: cpus[1].vcpu_preemptible: only an x86-kvm guest has vCPUs the host can preempt (arch is arm64)',
+      'x.yaml:8:60: error: cpus[1].vcpu_preemptible: only an x86-kvm or x86-kvm-nopv guest has vCPUs the host can preempt (arch is arm64)',
       'x.yaml:9:13: error: cpus[2].lazy: a lazy CPU borrows an mm: set mm too',
       `x.yaml:11:3: error: expect.bogus: unknown invariant 'bogus'; expected deadlock or one of ${INVARIANT_IDS.join(', ')}`,
     ]);

@@ -10,9 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { ptdescLoc, ptLoc, pageLoc, cpuLoc, mmLoc, type PageState, type TlbEntry } from '../../../src/model/state.js';
 import { drain, drive, events, finish, mustFind, theEvent, violationsOf, type Knobs } from '../helpers.js';
 import type { Driver, StepRecord } from '../../../src/core/index.js';
+import type { ArchId } from '../../../src/model/config.js';
 
 interface Opts {
-  readonly arch?: 'x86' | 'x86-invlpgb' | 'x86-kvm' | 'arm64';
+  readonly arch?: ArchId;
   readonly config: Knobs;
   /** mm -> mapped at boot (the hugetlb mapping `shm` of file F). */
   readonly sharers: Readonly<Record<string, boolean>>;

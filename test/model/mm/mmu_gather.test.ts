@@ -10,7 +10,7 @@ import { drain, drive, events, finish, HEAP_AND_STACK_VMAS, load, munmapVsGupFas
 
 describe('skip-redundant-ipi (v8): the sync is skipped only where the flush implied an IPI broadcast', () => {
   for (const arch of ARCH_IDS) {
-    const skips = arch === 'x86';
+    const skips = arch === 'x86' || arch === 'x86-kvm-nopv';
     it(`${arch}: tlb_remove_table_sync_rcu() ${skips ? 'returns early (sync_skipped)' : 'runs synchronize_rcu()'}`, () => {
       const { s, d } = drive(munmapVsGupFastYaml({ arch, config: { preset: 'skip-redundant-ipi', batch_alloc: 'fails' } }));
       expect(s.kernel.config).toMatchObject({ remove_table_one: 'sync_rcu', skip_sync_if_flush_implies_ipi: true, implies_ipi_broadcast: 'v8' });
@@ -39,7 +39,7 @@ describe('skip-redundant-ipi (v8): the sync is skipped only where the flush impl
   }
 
   for (const arch of ARCH_IDS) {
-    const skips = arch === 'x86';
+    const skips = arch === 'x86' || arch === 'x86-kvm-nopv';
     it(`${arch}, remove_table_one sync_one: tlb_remove_table_sync_one() ${skips ? 'is skipped' : 'broadcasts the sync IPI'}`, () => {
       const { d } = drive(munmapVsGupFastYaml({ arch, config: { preset: 'skip-redundant-ipi', remove_table_one: 'sync_one', batch_alloc: 'fails' } }));
       drain(d);

@@ -138,10 +138,12 @@ describe('tlb_table_flush_implies_ipi_broadcast()', () => {
 
   const expected: Record<KernelConfig['implies_ipi_broadcast'], Record<ArchId, boolean>> = {
     // v8 2/2: only bare-metal x86 without INVLPGB.
-    v8: { x86: true, 'x86-invlpgb': false, 'x86-kvm': false, arm64: false },
+    // A KVM guest without PV TLB flush keeps native_flush_tlb_multi(), so the key is on there
+    // too; Hyper-V's and Xen's hypercall flushes never set it.
+    v8: { x86: true, 'x86-invlpgb': false, 'x86-kvm': false, arm64: false, 'x86-kvm-nopv': true, 'x86-hyperv': false, 'x86-xen-pv': false },
     // v4 3/3: KVM's PV flush claims it too (rejected: it skips preempted vCPUs).
-    'v4-kvm-claims': { x86: true, 'x86-invlpgb': false, 'x86-kvm': true, arm64: false },
-    false: { x86: false, 'x86-invlpgb': false, 'x86-kvm': false, arm64: false },
+    'v4-kvm-claims': { x86: true, 'x86-invlpgb': false, 'x86-kvm': true, arm64: false, 'x86-kvm-nopv': true, 'x86-hyperv': false, 'x86-xen-pv': false },
+    false: { x86: false, 'x86-invlpgb': false, 'x86-kvm': false, arm64: false, 'x86-kvm-nopv': false, 'x86-hyperv': false, 'x86-xen-pv': false },
   };
 
   for (const implies of ['v8', 'v4-kvm-claims', 'false'] as const) {

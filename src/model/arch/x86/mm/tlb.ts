@@ -2,12 +2,17 @@
  * arch/x86/mm/tlb.c and arch/x86/include/asm/tlb.h: x86 TLB shootdown.
  *
  * flush_tlb_mm_range() picks one of three ways:
- *  - the mm has a global ASID (INVLPGB): broadcast_tlb_flush(), no IPIs at all;
+ *  - the mm has a global ASID (INVLPGB): broadcast_tlb_flush(), no IPIs at all. An mm gets one
+ *    only from consider_global_asid(), after an IPI flush found it active on 4 or more CPUs
+ *    (config.x86_global_asid forces either way);
  *  - another CPU is in mm_cpumask(mm): flush_tlb_multi() -- native_flush_tlb_multi() on bare
  *    metal, which IPIs the CPUs in the mask and waits; with info->freed_tables it IPIs lazy CPUs
  *    too, so that they stop speculatively walking the freed tables (they switch to init_mm);
- *    KVM's kvm_flush_tlb_multi() first drops preempted vCPUs (arch/x86/kernel/kvm.ts);
+ *    KVM's kvm_flush_tlb_multi() first drops preempted vCPUs (arch/x86/kernel/kvm.ts); Hyper-V's
+ *    and Xen PV's flush by hypercall (arch/x86/hyperv/mmu.ts, arch/x86/xen/mmu_pv.ts);
  *  - only this CPU has the mm loaded: flush locally with IRQs off.
+ *
+ * Read at linux-mm 1f617847 (mm-unstable; the INVLPGB code is mainline since v6.15).
  *
  * tlb_table_flush_implies_ipi_broadcast() (v8 2/2): a static key enabled at boot when the remote
  * flush is native_flush_tlb_multi() and the CPU lacks INVLPGB. Then the flush that precedes a
@@ -143,7 +148,70 @@ export function* broadcast_tlb_flush(cur: Ctx, info: flush_tlb_info): Proc<void>
   });
 }
 
-/** flush_tlb_multi(): the paravirt hook; native or KVM. */
+/**
+ * The mm's global ASID when the scenario starts (x86-invlpgb): config.x86_global_asid 'always' or
+ * 'never' forces it; under 'kernel' it is the scenario's `global_asid` for the mm (default false:
+ * a new mm has a per-CPU ASID until consider_global_asid() gives it one).
+ */
+export function initial_global_asid(k: Kernel, mm: string): boolean {
+  switch (k.config.x86_global_asid) {
+    case 'always':
+      return true;
+    case 'never':
+      return false;
+    case 'kernel':
+      return mmSpec(k, mm).global_asid;
+  }
+}
+
+/** The threshold consider_global_asid() passes to mm_active_cpus_exceeds(): 4 or more CPUs. */
+export const GLOBAL_ASID_ACTIVE_CPUS_THRESHOLD = 3;
+
+/**
+ * mm_active_cpus_exceeds(mm, threshold): more than `threshold` CPUs of mm_cpumask(mm) have the
+ * mm loaded and are not lazy. Pure: the caller reads the per-CPU state.
+ */
+export function mm_active_cpus_exceeds(mm: string, mask: readonly number[], loaded: readonly Value[], lazy: readonly Value[], threshold: number): boolean {
+  if (mask.length <= threshold) return false;
+  let count = 0;
+  mask.forEach((_c, i) => {
+    if (loaded[i] === mm && lazy[i] !== true) count++;
+  });
+  return count > threshold;
+}
+
+/**
+ * consider_global_asid(mm) (x86-invlpgb, after an IPI flush): assign the mm a global ASID once it
+ * is active on 4 or more CPUs (use_global_asid(); mm_assign_global_asid()). The kernel samples
+ * only when (current->pid & 31) == (jiffies & 31); the model always samples (docs/model.md §5.9).
+ * config.x86_global_asid 'always'/'never' fixed the answer at boot, so only 'kernel' assigns.
+ */
+export function* consider_global_asid(cur: Ctx, mm: string): Proc<void> {
+  if (cur.k.config.x86_global_asid !== 'kernel') return;
+  const cpus = Array.from({ length: cur.k.nr_cpus }, (_, i) => i);
+  yield* access({
+    fn: 'consider_global_asid',
+    desc: `mm_active_cpus_exceeds(${mm}, ${GLOBAL_ASID_ACTIVE_CPUS_THRESHOLD})`,
+    reads: [mmLoc.global_asid(mm), mmLoc.cpumask(mm), ...cpus.map(cpuLoc.loaded_mm), ...cpus.map(cpuLoc.is_lazy)],
+    writes: [mmLoc.global_asid(mm)],
+    effect: ([g, mask, ...rest]) => {
+      if (g === true) return { note: 'already has a global ASID' };
+      const m = asNumbers(mask);
+      const loaded = m.map((c) => rest[c] as Value);
+      const lazy = m.map((c) => rest[cur.k.nr_cpus + c] as Value);
+      if (!mm_active_cpus_exceeds(mm, m, loaded, lazy, GLOBAL_ASID_ACTIVE_CPUS_THRESHOLD)) {
+        return { note: `active on fewer than ${GLOBAL_ASID_ACTIVE_CPUS_THRESHOLD + 1} CPUs: keeps its per-CPU ASID` };
+      }
+      return {
+        writes: [[mmLoc.global_asid(mm), true]],
+        note: `use_global_asid(${mm}): active on ${GLOBAL_ASID_ACTIVE_CPUS_THRESHOLD + 1}+ CPUs`,
+        events: [{ type: 'global_asid', cpu: cur.cpu, mm }],
+      };
+    },
+  });
+}
+
+/** flush_tlb_multi(): the paravirt hook; native, KVM, Hyper-V or Xen PV. */
 export type FlushTlbMulti = (cur: Ctx, cpumask: readonly number[], info: flush_tlb_info) => Proc<void>;
 
 /**
@@ -156,7 +224,18 @@ export function* flush_tlb_mm_range(cur: Ctx, mm: string, freed_tables: boolean,
   // inc_mm_tlb_gen(): atomic64_inc_return(), a locked instruction: a full barrier on x86 (the
   // kernel relies on it against switch_mm). The model keeps no TLB generation, only the barrier.
   yield* access({ fn: 'flush_tlb_mm_range', desc: 'inc_mm_tlb_gen(): atomic64_inc_return', ordering: 'full' });
-  if (cur.k.arch.id === 'x86-invlpgb' && mmSpec(cur.k, mm).global_asid) {
+  const invlpgb = cur.k.arch.id === 'x86-invlpgb';
+  // mm_global_asid(mm): READ_ONCE(mm->context.global_asid), which consider_global_asid() on
+  // another CPU may set at any time.
+  const global = invlpgb
+    ? yield* access<boolean>({
+        fn: 'flush_tlb_mm_range',
+        desc: `mm_global_asid(${mm})`,
+        reads: [mmLoc.global_asid(mm)],
+        effect: ([g]) => ({ result: g === true, note: g === true ? 'global ASID: INVLPGB' : 'per-CPU ASID' }),
+      })
+    : false;
+  if (global) {
     yield* broadcast_tlb_flush(cur, info);
   } else {
     const where = yield* access<{ mask: number[]; others: boolean; loadedHere: boolean }>({
@@ -170,6 +249,7 @@ export function* flush_tlb_mm_range(cur: Ctx, mm: string, freed_tables: boolean,
     });
     if (where.others) {
       yield* flush_tlb_multi(cur, where.mask, info);
+      if (invlpgb) yield* consider_global_asid(cur, mm);
     } else if (where.loadedHere) {
       yield* local_irq_disable(cur, 'flush_tlb_mm_range');
       yield* flush_tlb_func(info).run(cur);
@@ -193,16 +273,20 @@ export function x86_tlb_flush(flush_tlb_multi: FlushTlbMulti) {
 
 /**
  * tlb_table_flush_implies_ipi_broadcast() on x86 (v8 2/2): true iff pv_ops.mmu.flush_tlb_multi is
- * native_flush_tlb_multi and !X86_FEATURE_INVLPGB. Under 'v4-kvm-claims' KVM's PV flush claims it
+ * native_flush_tlb_multi and !X86_FEATURE_INVLPGB: a boot-time static key, so false on an INVLPGB
+ * machine even for an mm on fewer than 4 CPUs whose flush took the IPI path. Under 'v4-kvm-claims' KVM's PV flush claims it
  * too (v4 3/3), which Sean Christopherson rejected.
  */
 export function x86_tlb_table_flush_implies_ipi_broadcast(k: Kernel): boolean {
+  // pv_ops.mmu.flush_tlb_multi == native_flush_tlb_multi: bare metal, and a KVM guest without PV
+  // TLB flush (its IPIs are real and waited for, preempted vCPU or not).
+  const native = k.arch.id === 'x86' || k.arch.id === 'x86-kvm-nopv';
   switch (k.config.implies_ipi_broadcast) {
     case 'false':
       return false;
     case 'v8':
-      return k.arch.id === 'x86';
+      return native;
     case 'v4-kvm-claims':
-      return k.arch.id === 'x86' || k.arch.id === 'x86-kvm';
+      return native || k.arch.id === 'x86-kvm';
   }
 }
