@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cpuLoc, type TlbEntry } from '../../../../src/model/state.js';
-import { drain, drive, events, finish, hasThread, ipiName, munmapVsGupFastYaml, theEvent, violationsOf } from '../../helpers.js';
+import { drain, drive, events, finish, hasThread, ipiName, munmapVsGupFastYaml, mustFind, theEvent, violationsOf } from '../../helpers.js';
 
 const PREEMPTED = 1; // kvm_host_vcpu's choice: ['runs', 'preempted']
 
@@ -143,5 +143,42 @@ describe('a descheduled vCPU', () => {
     expect(d.exec.read(cpuLoc.stopped(1))).toBe(true);
     expect(d.enabled(d.tid('gup_fast'))).toBe(false);
     expect(d.enabled(d.tid('CPU1 MMU'))).toBe(false);
+  });
+});
+
+// x86 defaults and guests (issue #11)
+describe('a KVM guest without PV TLB flush (x86-kvm-nopv)', () => {
+  const nopvYaml = (config: Record<string, string | boolean>) =>
+    munmapVsGupFastYaml({ arch: 'x86-kvm-nopv', config, cpu1Extra: 'vcpu_preemptible: true' });
+
+  it('the native flush IPI waits for the preempted walker vCPU; v8 skips the sync, safely', () => {
+    const { s, d } = drive(nopvYaml({ preset: 'skip-redundant-ipi', batch_alloc: 'fails' }));
+    expect(s.kernel.arch.tlb_table_flush_implies_ipi_broadcast(s.kernel)).toBe(true);
+    const munmap = d.tid('munmap');
+    const { gup, host } = preemptWalker(d);
+    d.run(munmap);
+    // No PV skip: native_flush_tlb_multi() IPIs the descheduled vCPU1 and waits for it.
+    expect(events(d.exec, 'pv_flush_skip')).toEqual([]);
+    expect(d.exec.read(cpuLoc.steal_time(1))).toEqual({ preempted: true, flush: false });
+    const flushCall = events(d.exec, 'smp_call').find((c) => c.ev.func === 'flush_tlb_func');
+    expect(flushCall?.ev).toMatchObject({ fn: 'native_flush_tlb_multi', targets: [1, 2] });
+    finish(d, d.tid(ipiName('flush_tlb_func', 0, 2)));
+    d.run(munmap);
+    expect(d.pending(munmap)).toMatchObject({ fn: 'csd_lock_wait', desc: 'wait for CPU1 to run the IPI' });
+    expect(d.enabled(munmap)).toBe(false);
+    // The host resumes vCPU1 (no KVM_VCPU_FLUSH_TLB was asked for); still IRQ-off, it holds the
+    // IPI off until its walk ends.
+    const resume = d.step(host);
+    expect(resume.events).toEqual([{ type: 'vcpu_resumed', cpu: 1, flushed: false }]);
+    expect(d.enabled(munmap)).toBe(false);
+    finish(d, gup);
+    drain(d);
+    // The sync after the flush was skipped (the static key is on: native flush), and the table
+    // was freed only after the walk.
+    expect(theEvent(d.exec, 'sync_skipped').ev).toMatchObject({ fn: 'tlb_remove_table_sync_rcu' });
+    expect(events(d.exec, 'gp_start')).toEqual([]);
+    const walkDone = mustFind(d.exec, (r) => r.threadName === 'gup_fast' && r.desc.startsWith('local_irq_restore'), "GUP-fast's local_irq_restore()");
+    expect(theEvent(d.exec, 'pt_free').step.index).toBeGreaterThan(walkDone);
+    expect(d.exec.violations).toEqual([]);
   });
 });

@@ -3,11 +3,13 @@
  * to init_mm; without it the lazy CPU keeps a walk-cache entry to the freed table. Also the
  * tlb_table_flush_implies_ipi_broadcast() static key per arch and per knob value.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { archOps } from '../../../../src/model/arch/index.js';
 import { ARCH_IDS, DEFAULT_CONFIG, type ArchId, type KernelConfig } from '../../../../src/model/config.js';
 import type { Kernel } from '../../../../src/model/kernel.js';
-import { should_flush_tlb, x86_tlb_table_flush_implies_ipi_broadcast, type flush_tlb_info } from '../../../../src/model/arch/x86/mm/tlb.js';
+import { mm_active_cpus_exceeds, should_flush_tlb, x86_tlb_table_flush_implies_ipi_broadcast, type flush_tlb_info } from '../../../../src/model/arch/x86/mm/tlb.js';
+import { strategyById } from '../../../../src/strategies/index.js';
 import { cpuLoc, mmLoc, type TlbEntry } from '../../../../src/model/state.js';
 import { drain, drive, events, finish, hasThread, ipiName, munmapVsGupFastYaml, theEvent, violationsOf } from '../../helpers.js';
 
@@ -164,5 +166,86 @@ describe('tlb_table_flush_implies_ipi_broadcast()', () => {
     const { s } = drive(munmapVsGupFastYaml({ arch: 'x86', config: { preset: 'skip-redundant-ipi' } }));
     expect(s.kernel.config).toMatchObject({ skip_sync_if_flush_implies_ipi: true, implies_ipi_broadcast: 'v8' });
     expect(s.kernel.arch.tlb_table_flush_implies_ipi_broadcast(s.kernel)).toBe(true);
+  });
+});
+
+// x86 defaults and guests (issue #11)
+describe('x86 tlb_flush() as merged', () => {
+  it('passes freed_tables only by default; the v8 presets OR in unshared_tables', () => {
+    expect(DEFAULT_CONFIG.x86_tlb_flush_unshared_tables).toBe(false);
+    for (const id of ['skip-redundant-ipi', 'hugetlb-batched-skip']) {
+      expect(strategyById(id)?.knobs).toMatchObject({ x86_tlb_flush_unshared_tables: true, skip_sync_if_flush_implies_ipi: true, implies_ipi_broadcast: 'v8' });
+    }
+    for (const id of ['hugetlb-batched', 'sync-rcu', 'broadcast-ipi']) expect(strategyById(id)?.knobs.x86_tlb_flush_unshared_tables).toBeUndefined();
+  });
+});
+
+describe('INVLPGB: a global ASID only for an mm active on 4 or more CPUs (consider_global_asid())', () => {
+  const FOUR = 'scenarios/check/history/invlpgb-global-asid-on-4-cpus-without-rcu-table-free.yaml';
+  const THREE = 'scenarios/check/history/invlpgb-global-asid-on-3-cpus-without-rcu-table-free.yaml';
+  const withKnob = (file: string, value?: KernelConfig['x86_global_asid']) => {
+    const text = readFileSync(file, 'utf8');
+    return value ? text.replace('config: { table_free: page, batch_alloc: succeeds }', `config: { table_free: page, batch_alloc: succeeds, x86_global_asid: ${value} }`) : text;
+  };
+  /** How each of munmap's flushes went: 'ipi' (flush_tlb_func by smp_call) or 'invlpgb'. */
+  const flushes = (d: ReturnType<typeof drive>['d']) =>
+    d.exec.trace
+      .filter((r) => r.threadName === 'munmap' && (r.fn === 'broadcast_tlb_flush' || (r.fn === 'flush_tlb_mm_range' && r.desc.startsWith('cpumask_any_but'))))
+      .map((r) => (r.fn === 'broadcast_tlb_flush' ? 'invlpgb' : 'ipi'));
+
+  it('mm_active_cpus_exceeds() counts CPUs of the mask with the mm loaded and not lazy', () => {
+    const loaded = ['A', 'A', 'A', 'A'];
+    expect(mm_active_cpus_exceeds('A', [0, 1, 2, 3], loaded, [false, false, false, false], 3)).toBe(true);
+    expect(mm_active_cpus_exceeds('A', [0, 1, 2, 3], loaded, [false, false, false, true], 3)).toBe(false);
+    expect(mm_active_cpus_exceeds('A', [0, 1, 2, 3], ['A', 'A', 'B', 'A'], [false, false, false, false], 3)).toBe(false);
+    expect(mm_active_cpus_exceeds('A', [0, 1, 2], ['A', 'A', 'A'], [false, false, false], 3)).toBe(false);
+  });
+
+  it('4 active CPUs: the first flush IPIs, consider_global_asid() assigns, the second flush is INVLPGB', () => {
+    const { s, d } = drive(withKnob(FOUR));
+    expect(s.kernel.config.x86_global_asid).toBe('kernel');
+    expect(d.exec.read(mmLoc.global_asid('A'))).toBe(false);
+    const gup = d.tid('gup_fast');
+    d.runThroughFn(gup, 'gup_fast_pmd_range');
+    drain(d);
+    expect(flushes(d)).toEqual(['ipi', 'invlpgb']);
+    const assign = theEvent(d.exec, 'global_asid');
+    expect(assign.ev).toMatchObject({ cpu: 0, mm: 'A' });
+    expect(assign.step.fn).toBe('consider_global_asid');
+    expect(d.exec.read(mmLoc.global_asid('A'))).toBe(true);
+    expect(events(d.exec, 'tlb_flush').filter((e) => e.ev.how === 'invlpgb')).toHaveLength(1);
+  });
+
+  it('3 active CPUs (one lazy): no global ASID, both flushes are waited IPIs', () => {
+    const { d } = drive(withKnob(THREE));
+    drain(d);
+    expect(flushes(d)).toEqual(['ipi', 'ipi']);
+    expect(events(d.exec, 'global_asid')).toEqual([]);
+    const considered = d.exec.trace.filter((r) => r.fn === 'consider_global_asid');
+    expect(considered).toHaveLength(2);
+    expect(d.exec.read(mmLoc.global_asid('A'))).toBe(false);
+    expect(d.exec.violations).toEqual([]);
+  });
+
+  it("x86_global_asid forces either way: 'never' keeps the IPI path on 4 CPUs, 'always' broadcasts from the first flush", () => {
+    const never = drive(withKnob(FOUR, 'never')).d;
+    drain(never);
+    expect(flushes(never)).toEqual(['ipi', 'ipi']);
+    expect(never.exec.trace.some((r) => r.fn === 'consider_global_asid')).toBe(false);
+    const always = drive(withKnob(THREE, 'always')).d;
+    expect(always.exec.read(mmLoc.global_asid('A'))).toBe(true);
+    drain(always);
+    expect(flushes(always)).toEqual(['invlpgb', 'invlpgb']);
+  });
+
+  it('an mm on fewer than 4 CPUs takes the IPI path, yet v8 does not skip the sync: the static key is off on an INVLPGB CPU', () => {
+    const { s, d } = drive(munmapVsGupFastYaml({ arch: 'x86-invlpgb', config: { preset: 'skip-redundant-ipi', batch_alloc: 'fails' } }));
+    expect(s.kernel.arch.tlb_table_flush_implies_ipi_broadcast(s.kernel)).toBe(false);
+    drain(d);
+    expect(flushes(d)).toEqual(['ipi']);
+    expect(events(d.exec, 'smp_call').find((c) => c.ev.func === FLUSH)?.ev).toMatchObject({ fn: 'native_flush_tlb_multi', targets: [1, 2] });
+    expect(events(d.exec, 'sync_skipped')).toEqual([]);
+    expect(events(d.exec, 'gp_start').map((e) => e.ev.fn)).toEqual(['synchronize_rcu']);
+    expect(d.exec.violations).toEqual([]);
   });
 });
