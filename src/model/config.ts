@@ -60,7 +60,7 @@ export interface KernelConfig {
    *                  INVLPGB (v8 2/2); false elsewhere (generic default)
    *  'v4-kvm-claims' as 'v8', but KVM's PV flush also claims it (v4 3/3, rejected by Sean
    *                  Christopherson because PV flush skips preempted vCPUs)
-   *  'false'         the generic default everywhere
+   *  'false'         the generic default everywhere; mainline, which has no hook (the default)
    */
   readonly implies_ipi_broadcast: 'v8' | 'v4-kvm-claims' | 'false';
   /**
@@ -205,7 +205,7 @@ export interface KernelConfig {
 export type KnobId = keyof KernelConfig;
 
 /**
- * Defaults: the merged kernel as of the v8 series (before v8 lands), with CONFIG_PT_RECLAIM off,
+ * Defaults: the merged kernel (nothing of the v8 series), with CONFIG_PT_RECLAIM off,
  * as on an architecture with MMU_GATHER_RCU_TABLE_FREE and HAVE_ARCH_TLB_REMOVE_TABLE (PT_RECLAIM
  * is def_bool y otherwise, x86 and arm64 included): the configuration where the single-table
  * fallback's strategies differ. Scenarios set pt_reclaim (or the pt-reclaim preset) for the rest.
@@ -215,7 +215,9 @@ export const DEFAULT_CONFIG: KernelConfig = {
   pt_reclaim: false,
   remove_table_one: 'sync_rcu',
   skip_sync_if_flush_implies_ipi: false,
-  implies_ipi_broadcast: 'v8',
+  // Mainline has no hook (v8 1/2 and 2/2 are not merged): 'false' is the generic default
+  // everywhere. The v8 presets set 'v8' (issue #11: no unmerged code in the defaults).
+  implies_ipi_broadcast: 'false',
   x86_freed_tables_ipi_lazy: true,
   batch_alloc: 'may-fail',
   max_table_batch: 8,
