@@ -383,7 +383,7 @@ export function* handle_mm_fault(cur: Ctx, mm: string, slot: number, page: numbe
  * rcu_read_unlock(); the VMA read-locked, or NULL (no VMA there, or write-locked: the caller falls
  * back to the mmap_lock; count_vm_vma_lock_event(VMA_LOCK_ABORT)). The walk and the try-lock are
  * one step (include/linux/mmap_lock.ts vma_start_read()); the RCU section only keeps the
- * vm_area_struct alive, which the model does not track (VMAs are names, docs/model.md §5.23).
+ * vm_area_struct alive, which the model does not track (VMAs are names, docs/model.md §5.10).
  * Returns the VMA or null.
  */
 export function* lock_vma_under_rcu(cur: Ctx, mm: string, slot: number): Proc<VmaSpec | null> {
