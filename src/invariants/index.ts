@@ -8,6 +8,7 @@ import { noWalkOfFreedTable } from './no-walk-of-freed-table.js';
 import { noWalkOfReusedTable } from './no-walk-of-reused-table.js';
 import { noGupFastPinOfCollapsedPage } from './no-gup-fast-pin-of-collapsed-page.js';
 import { deferredFreesDrain } from './deferred-frees-drain.js';
+import { noBadPmdPopulate } from './no-bad-pmd-populate.js';
 
 export const INVARIANTS: readonly Property[] = [
   noWalkOfFreedTable,
@@ -18,6 +19,8 @@ export const INVARIANTS: readonly Property[] = [
   gupFastPinsOwnPages,
   noGupFastPinOfCollapsedPage,
   deferredFreesDrain,
+  // per-VMA locks (issue #11)
+  noBadPmdPopulate,
 ];
 
 export const INVARIANT_IDS: readonly string[] = INVARIANTS.map((p) => p.id);

@@ -16,8 +16,8 @@ import { hugetlb_boot } from './mm/hugetlb.js';
 import { kernel_pt_boot, kptListLoc, KERNEL_PGTABLE_WORK } from './mm/kernel_pgtable.js';
 import { workPendingLoc } from './kernel/workqueue.js';
 import { dataPage, pgdTable, pmdTable, pteTable, pudTable } from './include/linux/pgtable.js';
-import { cpuLoc, FOLIO_MAPPED, freeListLoc, mmLoc, nextPfnLoc, pageLoc, ptLoc, type Level, type PageState, type TlbEntry } from './state.js';
 import { initial_global_asid } from './arch/x86/mm/tlb.js';
+import { cpuLoc, FOLIO_MAPPED, freeListLoc, mmLoc, nextPfnLoc, pageLoc, ptLoc, type Level, type PageState, type TlbEntry, VMA_UNLOCKED } from './state.js';
 
 /** What runs on a CPU when the scenario starts. */
 export interface CpuBoot {
@@ -40,6 +40,8 @@ export function bootInitial(k: Kernel): (loc: Loc) => Value | undefined {
   return (loc) => {
     if (loc.startsWith('folio.')) return FOLIO_MAPPED;
     if (loc.startsWith('pmd_huge_pte.')) return [];
+    // per-VMA locks (issue #11): every VMA starts unlocked.
+    if (loc.startsWith('vma.')) return VMA_UNLOCKED;
     // CONFIG_ASYNC_KERNEL_PGTABLE_FREE's list and work item start empty and idle.
     if (loc === kptListLoc) return [];
     if (loc === workPendingLoc(KERNEL_PGTABLE_WORK)) return false;

@@ -200,6 +200,48 @@ export interface KernelConfig {
    *            the process never runs on 4 CPUs at once): always the IPI path
    */
   readonly x86_global_asid: 'kernel' | 'always' | 'never';
+
+  // per-VMA locks (issue #11)
+  /**
+   * CONFIG_PER_VMA_LOCK (def_bool y with ARCH_SUPPORTS_PER_VMA_LOCK, MMU and SMP; x86-64 and arm64
+   * select it): a page fault first tries lock_vma_under_rcu(), the VMA read lock, and falls back to
+   * the mmap_lock when that fails (Suren Baghdasaryan's per-VMA lock series, merged in v6.4: "mm:
+   * introduce lock_vma_under_rcu to be used from arch-specific code", "x86/mm: try VMA lock-based
+   * page fault handling first", "arm64/mm: try VMA lock-based page fault handling first").
+   *  true  as merged (v6.4 onwards)
+   *  false before v6.4, or a kernel built without it: every fault takes the mmap_lock for read
+   */
+  readonly per_vma_lock: boolean;
+  /**
+   * munmap write-locks each VMA it removes (vms_gather_munmap_vmas() -> vma_start_write()) before
+   * detaching it, so that no fault holds its read lock while its page tables are freed ("mm:
+   * write-lock VMAs before removing them from VMA tree", per-VMA lock series, v6.4).
+   *  true  as merged
+   *  false counterfactual: the series without that patch (a fault that locked the VMA before the
+   *        detach keeps walking tables munmap frees)
+   */
+  readonly munmap_vma_start_write: boolean;
+  /**
+   * Where collapse_huge_page() (mm/khugepaged.c) calls vma_start_write() under the mmap write lock:
+   *  'before_check' before check_pmd_still_valid(): 366a4532d96f "mm: fix the race between collapse
+   *                 and PT_RECLAIM under per-vma lock" (Barry Song, 5 Aug 2025, v6.17-rc hotfix;
+   *                 Fixes: a6fde7add78d); mainline today
+   *  'after_check'  after check_pmd_still_valid(): "mm/khugepaged: write-lock VMA while collapsing a
+   *                 huge page" (Suren Baghdasaryan, per-VMA lock series, v6.4) until the fix; a
+   *                 MADV_DONTNEED under the VMA lock can free the PTE table between the check and
+   *                 the lock (Lai Yi's syzkaller report on next-20250801)
+   *  'none'         no vma_start_write(): the series without that patch (with per_vma_lock, a fault
+   *                 under the VMA lock populates the PMD collapse has cleared)
+   */
+  readonly collapse_vma_start_write: 'before_check' | 'after_check' | 'none';
+  /**
+   * The lock madvise(MADV_DONTNEED) takes (mm/madvise.c madvise_lock() / get_lock_mode()):
+   *  'vma_read'  MADVISE_VMA_READ_LOCK: try_vma_read_lock() -> lock_vma_under_rcu(), falling back
+   *              to mmap_read_lock() when it fails (a6fde7add78d "mm: use per_vma lock for
+   *              MADV_DONTNEED", Barry Song, v4 June 2025, v6.17-rc1); needs per_vma_lock
+   *  'mmap_read' the mmap_lock for read (every kernel before a6fde7add78d)
+   */
+  readonly madvise_dontneed_lock: 'vma_read' | 'mmap_read';
 }
 
 export type KnobId = keyof KernelConfig;
@@ -237,6 +279,11 @@ export const DEFAULT_CONFIG: KernelConfig = {
   sva: false,
   // x86 defaults and guests (issue #11)
   x86_global_asid: 'kernel',
+  // per-VMA locks (issue #11)
+  per_vma_lock: true,
+  munmap_vma_start_write: true,
+  collapse_vma_start_write: 'before_check',
+  madvise_dontneed_lock: 'vma_read',
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -265,4 +312,9 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   sva: 'boolean',
   // x86 defaults and guests (issue #11)
   x86_global_asid: ['kernel', 'always', 'never'],
+  // per-VMA locks (issue #11)
+  per_vma_lock: 'boolean',
+  munmap_vma_start_write: 'boolean',
+  collapse_vma_start_write: ['before_check', 'after_check', 'none'],
+  madvise_dontneed_lock: ['vma_read', 'mmap_read'],
 };

@@ -220,3 +220,28 @@ export const asNumbers = (v: Value | undefined): readonly number[] => {
   if (!Array.isArray(v)) throw new Error(`expected a list, got ${JSON.stringify(v)}`);
   return v as readonly number[];
 };
+
+// ---------------------------------------------------------------------------------------------
+// per-VMA locks (issue #11): include/linux/mmap_lock.h, CONFIG_PER_VMA_LOCK
+
+/**
+ * The per-VMA lock of VMA `vma` of `mm`, reduced to `VmaLockState`: a VMA is write-locked from
+ * vma_start_write() until its mmap_lock writer calls vma_end_write_all() (mmap_write_unlock() or
+ * mmap_write_downgrade()), the kernel's vm_lock_seq == mm->mm_lock_seq; readers are the
+ * vma_start_read() holders (vm_refcnt less the attached count). Implied initial value: unlocked
+ * (boot.ts).
+ */
+const vmLockByKey = internByKey((key) => `vma.${key}.vm_lock`);
+export const vmaLoc = {
+  vm_lock: (mm: string, vma: string): Loc => vmLockByKey(`${mm}.${vma}`),
+} as const;
+
+/** Value of `vma.<mm>.<vma>.vm_lock`. */
+export interface VmaLockState {
+  readonly [key: string]: Value;
+  /** The comm of the mmap_lock writer that write-locked the VMA, or null. */
+  readonly writer: string | null;
+  readonly readers: number;
+}
+
+export const VMA_UNLOCKED: VmaLockState = { writer: null, readers: 0 };

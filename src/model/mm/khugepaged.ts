@@ -42,7 +42,9 @@ import { page_table_lock } from './memory.js';
 import { tlb_remove_table_sync_one_mm, tlb_remove_table_sync_rcu } from './mmu_gather.js';
 import { ptl } from './page_alloc.js';
 import { pgtable_trans_huge_deposit, pmdp_collapse_flush } from './pgtable-generic.js';
-import { folioLoc, ptLoc, type FolioState, type PtEntry } from '../state.js';
+import { folioLoc, pageLoc, ptLoc, type FolioState, type PageState, type PtEntry } from '../state.js';
+import { mmSpec } from '../kernel.js';
+import { vma_end_write_all, vma_start_write } from '../include/linux/mmap_lock.js';
 
 /** The outcomes of collapse_huge_page() the model can reach (enum scan_result). */
 export type ScanResult =
@@ -184,64 +186,121 @@ export function* collapse_huge_page(cur: Ctx, mm: string, slot: number): Proc<Sc
   // alloc_charge_folio(): the THP is a name (data pages are not tracked, docs/model.md §5.2).
   yield* local({ fn: 'alloc_charge_folio', desc: `allocate and charge ${thp}` }, { cls: 'page_alloc' });
   yield* mmap_write_lock(cur, 'collapse_huge_page', mm);
-  const result = yield* collapse_locked(cur, mm, slot, thp);
+  const vmaLocked = { done: false };
+  const result = yield* collapse_locked(cur, mm, slot, thp, vmaLocked);
+  // out_up_write: mmap_write_unlock() -> vma_end_write_all(), when a VMA was write-locked.
+  if (vmaLocked.done) yield* vma_end_write_all(cur, 'mmap_write_unlock', mm);
   yield* mmap_write_unlock(cur, 'collapse_huge_page', mm);
   return result;
 }
 
+/**
+ * vma_start_write(vma) in collapse_huge_page(), at the place config.collapse_vma_start_write puts
+ * it (per-VMA locks, issue #11): 'before_check' (366a4532d96f, before check_pmd_still_valid()),
+ * 'after_check' (v6.4 "mm/khugepaged: write-lock VMA while collapsing a huge page" until
+ * 366a4532d96f), 'none' (without it).
+ */
+function* collapse_vma_start_write(cur: Ctx, mm: string, slot: number, at: 'before_check' | 'after_check', locked: { done: boolean }): Proc<void> {
+  if (!cur.k.config.per_vma_lock || cur.k.config.collapse_vma_start_write !== at) return;
+  const vma = mmSpec(cur.k, mm).vmas.find((v) => slot >= v.start && slot < v.end);
+  if (vma === undefined) return;
+  yield* vma_start_write(cur, 'collapse_huge_page', mm, vma.name);
+  locked.done = true;
+}
+
 /** collapse_huge_page() between mmap_write_lock() and out_up_write. */
-function* collapse_locked(cur: Ctx, mm: string, slot: number, thp: string): Proc<ScanResult> {
+function* collapse_locked(cur: Ctx, mm: string, slot: number, thp: string, vmaLocked: { done: boolean }): Proc<ScanResult> {
   // hugepage_vma_revalidate(): an anonymous VMA spanning the whole PMD (the model's VMAs are whole
-  // slots); vma_start_write() is implied by the write lock (no per-VMA locks in the model).
+  // slots).
   if (!(yield* vma_covers(cur, 'hugepage_vma_revalidate', mm, slot))) return 'SCAN_VMA_NULL';
+  yield* collapse_vma_start_write(cur, mm, slot, 'before_check', vmaLocked);
   // check_pmd_still_valid() -> find_pmd_or_thp_or_none() -> check_pmd_state()
   const pmdT = yield* pmd_table_of(cur, 'find_pmd_or_thp_or_none', mm);
   if (pmdT === null) return 'SCAN_NO_PTE_TABLE';
   const pmd = yield* pxd_read(cur, 'check_pmd_state', pmdT, slot);
   if (pmd === null) return 'SCAN_NO_PTE_TABLE';
   if ('pfn' in pmd) return 'SCAN_PMD_MAPPED';
+  yield* collapse_vma_start_write(cur, mm, slot, 'after_check', vmaLocked);
   const n = cur.k.mms.get(mm)?.ptes_per_table ?? 0;
 
   // pmd_ptl = pmd_lock(); _pmd = pmdp_collapse_flush(); spin_unlock(pmd_ptl);
   yield* spin_lock(cur, 'collapse_huge_page', page_table_lock(mm));
   const _pmd = yield* pmdp_collapse_flush(cur, mm, pmdT, slot);
   yield* spin_unlock(cur, 'collapse_huge_page', page_table_lock(mm));
-  if (_pmd === null || !('table' in _pmd)) throw new Error(`collapse_huge_page: ${pmdT}[${slot}] changed under the mmap_lock: ${describeEntry(_pmd)}`);
-  const table = _pmd.table;
+  if (_pmd !== null && !('table' in _pmd)) throw new Error(`collapse_huge_page: ${pmdT}[${slot}] became huge under the mmap_lock: ${describeEntry(_pmd)}`);
 
   yield* collapse_walker_sync(cur, mm);
 
-  // pte_offset_map_lock(mm, &_pmd, ...): the stack copy cannot change, so no retry.
-  yield* spin_lock(cur, 'pte_offset_map_lock', ptl(table));
-  const iso = yield* __collapse_huge_page_isolate(cur, table, n);
-  yield* spin_unlock(cur, 'collapse_huge_page', ptl(table));
+  // pte_offset_map_lock(mm, &_pmd, ...): the stack copy cannot change, so no retry. It fails on a
+  // none _pmd, which only a table freed since check_pmd_still_valid() leaves (PT_RECLAIM under the
+  // VMA lock, before 366a4532d96f): result = SCAN_NO_PTE_TABLE, then the failure path.
+  let iso: { result: ScanResult; pages: ReadonlyArray<string | null> } = { result: 'SCAN_NO_PTE_TABLE', pages: [] };
+  if (_pmd !== null) {
+    yield* spin_lock(cur, 'pte_offset_map_lock', ptl(_pmd.table));
+    iso = yield* __collapse_huge_page_isolate(cur, _pmd.table, n);
+    yield* spin_unlock(cur, 'collapse_huge_page', ptl(_pmd.table));
+  } else {
+    yield* local({ fn: 'pte_offset_map_lock', desc: 'pmdp_collapse_flush() returned a none PMD: pte_offset_map_lock() fails, SCAN_NO_PTE_TABLE' });
+  }
   if (iso.result !== 'SCAN_SUCCEED') {
     // Re-link the old table: pmd_populate(mm, pmd, pmd_pgtable(_pmd)), under the PMD lock.
     yield* spin_lock(cur, 'collapse_huge_page', page_table_lock(mm));
-    yield* set_pmd(cur, 'pmd_populate', pmdT, slot, _pmd);
+    yield* collapse_install_pmd(cur, 'pmd_populate', pmdT, slot, _pmd, true);
     yield* spin_unlock(cur, 'collapse_huge_page', page_table_lock(mm));
     return iso.result;
   }
+  const table = (_pmd as { table: string }).table;
 
   yield* __collapse_huge_page_copy(cur, table, iso.pages);
   // __folio_mark_uptodate(): its smp_wmb() orders the copy before set_pmd_at() (implied: SC).
   yield* spin_lock(cur, 'collapse_huge_page', page_table_lock(mm));
   yield* pgtable_trans_huge_deposit(cur, pmdT, table);
-  yield* set_pmd(cur, 'map_anon_folio_pmd_nopf', pmdT, slot, { pfn: thp });
+  yield* collapse_install_pmd(cur, 'map_anon_folio_pmd_nopf', pmdT, slot, { pfn: thp }, false);
   yield* spin_unlock(cur, 'collapse_huge_page', page_table_lock(mm));
   return 'SCAN_SUCCEED';
 }
 
-/** pmd_populate() / set_pmd_at() under the PMD lock. */
-function* set_pmd(cur: Ctx, fn: string, pmdT: string, slot: number, e: PtEntry): Proc<void> {
-  void cur;
+/**
+ * Under the PMD lock, the two writes that end collapse_huge_page(): on the failure path
+ * pmd_populate(mm, pmd, pmd_pgtable(_pmd)) (`repopulate`: `e` is the stack copy _pmd), on success
+ * set_pmd_at() of the huge PMD. Both expect the entry to be none (the kernel's
+ * WARN_ON_ONCE(!pmd_none(*pmd)), a BUG_ON() before v6.17), and the re-populate expects _pmd to
+ * link a live PTE table. The step reports a `pmd_install` event with what it found, which
+ * no-bad-pmd-populate checks (docs/model.md §4): pmd_pgtable() of a none _pmd is the struct page
+ * of PFN 0, a garbage table (Lai Yi's report that led to 366a4532d96f: unmap_page_range() of the
+ * exiting mm then takes the lock of that "table"). The model reports it and leaves the entry none,
+ * so that the run can go on.
+ */
+function* collapse_install_pmd(cur: Ctx, fn: string, pmdT: string, slot: number, e: PtEntry, repopulate: boolean): Proc<void> {
   const loc = ptLoc(pmdT, slot);
+  const target = e !== null && 'table' in e ? e : null;
+  const garbage = repopulate && e === null;
+  const reads: Loc[] = target ? [loc, pageLoc(target.table)] : [loc];
   yield* access({
     fn,
-    desc: `${fn === 'pmd_populate' ? 'pmd_populate' : 'set_pmd_at'}(${pmdT}[${slot}], ${describeEntry(e)})`,
+    desc: `${repopulate ? 'pmd_populate' : 'set_pmd_at'}(${pmdT}[${slot}], ${garbage ? 'pmd_pgtable(none)' : describeEntry(e)})`,
     cost: { cls: 'pt_write' },
-    reads: [],
+    reads,
     writes: [loc],
-    effect: () => ({ writes: [[loc, e as Value]] }),
+    effect: ([old, pg]) => {
+      const page = pg as PageState | undefined;
+      return {
+        writes: garbage ? [] : [[loc, e as Value]],
+        note: garbage ? 'links pmd_pgtable() of a none PMD: a garbage table (the model leaves the entry none)' : undefined,
+        events: [{
+          type: 'pmd_install',
+          cpu: cur.cpu,
+          fn,
+          pmd_table: pmdT,
+          slot,
+          old: old as Value,
+          garbage,
+          table: target?.table ?? null,
+          gen: target?.gen ?? null,
+          state: page?.state ?? null,
+          page_gen: page?.gen ?? null,
+        }],
+      };
+    },
   });
 }

@@ -1,8 +1,11 @@
 /**
  * mm/madvise.c: madvise(MADV_DONTNEED) of a whole VMA.
  *
- * madvise_lock() takes the mmap_lock for read (or, since "mm: use per_vma lock for MADV_DONTNEED",
- * only the VMA's lock; not modelled); madvise_do_behavior() gathers one mmu_gather for the call;
+ * madvise_lock() takes the mmap_lock for read, or, since a6fde7add78d "mm: use per_vma lock for
+ * MADV_DONTNEED" (v6.17-rc1; config.madvise_dontneed_lock), nothing: get_lock_mode() returns
+ * MADVISE_VMA_READ_LOCK and madvise_walk_vmas() -> try_vma_read_lock() takes only the VMA's read
+ * lock (lock_vma_under_rcu()), falling back to mmap_read_lock() when that fails; madvise_do_behavior()
+ * gathers one mmu_gather for the call;
  * madvise_dontneed_single_vma() -> zap_page_range_single_batched(tlb, vma, start, size, details)
  * with details = { .reclaim_pt = true } (6375e95f381e) -> unmap_single_vma() -> unmap_page_range()
  * -> zap_pmd_range(): zap_huge_pmd() for a THP covering the whole PMD, else zap_pte_range(), which
@@ -16,7 +19,8 @@ import type { mmu_gather } from '../include/asm-generic/tlb.js';
 import { pxd_read } from '../include/linux/pgtable.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking/rwsem.js';
 import { pmd_table_of, zap_huge_pmd } from './huge_memory.js';
-import { zap_pte_range } from './memory.js';
+import { lock_vma_under_rcu, zap_pte_range } from './memory.js';
+import { vma_end_read } from '../include/linux/mmap_lock.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import { reclaim_pt_is_enabled, try_to_free_pte } from './pt_reclaim.js';
 import { mmLoc } from '../state.js';
@@ -47,16 +51,25 @@ export function* madvise_dontneed(cur: Ctx, vmaName: string): Proc<void> {
   if (mm === null) throw new Error(`madvise on CPU${cur.cpu}: current->mm is NULL (a kthread)`);
   const vma = mmSpec(cur.k, mm).vmas.find((v) => v.name === vmaName);
   if (!vma) throw new Error(`madvise: ${mm} has no VMA '${vmaName}'`);
-  yield* mmap_read_lock(cur, 'madvise_lock', mm);
-  const mapped = yield* access<boolean>({
-    fn: 'madvise_walk_vmas',
-    desc: `find_vma(${vmaName})`,
-    reads: [mmLoc.vmas(mm)],
-    effect: ([v]) => {
-      const ok = (v as readonly string[]).includes(vmaName);
-      return { result: ok, note: ok ? 'mapped' : 'not mapped: -ENOMEM' };
-    },
-  });
+  // get_lock_mode(): MADVISE_VMA_READ_LOCK for MADV_DONTNEED since a6fde7add78d (with
+  // CONFIG_PER_VMA_LOCK), else MADVISE_MMAP_READ_LOCK.
+  const vmaLock = cur.k.config.per_vma_lock && cur.k.config.madvise_dontneed_lock === 'vma_read';
+  // try_vma_read_lock(): lock_vma_under_rcu(mm, start); NULL -> take_mmap_read_lock. The range is
+  // the whole VMA, so the end check (range->end > vma->vm_end) never sends it to the fallback.
+  const locked = vmaLock ? yield* lock_vma_under_rcu(cur, mm, vma.start) : null;
+  let mapped = true;
+  if (locked === null) {
+    yield* mmap_read_lock(cur, vmaLock ? 'try_vma_read_lock' : 'madvise_lock', mm);
+    mapped = yield* access<boolean>({
+      fn: 'madvise_walk_vmas',
+      desc: `find_vma(${vmaName})`,
+      reads: [mmLoc.vmas(mm)],
+      effect: ([v]) => {
+        const ok = (v as readonly string[]).includes(vmaName);
+        return { result: ok, note: ok ? 'mapped' : 'not mapped: -ENOMEM' };
+      },
+    });
+  }
   if (mapped) {
     const tlb = yield* tlb_gather_mmu(cur, mm);
     const pmdT = yield* pmd_table_of(cur, 'unmap_page_range', mm);
@@ -65,5 +78,6 @@ export function* madvise_dontneed(cur: Ctx, vmaName: string): Proc<void> {
     }
     yield* tlb_finish_mmu(cur, tlb);
   }
-  yield* mmap_read_unlock(cur, 'madvise_unlock', mm);
+  if (locked !== null) yield* vma_end_read(cur, 'madvise_walk_vmas', mm, locked.name);
+  else yield* mmap_read_unlock(cur, 'madvise_unlock', mm);
 }

@@ -27,6 +27,7 @@ import {
 } from '../include/asm-generic/tlb.js';
 import { dataPage, describeEntry, entry_same, pgdTable, pxd_clear, pxd_read, walker_read_entry } from '../include/linux/pgtable.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking/rwsem.js';
+import { vma_end_read, vma_start_read } from '../include/linux/mmap_lock.js';
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
 import { tlb_remove_table } from './mmu_gather.js';
@@ -173,14 +174,15 @@ function tableEntries(k: Kernel, mm: string, level: Level): number {
  * first. The kernel's re-check (`!p4d_present(*p4d)`, `!pud_present(*pud)`, `pmd_none(*pmd)`) and
  * the populate are one step here: nothing else writes the entry while the lock is held (other
  * populators take the same lock; free_pgd_range() clears only entries whose span holds no mapped
- * VMA, and the faulting VMA stays mapped while the fault holds the mmap_lock). The smp_wmb() before
- * the populate is implied: the model is sequentially consistent, and the new table was zeroed by
- * an earlier step. Returns the entry now present, which the caller's pXd_offset() re-read would
- * return (it cannot change before the fault drops the mmap_lock), and whether it is ours.
+ * VMA, and the faulting VMA stays mapped while the fault holds the mmap_lock or its VMA read lock,
+ * which munmap's vma_start_write() excludes). The smp_wmb() before the populate is implied: the
+ * model is sequentially consistent, and the new table was zeroed by an earlier step. Returns the
+ * entry now present, which the caller's pXd_offset() re-read would return (it cannot change before
+ * the fault drops its lock), and whether it is ours.
  */
-function* populate_locked(fn: string, what: string, table: string, index: number, next: { page: string; gen: number }): Proc<{ entry: TablePtr; linked: boolean }> {
+function* populate_locked(fn: string, what: string, table: string, index: number, next: { page: string; gen: number }): Proc<{ entry: PtEntry; linked: boolean }> {
   const loc = ptLoc(table, index);
-  return yield* access<{ entry: TablePtr; linked: boolean }>({
+  return yield* access<{ entry: PtEntry; linked: boolean }>({
     fn,
     desc: `${what}(${table}[${index}], ${next.page})`,
     cost: { cls: 'pt_write' },
@@ -188,7 +190,9 @@ function* populate_locked(fn: string, what: string, table: string, index: number
     writes: [loc],
     effect: ([e]) => {
       const old = e as PtEntry;
-      if (old !== null) return { result: { entry: tablePtr(old, fn), linked: false }, note: `another populated it first: ${describeEntry(old)}` };
+      // Not none: another thread populated it first (or, at the PMD level, a collapse that the
+      // fault's lock did not exclude installed a THP: collapse_vma_start_write 'none').
+      if (old !== null) return { result: { entry: old, linked: false }, note: `another populated it first: ${describeEntry(old)}` };
       const ptr: TablePtr = { table: next.page, gen: next.gen };
       return { writes: [[loc, { ...ptr }]], result: { entry: ptr, linked: true }, note: `now ${describeEntry(ptr)}` };
     },
@@ -206,7 +210,7 @@ function* __pud_alloc(cur: Ctx, mm: string): Proc<TablePtr> {
   const r = yield* populate_locked('__pud_alloc', 'p4d_populate', pgdTable(mm), 0, fresh);
   if (!r.linked) yield* pagetable_free(cur, 'pud_free', fresh.page);
   yield* spin_unlock(cur, '__pud_alloc', page_table_lock(mm));
-  return r.entry;
+  return tablePtr(r.entry, '__pud_alloc');
 }
 
 /**
@@ -220,14 +224,14 @@ function* __pmd_alloc(cur: Ctx, mm: string, pud: TablePtr): Proc<TablePtr> {
   const r = yield* populate_locked('__pmd_alloc', 'pud_populate', pud.table, 0, fresh);
   if (!r.linked) yield* pagetable_free(cur, 'pmd_free', fresh.page);
   yield* spin_unlock(cur, '__pmd_alloc', page_table_lock(mm));
-  return r.entry;
+  return tablePtr(r.entry, '__pmd_alloc');
 }
 
 /**
  * pmd_install(mm, pmd, &new): ptl = pmd_lock() (the model: mm->page_table_lock); if
  * pmd_none(*pmd), pmd_populate() and consume the new table; spin_unlock().
  */
-function* pmd_install(cur: Ctx, mm: string, pmd: TablePtr, slot: number, fresh: { page: string; gen: number }): Proc<{ entry: TablePtr; linked: boolean }> {
+function* pmd_install(cur: Ctx, mm: string, pmd: TablePtr, slot: number, fresh: { page: string; gen: number }): Proc<{ entry: PtEntry; linked: boolean }> {
   yield* spin_lock(cur, 'pmd_install', page_table_lock(mm));
   const r = yield* populate_locked('pmd_install', 'pmd_populate', pmd.table, slot, fresh);
   yield* spin_unlock(cur, 'pmd_install', page_table_lock(mm));
@@ -239,7 +243,7 @@ function* pmd_install(cur: Ctx, mm: string, pmd: TablePtr, slot: number, fresh: 
  * and pte_free() of the new table, after the unlock, if another thread populated the PMD first.
  * Returns the PMD entry.
  */
-function* __pte_alloc(cur: Ctx, mm: string, pmd: TablePtr, slot: number): Proc<TablePtr> {
+function* __pte_alloc(cur: Ctx, mm: string, pmd: TablePtr, slot: number): Proc<PtEntry> {
   const fresh = yield* pagetable_alloc(cur, 'pte_alloc_one', mm, 'pte', tableEntries(cur.k, mm, 'pte'));
   const r = yield* pmd_install(cur, mm, pmd, slot, fresh);
   if (!r.linked) yield* pagetable_free(cur, 'pte_free', fresh.page);
@@ -373,17 +377,45 @@ export function* handle_mm_fault(cur: Ctx, mm: string, slot: number, page: numbe
 }
 
 /**
+ * lock_vma_under_rcu(mm, address) (mm/memory.c as merged in v6.4, "mm: introduce
+ * lock_vma_under_rcu to be used from arch-specific code"; mm/mmap_lock.c in v7.0): rcu_read_lock(),
+ * mas_walk() for the VMA at the address, vma_start_read(); a detached VMA (-EAGAIN) retries the walk;
+ * rcu_read_unlock(); the VMA read-locked, or NULL (no VMA there, or write-locked: the caller falls
+ * back to the mmap_lock; count_vm_vma_lock_event(VMA_LOCK_ABORT)). The walk and the try-lock are
+ * one step (include/linux/mmap_lock.ts vma_start_read()); the RCU section only keeps the
+ * vm_area_struct alive, which the model does not track (VMAs are names, docs/model.md §5.10).
+ * Returns the VMA or null.
+ */
+export function* lock_vma_under_rcu(cur: Ctx, mm: string, slot: number): Proc<VmaSpec | null> {
+  if (!cur.k.config.per_vma_lock) return null;
+  const vma = mmSpec(cur.k, mm).vmas.find((v) => slot >= v.start && slot < v.end);
+  if (vma === undefined) return null;
+  const r = yield* vma_start_read(cur, 'lock_vma_under_rcu', mm, vma.name);
+  return r === 'locked' ? vma : null;
+}
+
+/**
  * A user page fault of the current task at (slot, page): the part common to x86
- * do_user_addr_fault() and arm64 do_page_fault(). lock_mm_and_find_vma() (mm/memory.c) takes the
- * mmap_lock for read and finds the VMA; an address in no mapped VMA is bad_area(): SIGSEGV, and
- * the fault maps nothing. Otherwise handle_mm_fault(), then mmap_read_unlock(). The per-VMA lock
- * path (lock_vma_under_rcu()) is not modelled: the fault always takes the mmap_lock
- * (docs/model.md §5.17). Returns whether the address was in a mapped VMA.
+ * do_user_addr_fault() and arm64 do_page_fault(). With CONFIG_PER_VMA_LOCK (per_vma_lock), first
+ * lock_vma_under_rcu(): on success handle_mm_fault(vma, ..., FAULT_FLAG_VMA_LOCK) and
+ * vma_end_read(), and the mmap_lock is never touched; on failure (no VMA, or write-locked by munmap
+ * or a collapse) the fault goes on at lock_mmap: (x86) / the mmap_lock path (arm64).
+ * lock_mm_and_find_vma() (mm/memory.c) takes the mmap_lock for read and finds the VMA; an address
+ * in no mapped VMA is bad_area(): SIGSEGV, and the fault maps nothing. Otherwise
+ * handle_mm_fault(), then mmap_read_unlock(). Returns whether the address was in a mapped VMA.
  */
 export function* do_user_addr_fault(cur: Ctx, slot: number, page: number): Proc<boolean> {
   const mm = cur.mm;
   if (mm === null) throw new Error(`page fault on CPU${cur.cpu}: current->mm is NULL (a kthread)`);
   const spec = mmSpec(cur.k, mm);
+  const locked = yield* lock_vma_under_rcu(cur, mm, slot);
+  if (locked !== null) {
+    const done = yield* handle_mm_fault(cur, mm, slot, page);
+    yield* vma_end_read(cur, 'do_user_addr_fault', mm, locked.name);
+    // The fault returned 0 without mapping the page: the instruction is restarted and faults again.
+    if (!done) return yield* do_user_addr_fault(cur, slot, page);
+    return true;
+  }
   yield* mmap_read_lock(cur, 'lock_mm_and_find_vma', mm);
   const vma = spec.vmas.find((v) => slot >= v.start && slot < v.end);
   const mapped = yield* access<boolean>({

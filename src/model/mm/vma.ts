@@ -13,6 +13,7 @@ import type { Ctx, VmaSpec } from '../kernel.js';
 import { mmSpec } from '../kernel.js';
 import { mmap_read_unlock, mmap_write_downgrade, mmap_write_lock, mmap_write_unlock } from '../kernel/locking/rwsem.js';
 import { mmLoc } from '../state.js';
+import { vma_end_write_all, vma_start_write } from '../include/linux/mmap_lock.js';
 import { free_pgtables, unmap_vmas } from './memory.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import { hugetlb_free_pgd_range, hugetlb_share_all, unmap_hugetlb_vma } from './hugetlb.js';
@@ -43,7 +44,10 @@ export function* do_munmap(cur: Ctx, mm: string, vmaName: string): Proc<void> {
   const spec = mmSpec(cur.k, mm);
   const hugetlb = spec.hugetlb?.name === vmaName;
   yield* mmap_write_lock(cur, 'do_vmi_munmap', mm);
-  // vms_gather_munmap_vmas(): detach the VMA from the mm's tree
+  // vms_gather_munmap_vmas(): vma_start_write() of each VMA to remove ("mm: write-lock VMAs
+  // before removing them from VMA tree", v6.4), so that no fault keeps its VMA read lock while the
+  // page tables go; then detach the VMA from the mm's tree (vma_mark_detached()).
+  if (cur.k.config.munmap_vma_start_write) yield* vma_start_write(cur, 'vms_gather_munmap_vmas', mm, vmaName);
   const remaining = yield* access<string[]>({
     fn: 'vms_gather_munmap_vmas',
     desc: `detach VMA ${vmaName}`,
@@ -56,6 +60,9 @@ export function* do_munmap(cur: Ctx, mm: string, vmaName: string): Proc<void> {
       return { writes: [[mmLoc.vmas(mm), rest]], result: rest };
     },
   });
+  // mmap_write_downgrade() -> vma_end_write_all(): the detached VMA is no longer write-locked, but
+  // lock_vma_under_rcu() cannot find it any more.
+  if (cur.k.config.munmap_vma_start_write) yield* vma_end_write_all(cur, 'mmap_write_downgrade', mm);
   yield* mmap_write_downgrade(cur, 'vms_complete_munmap_vmas', mm);
   if (hugetlb) {
     yield* unmap_region_hugetlb(cur, mm);

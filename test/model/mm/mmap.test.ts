@@ -9,11 +9,11 @@ import { ScenarioError } from '../../../src/scenarios/loader.js';
 import { mmLoc, nextPfnLoc, pageLoc, ptLoc } from '../../../src/model/state.js';
 import { events, finish, load } from '../helpers.js';
 
-function yaml(cpus: readonly string[], vmas = '[ { name: heap, start: 0, end: 1 }, { name: stack, start: 1, end: 2 } ]', ptes = 1): string {
+function yaml(cpus: readonly string[], vmas = '[ { name: heap, start: 0, end: 1 }, { name: stack, start: 1, end: 2 } ]', ptes = 1, extra = ''): string {
   return [
     'name: mmap-test',
     `machine: { arch: arm64, cpus: ${cpus.length} }`,
-    'config: { preset: sync-rcu, batch_alloc: fails }',
+    `config: { preset: sync-rcu, batch_alloc: fails${extra} }`,
     'mm:',
     `  A: { ptes_per_table: ${ptes}, vmas: ${vmas} }`,
     'cpus:',
@@ -84,16 +84,21 @@ describe('the mmap, fault and touch steps', () => {
     expect(s.resolved.cpu[0]?.run).toEqual(['munmap(heap)', 'mmap(heap)', 'page fault (slot 0, page 0)', 'page fault (slot 1, page 1)', 'touch(stack): fault in every page']);
   });
 
-  it('touch faults every page of the VMA in address order, one mmap_lock round trip each', () => {
-    const d = new Driver(load(yaml(['{ mm: A, run: [ { munmap: stack }, { mmap: stack }, { touch: stack } ] }'], undefined, 3)).program);
-    const recs = finish(d, d.tid('munmap'));
-    expect(recs.filter((r) => r.fn === 'do_anonymous_page').map((r) => r.desc)).toEqual([
-      'set_pte_at(A.pte1[0], A.p1.0)', 'set_pte_at(A.pte1[1], A.p1.1)', 'set_pte_at(A.pte1[2], A.p1.2)',
-    ]);
-    expect(recs.filter((r) => r.desc === 'mmap_read_lock(A)')).toHaveLength(3);
-    expect(events(d.exec, 'page_alloc').map(({ ev }) => ev.page)).toEqual(['A.pte1']);
-    expect(d.exec.violations).toEqual([]);
-  });
+  for (const perVma of [true, false]) {
+    const lock = perVma ? 'VMA lock (lock_vma_under_rcu())' : 'mmap_lock';
+    it(`touch faults every page of the VMA in address order, one ${lock} round trip each (per_vma_lock: ${perVma})`, () => {
+      const d = new Driver(load(yaml(['{ mm: A, run: [ { munmap: stack }, { mmap: stack }, { touch: stack } ] }'], undefined, 3, `, per_vma_lock: ${perVma}`)).program);
+      const recs = finish(d, d.tid('munmap'));
+      expect(recs.filter((r) => r.fn === 'do_anonymous_page').map((r) => r.desc)).toEqual([
+        'set_pte_at(A.pte1[0], A.p1.0)', 'set_pte_at(A.pte1[1], A.p1.1)', 'set_pte_at(A.pte1[2], A.p1.2)',
+      ]);
+      expect(recs.filter((r) => r.desc === 'mmap_read_lock(A)')).toHaveLength(perVma ? 0 : 3);
+      expect(recs.filter((r) => r.desc === 'mas_walk() + vma_start_read(stack)')).toHaveLength(perVma ? 3 : 0);
+      expect(recs.filter((r) => r.desc === 'vma_end_read(stack)')).toHaveLength(perVma ? 3 : 0);
+      expect(events(d.exec, 'page_alloc').map(({ ev }) => ev.page)).toEqual(['A.pte1']);
+      expect(d.exec.violations).toEqual([]);
+    });
+  }
 
   it('are rejected where they cannot run', () => {
     expect(issues(yaml(['{ mm: A, run: [ { mmap: data } ] }']))).toEqual(["cpus[0].run[0]: mm A has no VMA 'data' (has: heap, stack)"]);
