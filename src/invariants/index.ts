@@ -8,6 +8,7 @@ import { noWalkOfFreedTable } from './no-walk-of-freed-table.js';
 import { noWalkOfReusedTable } from './no-walk-of-reused-table.js';
 import { noGupFastPinOfCollapsedPage } from './no-gup-fast-pin-of-collapsed-page.js';
 import { deferredFreesDrain } from './deferred-frees-drain.js';
+import { noTlbEntryToFreedPage } from './no-tlb-entry-to-freed-page.js';
 
 export const INVARIANTS: readonly Property[] = [
   noWalkOfFreedTable,
@@ -18,6 +19,7 @@ export const INVARIANTS: readonly Property[] = [
   gupFastPinsOwnPages,
   noGupFastPinOfCollapsedPage,
   deferredFreesDrain,
+  noTlbEntryToFreedPage,
 ];
 
 export const INVARIANT_IDS: readonly string[] = INVARIANTS.map((p) => p.id);

@@ -165,6 +165,16 @@ export interface KernelConfig {
    * (kernel.md §1.3), and only iommu_sva_invalidate_kva_range() clears those caches.
    */
   readonly sva: boolean;
+  // leaf TLB entries for data pages (issue #11)
+  /**
+   * When tlb_flush_mmu() frees the data pages zap_pte_range() queued (mm/mmu_gather.ts):
+   *  'after_flush'  tlb_flush_mmu_tlbonly() then tlb_flush_mmu_free() (mm/mmu_gather.c, every
+   *                 kernel: the split into the two halves is 1cf35d47712d, v3.15, Linus Torvalds,
+   *                 Apr 2014; the order is older than git)
+   *  'before_flush' the two swapped (deliberately broken, no kernel): pages go back to the
+   *                 allocator while other CPUs' TLBs still map them
+   */
+  readonly tlb_free_pages: 'after_flush' | 'before_flush';
 }
 
 export type KnobId = keyof KernelConfig;
@@ -198,6 +208,8 @@ export const DEFAULT_CONFIG: KernelConfig = {
   kernel_free_wq: 'system',
   kworker_create: 'succeeds',
   sva: false,
+  // leaf TLB entries for data pages (issue #11)
+  tlb_free_pages: 'after_flush',
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -224,4 +236,6 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   kernel_free_wq: ['system', 'mem_reclaim'],
   kworker_create: ['succeeds', 'may-fail'],
   sva: 'boolean',
+  // leaf TLB entries for data pages (issue #11)
+  tlb_free_pages: ['after_flush', 'before_flush'],
 };

@@ -27,7 +27,7 @@ import {
 } from '../include/asm-generic/tlb.js';
 import { smp_call_function, smp_call_function_many_wait, type smp_call_func_t } from '../kernel/smp.js';
 import { call_rcu, synchronize_rcu } from '../kernel/rcu/tree.js';
-import { __get_free_page_batch, pagetable_free } from './page_alloc.js';
+import { __get_free_page_batch, free_pages_and_swap_cache, pagetable_free } from './page_alloc.js';
 import { cpuLoc, mmLoc, asNumber } from '../state.js';
 
 /** tlb_remove_table_smp_sync(): "Simply deliver the interrupt". */
@@ -210,10 +210,13 @@ export function* tlb_remove_table(cur: Ctx, tlb: mmu_gather, table: string): Pro
 }
 
 /**
- * tlb_batch_pages_flush(): free the queued pages. Only page-table pages are tracked (data pages
- * are not modelled), so this matters only without CONFIG_MMU_GATHER_TABLE_FREE.
+ * tlb_batch_pages_flush() (mm/mmu_gather.c, read at v6.15: __tlb_batch_free_encoded_pages() ->
+ * free_pages_and_swap_cache()): free the queued data pages, then (without
+ * CONFIG_MMU_GATHER_TABLE_FREE) the page tables queued with them.
  */
 function* tlb_batch_pages_flush(cur: Ctx, tlb: mmu_gather): Proc<void> {
+  const data = tlb.data_pages.splice(0);
+  if (data.length > 0) yield* free_pages_and_swap_cache(cur, 'tlb_batch_pages_flush', tlb.mm, data);
   const pages = tlb.pages.splice(0);
   for (const t of pages) yield* pagetable_free(cur, 'tlb_batch_pages_flush', t);
 }
@@ -224,8 +227,19 @@ function* tlb_flush_mmu_free(cur: Ctx, tlb: mmu_gather): Proc<void> {
   yield* tlb_batch_pages_flush(cur, tlb);
 }
 
-/** tlb_flush_mmu(): flush the TLB, then free what was gathered. */
+/**
+ * tlb_flush_mmu() (mm/mmu_gather.c, read at v6.15): tlb_flush_mmu_tlbonly(), then
+ * tlb_flush_mmu_free(): "1) unhook the page, 2) TLB invalidate the page, 3) free the page" (the
+ * rule at the top of include/asm-generic/tlb.h). config.tlb_free_pages 'before_flush' swaps the two
+ * calls (deliberately broken, no kernel): the data pages are freed while other CPUs' TLBs may still
+ * map them (no-tlb-entry-to-freed-page).
+ */
 export function* tlb_flush_mmu(cur: Ctx, tlb: mmu_gather): Proc<void> {
+  if (cur.k.config.tlb_free_pages === 'before_flush') {
+    yield* tlb_flush_mmu_free(cur, tlb);
+    yield* tlb_flush_mmu_tlbonly(cur, tlb);
+    return;
+  }
   yield* tlb_flush_mmu_tlbonly(cur, tlb);
   yield* tlb_flush_mmu_free(cur, tlb);
 }
