@@ -190,7 +190,9 @@ export const DEFAULT_CONFIG: KernelConfig = {
   pt_reclaim: false,
   remove_table_one: 'sync_rcu',
   skip_sync_if_flush_implies_ipi: false,
-  implies_ipi_broadcast: 'v8',
+  // 'false': mainline has no tlb_table_flush_implies_ipi_broadcast() (v8 adds it); inert while
+  // skip_sync_if_flush_implies_ipi is false, and the presets that skip set 'v8' themselves.
+  implies_ipi_broadcast: 'false',
   x86_freed_tables_ipi_lazy: true,
   batch_alloc: 'may-fail',
   max_table_batch: 8,
