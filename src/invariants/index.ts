@@ -9,6 +9,7 @@ import { noWalkOfReusedTable } from './no-walk-of-reused-table.js';
 import { noGupFastPinOfCollapsedPage } from './no-gup-fast-pin-of-collapsed-page.js';
 import { deferredFreesDrain } from './deferred-frees-drain.js';
 import { noTlbEntryToFreedPage } from './no-tlb-entry-to-freed-page.js';
+import { noStaleTlbAfterZap } from './no-stale-tlb-after-zap.js';
 
 export const INVARIANTS: readonly Property[] = [
   noWalkOfFreedTable,
@@ -20,6 +21,7 @@ export const INVARIANTS: readonly Property[] = [
   noGupFastPinOfCollapsedPage,
   deferredFreesDrain,
   noTlbEntryToFreedPage,
+  noStaleTlbAfterZap,
 ];
 
 export const INVARIANT_IDS: readonly string[] = INVARIANTS.map((p) => p.id);

@@ -175,6 +175,17 @@ export interface KernelConfig {
    *                 allocator while other CPUs' TLBs still map them
    */
   readonly tlb_free_pages: 'after_flush' | 'before_flush';
+  /**
+   * What tlb_finish_mmu() does when mm_tlb_flush_nested() (another thread of the mm is batching
+   * PTE changes, mm->tlb_flush_pending > 1):
+   *  'force_flush' flush everything: fullmm, __tlb_reset_range(), freed_tables (99baac21e458 "mm:
+   *                fix MADV_[FREE|DONTNEED] TLB flush miss problem", Aug 2017, v4.13; the form as
+   *                read in mm/mmu_gather.c comes from 7a30df49f63a and 0758cd830494, v5.2-v5.4)
+   *  'none'        flush only what this gather recorded (before 99baac21e458): a MADV_DONTNEED
+   *                that found the PTEs already cleared by a concurrent one returns before that
+   *                one's flush, with stale TLB entries for the range
+   */
+  readonly tlb_finish_nested: 'force_flush' | 'none';
 }
 
 export type KnobId = keyof KernelConfig;
@@ -212,6 +223,7 @@ export const DEFAULT_CONFIG: KernelConfig = {
   sva: false,
   // leaf TLB entries for data pages (issue #11)
   tlb_free_pages: 'after_flush',
+  tlb_finish_nested: 'force_flush',
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -240,4 +252,5 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   sva: 'boolean',
   // leaf TLB entries for data pages (issue #11)
   tlb_free_pages: ['after_flush', 'before_flush'],
+  tlb_finish_nested: ['force_flush', 'none'],
 };

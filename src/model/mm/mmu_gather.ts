@@ -216,7 +216,8 @@ export function* tlb_remove_table(cur: Ctx, tlb: mmu_gather, table: string): Pro
  */
 function* tlb_batch_pages_flush(cur: Ctx, tlb: mmu_gather): Proc<void> {
   const data = tlb.data_pages.splice(0);
-  if (data.length > 0) yield* free_pages_and_swap_cache(cur, 'tlb_batch_pages_flush', tlb.mm, data);
+  // The free changes no state (data pages are names): its step exists only to be observed.
+  if (data.length > 0 && cur.k.observe_data_page_free === true) yield* free_pages_and_swap_cache(cur, 'tlb_batch_pages_flush', tlb.mm, data);
   const pages = tlb.pages.splice(0);
   for (const t of pages) yield* pagetable_free(cur, 'tlb_batch_pages_flush', t);
 }
@@ -294,8 +295,9 @@ export function tlb_gather_mmu_fullmm(cur: Ctx, mm: string): Proc<mmu_gather> {
 
 /**
  * tlb_finish_mmu(): warn if hugetlb left fully_unshared_tables set; if another thread is batching
- * flushes on the same mm (mm_tlb_flush_nested()), force a full flush with freed_tables; then
- * tlb_flush_mmu() and dec_tlb_flush_pending().
+ * flushes on the same mm (mm_tlb_flush_nested()), force a full flush with freed_tables (99baac21e458;
+ * the fullmm/freed_tables form as read in mm/mmu_gather.c @06d07429858317ded2db7986113a9e0129cd599b);
+ * then tlb_flush_mmu() and dec_tlb_flush_pending().
  */
 export function* tlb_finish_mmu(cur: Ctx, tlb: mmu_gather): Proc<void> {
   const mm = tlb.mm;
@@ -312,7 +314,8 @@ export function* tlb_finish_mmu(cur: Ctx, tlb: mmu_gather): Proc<void> {
   // unshare flush and sync happen here, after the caller dropped i_mmap_rwsem. The kernel has no
   // such call; its VM_WARN_ON_ONCE above is what catches a caller that left them to this point.
   if (cur.k.config.hugetlb_unshare === 'batched_sync_after_unlock') yield* tlb_flush_unshared_tables(cur, tlb);
-  if (nested) {
+  // config.tlb_finish_nested 'none': the kernel before 99baac21e458, which had no such check.
+  if (nested && cur.k.config.tlb_finish_nested === 'force_flush') {
     tlb.fullmm = true;
     __tlb_reset_range(tlb);
     tlb.freed_tables = true;

@@ -98,7 +98,7 @@ export function* pagetable_free(cur: Ctx, caller: string, table: string): Proc<v
 }
 
 /**
- * The leaf TLB entries that still map one of `pages` and that their CPU can use, from the values
+ * The leaf TLB entries that still map one of `pages` (any page when null) and that their CPU can use, from the values
  * of leafTlbReads() starting at `vals[first]`. An entry is usable when its CPU runs a task of the
  * entry's mm: the mm is loaded and the CPU is not lazy (x86 cpu_tlbstate_shared.is_lazy: a kthread
  * or idle borrowing the mm never touches user addresses, and leaving lazy mode or switching back
@@ -106,19 +106,19 @@ export function* pagetable_free(cur: Ctx, caller: string, table: string): Proc<v
  * by inc_mm_tlb_gen() before any flush is sent), and it is not a descheduled vCPU whose flush KVM
  * deferred (KVM_VCPU_FLUSH_TLB: the host flushes before the vCPU runs again). See docs/model.md §4.
  */
-export function usableLeafEntries(cur: Ctx, pages: readonly string[], vals: readonly Value[], first: number): Value[] {
+export function usableLeafEntries(cur: Ctx, pages: readonly string[] | null, vals: readonly Value[], first: number): Value[] {
   const cpus = cur.k.user_mm_cpus;
   const vcpus = cur.k.preemptible_vcpus;
   const n = cpus.length;
   const flushPending = new Set(vcpus.filter((_, i) => (vals[first + 3 * n + i] as StealTime).flush));
-  const wanted = new Set(pages);
+  const wanted = pages === null ? null : new Set(pages);
   const stale: Value[] = [];
   cpus.forEach((c, i) => {
     const loaded = vals[first + n + i];
     const lazy = vals[first + 2 * n + i] === true;
     if (flushPending.has(c)) return;
     for (const e of vals[first + i] as readonly TlbEntry[]) {
-      if (e.pfn === null || !wanted.has(e.pfn)) continue;
+      if (e.pfn === null || (wanted !== null && !wanted.has(e.pfn))) continue;
       const usable = loaded === e.mm && !lazy;
       if (usable) stale.push({ cpu: c, mm: e.mm, level: e.level, path: e.path, page: e.pfn });
     }

@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { check } from '../../../src/engines/check/index.js';
 import { cpuLoc, type TlbEntry } from '../../../src/model/state.js';
-import { drain, drive, events, HEAP_AND_STACK_VMAS, load, theEvent, violationsOf } from '../helpers.js';
+import { complete, drain, drive, events, HEAP_AND_STACK_VMAS, load, runUntilDesc, theEvent, violationsOf } from '../helpers.js';
 
-function yaml(arch: string, config: string, cpus: readonly string[], ptes = 1): string {
+function yaml(arch: string, config: string, cpus: readonly string[], ptes = 1, invariants = 'no-tlb-entry-to-freed-page, no-stale-walk-cache'): string {
   return [
     'name: leaf-tlb-test',
     `machine: { arch: ${arch}, cpus: ${cpus.length} }`,
@@ -21,7 +21,7 @@ function yaml(arch: string, config: string, cpus: readonly string[], ptes = 1): 
     'cpus:',
     ...cpus.map((c) => `  - ${c}`),
     'check:',
-    '  invariants: [no-tlb-entry-to-freed-page, no-stale-walk-cache]',
+    `  invariants: [${invariants}]`,
   ].join('\n');
 }
 
@@ -93,5 +93,52 @@ describe('data pages are freed after the TLB flush', () => {
     const s = load(yaml('x86-kvm', '{ preset: sync-rcu, batch_alloc: succeeds, tlb_free_pages: before_flush }', [ZAP, '{ mm: A, run: [ user ], vcpu_preemptible: true }']));
     const r = check(s.program);
     expect(r.verdicts.find((v) => v.id === 'no-tlb-entry-to-freed-page')?.status).toBe('violated');
+  });
+});
+
+describe('two MADV_DONTNEEDs of one range (99baac21e458)', () => {
+  const INV = 'no-stale-tlb-after-zap, no-tlb-entry-to-freed-page';
+  // CPU0 clears the PTE and stops before its tlb_finish_mmu(); CPU1 then runs its whole madvise.
+  function race(arch: string, nested: string) {
+    const { d } = drive(yaml(arch, `{ preset: sync-rcu, batch_alloc: succeeds, tlb_finish_nested: ${nested} }`, [ZAP, ZAP], 1, INV));
+    const [a, b] = [0, 1].map((c) => d.exec.threads.findIndex((t) => t.spec.cpu === c && t.spec.kind === 'task'));
+    runUntilDesc(d, a as number, 'mm_tlb_flush_nested()');
+    complete(d, b as number);
+    return { d, a: a as number, b: b as number };
+  }
+
+  for (const arch of ['x86', 'arm64'] as const) {
+    it(`${arch}, force_flush: the second madvise sees tlb_flush_pending 2 and flushes everything before it returns`, () => {
+      const { d, a } = race(arch, 'force_flush');
+      const ret = events(d.exec, 'zap_return');
+      expect(ret.map((r) => [r.ev.cpu, r.ev.stale])).toEqual([[1, []]]);
+      expect(events(d.exec, 'tlb_flush').filter((f) => f.step.index < (ret[0]?.step.index ?? 0)).length).toBeGreaterThan(0);
+      // CPU0's TLB lost the entry to CPU1's flush, though CPU0 has not flushed yet.
+      expect(leafOf(d.exec.read(cpuLoc.tlb(0)) as readonly TlbEntry[], 'A.p0.0')).toEqual([]);
+      complete(d, a);
+      expect(theEvent(d.exec, 'data_page_free').ev).toMatchObject({ cpu: 0, pages: ['A.p0.0'], stale: [] });
+      expect(d.exec.violations).toEqual([]);
+    });
+
+    it(`${arch}, none (before 99baac21e458): the second madvise flushes nothing and returns with both TLBs stale`, () => {
+      const { d, a } = race(arch, 'none');
+      const ret = theEvent(d.exec, 'zap_return');
+      expect(ret.ev.cpu).toBe(1);
+      expect(ret.ev.stale).toEqual([0, 1].map((cpu) => ({ cpu, mm: 'A', level: 'pte', path: '0.0', page: 'A.p0.0' })));
+      expect(events(d.exec, 'tlb_flush')).toEqual([]);
+      expect(violationsOf(d.exec, 'no-stale-tlb-after-zap')).toHaveLength(1);
+      // The page is freed only after CPU0's own flush: no use-after-free of the page.
+      complete(d, a);
+      expect(theEvent(d.exec, 'data_page_free').ev.stale).toEqual([]);
+      expect(violationsOf(d.exec, 'no-tlb-entry-to-freed-page')).toEqual([]);
+    });
+  }
+
+  it('the return check and the free step exist only when their invariant is checked', () => {
+    const { d } = drive(yaml('x86', '{ preset: sync-rcu, batch_alloc: succeeds }', [ZAP, USER], 1, 'no-stale-walk-cache'));
+    drain(d);
+    expect(events(d.exec, 'zap_return')).toEqual([]);
+    expect(events(d.exec, 'data_page_free')).toEqual([]);
+    expect(d.exec.trace.some((r) => r.desc.startsWith('free_pages_and_swap_cache') || r.desc.startsWith('returns'))).toBe(false);
   });
 });
