@@ -186,6 +186,16 @@ export interface KernelConfig {
    *                one's flush, with stale TLB entries for the range
    */
   readonly tlb_finish_nested: 'force_flush' | 'none';
+  /**
+   * How the KVM host's record_steal_time() (arch/x86/kvm/x86.c; arch/x86/kernel/kvm.ts) consumes
+   * the guest's KVM_VCPU_FLUSH_TLB when it resumes a vCPU:
+   *  'xchg'           xchg(&st->preempted, 0) on the guest's steal_time itself, atomic against the
+   *                   guest's cmpxchg in kvm_flush_tlb_multi() (b043138246a4, CVE-2019-3016, v5.6)
+   *  'copy_writeback' before b043138246a4: kvm_read_guest_cached() into a host copy, xchg on the
+   *                   copy, kvm_write_guest_cached() of the whole copy: a flag the guest sets in
+   *                   between is overwritten and the vCPU runs with a stale TLB
+   */
+  readonly kvm_steal_time_flush: 'xchg' | 'copy_writeback';
 }
 
 export type KnobId = keyof KernelConfig;
@@ -224,6 +234,7 @@ export const DEFAULT_CONFIG: KernelConfig = {
   // leaf TLB entries for data pages (issue #11)
   tlb_free_pages: 'after_flush',
   tlb_finish_nested: 'force_flush',
+  kvm_steal_time_flush: 'xchg',
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -253,4 +264,5 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   // leaf TLB entries for data pages (issue #11)
   tlb_free_pages: ['after_flush', 'before_flush'],
   tlb_finish_nested: ['force_flush', 'none'],
+  kvm_steal_time_flush: ['xchg', 'copy_writeback'],
 };

@@ -219,6 +219,13 @@ export const KNOB_PROVENANCE: { readonly [K in KnobId]: KnobProvenance<K> } = {
       none: h('before 99baac21e458 (v4.12 and earlier)'),
     },
   },
+  kvm_steal_time_flush: {
+    description: "How the KVM host's record_steal_time() consumes the guest's KVM_VCPU_FLUSH_TLB on vCPU entry",
+    values: {
+      xchg: m('xchg() on the guest steal_time page itself (b043138246a4, CVE-2019-3016, v5.6)'),
+      copy_writeback: h('read a host copy, xchg the copy, write it all back (PV TLB flush host side, v4.16, until b043138246a4)'),
+    },
+  },
 };
 
 /**

@@ -142,3 +142,40 @@ describe('two MADV_DONTNEEDs of one range (99baac21e458)', () => {
     expect(d.exec.trace.some((r) => r.desc.startsWith('free_pages_and_swap_cache') || r.desc.startsWith('returns'))).toBe(false);
   });
 });
+
+describe('KVM host record_steal_time() and the guest flag (b043138246a4, CVE-2019-3016)', () => {
+  const CPUS = [ZAP, '{ mm: A, run: [ user ], vcpu_preemptible: true }'];
+  // The host deschedules vCPU1 and (copy_writeback) copies steal_time; CPU0's madvise runs up to the
+  // free; the host resumes vCPU1; CPU0 frees.
+  function race(mode: string) {
+    const { d } = drive(yaml('x86-kvm', `{ preset: sync-rcu, batch_alloc: succeeds, kvm_steal_time_flush: ${mode} }`, CPUS));
+    const host = d.exec.threads.findIndex((t) => t.spec.name === 'host vCPU1');
+    const zap = d.exec.threads.findIndex((t) => t.spec.cpu === 0 && t.spec.kind === 'task');
+    d.step(host, 1); // preempted
+    d.step(host); // kvm_sched_out
+    if (mode === 'copy_writeback') {
+      expect(d.pending(host).desc).toBe('kvm_read_guest_cached(vCPU1 steal_time)');
+      d.step(host);
+    }
+    runUntilDesc(d, zap, 'free_pages_and_swap_cache');
+    expect(theEvent(d.exec, 'pv_flush_skip').ev.skipped).toEqual([1]);
+    d.step(host); // record_steal_time: resume
+    complete(d, zap);
+    return d;
+  }
+
+  it('xchg: the resume sees KVM_VCPU_FLUSH_TLB and flushes vCPU1 before it runs', () => {
+    const d = race('xchg');
+    expect(theEvent(d.exec, 'vcpu_resumed').ev.flushed).toBe(true);
+    expect(theEvent(d.exec, 'data_page_free').ev.stale).toEqual([]);
+    expect(d.exec.violations).toEqual([]);
+  });
+
+  it('copy_writeback: the copy predates the flag, the write-back clears it, vCPU1 runs on the freed page', () => {
+    const d = race('copy_writeback');
+    expect(theEvent(d.exec, 'vcpu_resumed').ev.flushed).toBe(false);
+    expect(d.exec.read(cpuLoc.steal_time(1))).toEqual({ preempted: false, flush: false });
+    expect(theEvent(d.exec, 'data_page_free').ev.stale).toEqual([{ cpu: 1, mm: 'A', level: 'pte', path: '0.0', page: 'A.p0.0' }]);
+    expect(violationsOf(d.exec, 'no-tlb-entry-to-freed-page')).toHaveLength(1);
+  });
+});
