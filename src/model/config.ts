@@ -181,11 +181,16 @@ export interface KernelConfig {
    *  'force_flush' flush everything: fullmm, __tlb_reset_range(), freed_tables (99baac21e458 "mm:
    *                fix MADV_[FREE|DONTNEED] TLB flush miss problem", Aug 2017, v4.13; the form as
    *                read in mm/mmu_gather.c comes from 7a30df49f63a and 0758cd830494, v5.2-v5.4)
+   *  'reset_range' __tlb_reset_range() then the caller's range again, without freed_tables (the
+   *                form 7a30df49f63a "mm: mmu_gather: remove __tlb_reset_range() for force flush"
+   *                fixed, v5.2): once munmap() zaps and frees tables under the mmap_lock held for
+   *                read (dd2283f2605e, v4.20), a concurrent MADV_DONTNEED makes munmap's own flush
+   *                forget its freed tables: a leaf-only TLBI on arm64, lazy CPUs skipped on x86
    *  'none'        flush only what this gather recorded (before 99baac21e458): a MADV_DONTNEED
    *                that found the PTEs already cleared by a concurrent one returns before that
    *                one's flush, with stale TLB entries for the range
    */
-  readonly tlb_finish_nested: 'force_flush' | 'none';
+  readonly tlb_finish_nested: 'force_flush' | 'reset_range' | 'none';
   /**
    * How the KVM host's record_steal_time() (arch/x86/kvm/x86.c; arch/x86/kernel/kvm.ts) consumes
    * the guest's KVM_VCPU_FLUSH_TLB when it resumes a vCPU:
@@ -263,6 +268,6 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   sva: 'boolean',
   // leaf TLB entries for data pages (issue #11)
   tlb_free_pages: ['after_flush', 'before_flush'],
-  tlb_finish_nested: ['force_flush', 'none'],
+  tlb_finish_nested: ['force_flush', 'reset_range', 'none'],
   kvm_steal_time_flush: ['xchg', 'copy_writeback'],
 };

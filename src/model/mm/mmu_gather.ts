@@ -315,6 +315,14 @@ export function* tlb_finish_mmu(cur: Ctx, tlb: mmu_gather): Proc<void> {
   // such call; its VM_WARN_ON_ONCE above is what catches a caller that left them to this point.
   if (cur.k.config.hugetlb_unshare === 'batched_sync_after_unlock') yield* tlb_flush_unshared_tables(cur, tlb);
   // config.tlb_finish_nested 'none': the kernel before 99baac21e458, which had no such check.
+  // 'reset_range': the form 7a30df49f63a fixed. __tlb_reset_range() clears freed_tables and the
+  // cleared_* bits; the kernel then re-adjusted the range to the caller's start..end, which made
+  // tlb_flush_mmu_tlbonly() (then testing tlb->end) flush that range at the last level; the model,
+  // whose tlb_flush_mmu_tlbonly() tests the bits, stands for the range with cleared_ptes.
+  if (nested && cur.k.config.tlb_finish_nested === 'reset_range') {
+    __tlb_reset_range(tlb);
+    tlb.cleared_ptes = true;
+  }
   if (nested && cur.k.config.tlb_finish_nested === 'force_flush') {
     tlb.fullmm = true;
     __tlb_reset_range(tlb);

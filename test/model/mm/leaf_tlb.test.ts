@@ -179,3 +179,22 @@ describe('KVM host record_steal_time() and the guest flag (b043138246a4, CVE-201
     expect(violationsOf(d.exec, 'no-tlb-entry-to-freed-page')).toHaveLength(1);
   });
 });
+
+describe('munmap() under the read-held mmap_lock against MADV_DONTNEED (7a30df49f63a)', () => {
+  const MUNMAP_VS_MADVISE = ['{ mm: A, run: [ { munmap: heap } ] }', '{ mm: A, run: [ { madvise_dontneed: stack } ] }'];
+  const verdict = (nested: string): string | undefined => {
+    const s = load(yaml('arm64', `{ preset: sync-rcu, batch_alloc: succeeds, tlb_finish_nested: ${nested} }`, MUNMAP_VS_MADVISE, 1, 'no-stale-walk-cache'));
+    const r = check(s.program);
+    expect(r.exhaustive).toBe(true);
+    return r.verdicts[0]?.status;
+  };
+
+  it('reset_range (99baac21e458 .. 7a30df49f63a) forgets munmap\'s freed tables when nested: a leaf-only TLBI, a stale walk cache', () => {
+    expect(verdict('reset_range')).toBe('violated');
+  });
+
+  it('force_flush (7a30df49f63a on) holds, and so does the kernel before 99baac21e458, which never reset the range', () => {
+    expect(verdict('force_flush')).toBe('holds');
+    expect(verdict('none')).toBe('holds');
+  });
+});
