@@ -43,7 +43,8 @@ function tableOf(e: PtEntry): string | null {
 export { ptl };
 
 /**
- * zap_pte_range() (mm/memory.c, zap_present_ptes() -> zap_present_folio_ptes(), read at v6.15):
+ * zap_pte_range() (mm/memory.c; the zap_present_ptes() -> __tlb_remove_page() path as named in
+ * mm/mmu_gather.c @06d07429; mm/memory.c itself served 009857a2, §2.6):
  * under the PTE lock, clear each present PTE (ptep_get_and_clear_full()), record it for the flush
  * (tlb_remove_tlb_entry()) and queue its data page with __tlb_remove_page(): the page is freed only
  * by tlb_flush_mmu(), after the TLB flush (mm/mmu_gather.ts tlb_batch_pages_flush()).

@@ -210,7 +210,7 @@ export function* tlb_remove_table(cur: Ctx, tlb: mmu_gather, table: string): Pro
 }
 
 /**
- * tlb_batch_pages_flush() (mm/mmu_gather.c, read at v6.15: __tlb_batch_free_encoded_pages() ->
+ * tlb_batch_pages_flush() (mm/mmu_gather.c, read at 06d07429 (torvalds, ≈v6.10): a loop of
  * free_pages_and_swap_cache()): free the queued data pages, then (without
  * CONFIG_MMU_GATHER_TABLE_FREE) the page tables queued with them.
  */
@@ -229,7 +229,7 @@ function* tlb_flush_mmu_free(cur: Ctx, tlb: mmu_gather): Proc<void> {
 }
 
 /**
- * tlb_flush_mmu() (mm/mmu_gather.c, read at v6.15): tlb_flush_mmu_tlbonly(), then
+ * tlb_flush_mmu() (mm/mmu_gather.c, read at 06d07429): tlb_flush_mmu_tlbonly(), then
  * tlb_flush_mmu_free(): "1) unhook the page, 2) TLB invalidate the page, 3) free the page" (the
  * rule at the top of include/asm-generic/tlb.h). config.tlb_free_pages 'before_flush' swaps the two
  * calls (deliberately broken, no kernel): the data pages are freed while other CPUs' TLBs may still

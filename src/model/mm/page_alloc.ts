@@ -133,7 +133,8 @@ export function leafTlbReads(cur: Ctx): Loc[] {
 }
 
 /**
- * free_pages_and_swap_cache(pages) (mm/swap_state.c, read at v6.15; folios_put_refs(): the last
+ * free_pages_and_swap_cache(pages) (mm/swap_state.c, not read; called from tlb_batch_pages_flush()
+ * in mm/mmu_gather.c @06d07429; folios_put_refs(): the last
  * reference of each unmapped anonymous folio is dropped and the page goes back to the allocator).
  * Data pages are names (docs/model.md §5.2): the free is an event, not a state change, so that a
  * later fault can map the same name again. The step also reads every CPU's TLB (a ghost read that

@@ -102,7 +102,7 @@ export function tlb_flush_pte_range(tlb: mmu_gather, slot: number): void {
 
 /**
  * __tlb_remove_page(tlb, page) (include/asm-generic/tlb.h -> __tlb_remove_folio_pages_size(),
- * mm/mmu_gather.c, read at v6.15): queue a data page to be freed after the flush. Returns whether
+ * mm/mmu_gather.c @06d07429): queue a data page to be freed after the flush. Returns whether
  * the batch is full (the caller then force-flushes); the model's batch never fills: MAX_GATHER_BATCH
  * is hundreds of pages and a scenario unmaps a handful.
  */
