@@ -46,9 +46,9 @@ export const KNOB_PROVENANCE: { readonly [K in KnobId]: KnobProvenance<K> } = {
   table_free: {
     description: 'How mmu_gather frees page tables: after an RCU grace period, right after the flush, or with the data pages',
     values: {
-      rcu: m('CONFIG_MMU_GATHER_RCU_TABLE_FREE (x86 since 9e52fc2b50de, v4.14; arm64, ...)'),
+      rcu: m('CONFIG_MMU_GATHER_RCU_TABLE_FREE (x86 unconditionally since a37259732a7d; arm64)'),
       table: m('CONFIG_MMU_GATHER_TABLE_FREE without RCU (0d6e24d430ef "asm-generic/tlb: Provide MMU_GATHER_TABLE_FREE", v5.9)'),
-      page: m('neither option (arches without them; x86 before 9e52fc2b50de, v4.14)'),
+      page: m('neither option (arches without them; native x86 before a37259732a7d, kernel.md §7.6)'),
     },
   },
   pt_reclaim: {
