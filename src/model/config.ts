@@ -180,7 +180,7 @@ export interface KernelConfig {
    * PTE changes, mm->tlb_flush_pending > 1):
    *  'force_flush' flush everything: fullmm, __tlb_reset_range(), freed_tables (99baac21e458 "mm:
    *                fix MADV_[FREE|DONTNEED] TLB flush miss problem", Aug 2017, v4.13; the form as
-   *                read in mm/mmu_gather.c comes from 7a30df49f63a and 0758cd830494, v5.2-v5.4)
+   *                read in mm/mmu_gather.c comes from 7a30df49f63a, v5.2)
    *  'reset_range' __tlb_reset_range() then the caller's range again, without freed_tables (the
    *                form 7a30df49f63a "mm: mmu_gather: remove __tlb_reset_range() for force flush"
    *                fixed, v5.2): once munmap() zaps and frees tables under the mmap_lock held for

@@ -215,7 +215,7 @@ export const KNOB_PROVENANCE: { readonly [K in KnobId]: KnobProvenance<K> } = {
   tlb_finish_nested: {
     description: 'tlb_finish_mmu() when mm_tlb_flush_nested(): force a full flush, or flush only what this gather recorded',
     values: {
-      force_flush: m('99baac21e458 "mm: fix MADV_[FREE|DONTNEED] TLB flush miss problem" (v4.13); fullmm + freed_tables form from 7a30df49f63a / 0758cd830494'),
+      force_flush: m('99baac21e458 "mm: fix MADV_[FREE|DONTNEED] TLB flush miss problem" (v4.13); fullmm + freed_tables form from 7a30df49f63a'),
       reset_range: h('__tlb_reset_range() + the range, no freed_tables (99baac21e458 .. 7a30df49f63a "mm: mmu_gather: remove __tlb_reset_range() for force flush", v5.2)'),
       none: h('before 99baac21e458 (v4.12 and earlier)'),
     },
