@@ -22,7 +22,8 @@ import { renderTrace } from '../report/trace-text.js';
 import { encodeSchedule } from '../core/schedule.js';
 import { strategies } from '../strategies/index.js';
 import { INVARIANTS } from '../invariants/index.js';
-import { DEFAULT_CONFIG, KNOB_VALUES, ARCH_IDS } from '../model/config.js';
+import { DEFAULT_CONFIG, KNOB_VALUES, ARCH_IDS, type KnobId } from '../model/config.js';
+import { isMerged, KNOB_PROVENANCE, type ValueProvenance } from '../model/provenance.js';
 import { progress } from './progress.js';
 import type { CheckMode, Reduction } from '../engines/check/index.js';
 import { OutputError, writeFileAtomic } from './files.js';
@@ -212,16 +213,53 @@ function runCheck(files: string[], flags: CheckFlags, out: (s: string) => void):
   return ok ? 0 : 1;
 }
 
+/** `ptlab list knobs --json` / `list strategies --json`: the same data as the text, provenance included. */
+function listJson(what: string): string {
+  switch (what) {
+    case 'strategies':
+      return JSON.stringify(strategies().map((s) => ({ id: s.id, title: s.title, kernel: s.kernel, description: s.description, knobs: s.knobs })), null, 2);
+    case 'knobs':
+      return JSON.stringify(
+        (Object.keys(KNOB_VALUES) as KnobId[]).map((k) => {
+          const prov = KNOB_PROVENANCE[k];
+          return {
+            knob: k,
+            description: prov.description,
+            default: DEFAULT_CONFIG[k],
+            values: Object.entries(prov.values as Readonly<Record<string, ValueProvenance>>).map(([value, v]) => ({ value, kind: v.kind, merged: isMerged(v), source: v.source })),
+          };
+        }),
+        null,
+        2,
+      );
+    default:
+      throw new UsageError(`list --json: only strategies and knobs, not '${what}'`);
+  }
+}
+
+function knobText(k: KnobId): string {
+  const v = KNOB_VALUES[k];
+  const prov = KNOB_PROVENANCE[k];
+  const def = DEFAULT_CONFIG[k];
+  const defKey = typeof def === 'number' ? 'any' : String(def);
+  const head = `${k.padEnd(32)} ${Array.isArray(v) ? v.join(' | ') : v}  (default ${String(def)})`;
+  const rows = Object.entries(prov.values as Readonly<Record<string, ValueProvenance>>).map(
+    ([value, p]) => `  ${value === defKey ? '*' : ' '} ${value.padEnd(26)} ${p.kind.padEnd(14)} ${p.source}`,
+  );
+  return [head, `    ${prov.description}`, ...rows].join('\n');
+}
+
 function listText(what: string): string {
   switch (what) {
     case 'strategies':
-      return strategies().map((s) => `${s.id.padEnd(20)} ${s.title}\n${' '.repeat(21)}${s.description}`).join('\n');
+      return strategies().map((s) => `${s.id.padEnd(20)} ${s.title}\n${' '.repeat(21)}kernel: ${s.kernel}\n${' '.repeat(21)}${s.description}`).join('\n');
     case 'invariants':
       return INVARIANTS.map((p) => `${p.id.padEnd(28)} ${p.title}`).join('\n');
     case 'knobs':
-      return Object.entries(KNOB_VALUES)
-        .map(([k, v]) => `${k.padEnd(32)} ${Array.isArray(v) ? v.join(' | ') : v}  (default ${String(DEFAULT_CONFIG[k as keyof typeof DEFAULT_CONFIG])})`)
-        .join('\n');
+      return [
+        '(* marks the default; kinds: mainline, historical (merged, since replaced), posted (not merged), counterfactual (no kernel), environment)',
+        ...(Object.keys(KNOB_VALUES) as KnobId[]).map(knobText),
+      ].join('\n');
     case 'arches':
       return ARCH_IDS.join('\n');
     case 'profiles':
@@ -372,8 +410,9 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .command('list')
     .description('list strategies, invariants, knobs, arches or built-in scenarios')
     .argument('[what]', 'strategies | invariants | knobs | arches | profiles | costs | scenarios', 'strategies')
-    .action((what: string) => {
-      out(listText(what));
+    .option('--json', 'machine-readable output (strategies and knobs, with their provenance)')
+    .action((what: string, flags: { json?: boolean }) => {
+      out(flags.json ? listJson(what) : listText(what));
       setCode(0);
     });
 

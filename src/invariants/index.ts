@@ -9,6 +9,8 @@ import { noWalkOfReusedTable } from './no-walk-of-reused-table.js';
 import { noGupFastPinOfCollapsedPage } from './no-gup-fast-pin-of-collapsed-page.js';
 import { deferredFreesDrain } from './deferred-frees-drain.js';
 import { noBadPmdPopulate } from './no-bad-pmd-populate.js';
+import { noTlbEntryToFreedPage } from './no-tlb-entry-to-freed-page.js';
+import { noStaleTlbAfterZap } from './no-stale-tlb-after-zap.js';
 
 export const INVARIANTS: readonly Property[] = [
   noWalkOfFreedTable,
@@ -21,6 +23,8 @@ export const INVARIANTS: readonly Property[] = [
   deferredFreesDrain,
   // per-VMA locks (issue #11)
   noBadPmdPopulate,
+  noTlbEntryToFreedPage,
+  noStaleTlbAfterZap,
 ];
 
 export const INVARIANT_IDS: readonly string[] = INVARIANTS.map((p) => p.id);

@@ -242,6 +242,42 @@ export interface KernelConfig {
    *  'mmap_read' the mmap_lock for read (every kernel before a6fde7add78d)
    */
   readonly madvise_dontneed_lock: 'vma_read' | 'mmap_read';
+  // leaf TLB entries for data pages (issue #11)
+  /**
+   * When tlb_flush_mmu() frees the data pages zap_pte_range() queued (mm/mmu_gather.ts):
+   *  'after_flush'  tlb_flush_mmu_tlbonly() then tlb_flush_mmu_free() (mm/mmu_gather.c, every
+   *                 kernel: the split into the two halves is 1cf35d47712d, v3.15, Linus Torvalds,
+   *                 Apr 2014; the order is older than git)
+   *  'before_flush' the two swapped (deliberately broken, no kernel): pages go back to the
+   *                 allocator while other CPUs' TLBs still map them
+   */
+  readonly tlb_free_pages: 'after_flush' | 'before_flush';
+  /**
+   * What tlb_finish_mmu() does when mm_tlb_flush_nested() (another thread of the mm is batching
+   * PTE changes, mm->tlb_flush_pending > 1):
+   *  'force_flush' flush everything: fullmm, __tlb_reset_range(), freed_tables (99baac21e458 "mm:
+   *                fix MADV_[FREE|DONTNEED] TLB flush miss problem", Aug 2017, v4.13; the form as
+   *                read in mm/mmu_gather.c comes from 7a30df49f63a, v5.2)
+   *  'reset_range' __tlb_reset_range() then the caller's range again, without freed_tables (the
+   *                form 7a30df49f63a "mm: mmu_gather: remove __tlb_reset_range() for force flush"
+   *                fixed, v5.2): once munmap() zaps and frees tables under the mmap_lock held for
+   *                read (dd2283f2605e, v4.20), a concurrent MADV_DONTNEED makes munmap's own flush
+   *                forget its freed tables: a leaf-only TLBI on arm64, lazy CPUs skipped on x86
+   *  'none'        flush only what this gather recorded (before 99baac21e458): a MADV_DONTNEED
+   *                that found the PTEs already cleared by a concurrent one returns before that
+   *                one's flush, with stale TLB entries for the range
+   */
+  readonly tlb_finish_nested: 'force_flush' | 'reset_range' | 'none';
+  /**
+   * How the KVM host's record_steal_time() (arch/x86/kvm/x86.c; arch/x86/kernel/kvm.ts) consumes
+   * the guest's KVM_VCPU_FLUSH_TLB when it resumes a vCPU:
+   *  'xchg'           xchg(&st->preempted, 0) on the guest's steal_time itself, atomic against the
+   *                   guest's cmpxchg in kvm_flush_tlb_multi() (b043138246a4, CVE-2019-3016, v5.6)
+   *  'copy_writeback' before b043138246a4: kvm_read_guest_cached() into a host copy, xchg on the
+   *                   copy, kvm_write_guest_cached() of the whole copy: a flag the guest sets in
+   *                   between is overwritten and the vCPU runs with a stale TLB
+   */
+  readonly kvm_steal_time_flush: 'xchg' | 'copy_writeback';
 }
 
 export type KnobId = keyof KernelConfig;
@@ -257,8 +293,8 @@ export const DEFAULT_CONFIG: KernelConfig = {
   pt_reclaim: false,
   remove_table_one: 'sync_rcu',
   skip_sync_if_flush_implies_ipi: false,
-  // Mainline has no hook (v8 1/2 and 2/2 are not merged): 'false' is the generic default
-  // everywhere. The v8 presets set 'v8' (issue #11: no unmerged code in the defaults).
+  // 'false': mainline has no tlb_table_flush_implies_ipi_broadcast() (v8 adds it); inert while
+  // skip_sync_if_flush_implies_ipi is false, and the presets that skip set 'v8' themselves.
   implies_ipi_broadcast: 'false',
   x86_freed_tables_ipi_lazy: true,
   batch_alloc: 'may-fail',
@@ -284,6 +320,10 @@ export const DEFAULT_CONFIG: KernelConfig = {
   munmap_vma_start_write: true,
   collapse_vma_start_write: 'before_check',
   madvise_dontneed_lock: 'vma_read',
+  // leaf TLB entries for data pages (issue #11)
+  tlb_free_pages: 'after_flush',
+  tlb_finish_nested: 'force_flush',
+  kvm_steal_time_flush: 'xchg',
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -317,4 +357,8 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   munmap_vma_start_write: 'boolean',
   collapse_vma_start_write: ['before_check', 'after_check', 'none'],
   madvise_dontneed_lock: ['vma_read', 'mmap_read'],
+  // leaf TLB entries for data pages (issue #11)
+  tlb_free_pages: ['after_flush', 'before_flush'],
+  tlb_finish_nested: ['force_flush', 'reset_range', 'none'],
+  kvm_steal_time_flush: ['xchg', 'copy_writeback'],
 };

@@ -87,6 +87,19 @@ export interface Kernel {
    * checker leaves them out, as they would only add steps).
    */
   readonly mark_operations?: boolean;
+  /**
+   * Run the ghost check at the return of madvise(MADV_DONTNEED) (mm/madvise.ts zap_returns()): set
+   * when the scenario checks no-stale-tlb-after-zap. The check only reads, but its reads of every
+   * CPU's TLB race with flushes and walks, so leaving it out elsewhere keeps the explorations of the
+   * other scenarios as they were.
+   */
+  readonly observe_zap_return?: boolean;
+  /**
+   * Emit the data-page free step (mm/page_alloc.ts free_pages_and_swap_cache()): set when the
+   * scenario checks no-tlb-entry-to-freed-page. Data pages are names and their free changes no
+   * state, so without the invariant the step would only add reads (of every CPU's TLB) that race.
+   */
+  readonly observe_data_page_free?: boolean;
   /** hugetlbfs files that mms map (MmSpec.hugetlb), by name. */
   readonly hugetlbfs?: ReadonlyMap<string, HugetlbFileSpec>;
   /** Kernel (init_mm) page tables for a vmalloc range, and the SVA device's DMA (mm/kernel_pgtable.ts). */

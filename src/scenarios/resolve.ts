@@ -181,7 +181,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
   const preemptible = d.cpus.flatMap((c, i) => (c.vcpu_preemptible ? [i] : []));
   const purpose = overrides.purpose ?? 'check';
   const userMmCpus = d.cpus.flatMap((c, i) => (c.mm !== null ? [i] : []));
-  const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible, user_mm_cpus: userMmCpus, mark_operations: purpose === 'sim', hugetlbfs, ...(d.kernel_pt ? { kernel_pt: { ptes: d.kernel_pt.ptes, iommu_walks: d.kernel_pt.iommu_walks, iotlb_warm: d.kernel_pt.iotlb === 'warm' } } : {}) };
+  const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible, user_mm_cpus: userMmCpus, mark_operations: purpose === 'sim', observe_zap_return: checks(d.check.invariants, 'no-stale-tlb-after-zap'), observe_data_page_free: checks(d.check.invariants, 'no-tlb-entry-to-freed-page'), hugetlbfs, ...(d.kernel_pt ? { kernel_pt: { ptes: d.kernel_pt.ptes, iommu_walks: d.kernel_pt.iommu_walks, iotlb_warm: d.kernel_pt.iotlb === 'warm' } } : {}) };
 
   // CPUs.
   const threads: ThreadSpec[] = [];
@@ -308,4 +308,9 @@ export function openScenario(path: string, overrides: Overrides = {}): LoadedSce
 /** The same from text (tests, the web UI). */
 export function scenarioFromText(text: string, name = '<scenario>', overrides: Overrides = {}): LoadedScenario {
   return resolveScenario(parseScenario(text, name), overrides);
+}
+
+/** Whether the scenario checks invariant `id` (Kernel.observe_zap_return, observe_data_page_free). */
+function checks(invariants: 'all' | readonly string[], id: string): boolean {
+  return invariants === 'all' || invariants.includes(id);
 }

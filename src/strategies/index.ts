@@ -10,6 +10,12 @@ export interface Strategy {
   readonly title: string;
   /** What the kernel does, and which version or patch it follows. */
   readonly description: string;
+  /**
+   * The kernel this preset is: a version or commit for merged code, the patch (series, version,
+   * list, date) for posted code, or 'no kernel' for a deliberately broken variant. `ptlab list
+   * strategies` prints it.
+   */
+  readonly kernel: string;
   readonly knobs: Partial<KernelConfig>;
 }
 
@@ -35,6 +41,7 @@ defineStrategy({
   description:
     'The !PT_RECLAIM single-table fallback calls tlb_remove_table_sync_one(): an empty IPI to every other online CPU, ' +
     'waited for, then frees the table.',
+  kernel: 'merged: tlb_remove_table_sync_one() in __tlb_remove_table_one() (v4.x .. before 1fb3d8c20bfa)',
   knobs: { pt_reclaim: false, remove_table_one: 'sync_one', skip_sync_if_flush_implies_ipi: false },
 });
 
@@ -44,6 +51,7 @@ defineStrategy({
   description:
     'Lance Yang v1 (23 Feb 2026): __tlb_remove_table_one() calls synchronize_rcu() when ' +
     'CONFIG_MMU_GATHER_RCU_TABLE_FREE, then frees.',
+  kernel: 'posted: Lance Yang, "mm/mmu_gather: replace IPI with synchronize_rcu() when batch allocation fails" v1, 23 Feb 2026 (not merged in this form)',
   knobs: { pt_reclaim: false, remove_table_one: 'synchronize_rcu', skip_sync_if_flush_implies_ipi: false },
 });
 
@@ -53,6 +61,7 @@ defineStrategy({
   description:
     '1fb3d8c20bfa "mm/mmu_gather: replace IPI with synchronize_rcu() when batch allocation fails": the fallback ' +
     'calls tlb_remove_table_sync_rcu() (synchronize_rcu() with RCU table free), then frees.',
+  kernel: 'merged: 1fb3d8c20bfa "mm/mmu_gather: replace IPI with synchronize_rcu() when batch allocation fails"',
   knobs: { pt_reclaim: false, remove_table_one: 'sync_rcu', skip_sync_if_flush_implies_ipi: false },
 });
 
@@ -63,6 +72,7 @@ defineStrategy({
     'Lance Yang v8 (24 Mar 2026): tlb_remove_table_sync_one() and tlb_remove_table_sync_rcu() return early when ' +
     'tlb_table_flush_implies_ipi_broadcast(), which x86 sets for native_flush_tlb_multi() without INVLPGB; v8 2/2 ' +
     'also makes x86 tlb_flush() pass freed_tables || unshared_tables.',
+  kernel: 'posted: Lance Yang v8 1/2 + 2/2, 24 Mar 2026 (not merged), on top of 1fb3d8c20bfa',
   knobs: { pt_reclaim: false, remove_table_one: 'sync_rcu', skip_sync_if_flush_implies_ipi: true, implies_ipi_broadcast: 'v8', x86_tlb_flush_unshared_tables: true },
 });
 
@@ -70,6 +80,7 @@ defineStrategy({
   id: 'no-sync',
   title: 'No sync in the fallback (deliberately broken)',
   description: 'The single-table fallback frees the table right after the TLB flush, with no wait for walkers.',
+  kernel: 'no kernel (deliberately broken)',
   knobs: { pt_reclaim: false, remove_table_one: 'none', skip_sync_if_flush_implies_ipi: false },
 });
 
@@ -79,6 +90,7 @@ defineStrategy({
   description:
     'With CONFIG_PT_RECLAIM (def_bool y wherever MMU_GATHER_RCU_TABLE_FREE && !HAVE_ARCH_TLB_REMOVE_TABLE, x86 and ' +
     "arm64 included) the fallback queues the table with call_rcu() on the ptdesc's rcu_head: no IPI, no sleep.",
+  kernel: 'merged: CONFIG_PT_RECLAIM, 6375e95f381e (v6.14)',
   knobs: { pt_reclaim: true },
 });
 
@@ -88,6 +100,7 @@ defineStrategy({
   description:
     'Lance Yang v4 (2 Feb 2026): GUP-fast publishes the mm it walks in a per-CPU variable (then smp_mb()); the ' +
     'walker sync IPIs only the CPUs walking that mm after a read barrier on the updater side.',
+  kernel: 'posted: Lance Yang, "targeted TLB sync IPIs for lockless page table walkers" v4, 2 Feb 2026 (not merged)',
   knobs: { pt_reclaim: false, remove_table_one: 'sync_one', sync_targeted: 'rmb' },
 });
 
@@ -95,6 +108,7 @@ defineStrategy({
   id: 'targeted-ipi-mb',
   title: 'S3 with full barriers on both sides',
   description: 'As targeted-ipi, with smp_mb() on the updater between the page-table change and the scan (the Dekker pattern).',
+  kernel: 'posted: v4 (2 Feb 2026) with the full barrier asked for in its review (not merged)',
   knobs: { pt_reclaim: false, remove_table_one: 'sync_one', sync_targeted: 'mb' },
 });
 
@@ -107,6 +121,7 @@ defineStrategy({
   description:
     'huge_pmd_unshare() clears the PUD and drops the share count; the caller flushes the TLB before dropping ' +
     'i_mmap_rwsem, but nothing waits for a GUP-fast that already loaded the PUD.',
+  kernel: 'merged, historical: before 1013af4f585f (CVE-2025-38085)',
   knobs: { hugetlb_unshare: 'none' },
 });
 
@@ -116,6 +131,7 @@ defineStrategy({
   description:
     '1013af4f585f "mm/hugetlb: fix huge_pmd_unshare() vs GUP-fast race": huge_pmd_unshare() calls ' +
     'tlb_remove_table_sync_one() for every unshared PMD table, last sharer or not: one broadcast per 1 GiB.',
+  kernel: 'merged, historical: 1013af4f585f (May 2025, v6.16) until 8ce720d5bd91',
   knobs: { hugetlb_unshare: 'per_table_ipi' },
 });
 
@@ -126,6 +142,7 @@ defineStrategy({
     '8ce720d5bd91 "mm/hugetlb: fix excessive IPI broadcasts when unsharing PMD tables using mmu_gather": one TLB ' +
     'flush per batch, and one sync broadcast per batch only if some table became exclusive, before i_mmap_rwsem ' +
     'is dropped.',
+  kernel: 'merged: 8ce720d5bd91 (Dec 2025)',
   knobs: { hugetlb_unshare: 'batched' },
 });
 
@@ -136,6 +153,7 @@ defineStrategy({
     '8ce720d5bd91 with Lance Yang v8 (24 Mar 2026): tlb_remove_table_sync_one() returns early when ' +
     'tlb_table_flush_implies_ipi_broadcast() (x86 with native_flush_tlb_multi() and no INVLPGB), and x86 ' +
     'tlb_flush() passes freed_tables || unshared_tables, so the unshare flush IPIs lazy CPUs too.',
+  kernel: 'posted: 8ce720d5bd91 + Lance Yang v8 1/2 + 2/2, 24 Mar 2026 (not merged)',
   knobs: { hugetlb_unshare: 'batched', skip_sync_if_flush_implies_ipi: true, implies_ipi_broadcast: 'v8', x86_tlb_flush_unshared_tables: true },
 });
 
@@ -151,6 +169,7 @@ defineStrategy({
     'Here: khugepaged collapse calls synchronize_rcu() (collapse_sync), and the !PT_RECLAIM single-table fallback ' +
     'tlb_remove_table_sync_rcu() (1fb3d8c20bfa), and the batched hugetlb unshare synchronize_rcu() with ' +
     'i_mmap_rwsem held for write (unshare_sync).',
+  kernel: 'posted: S4, proposed by Peter Zijlstra in the v4 thread, Feb 2026 (no patch merged)',
   knobs: { pt_reclaim: false, remove_table_one: 'sync_rcu', skip_sync_if_flush_implies_ipi: false, collapse_sync: 'synchronize_rcu', unshare_sync: 'synchronize_rcu' },
 });
 
@@ -162,6 +181,7 @@ defineStrategy({
     'v7 7/8 in mm-tree and 6.18.y stable): kernel page-table pages are queued by pagetable_free_kernel() and freed by ' +
     'kernel_pgtable_work_func() after one iommu_sva_invalidate_kva_range(); the work is queued with schedule_work() ' +
     '(system_wq, no rescuer).',
+  kernel: 'merged: CONFIG_ASYNC_KERNEL_PGTABLE_FREE, Lu Baolu / Dave Hansen v7 7/8, 22 Oct 2025 (mm tree, 6.18.y stable)',
   knobs: { kernel_pt_free: 'async', kernel_free_wq: 'system' },
 });
 
@@ -171,5 +191,6 @@ defineStrategy({
   description:
     'As async-kernel-free, but the work goes to a WQ_MEM_RECLAIM workqueue, whose rescuer runs it when no kworker can ' +
     'be created under memory pressure (after the mayday timeout), so the deferred frees cannot be starved (kernel.md I-6).',
+  kernel: 'posted: review of v7 7/8 by Jason Gunthorpe (WQ_MEM_RECLAIM; not merged)',
   knobs: { kernel_pt_free: 'async', kernel_free_wq: 'mem_reclaim' },
 });

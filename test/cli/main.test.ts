@@ -150,6 +150,30 @@ describe('ptlab list and help', () => {
     expect((await run('list', 'colours')).code).toBe(2);
   });
 
+  it('lists each knob with its description and each value with its provenance, the default marked', async () => {
+    const out = (await run('list', 'knobs')).out;
+    expect(out).toContain("When tlb_flush_mmu() frees the data pages zap_pte_range() queued");
+    expect(out).toMatch(/\* after_flush\s+mainline\s+tlb_flush_mmu_tlbonly\(\) then tlb_flush_mmu_free\(\)/);
+    expect(out).toMatch(/ {4}before_flush\s+counterfactual/);
+    expect(out).toMatch(/\* sync_rcu\s+mainline\s+tlb_remove_table_sync_rcu\(\) \(1fb3d8c20bfa/);
+    expect(out).toMatch(/ {4}true\s+posted\s+v8 1\/2/);
+  });
+
+  it('list --json gives knobs with provenance and presets with their kernel', async () => {
+    const knobs = JSON.parse((await run('list', 'knobs', '--json')).out) as { knob: string; default: unknown; values: { value: string; kind: string; merged: boolean }[] }[];
+    const free = knobs.find((k) => k.knob === 'tlb_free_pages');
+    expect(free?.default).toBe('after_flush');
+    expect(free?.values).toEqual([
+      expect.objectContaining({ value: 'after_flush', kind: 'mainline', merged: true }),
+      expect.objectContaining({ value: 'before_flush', kind: 'counterfactual', merged: false }),
+    ]);
+    const presets = JSON.parse((await run('list', 'strategies', '--json')).out) as { id: string; kernel: string }[];
+    expect(presets.find((p) => p.id === 'sync-rcu')?.kernel).toMatch(/^merged: 1fb3d8c20bfa/);
+    expect(presets.find((p) => p.id === 'skip-redundant-ipi')?.kernel).toMatch(/^posted: /);
+    expect((await run('list', 'strategies')).out).toMatch(/sync-rcu-v1 .*\n\s+kernel: posted: Lance Yang/);
+    expect((await run('list', 'invariants', '--json')).code).toBe(2);
+  });
+
   it('prints help with the commands', async () => {
     const { code, out } = await run('--help');
     expect(code).toBe(0);

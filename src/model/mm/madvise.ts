@@ -10,9 +10,9 @@
  * with details = { .reclaim_pt = true } (6375e95f381e) -> unmap_single_vma() -> unmap_page_range()
  * -> zap_pmd_range(): zap_huge_pmd() for a THP covering the whole PMD, else zap_pte_range(), which
  * with PT_RECLAIM ends in try_to_free_pte() (mm/pt_reclaim.ts); tlb_finish_mmu(); unlock.
- * Data pages are not tracked (docs/model.md §5.2): the zap only clears PTEs.
+ * The zap queues the data pages; tlb_finish_mmu() frees them after the flush (docs/model.md §2.26).
  */
-import { access, type Proc } from '../../core/index.js';
+import { access, type Proc, type Value } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
 import { mmSpec } from '../kernel.js';
 import type { mmu_gather } from '../include/asm-generic/tlb.js';
@@ -23,7 +23,8 @@ import { lock_vma_under_rcu, zap_pte_range } from './memory.js';
 import { vma_end_read } from '../include/linux/mmap_lock.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import { reclaim_pt_is_enabled, try_to_free_pte } from './pt_reclaim.js';
-import { mmLoc } from '../state.js';
+import { leafTlbReads, usableLeafEntries } from './page_alloc.js';
+import { mmLoc, ptLoc, type PtEntry } from '../state.js';
 
 /**
  * zap_pmd_range() for one 2 MiB slot, with details->reclaim_pt: a huge PMD is zapped whole
@@ -77,7 +78,60 @@ export function* madvise_dontneed(cur: Ctx, vmaName: string): Proc<void> {
       for (let slot = vma.start; slot < vma.end; slot++) yield* zap_pmd_slot(cur, tlb, pmdT, slot);
     }
     yield* tlb_finish_mmu(cur, tlb);
+    if (pmdT !== null && cur.k.observe_zap_return === true) yield* zap_returns(cur, mm, pmdT, vma.start, vma.end);
   }
   if (locked !== null) yield* vma_end_read(cur, 'madvise_walk_vmas', mm, locked.name);
   else yield* mmap_read_unlock(cur, 'madvise_unlock', mm);
+}
+
+/**
+ * Not a kernel function: the postcondition of MADV_DONTNEED (madvise(2): later accesses see
+ * zero-filled pages) at the point where the call is about to return, checked by ghost reads that
+ * cost nothing. Step 1 reads the PMD entries of the range (which PTE tables to look at); step 2
+ * reads them again, the PTEs of those tables and every user CPU's TLB, and reports each usable leaf
+ * entry (usableLeafEntries()) of `mm` for an address of the range that its PTE no longer maps.
+ * A slot whose PMD entry changed between the two steps, or now maps a huge page, is not judged
+ * (no false alarm; a concurrent refault or PT_RECLAIM free of that slot can hide a stale entry).
+ */
+function* zap_returns(cur: Ctx, mm: string, pmdT: string, start: number, end: number): Proc<void> {
+  const slots = Array.from({ length: end - start }, (_, i) => start + i);
+  const n = mmSpec(cur.k, mm).ptes_per_table;
+  const tables = yield* access<(string | null)[]>({
+    fn: 'madvise_dontneed',
+    desc: 'returns: which PTE tables map the range (ghost)',
+    reads: slots.map((s) => ptLoc(pmdT, s)),
+    effect: (vals) => ({ result: vals.map((v) => (v !== null && typeof v === 'object' && 'table' in v ? (v as { table: string }).table : null)) }),
+  });
+  const pteLocs = slots.flatMap((s, i) => (tables[i] ? Array.from({ length: n }, (_, j) => ptLoc(tables[i] as string, j)) : []));
+  const tlbReads = leafTlbReads(cur);
+  yield* access({
+    fn: 'madvise_dontneed',
+    desc: 'returns to user space (ghost check of the TLBs)',
+    reads: [...tlbReads, ...slots.map((s) => ptLoc(pmdT, s)), ...pteLocs],
+    effect: (vals) => {
+      const pmds = vals.slice(tlbReads.length, tlbReads.length + slots.length) as PtEntry[];
+      const ptes = vals.slice(tlbReads.length + slots.length) as PtEntry[];
+      const mapped = new Map<string, string | null>();
+      let k = 0;
+      slots.forEach((s, i) => {
+        const t = tables[i];
+        if (!t) {
+          if (pmds[i] === null) for (let j = 0; j < n; j++) mapped.set(`${s}.${j}`, null);
+          return;
+        }
+        const now = pmds[i] ?? null;
+        const same = now !== null && 'table' in now && now.table === t;
+        for (let j = 0; j < n; j++, k++) {
+          const pte = ptes[k] ?? null;
+          if (same) mapped.set(`${s}.${j}`, pte !== null && 'pfn' in pte ? pte.pfn : null);
+        }
+      });
+      const leaves = usableLeafEntries(cur, null, vals, 0) as unknown as { cpu: number; mm: string; level: string; path: string; page: string }[];
+      const stale = leaves.filter((e) => e.mm === mm && e.level === 'pte' && mapped.has(e.path) && mapped.get(e.path) !== e.page);
+      return {
+        events: [{ type: 'zap_return', cpu: cur.cpu, fn: 'madvise_dontneed', comm: cur.comm, mm, stale: stale as unknown as Value[] }],
+        note: stale.length ? `${stale.length} stale TLB entr${stale.length === 1 ? 'y' : 'ies'} for the range` : 'range flushed everywhere',
+      };
+    },
+  });
 }

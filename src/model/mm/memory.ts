@@ -19,6 +19,7 @@ import { access, internByKey, local, type Proc } from '../../core/index.js';
 import type { Ctx, Kernel, VmaSpec } from '../kernel.js';
 import { mmSpec, pmd_slots } from '../kernel.js';
 import {
+  __tlb_remove_page,
   tlb_flush_p4d_range,
   tlb_flush_pmd_range,
   tlb_flush_pte_range,
@@ -43,8 +44,11 @@ function tableOf(e: PtEntry): string | null {
 export { ptl };
 
 /**
- * zap_pte_range(): under the PTE lock, clear each present PTE (ptep_get_and_clear_full()) and
- * record it for the flush (tlb_remove_tlb_entry()). Data pages are not tracked (docs/model.md).
+ * zap_pte_range() (mm/memory.c; the zap_present_ptes() -> __tlb_remove_page() path as named in
+ * mm/mmu_gather.c @06d07429; mm/memory.c itself served 009857a2, §2.6):
+ * under the PTE lock, clear each present PTE (ptep_get_and_clear_full()), record it for the flush
+ * (tlb_remove_tlb_entry()) and queue its data page with __tlb_remove_page(): the page is freed only
+ * by tlb_flush_mmu(), after the TLB flush (mm/mmu_gather.ts tlb_batch_pages_flush()).
  */
 export function* zap_pte_range(cur: Ctx, tlb: mmu_gather, pteTableId: string, slot: number): Proc<void> {
   const n = mmSpec(cur.k, tlb.mm).ptes_per_table;
@@ -52,6 +56,7 @@ export function* zap_pte_range(cur: Ctx, tlb: mmu_gather, pteTableId: string, sl
   for (let i = 0; i < n; i++) {
     const old = yield* pxd_clear(cur, 'zap_pte_range', 'ptep_get_and_clear_full', pteTableId, i);
     if (old !== null) tlb_flush_pte_range(tlb, slot);
+    if (old !== null && 'pfn' in old) __tlb_remove_page(tlb, old.pfn);
   }
   yield* spin_unlock(cur, 'zap_pte_range', ptl(pteTableId));
 }

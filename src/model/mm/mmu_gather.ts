@@ -27,7 +27,7 @@ import {
 } from '../include/asm-generic/tlb.js';
 import { smp_call_function, smp_call_function_many_wait, type smp_call_func_t } from '../kernel/smp.js';
 import { call_rcu, synchronize_rcu } from '../kernel/rcu/tree.js';
-import { __get_free_page_batch, pagetable_free } from './page_alloc.js';
+import { __get_free_page_batch, free_pages_and_swap_cache, pagetable_free } from './page_alloc.js';
 import { cpuLoc, mmLoc, asNumber } from '../state.js';
 
 /** tlb_remove_table_smp_sync(): "Simply deliver the interrupt". */
@@ -210,10 +210,14 @@ export function* tlb_remove_table(cur: Ctx, tlb: mmu_gather, table: string): Pro
 }
 
 /**
- * tlb_batch_pages_flush(): free the queued pages. Only page-table pages are tracked (data pages
- * are not modelled), so this matters only without CONFIG_MMU_GATHER_TABLE_FREE.
+ * tlb_batch_pages_flush() (mm/mmu_gather.c, read at 06d07429 (torvalds, ≈v6.10): a loop of
+ * free_pages_and_swap_cache()): free the queued data pages, then (without
+ * CONFIG_MMU_GATHER_TABLE_FREE) the page tables queued with them.
  */
 function* tlb_batch_pages_flush(cur: Ctx, tlb: mmu_gather): Proc<void> {
+  const data = tlb.data_pages.splice(0);
+  // The free changes no state (data pages are names): its step exists only to be observed.
+  if (data.length > 0 && cur.k.observe_data_page_free === true) yield* free_pages_and_swap_cache(cur, 'tlb_batch_pages_flush', tlb.mm, data);
   const pages = tlb.pages.splice(0);
   for (const t of pages) yield* pagetable_free(cur, 'tlb_batch_pages_flush', t);
 }
@@ -224,8 +228,19 @@ function* tlb_flush_mmu_free(cur: Ctx, tlb: mmu_gather): Proc<void> {
   yield* tlb_batch_pages_flush(cur, tlb);
 }
 
-/** tlb_flush_mmu(): flush the TLB, then free what was gathered. */
+/**
+ * tlb_flush_mmu() (mm/mmu_gather.c, read at 06d07429): tlb_flush_mmu_tlbonly(), then
+ * tlb_flush_mmu_free(): "1) unhook the page, 2) TLB invalidate the page, 3) free the page" (the
+ * rule at the top of include/asm-generic/tlb.h). config.tlb_free_pages 'before_flush' swaps the two
+ * calls (deliberately broken, no kernel): the data pages are freed while other CPUs' TLBs may still
+ * map them (no-tlb-entry-to-freed-page).
+ */
 export function* tlb_flush_mmu(cur: Ctx, tlb: mmu_gather): Proc<void> {
+  if (cur.k.config.tlb_free_pages === 'before_flush') {
+    yield* tlb_flush_mmu_free(cur, tlb);
+    yield* tlb_flush_mmu_tlbonly(cur, tlb);
+    return;
+  }
   yield* tlb_flush_mmu_tlbonly(cur, tlb);
   yield* tlb_flush_mmu_free(cur, tlb);
 }
@@ -280,8 +295,9 @@ export function tlb_gather_mmu_fullmm(cur: Ctx, mm: string): Proc<mmu_gather> {
 
 /**
  * tlb_finish_mmu(): warn if hugetlb left fully_unshared_tables set; if another thread is batching
- * flushes on the same mm (mm_tlb_flush_nested()), force a full flush with freed_tables; then
- * tlb_flush_mmu() and dec_tlb_flush_pending().
+ * flushes on the same mm (mm_tlb_flush_nested()), force a full flush with freed_tables (99baac21e458;
+ * the fullmm/freed_tables form as read in mm/mmu_gather.c @06d07429858317ded2db7986113a9e0129cd599b);
+ * then tlb_flush_mmu() and dec_tlb_flush_pending().
  */
 export function* tlb_finish_mmu(cur: Ctx, tlb: mmu_gather): Proc<void> {
   const mm = tlb.mm;
@@ -298,7 +314,16 @@ export function* tlb_finish_mmu(cur: Ctx, tlb: mmu_gather): Proc<void> {
   // unshare flush and sync happen here, after the caller dropped i_mmap_rwsem. The kernel has no
   // such call; its VM_WARN_ON_ONCE above is what catches a caller that left them to this point.
   if (cur.k.config.hugetlb_unshare === 'batched_sync_after_unlock') yield* tlb_flush_unshared_tables(cur, tlb);
-  if (nested) {
+  // config.tlb_finish_nested 'none': the kernel before 99baac21e458, which had no such check.
+  // 'reset_range': the form 7a30df49f63a fixed. __tlb_reset_range() clears freed_tables and the
+  // cleared_* bits; the kernel then re-adjusted the range to the caller's start..end, which made
+  // tlb_flush_mmu_tlbonly() (then testing tlb->end) flush that range at the last level; the model,
+  // whose tlb_flush_mmu_tlbonly() tests the bits, stands for the range with cleared_ptes.
+  if (nested && cur.k.config.tlb_finish_nested === 'reset_range') {
+    __tlb_reset_range(tlb);
+    tlb.cleared_ptes = true;
+  }
+  if (nested && cur.k.config.tlb_finish_nested === 'force_flush') {
     tlb.fullmm = true;
     __tlb_reset_range(tlb);
     tlb.freed_tables = true;

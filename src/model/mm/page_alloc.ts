@@ -98,6 +98,65 @@ export function* pagetable_free(cur: Ctx, caller: string, table: string): Proc<v
 }
 
 /**
+ * The leaf TLB entries that still map one of `pages` (any page when null) and that their CPU can use, from the values
+ * of leafTlbReads() starting at `vals[first]`. An entry is usable when its CPU runs a task of the
+ * entry's mm: the mm is loaded and the CPU is not lazy (x86 cpu_tlbstate_shared.is_lazy: a kthread
+ * or idle borrowing the mm never touches user addresses, and leaving lazy mode or switching back
+ * goes through switch_mm_irqs_off(), which flushes when the CPU's tlb_gen is behind the mm's, bumped
+ * by inc_mm_tlb_gen() before any flush is sent), and it is not a descheduled vCPU whose flush KVM
+ * deferred (KVM_VCPU_FLUSH_TLB: the host flushes before the vCPU runs again). See docs/model.md §4.
+ */
+export function usableLeafEntries(cur: Ctx, pages: readonly string[] | null, vals: readonly Value[], first: number): Value[] {
+  const cpus = cur.k.user_mm_cpus;
+  const vcpus = cur.k.preemptible_vcpus;
+  const n = cpus.length;
+  const flushPending = new Set(vcpus.filter((_, i) => (vals[first + 3 * n + i] as StealTime).flush));
+  const wanted = pages === null ? null : new Set(pages);
+  const stale: Value[] = [];
+  cpus.forEach((c, i) => {
+    const loaded = vals[first + n + i];
+    const lazy = vals[first + 2 * n + i] === true;
+    if (flushPending.has(c)) return;
+    for (const e of vals[first + i] as readonly TlbEntry[]) {
+      if (e.pfn === null || (wanted !== null && !wanted.has(e.pfn))) continue;
+      const usable = loaded === e.mm && !lazy;
+      if (usable) stale.push({ cpu: c, mm: e.mm, level: e.level, path: e.path, page: e.pfn });
+    }
+  });
+  return stale;
+}
+
+/** The ghost reads of a data-page free: every user CPU's TLB, loaded mm and lazy flag, and each preemptible vCPU's steal time. */
+export function leafTlbReads(cur: Ctx): Loc[] {
+  const cpus = cur.k.user_mm_cpus;
+  return [...cpus.map(cpuLoc.tlb), ...cpus.map(cpuLoc.loaded_mm), ...cpus.map(cpuLoc.is_lazy), ...cur.k.preemptible_vcpus.map(cpuLoc.steal_time)];
+}
+
+/**
+ * free_pages_and_swap_cache(pages) (mm/swap_state.c, not read; called from tlb_batch_pages_flush()
+ * in mm/mmu_gather.c @06d07429; folios_put_refs(): the last
+ * reference of each unmapped anonymous folio is dropped and the page goes back to the allocator).
+ * Data pages are names (docs/model.md §5.2): the free is an event, not a state change, so that a
+ * later fault can map the same name again. The step also reads every CPU's TLB (a ghost read that
+ * costs nothing) so that `no-tlb-entry-to-freed-page` can report a usable leaf entry still mapping
+ * one of the pages.
+ */
+export function* free_pages_and_swap_cache(cur: Ctx, caller: string, mm: string, pages: readonly string[]): Proc<void> {
+  yield* access({
+    fn: caller,
+    desc: `free_pages_and_swap_cache(${pages.join(', ')})`,
+    reads: leafTlbReads(cur),
+    effect: (vals) => {
+      const stale = usableLeafEntries(cur, pages, vals, 0);
+      return {
+        events: [{ type: 'data_page_free', cpu: cur.cpu, fn: caller, comm: cur.comm, mm, pages: [...pages], stale }],
+        note: stale.length ? `freed while still mapped by ${stale.length} TLB entr${stale.length === 1 ? 'y' : 'ies'}` : 'freed',
+      };
+    },
+  });
+}
+
+/**
  * Take the head of the free list (the most recently freed page), or null when it is empty: the
  * first step of both allocation paths.
  */

@@ -10,9 +10,11 @@ import { check } from '../../../src/engines/check/index.js';
 import { lockLoc } from '../../../src/model/kernel/locking/spinlock.js';
 import { page_table_lock, ptl } from '../../../src/model/mm/memory.js';
 import { cpuLoc, mmLoc, nextPfnLoc, pageLoc, ptLoc } from '../../../src/model/state.js';
+import { INVARIANT_IDS } from '../../../src/invariants/index.js';
 import { drain, events, finish, HEAP_AND_STACK_VMAS, load, theEvent } from '../helpers.js';
 
-const ALL = ['no-walk-of-freed-table', 'no-walk-of-reused-table', 'no-stale-walk-cache', 'no-sleep-in-atomic', 'no-ipi-wait-with-irqs-off', 'gup-fast-pins-own-pages', 'no-gup-fast-pin-of-collapsed-page', 'deferred-frees-drain', 'no-bad-pmd-populate'];
+/** Every invariant, in the order verdicts come (src/invariants). */
+const ALL = INVARIANT_IDS;
 
 /** mm A whose heap is not mapped at boot (no PUD, PMD or PTE table); CPU0 maps it and faults. */
 function freshYaml(arch: 'x86' | 'arm64', cpu1: string, run0 = '{ mmap: heap }, { fault: { slot: 0, page: 1 } }'): string {
@@ -247,6 +249,8 @@ describe('GUP-fast and a fault', () => {
     expect(status).toEqual({
       'no-gup-fast-pin-of-collapsed-page': 'holds',
       'deferred-frees-drain': 'holds',
+      'no-tlb-entry-to-freed-page': 'holds',
+      'no-stale-tlb-after-zap': 'holds',
       'no-walk-of-freed-table': 'violated',
       'no-walk-of-reused-table': 'violated',
       'no-stale-walk-cache': 'holds',

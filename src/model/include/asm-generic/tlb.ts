@@ -42,6 +42,12 @@ export interface mmu_gather {
   batch: mmu_table_batch | null;
   /** !CONFIG_MMU_GATHER_TABLE_FREE: tables queued with the data pages (tlb_remove_page). */
   pages: string[];
+  /**
+   * The data pages zap_pte_range() unmapped, queued by __tlb_remove_page() in the gather's
+   * struct mmu_gather_batch (tlb->active; the kernel keeps tables and data pages in one list of
+   * encoded pages, the model two lists: a data page is a name, a table a tracked page).
+   */
+  data_pages: string[];
   /** Range, in PMD slots, for traces. */
   start: number;
   end: number;
@@ -61,6 +67,7 @@ export function new_mmu_gather(mm: string): mmu_gather {
     fully_unshared_tables: false,
     batch: null,
     pages: [],
+    data_pages: [],
     start: Number.MAX_SAFE_INTEGER,
     end: 0,
   };
@@ -91,6 +98,17 @@ function __tlb_adjust_range(tlb: mmu_gather, slot: number): void {
 export function tlb_flush_pte_range(tlb: mmu_gather, slot: number): void {
   __tlb_adjust_range(tlb, slot);
   tlb.cleared_ptes = true;
+}
+
+/**
+ * __tlb_remove_page(tlb, page) (include/asm-generic/tlb.h -> __tlb_remove_folio_pages_size(),
+ * mm/mmu_gather.c @06d07429): queue a data page to be freed after the flush. Returns whether
+ * the batch is full (the caller then force-flushes); the model's batch never fills: MAX_GATHER_BATCH
+ * is hundreds of pages and a scenario unmaps a handful.
+ */
+export function __tlb_remove_page(tlb: mmu_gather, page: string): boolean {
+  tlb.data_pages.push(page);
+  return false;
 }
 
 /** tlb_flush_pmd_range(): a PMD entry was cleared (pte_free_tlb records it). */

@@ -49,7 +49,6 @@ export function* kvm_flush_tlb_multi(cur: Ctx, cpumask: readonly number[], info:
  * kvm_vcpu_flush_tlb_guest()).
  */
 export function* kvm_host_vcpu(k: Kernel, cpu: number): Proc<void> {
-  void k;
   const yes = yield* choose({ fn: 'kvm_sched_out', desc: `host may preempt vCPU${cpu}` }, 'vcpu_preempt', ['runs', 'preempted']);
   if (yes === 0) return;
   yield* access({
@@ -63,14 +62,25 @@ export function* kvm_host_vcpu(k: Kernel, cpu: number): Proc<void> {
       events: [{ type: 'vcpu_preempted', cpu }],
     }),
   });
+  // config.kvm_steal_time_flush 'copy_writeback' (before b043138246a4, CVE-2019-3016):
+  // kvm_read_guest_cached() copies steal_time first; the resume below then acts on that copy and
+  // writes it back, overwriting a KVM_VCPU_FLUSH_TLB the guest set in between.
+  const copy = k.config.kvm_steal_time_flush === 'copy_writeback'
+    ? yield* access<StealTime>({
+        fn: 'record_steal_time',
+        desc: `kvm_read_guest_cached(vCPU${cpu} steal_time)`,
+        reads: [cpuLoc.steal_time(cpu)],
+        effect: ([st]) => ({ result: st as StealTime, note: (st as StealTime).flush ? 'KVM_VCPU_FLUSH_TLB set' : 'no flush requested yet' }),
+      })
+    : null;
   yield* access({
     fn: 'record_steal_time',
-    desc: `host resumes vCPU${cpu}`,
+    desc: copy ? `host resumes vCPU${cpu} (xchg on the copy, kvm_write_guest_cached())` : `host resumes vCPU${cpu}`,
     minWait: { cls: 'vcpu_preempt' },
     reads: [cpuLoc.steal_time(cpu)],
     writes: [cpuLoc.stopped(cpu), cpuLoc.steal_time(cpu), cpuLoc.tlb(cpu)],
     effect: ([st]) => {
-      const flush = (st as StealTime).flush;
+      const flush = (copy ?? (st as StealTime)).flush;
       const writes: Array<[string, Value]> = [
         [cpuLoc.stopped(cpu), false],
         [cpuLoc.steal_time(cpu), { preempted: false, flush: false }],
