@@ -165,6 +165,20 @@ export interface KernelConfig {
    * (kernel.md §1.3), and only iommu_sva_invalidate_kva_range() clears those caches.
    */
   readonly sva: boolean;
+  // context switches and mm switching (issue #11)
+  /**
+   * How x86 switch_mm_irqs_off() maintains mm_cpumask when it switches from prev to next:
+   *  'lazy'              mainline since 209954cbc7d0 ("x86/mm/tlb: Update mm_cpumask lazily", Rik
+   *                      van Riel, Nov 2024): set the CPU in next's mask if not set yet, never clear
+   *                      it from prev's; flush_tlb_func() clears it when an IPI finds another mm
+   *                      loaded (arch/x86/mm/tlb.c @ 1f617847)
+   *  'clear-after-cr3'   831d52bc1539 ("x86, mm: avoid possible bogus tlb entries by clearing prev
+   *                      mm_cpumask after switching mm", 2012) up to 209954cbc7d0: set the CPU in
+   *                      next's mask, load CR3, then clear it from prev's mask
+   *  'clear-before-cr3'  before 831d52bc1539: clear the CPU from prev's mask, set it in next's,
+   *                      then load CR3; prev stays loaded, and walkable, outside its mask
+   */
+  readonly x86_switch_mm_cpumask: 'lazy' | 'clear-after-cr3' | 'clear-before-cr3';
 }
 
 export type KnobId = keyof KernelConfig;
@@ -198,6 +212,8 @@ export const DEFAULT_CONFIG: KernelConfig = {
   kernel_free_wq: 'system',
   kworker_create: 'succeeds',
   sva: false,
+  // context switches and mm switching (issue #11)
+  x86_switch_mm_cpumask: 'lazy',
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -224,4 +240,6 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   kernel_free_wq: ['system', 'mem_reclaim'],
   kworker_create: ['succeeds', 'may-fail'],
   sva: 'boolean',
+  // context switches and mm switching (issue #11)
+  x86_switch_mm_cpumask: ['lazy', 'clear-after-cr3', 'clear-before-cr3'],
 };
