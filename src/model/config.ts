@@ -179,6 +179,14 @@ export interface KernelConfig {
    *                      then load CR3; prev stays loaded, and walkable, outside its mask
    */
   readonly x86_switch_mm_cpumask: 'lazy' | 'clear-after-cr3' | 'clear-before-cr3';
+  /**
+   * kthread_use_mm() / kthread_unuse_mm() (kernel/kthread.c):
+   *  'off'        since 38cf307c1f20 ("mm: fix kthread_use_mm() vs TLB invalidate", v5.9): IRQs
+   *               off across the ->active_mm/->mm update and switch_mm_irqs_off() / enter_lazy_tlb()
+   *  'switch_mm'  before: ->active_mm updated with IRQs on, then switch_mm() (x86: IRQs off only
+   *               inside it); enter_lazy_tlb() with IRQs on
+   */
+  readonly kthread_use_mm_irqs: 'off' | 'switch_mm';
 }
 
 export type KnobId = keyof KernelConfig;
@@ -214,6 +222,7 @@ export const DEFAULT_CONFIG: KernelConfig = {
   sva: false,
   // context switches and mm switching (issue #11)
   x86_switch_mm_cpumask: 'lazy',
+  kthread_use_mm_irqs: 'off',
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -242,4 +251,5 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   sva: 'boolean',
   // context switches and mm switching (issue #11)
   x86_switch_mm_cpumask: ['lazy', 'clear-after-cr3', 'clear-before-cr3'],
+  kthread_use_mm_irqs: ['off', 'switch_mm'],
 };

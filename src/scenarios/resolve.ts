@@ -78,6 +78,7 @@ function toStep(raw: StepData, cpuMm: string | null): Step {
   if ('madvise_dontneed' in raw) return { kind: 'madvise_dontneed', vma: raw.madvise_dontneed };
   if ('gup_fast_hugetlb' in raw) return { kind: 'gup_fast_hugetlb', ...raw.gup_fast_hugetlb };
   if ('hugetlb_reuse' in raw) return { kind: 'hugetlb_reuse', ...raw.hugetlb_reuse };
+  if ('kthread_use_mm' in raw) return { kind: 'kthread_use_mm', mm: raw.kthread_use_mm };
   if ('switch_to' in raw) return { kind: 'switch_to', mm: raw.switch_to === 'kthread' ? null : raw.switch_to };
   return { kind: 'call', fn: raw.call.fn, context: raw.call.context } as Step;
 }
@@ -182,7 +183,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
   const preemptible = d.cpus.flatMap((c, i) => (c.vcpu_preemptible ? [i] : []));
   const purpose = overrides.purpose ?? 'check';
   // A CPU that switches to a task of an mm during the run can have it loaded too.
-  const switchesToMm = (c: (typeof d.cpus)[number]): boolean => c.run.some((r) => typeof r === 'object' && 'switch_to' in r && r.switch_to !== 'kthread');
+  const switchesToMm = (c: (typeof d.cpus)[number]): boolean => c.run.some((r) => typeof r === 'object' && (('switch_to' in r && r.switch_to !== 'kthread') || 'kthread_use_mm' in r));
   const userMmCpus = d.cpus.flatMap((c, i) => (c.mm !== null || switchesToMm(c) ? [i] : []));
   const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible, user_mm_cpus: userMmCpus, mark_operations: purpose === 'sim', hugetlbfs, ...(d.kernel_pt ? { kernel_pt: { ptes: d.kernel_pt.ptes, iommu_walks: d.kernel_pt.iommu_walks, iotlb_warm: d.kernel_pt.iotlb === 'warm' } } : {}) };
 
@@ -204,10 +205,11 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     steps.forEach((s, j) => {
       if (c.mm !== null && !mms.has(c.mm)) return;
       const msg = validateStep(kernel, stepMm, s);
-      if (s.kind === 'switch_to') {
+      if (s.kind === 'switch_to' || s.kind === 'kthread_use_mm') {
         stepMm = s.mm;
         if (s.mm !== null) loadable.add(s.mm);
       }
+      if (s.kind === 'kthread_unuse_mm') stepMm = null;
       if (msg) issues.push(file.issue([...at, 'run', j], msg));
       if (s.kind === 'call' && s.context === 'spinlock') usesDemoLock = true;
     });

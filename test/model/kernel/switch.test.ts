@@ -148,6 +148,34 @@ describe('x86 switch_mm_irqs_off(): the mm_cpumask forms of the kernel\'s histor
   });
 });
 
+describe('kthread_use_mm() / kthread_unuse_mm()', () => {
+  const kthread = (form: string) => yaml('x86', `, kthread_use_mm_irqs: ${form}`, ['{ mm: A, run: [ user ] }', '{ run: [ { kthread_use_mm: A }, { gup_fast: { slot: 0 } }, kthread_unuse_mm ] }']);
+
+  for (const [form, first] of [['off', 'kthread_use_mm'], ['switch_mm', 'switch_mm']] as const) {
+    it(`${form}: IRQs are off from ${first}() on, across switch_mm_irqs_off(); the kthread then walks A and leaves it lazily`, () => {
+      const { d } = drive(kthread(form));
+      const t = d.tid('kthread_use_mm');
+      const upTo = d.run(t, (p) => p.fn === 'switch_mm_irqs_off');
+      expect(upTo.map((r) => r.fn)).toEqual([first]);
+      expect(d.exec.read(cpuLoc.irqs_off(1))).toBe(true);
+      d.run(t, (p) => p.fn === 'gup_fast');
+      expect(d.exec.read(cpuLoc.irqs_off(1))).toBe(false);
+      expect(d.exec.read(cpuLoc.loaded_mm(1))).toBe('A');
+      expect(d.exec.read(mmLoc.cpumask('A'))).toEqual([0, 1]);
+      finish(d, t);
+      expect(events(d.exec, 'walk_read').filter((e) => e.ev.cpu === 1).every((e) => e.ev.mm === 'A')).toBe(true);
+      expect(events(d.exec, 'enter_lazy_tlb').map((e) => e.ev.mm)).toEqual(['A']);
+      expect(d.exec.read(cpuLoc.is_lazy(1))).toBe(true);
+      drain(d);
+    });
+  }
+
+  it('rejects kthread_use_mm from a user task and kthread_unuse_mm without an adopted mm', () => {
+    expect(() => load(yaml('x86', '', ['{ mm: A, run: [ { kthread_use_mm: A } ] }']))).toThrow(/kthread_use_mm needs a kernel thread/);
+    expect(() => load(yaml('x86', '', ['{ run: [ kthread_unuse_mm ] }']))).toThrow(/kthread_unuse_mm needs a kernel thread that adopted an mm/);
+  });
+});
+
 describe('arm64 switch_mm()', () => {
   it('loads the mm without touching mm_cpumask; a kernel thread keeps it loaded', () => {
     const { d } = drive(yaml('arm64', '', ['{ mm: A, run: [ user ] }', '{ mm: A, run: [ { switch_to: B }, { switch_to: kthread } ] }'], 'B'));

@@ -17,7 +17,7 @@
  */
 import { access, type Proc, type Value } from '../../../core/index.js';
 import type { Ctx } from '../../kernel.js';
-import { local_irq_disable, local_irq_enable } from '../../include/linux/irqflags.js';
+import { local_irq_disable, local_irq_enable, local_irq_restore, local_irq_save } from '../../include/linux/irqflags.js';
 import { rcu_note_context_switch } from '../sched.js';
 import { asNumbers, cpuLoc, mmLoc, type TlbEntry } from '../../state.js';
 
@@ -190,4 +190,52 @@ export function* context_switch(cur: Ctx, next: string | null, comm: string): Pr
   }
   yield* local_irq_enable(cur, 'context_switch');
   return { ...cur, comm, mm: next };
+}
+
+/**
+ * kthread_use_mm(mm) (kernel/kthread.c, torvalds/linux @ 00b89fe0197f): a kernel thread (io_uring
+ * SQPOLL, vhost, USB gadget AIO) adopts a user mm: current->active_mm = mm, current->mm = mm,
+ * switch_mm_irqs_off(active_mm, mm). Per config.kthread_use_mm_irqs:
+ *  'off'        since 38cf307c1f20 ("mm: fix kthread_use_mm() vs TLB invalidate", Peter Zijlstra,
+ *               v5.9): IRQs off across the ->active_mm update and switch_mm_irqs_off(), so that no
+ *               flush IPI lands between the two;
+ *  'switch_mm'  before: ->active_mm is updated with IRQs on, then switch_mm(), which on x86 is
+ *               local_irq_save() + switch_mm_irqs_off() + local_irq_restore().
+ * The race the fix closes is on architectures whose flush IPI tests current->active_mm (the
+ * commit names Alpha, IA64, Xtensa; "x86 - N/A"): x86's flush_tlb_func() tests
+ * cpu_tlbstate.loaded_mm, which only switch_mm_irqs_off() changes. The model has no separate
+ * active_mm location (module header), so on x86 and arm64 the two forms differ only in where IRQs
+ * are on. Returns the kthread's context with current->mm = mm.
+ */
+export function* kthread_use_mm(cur: Ctx, mm: string): Proc<Ctx> {
+  const irqsOff = cur.k.config.kthread_use_mm_irqs === 'off';
+  if (irqsOff) yield* local_irq_disable(cur, 'kthread_use_mm');
+  const arch = function* (): Proc<void> {
+    if (cur.k.arch.id === 'arm64') yield* arm64_switch_mm(cur, mm);
+    else yield* x86_switch_mm_irqs_off(cur, mm);
+  };
+  if (irqsOff) {
+    yield* arch();
+    yield* local_irq_enable(cur, 'kthread_use_mm');
+  } else {
+    // switch_mm(): IRQs off only around switch_mm_irqs_off().
+    const flags = yield* local_irq_save(cur, 'switch_mm');
+    yield* arch();
+    yield* local_irq_restore(cur, 'switch_mm', flags);
+  }
+  return { ...cur, mm };
+}
+
+/**
+ * kthread_unuse_mm(mm) (kernel/kthread.c @ 00b89fe0197f): current->mm = NULL, then
+ * enter_lazy_tlb(mm) ("active_mm is still 'mm'"), under local_irq_disable() since 38cf307c1f20
+ * (config.kthread_use_mm_irqs 'off'); before, with IRQs on. Returns the kthread's context with
+ * current->mm = NULL.
+ */
+export function* kthread_unuse_mm(cur: Ctx): Proc<Ctx> {
+  const irqsOff = cur.k.config.kthread_use_mm_irqs === 'off';
+  if (irqsOff) yield* local_irq_disable(cur, 'kthread_unuse_mm');
+  if (cur.k.arch.id !== 'arm64') yield* x86_enter_lazy_tlb(cur);
+  if (irqsOff) yield* local_irq_enable(cur, 'kthread_unuse_mm');
+  return { ...cur, mm: null };
 }
