@@ -278,6 +278,28 @@ export interface KernelConfig {
    *                   between is overwritten and the vCPU runs with a stale TLB
    */
   readonly kvm_steal_time_flush: 'xchg' | 'copy_writeback';
+  // context switches and mm switching (issue #11)
+  /**
+   * How x86 switch_mm_irqs_off() maintains mm_cpumask when it switches from prev to next:
+   *  'lazy'              mainline since 209954cbc7d0 ("x86/mm/tlb: Update mm_cpumask lazily", Rik
+   *                      van Riel, Nov 2024): set the CPU in next's mask if not set yet, never clear
+   *                      it from prev's; flush_tlb_func() clears it when an IPI finds another mm
+   *                      loaded (arch/x86/mm/tlb.c @ 1f617847)
+   *  'clear-after-cr3'   831d52bc1539 ("x86, mm: avoid possible bogus tlb entries by clearing prev
+   *                      mm_cpumask after switching mm", 2012) up to 209954cbc7d0: set the CPU in
+   *                      next's mask, load CR3, then clear it from prev's mask
+   *  'clear-before-cr3'  before 831d52bc1539: clear the CPU from prev's mask, set it in next's,
+   *                      then load CR3; prev stays loaded, and walkable, outside its mask
+   */
+  readonly x86_switch_mm_cpumask: 'lazy' | 'clear-after-cr3' | 'clear-before-cr3';
+  /**
+   * kthread_use_mm() / kthread_unuse_mm() (kernel/kthread.c):
+   *  'off'        since 38cf307c1f20 ("mm: fix kthread_use_mm() vs TLB invalidate", v5.9): IRQs
+   *               off across the ->active_mm/->mm update and switch_mm_irqs_off() / enter_lazy_tlb()
+   *  'switch_mm'  before: ->active_mm updated with IRQs on, then switch_mm() (x86: IRQs off only
+   *               inside it); enter_lazy_tlb() with IRQs on
+   */
+  readonly kthread_use_mm_irqs: 'off' | 'switch_mm';
 }
 
 export type KnobId = keyof KernelConfig;
@@ -324,6 +346,9 @@ export const DEFAULT_CONFIG: KernelConfig = {
   tlb_free_pages: 'after_flush',
   tlb_finish_nested: 'force_flush',
   kvm_steal_time_flush: 'xchg',
+  // context switches and mm switching (issue #11)
+  x86_switch_mm_cpumask: 'lazy',
+  kthread_use_mm_irqs: 'off',
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -361,4 +386,7 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   tlb_free_pages: ['after_flush', 'before_flush'],
   tlb_finish_nested: ['force_flush', 'reset_range', 'none'],
   kvm_steal_time_flush: ['xchg', 'copy_writeback'],
+  // context switches and mm switching (issue #11)
+  x86_switch_mm_cpumask: ['lazy', 'clear-after-cr3', 'clear-before-cr3'],
+  kthread_use_mm_irqs: ['off', 'switch_mm'],
 };

@@ -242,6 +242,21 @@ export const KNOB_PROVENANCE: { readonly [K in KnobId]: KnobProvenance<K> } = {
       mmap_read: h('every kernel before a6fde7add78d'),
     },
   },
+  x86_switch_mm_cpumask: {
+    description: 'How x86 switch_mm_irqs_off() updates mm_cpumask around the CR3 load',
+    values: {
+      lazy: m('set the next mm\'s bit if clear, never clear prev\'s (209954cbc7d0 "x86/mm/tlb: Update mm_cpumask lazily"; tlb.c @1f617847)'),
+      'clear-after-cr3': h('set next, load CR3, then clear prev (831d52bc1539 until 209954cbc7d0)'),
+      'clear-before-cr3': h('clear prev while it is still in CR3 (before 831d52bc1539)'),
+    },
+  },
+  kthread_use_mm_irqs: {
+    description: 'Whether kthread_use_mm()/kthread_unuse_mm() keep IRQs off across the active_mm update and the switch',
+    values: {
+      off: m('38cf307c1f20 "mm: fix kthread_use_mm() vs TLB invalidate" (v5.9)'),
+      switch_mm: h('before 38cf307c1f20: switch_mm() with IRQs on across the ->active_mm update'),
+    },
+  },
   tlb_free_pages: {
     description: 'When tlb_flush_mmu() frees the data pages zap_pte_range() queued: after or before the TLB flush',
     values: {

@@ -78,6 +78,8 @@ function toStep(raw: StepData, cpuMm: string | null): Step {
   if ('madvise_dontneed' in raw) return { kind: 'madvise_dontneed', vma: raw.madvise_dontneed };
   if ('gup_fast_hugetlb' in raw) return { kind: 'gup_fast_hugetlb', ...raw.gup_fast_hugetlb };
   if ('hugetlb_reuse' in raw) return { kind: 'hugetlb_reuse', ...raw.hugetlb_reuse };
+  if ('kthread_use_mm' in raw) return { kind: 'kthread_use_mm', mm: raw.kthread_use_mm };
+  if ('switch_to' in raw) return { kind: 'switch_to', mm: raw.switch_to === 'kthread' ? null : raw.switch_to };
   return { kind: 'call', fn: raw.call.fn, context: raw.call.context } as Step;
 }
 
@@ -180,7 +182,9 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
 
   const preemptible = d.cpus.flatMap((c, i) => (c.vcpu_preemptible ? [i] : []));
   const purpose = overrides.purpose ?? 'check';
-  const userMmCpus = d.cpus.flatMap((c, i) => (c.mm !== null ? [i] : []));
+  // A CPU that switches to a task of an mm during the run can have it loaded too.
+  const switchesToMm = (c: (typeof d.cpus)[number]): boolean => c.run.some((r) => typeof r === 'object' && (('switch_to' in r && r.switch_to !== 'kthread') || 'kthread_use_mm' in r));
+  const userMmCpus = d.cpus.flatMap((c, i) => (c.mm !== null || switchesToMm(c) ? [i] : []));
   const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible, user_mm_cpus: userMmCpus, mark_operations: purpose === 'sim', observe_zap_return: checks(d.check.invariants, 'no-stale-tlb-after-zap'), observe_data_page_free: checks(d.check.invariants, 'no-tlb-entry-to-freed-page'), hugetlbfs, ...(d.kernel_pt ? { kernel_pt: { ptes: d.kernel_pt.ptes, iommu_walks: d.kernel_pt.iommu_walks, iotlb_warm: d.kernel_pt.iotlb === 'warm' } } : {}) };
 
   // CPUs.
@@ -195,17 +199,26 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     if (c.vcpu_preemptible && arch !== 'x86-kvm' && arch !== 'x86-kvm-nopv') issues.push(file.issue([...at, 'vcpu_preemptible'], `only an x86-kvm or x86-kvm-nopv guest has vCPUs the host can preempt (arch is ${arch})`));
     const steps = c.run.map((r) => toStep(r, c.mm));
     const taskMm = c.lazy ? null : c.mm;
+    // current->mm as the run list goes: a switch_to changes it for the steps after it.
+    let stepMm = taskMm;
+    const loadable = new Set(c.mm !== null ? [c.mm] : []);
     steps.forEach((s, j) => {
       if (c.mm !== null && !mms.has(c.mm)) return;
-      const msg = validateStep(kernel, taskMm, s);
+      const msg = validateStep(kernel, stepMm, s);
+      if (s.kind === 'switch_to' || s.kind === 'kthread_use_mm') {
+        stepMm = s.mm;
+        if (s.mm !== null) loadable.add(s.mm);
+      }
+      if (s.kind === 'kthread_unuse_mm') stepMm = null;
       if (msg) issues.push(file.issue([...at, 'run', j], msg));
       if (s.kind === 'call' && s.context === 'spinlock') usesDemoLock = true;
     });
     c.walks.forEach((w, j) => {
-      if (c.mm === null) issues.push(file.issue([...at, 'walks', j], 'hardware walks need a loaded mm: set mm'));
-      const m = c.mm !== null ? mms.get(c.mm) : undefined;
-      if (m && !m.vmas.some((v) => w.slot >= v.start && w.slot < v.end)) issues.push(file.issue([...at, 'walks', j, 'slot'], `slot ${w.slot} is not inside a VMA of ${c.mm}`));
-      if (m && w.page >= m.ptes_per_table) issues.push(file.issue([...at, 'walks', j, 'page'], `page ${w.page} is beyond ptes_per_table ${m.ptes_per_table}`));
+      if (loadable.size === 0) issues.push(file.issue([...at, 'walks', j], 'hardware walks need a loaded mm: set mm, or switch_to one in the run list'));
+      // The walk's address must be inside a VMA of some mm the CPU can have loaded.
+      const ms = [...loadable].flatMap((n) => mms.get(n) ?? []);
+      if (ms.length > 0 && !ms.some((m) => m.vmas.some((v) => w.slot >= v.start && w.slot < v.end))) issues.push(file.issue([...at, 'walks', j, 'slot'], `slot ${w.slot} is not inside a VMA of ${[...loadable].join(' or ')}`));
+      if (ms.length > 0 && ms.every((m) => w.page >= m.ptes_per_table)) issues.push(file.issue([...at, 'walks', j, 'page'], `page ${w.page} is beyond ptes_per_table ${Math.max(...ms.map((m) => m.ptes_per_table))}`));
     });
     const mode = c.mode ?? (steps.length === 0 || steps[0]?.kind === 'idle' ? 'idle' : 'kernel');
     cpuBoot.push({ mm: c.mm, lazy: c.lazy, mode, warm_tlb: c.tlb === 'warm' });

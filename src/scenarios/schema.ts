@@ -79,12 +79,17 @@ const STEP_ARGS = {
   madvise_dontneed: name,
   gup_fast_hugetlb: z.strictObject({ table: z.int().min(0).default(0), page: z.int().min(0).default(0) }),
   hugetlb_reuse: z.strictObject({ table: z.int().min(0).default(0), page: z.int().min(0).default(0) }),
+  // context switches (issue #11)
+  /** Schedule to a task of an mm (`{ switch_to: B }`) or to a kernel thread (`{ switch_to: kthread }`). */
+  switch_to: name,
+  /** A kernel thread adopts an mm: `{ kthread_use_mm: A }` (kthread_unuse_mm is a bare step). */
+  kthread_use_mm: name,
 } as const;
 
 /** Steps written as a bare word: `- idle`. */
-const BARE_STEPS = ['idle', 'user', 'exit_mmap', 'vmap_huge', 'vmap_small'] as const;
+const BARE_STEPS = ['idle', 'user', 'exit_mmap', 'vmap_huge', 'vmap_small', 'kthread_unuse_mm'] as const;
 
-export const STEP_KINDS = ['munmap', 'mmap', 'fault', 'touch', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'cyclictest', 'call', 'collapse', 'split', 'madvise_dontneed', 'gup_fast_hugetlb', 'hugetlb_reuse', 'vmap_huge', 'vmap_small'] as const;
+export const STEP_KINDS = ['munmap', 'mmap', 'fault', 'touch', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'cyclictest', 'call', 'collapse', 'split', 'madvise_dontneed', 'gup_fast_hugetlb', 'hugetlb_reuse', 'vmap_huge', 'vmap_small', 'switch_to', 'kthread_use_mm', 'kthread_unuse_mm'] as const;
 
 type StepArgs = { readonly [K in keyof typeof STEP_ARGS]: { readonly [P in K]: z.output<(typeof STEP_ARGS)[K]> } };
 export type StepData = (typeof BARE_STEPS)[number] | StepArgs[keyof StepArgs];

@@ -25,6 +25,7 @@ import { collapse_huge_page } from '../model/mm/khugepaged.js';
 import { split_huge_pmd } from '../model/mm/huge_memory.js';
 import { madvise_dontneed } from '../model/mm/madvise.js';
 import { vmap_small, vmap_try_huge_pmd } from '../model/mm/vmalloc.js';
+import { context_switch, kthread_unuse_mm, kthread_use_mm } from '../model/kernel/sched/switch.js';
 
 /** A sync primitive a workload can call directly (to test its context rules). */
 export type SyncFn = 'tlb_remove_table_sync_one' | 'tlb_remove_table_sync_rcu' | 'synchronize_rcu' | 'synchronize_rcu_expedited';
@@ -73,7 +74,19 @@ export type Step =
   /** vmap of a huge page over the kernel vmalloc range: frees its PTE table (mm/vmalloc.ts). */
   | { readonly kind: 'vmap_huge' }
   /** vmap of small pages over the kernel vmalloc range: allocates a kernel PTE table if none. */
-  | { readonly kind: 'vmap_small' };
+  | { readonly kind: 'vmap_small' }
+  // context switches (issue #11)
+  /**
+   * The CPU schedules to another task: a user task of mm `mm` (switch_mm_irqs_off() on x86,
+   * switch_mm() on arm64), or a kernel thread (`mm` null: enter_lazy_tlb(), the loaded mm is
+   * borrowed). Later steps of the CPU run in that task: current->mm is `mm`. A migration of a task
+   * of A from CPU X to CPU Y is `switch_to: kthread` (or another task) on X and `switch_to: A` on Y.
+   */
+  | { readonly kind: 'switch_to'; readonly mm: string | null }
+  /** The CPU's kernel thread adopts mm `mm` (kthread_use_mm()); later steps run on it. */
+  | { readonly kind: 'kthread_use_mm'; readonly mm: string }
+  /** The CPU's kernel thread drops the mm it adopted (kthread_unuse_mm()): lazy on it. */
+  | { readonly kind: 'kthread_unuse_mm' };
 
 function* runSync(cur: Ctx, fn: SyncFn): Proc<void> {
   switch (fn) {
@@ -181,6 +194,26 @@ export function* runStep(cur: Ctx, step: Step): Proc<void> {
       return yield* vmap_try_huge_pmd(cur);
     case 'vmap_small':
       return yield* vmap_small(cur);
+    case 'switch_to':
+    case 'kthread_use_mm':
+    case 'kthread_unuse_mm':
+      // The new context is the caller's to keep (taskThread()); here only the switch itself.
+      yield* changeMm(cur, step);
+      return;
+  }
+}
+
+/** The steps that change current->mm: the context the CPU's later steps run in. */
+function* changeMm(cur: Ctx, step: Step): Proc<Ctx> {
+  switch (step.kind) {
+    case 'switch_to':
+      return yield* context_switch(cur, step.mm, switchComm(cur.cpu, step.mm));
+    case 'kthread_use_mm':
+      return yield* kthread_use_mm(cur, step.mm);
+    case 'kthread_unuse_mm':
+      return yield* kthread_unuse_mm(cur);
+    default:
+      return cur;
   }
 }
 
@@ -224,7 +257,18 @@ export function describeStep(step: Step): string {
       return 'vmap a huge page over the vmalloc range (pmd_free_pte_page)';
     case 'vmap_small':
       return 'vmap small pages over the vmalloc range (pte_alloc_kernel)';
+    case 'switch_to':
+      return step.mm === null ? 'context switch to a kernel thread (lazy TLB)' : `context switch to a task of ${step.mm}`;
+    case 'kthread_use_mm':
+      return `kthread_use_mm(${step.mm})`;
+    case 'kthread_unuse_mm':
+      return 'kthread_unuse_mm()';
   }
+}
+
+/** The comm of the task a CPU switches to. */
+function switchComm(cpu: number, mm: string | null): string {
+  return mm === null ? `kthread/${cpu}` : `task-${mm}/${cpu}`;
 }
 
 /** The task of CPU `cpu`: its steps in order. */
@@ -238,13 +282,18 @@ export function taskThread(k: Kernel, cpu: number, comm: string, mm: string | nu
     cpu,
     kind: 'task',
     body: function* () {
-      const cur: Ctx = { k, cpu, comm, mm, context: 'task' };
+      const first: Ctx = { k, cpu, comm, mm, context: 'task' };
+      let cur = first;
       for (let r = 0; r < repeat; r++) {
+        // Each round starts in the task the CPU booted with (a round of a repeated run list is the
+        // same work again).
+        if (r > 0 && cur.mm !== first.mm) cur = yield* context_switch(cur, first.mm, first.comm);
         for (const s of steps) {
           // cyclictest measures itself (its wakeup latency), not as an operation.
           const mark = k.mark_operations && s.kind !== 'cyclictest';
           if (mark) yield* local({ fn: s.kind, desc: `${describeStep(s)} begins` }, { cls: 'marker' }, [{ type: 'workload', cpu, op: s.kind, phase: 'begin' }]);
-          yield* runStep(cur, s);
+          if (s.kind === 'switch_to' || s.kind === 'kthread_use_mm' || s.kind === 'kthread_unuse_mm') cur = yield* changeMm(cur, s);
+          else yield* runStep(cur, s);
           if (mark) yield* local({ fn: s.kind, desc: `${describeStep(s)} ends` }, { cls: 'marker' }, [{ type: 'workload', cpu, op: s.kind, phase: 'end' }]);
         }
       }
@@ -273,6 +322,10 @@ export function kvmHostThread(k: Kernel, cpu: number): ThreadSpec {
 
 /** Checks a step against the kernel's layout; returns an error message or null. */
 export function validateStep(k: Kernel, mm: string | null, step: Step): string | null {
+  if (step.kind === 'kthread_use_mm' && !k.mms.has(step.mm)) return `kthread_use_mm: '${step.mm}' is not an mm of the scenario (has: ${[...k.mms.keys()].join(', ')})`;
+  if (step.kind === 'kthread_use_mm' && mm !== null) return `kthread_use_mm needs a kernel thread (current->mm is ${mm}): switch_to: kthread first, or start the CPU without mm`;
+  if (step.kind === 'kthread_unuse_mm' && mm === null) return 'kthread_unuse_mm needs a kernel thread that adopted an mm (kthread_use_mm first)';
+  if (step.kind === 'switch_to' && step.mm !== null && !k.mms.has(step.mm)) return `switch_to: '${step.mm}' is not an mm of the scenario (has: ${[...k.mms.keys()].join(', ')}; 'kthread' for a kernel thread)`;
   if (step.kind === 'exit_mmap' && !k.mms.has(step.mm)) return 'exit_mmap needs the CPU to have an mm loaded (set mm; an exiting task runs lazily on it)';
   if (step.kind === 'munmap' || step.kind === 'mmap' || step.kind === 'touch' || step.kind === 'fault' || step.kind === 'gup_fast' || step.kind === 'pte_offset_map') {
     if (mm === null) return `${step.kind} needs the CPU to run a task of an mm (set 'mm', not lazy)`;

@@ -319,7 +319,7 @@ describe('semantic errors', () => {
       [
         "x.yaml:6:31: error: cpus[0].walks[0].slot: slot 4 is not inside a VMA of A",
         "x.yaml:6:40: error: cpus[0].walks[0].page: page 3 is beyond ptes_per_table 1",
-        "x.yaml:7:16: error: cpus[1].walks[0]: hardware walks need a loaded mm: set mm",
+        "x.yaml:7:16: error: cpus[1].walks[0]: hardware walks need a loaded mm: set mm, or switch_to one in the run list",
       ]
     `);
     expect(e.issues.map((i) => textAt(text, i.pos).slice(0, 1))).toEqual(['4', '3', '{']);
