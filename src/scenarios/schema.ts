@@ -79,12 +79,15 @@ const STEP_ARGS = {
   madvise_dontneed: name,
   gup_fast_hugetlb: z.strictObject({ table: z.int().min(0).default(0), page: z.int().min(0).default(0) }),
   hugetlb_reuse: z.strictObject({ table: z.int().min(0).default(0), page: z.int().min(0).default(0) }),
+  // file THP collapse and split/migration entries (issue #11)
+  /** khugepaged / MADV_COLLAPSE of the file pages behind a 2 MiB slot; `mm` defaults to the CPU's mm. */
+  collapse_file: z.strictObject({ slot: z.int().min(0), mm: name.optional() }),
 } as const;
 
 /** Steps written as a bare word: `- idle`. */
 const BARE_STEPS = ['idle', 'user', 'exit_mmap', 'vmap_huge', 'vmap_small'] as const;
 
-export const STEP_KINDS = ['munmap', 'mmap', 'fault', 'touch', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'cyclictest', 'call', 'collapse', 'split', 'madvise_dontneed', 'gup_fast_hugetlb', 'hugetlb_reuse', 'vmap_huge', 'vmap_small'] as const;
+export const STEP_KINDS = ['munmap', 'mmap', 'fault', 'touch', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'cyclictest', 'call', 'collapse', 'split', 'madvise_dontneed', 'gup_fast_hugetlb', 'hugetlb_reuse', 'vmap_huge', 'vmap_small', 'collapse_file'] as const;
 
 type StepArgs = { readonly [K in keyof typeof STEP_ARGS]: { readonly [P in K]: z.output<(typeof STEP_ARGS)[K]> } };
 export type StepData = (typeof BARE_STEPS)[number] | StepArgs[keyof StepArgs];
