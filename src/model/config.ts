@@ -300,6 +300,20 @@ export interface KernelConfig {
    *               inside it); enter_lazy_tlb() with IRQs on
    */
   readonly kthread_use_mm_irqs: 'off' | 'switch_mm';
+  // file THP collapse and split/migration entries (issue #11)
+  /**
+   * The `freed_tables` argument x86's flush_tlb_range() passes to flush_tlb_mm_range()
+   * (arch/x86/include/asm/tlbflush.h), which pmdp_collapse_flush() and pmdp_invalidate() use:
+   *  - true:  since 3ef938c35035 "x86/mm: Fix flush_tlb_range() when used for zapping normal
+   *           PMDs" (Jann Horn, posted 2025-01-03, Fixes: 016c4d92cd16; backported to the stable
+   *           trees down to 5.4 in April 2025): a PMD-stride flush may
+   *           remove a page table, so lazy CPUs are IPI'd too (native_flush_tlb_multi());
+   *  - false: from 016c4d92cd16 "x86/mm/tlb: Add freed_tables argument to flush_tlb_mm_range"
+   *           (v4.20) until 3ef938c35035: lazy CPUs are skipped (should_flush_tlb()), and their
+   *           paging-structure caches keep the retracted table.
+   * arm64's flush_tlb_range() is never leaf-only, whatever this says.
+   */
+  readonly x86_flush_tlb_range_freed_tables: boolean;
 }
 
 export type KnobId = keyof KernelConfig;
@@ -349,6 +363,8 @@ export const DEFAULT_CONFIG: KernelConfig = {
   // context switches and mm switching (issue #11)
   x86_switch_mm_cpumask: 'lazy',
   kthread_use_mm_irqs: 'off',
+  // file THP collapse and split/migration entries (issue #11)
+  x86_flush_tlb_range_freed_tables: true,
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -389,4 +405,6 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   // context switches and mm switching (issue #11)
   x86_switch_mm_cpumask: ['lazy', 'clear-after-cr3', 'clear-before-cr3'],
   kthread_use_mm_irqs: ['off', 'switch_mm'],
+  // file THP collapse and split/migration entries (issue #11)
+  x86_flush_tlb_range_freed_tables: 'boolean',
 };

@@ -257,6 +257,13 @@ export const KNOB_PROVENANCE: { readonly [K in KnobId]: KnobProvenance<K> } = {
       switch_mm: h('before 38cf307c1f20: switch_mm() with IRQs on across the ->active_mm update'),
     },
   },
+  x86_flush_tlb_range_freed_tables: {
+    description: 'x86 flush_tlb_range() (used by pmdp_collapse_flush() and pmdp_invalidate()) passes freed_tables, so lazy CPUs are IPI\'d',
+    values: {
+      true: m('3ef938c35035 "x86/mm: Fix flush_tlb_range() when used for zapping normal PMDs" (Jann Horn, Jan 2025; stable to 5.4)'),
+      false: h('016c4d92cd16 (v4.20) until 3ef938c35035: freed_tables false, lazy CPUs skipped'),
+    },
+  },
   tlb_free_pages: {
     description: 'When tlb_flush_mmu() frees the data pages zap_pte_range() queued: after or before the TLB flush',
     values: {

@@ -80,13 +80,14 @@ function toStep(raw: StepData, cpuMm: string | null): Step {
   if ('hugetlb_reuse' in raw) return { kind: 'hugetlb_reuse', ...raw.hugetlb_reuse };
   if ('kthread_use_mm' in raw) return { kind: 'kthread_use_mm', mm: raw.kthread_use_mm };
   if ('switch_to' in raw) return { kind: 'switch_to', mm: raw.switch_to === 'kthread' ? null : raw.switch_to };
+  if ('collapse_file' in raw) return { kind: 'collapse_file', mm: raw.collapse_file.mm ?? cpuMm ?? '', slot: raw.collapse_file.slot };
   return { kind: 'call', fn: raw.call.fn, context: raw.call.context } as Step;
 }
 
 function commOf(steps: readonly Step[], cpu: number): string {
   const first = steps.find((s) => s.kind !== 'idle' && s.kind !== 'user');
   if (!first) return `swapper/${cpu}`;
-  if (first.kind === 'collapse') return 'khugepaged';
+  if (first.kind === 'collapse' || first.kind === 'collapse_file') return 'khugepaged';
   return first.kind === 'call' ? first.fn : first.kind;
 }
 

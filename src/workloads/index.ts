@@ -21,7 +21,7 @@ import { rcu_read_lock, rcu_read_unlock, synchronize_rcu, synchronize_rcu_expedi
 import { mmSpec } from '../model/kernel.js';
 import { do_nanosleep } from '../model/kernel/time.js';
 import { hugetlb_reuse } from '../model/mm/hugetlb.js';
-import { collapse_huge_page } from '../model/mm/khugepaged.js';
+import { collapse_file, collapse_huge_page } from '../model/mm/khugepaged.js';
 import { split_huge_pmd } from '../model/mm/huge_memory.js';
 import { madvise_dontneed } from '../model/mm/madvise.js';
 import { vmap_small, vmap_try_huge_pmd } from '../model/mm/vmalloc.js';
@@ -86,7 +86,14 @@ export type Step =
   /** The CPU's kernel thread adopts mm `mm` (kthread_use_mm()); later steps run on it. */
   | { readonly kind: 'kthread_use_mm'; readonly mm: string }
   /** The CPU's kernel thread drops the mm it adopted (kthread_unuse_mm()): lazy on it. */
-  | { readonly kind: 'kthread_unuse_mm' };
+  | { readonly kind: 'kthread_unuse_mm' }
+  // file THP collapse and split/migration entries (issue #11)
+  /**
+   * khugepaged (or MADV_COLLAPSE) collapses the page cache behind 2 MiB slot `slot` of `mm`'s
+   * file/shmem mapping into a THP: collapse_file() unmaps the small pages and
+   * retract_page_tables() frees the PTE table with pte_free_defer() (mm/khugepaged.ts).
+   */
+  | { readonly kind: 'collapse_file'; readonly mm: string; readonly slot: number };
 
 function* runSync(cur: Ctx, fn: SyncFn): Proc<void> {
   switch (fn) {
@@ -194,6 +201,9 @@ export function* runStep(cur: Ctx, step: Step): Proc<void> {
       return yield* vmap_try_huge_pmd(cur);
     case 'vmap_small':
       return yield* vmap_small(cur);
+    case 'collapse_file':
+      yield* collapse_file(cur, step.mm, step.slot);
+      return;
     case 'switch_to':
     case 'kthread_use_mm':
     case 'kthread_unuse_mm':
@@ -263,6 +273,8 @@ export function describeStep(step: Step): string {
       return `kthread_use_mm(${step.mm})`;
     case 'kthread_unuse_mm':
       return 'kthread_unuse_mm()';
+    case 'collapse_file':
+      return `collapse_file(${step.mm}, slot ${step.slot}): retract_page_tables()`;
   }
 }
 
@@ -351,6 +363,10 @@ export function validateStep(k: Kernel, mm: string | null, step: Step): string |
     if (!f) return `${step.kind}: hugetlbfs file '${h.file}' is not defined`;
     if (step.table >= f.tables) return `table ${step.table} is beyond the ${f.tables} PMD table(s) of hugetlbfs file ${f.name}`;
     if (step.page >= f.pages) return `page ${step.page} is beyond the ${f.pages} huge page(s) per table of ${f.name}`;
+  }
+  if (step.kind === 'collapse_file') {
+    if (!k.mms.has(step.mm)) return step.mm === '' ? 'collapse_file needs an mm: set the CPU\'s mm or collapse_file: { mm, slot }' : `collapse_file: '${step.mm}' is not an mm of the scenario`;
+    if (!mmSpec(k, step.mm).vmas.some((v) => step.slot >= v.start && step.slot < v.end)) return `slot ${step.slot} is not inside a VMA of ${step.mm}`;
   }
   if (step.kind === 'collapse') {
     if (!k.mms.has(step.mm)) return step.mm === '' ? 'collapse needs an mm: set the CPU\'s mm or collapse: { mm, slot }' : `collapse: '${step.mm}' is not an mm of the scenario`;

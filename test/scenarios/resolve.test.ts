@@ -458,6 +458,18 @@ describe('pte_offset_map steps', () => {
   });
 });
 
+describe('collapse_file steps', () => {
+  it('resolve to a khugepaged thread on the named mm (or the CPU\'s), and are checked against its VMAs', () => {
+    const ok = load(MINIMAL.replace('{ gup_fast: { slot: 0 } }', '{ collapse_file: { slot: 1 } }'));
+    expect(ok.program.threads.map((t) => t.name)).toEqual(['munmap', 'khugepaged']);
+    expect(ok.resolved.cpu[1]!.run[0]).toContain('collapse_file(A, slot 1)');
+    const text = MINIMAL.replace('{ gup_fast: { slot: 0 } }', '{ collapse_file: { slot: 7 } }');
+    expect(onlyError(text)).toBe('x.yaml:15:21: error: cpus[1].run[0]: slot 7 is not inside a VMA of A');
+    const noMm = MINIMAL.replace('{ gup_fast: { slot: 0 } }', '{ collapse_file: { slot: 0, mm: Z } }');
+    expect(onlyError(noMm)).toBe("x.yaml:15:21: error: cpus[1].run[0]: collapse_file: 'Z' is not an mm of the scenario");
+  });
+});
+
 describe('command-line overrides', () => {
   const file = () => parseScenario(MINIMAL.replace('{ preset: sync-rcu, batch_alloc: fails }', '{ preset: sync-rcu, batch_alloc: fails, remove_table_one: none }'), FILE);
 

@@ -41,7 +41,8 @@ import { pmd_table_of, vma_covers } from './huge_memory.js';
 import { page_table_lock } from './memory.js';
 import { tlb_remove_table_sync_one_mm, tlb_remove_table_sync_rcu } from './mmu_gather.js';
 import { ptl } from './page_alloc.js';
-import { pgtable_trans_huge_deposit, pmdp_collapse_flush } from './pgtable-generic.js';
+import { pgtable_trans_huge_deposit, pmdp_collapse_flush, pmdp_get_lockless_sync, pte_free_defer } from './pgtable-generic.js';
+import { new_mmu_gather, tlb_flush_pte_range } from '../include/asm-generic/tlb.js';
 import { folioLoc, pageLoc, ptLoc, type FolioState, type PageState, type PtEntry } from '../state.js';
 import { mmSpec } from '../kernel.js';
 import { vma_end_write_all, vma_start_write } from '../include/linux/mmap_lock.js';
@@ -303,4 +304,96 @@ function* collapse_install_pmd(cur: Ctx, fn: string, pmdT: string, slot: number,
       };
     },
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// File / shmem collapse (CONFIG_SHMEM / CONFIG_READ_ONLY_THP_FOR_FS), read at torvalds 00f58104.
+
+/**
+ * try_to_unmap(folio, TTU_IGNORE_MLOCK | TTU_BATCH_FLUSH) of each small page-cache folio that
+ * `mm` maps in 2 MiB slot `slot`, as collapse_file() does before it replaces them in the page
+ * cache, reduced to the page tables: under the PTE lock clear every PTE of the slot's table
+ * (try_to_unmap_one()'s ptep_get_and_clear() per mapping), then try_to_unmap_flush(), the batched
+ * flush: arch_tlbbatch_flush(), which on x86 is flush_tlb_multi() with freed_tables = false (lazy
+ * CPUs skipped) -- modelled as the arch's tlb_flush() of a gather with a PTE-level range and no
+ * freed tables. The table stays linked, empty: retract_page_tables() removes it. The page-cache
+ * side (the xarray, folio locks and refcount checks, the copy into the new THP) is not modelled:
+ * the folios of a file are not the model's anonymous data pages (docs/model.md §5.18).
+ * Returns the PTE table, or null if the slot has none.
+ */
+function* try_to_unmap_slot(cur: Ctx, mm: string, slot: number): Proc<string | null> {
+  const pmdT = yield* pmd_table_of(cur, 'try_to_unmap_one', mm);
+  if (pmdT === null) return null;
+  const pmd = yield* pxd_read(cur, 'try_to_unmap_one', pmdT, slot);
+  if (pmd === null || !('table' in pmd)) return null;
+  const table = pmd.table;
+  const n = cur.k.mms.get(mm)?.ptes_per_table ?? 0;
+  const ptes: Loc[] = Array.from({ length: n }, (_, i) => ptLoc(table, i));
+  yield* spin_lock(cur, 'try_to_unmap_one', ptl(table));
+  yield* access({
+    fn: 'try_to_unmap_one',
+    desc: `ptep_get_and_clear(${table}[0..${n - 1}])`,
+    cost: { cls: 'pt_write', n },
+    reads: [],
+    writes: ptes,
+    effect: () => ({ writes: ptes.map((l): [Loc, Value] => [l, null]) }),
+  });
+  yield* spin_unlock(cur, 'try_to_unmap_one', ptl(table));
+  const tlb = new_mmu_gather(mm);
+  tlb_flush_pte_range(tlb, slot);
+  yield* cur.k.arch.tlb_flush(cur, tlb);
+  return table;
+}
+
+/**
+ * retract_page_tables(mapping, pgoff) for the mapping of the file by `mm` at 2 MiB slot `slot`
+ * (the model's i_mmap holds that one VMA; i_mmap_lock_read() is not modelled: nothing else in the
+ * model takes it). As since Hugh Dickins's v6.6 series (1d65b771bc08 "mm/khugepaged:
+ * retract_page_tables() without mmap or vma lock"): no mmap_lock, no VMA lock.
+ * find_pmd_or_thp_or_none() must find a PMD that links a PTE table; mmu notifiers are not modelled;
+ * pml = pmd_lock(); ptl = pte_lockptr(), nested; the anon_vma / userfaultfd_wp() re-check (no
+ * anon_vma or uffd in the model: passes); pgt_pmd = pmdp_collapse_flush() (the flush_tlb_range()
+ * whose freed_tables x86 hard-codes since 3ef938c35035, config.x86_flush_tlb_range_freed_tables);
+ * pmdp_get_lockless_sync(); unlock both; mm_dec_nr_ptes() (not modelled);
+ * pte_free_defer(pmd_pgtable(pgt_pmd)). Returns the retracted table, or null.
+ *
+ * The table is FREED (after a grace period), not reused: the anonymous collapse's walker sync is
+ * not needed (an RCU walker or an IRQ-off GUP-fast holds off the grace period), but a lazy CPU's
+ * walk cache is not an RCU reader: only the flush removes it.
+ */
+export function* retract_page_tables(cur: Ctx, mm: string, slot: number): Proc<string | null> {
+  // find_pmd_or_thp_or_none(mm, addr, &pmd) != SCAN_SUCCEED: continue
+  const pmdT = yield* pmd_table_of(cur, 'find_pmd_or_thp_or_none', mm);
+  if (pmdT === null) return null;
+  const pmd = yield* pxd_read(cur, 'check_pmd_state', pmdT, slot);
+  if (pmd === null || !('table' in pmd)) return null;
+  const table = pmd.table;
+  yield* spin_lock(cur, 'retract_page_tables', page_table_lock(mm));
+  yield* spin_lock(cur, 'retract_page_tables', ptl(table));
+  const pgt_pmd = yield* pmdp_collapse_flush(cur, mm, pmdT, slot);
+  yield* pmdp_get_lockless_sync(cur, 'retract_page_tables');
+  yield* spin_unlock(cur, 'retract_page_tables', ptl(table));
+  yield* spin_unlock(cur, 'retract_page_tables', page_table_lock(mm));
+  if (pgt_pmd === null || !('table' in pgt_pmd)) throw new Error(`retract_page_tables: ${pmdT}[${slot}] changed under the PTE lock: ${describeEntry(pgt_pmd)}`);
+  yield* pte_free_defer(cur, 'retract_page_tables', pgt_pmd.table);
+  return pgt_pmd.table;
+}
+
+/**
+ * collapse_file(mm, addr, file, start, cc) (khugepaged's hpage_collapse_scan_file(), or
+ * MADV_COLLAPSE, on a file or shmem VMA), reduced to the page tables: alloc_charge_folio() (a
+ * name); try_to_unmap() of the small folios (above); the page cache now holds the THP;
+ * retract_page_tables(). The THP is not mapped by a PMD here: the next fault maps it (or
+ * MADV_COLLAPSE's collapse_pte_mapped_thp() installs it, not modelled). Runs without the
+ * mmap_lock (khugepaged_scan_mm_slot() drops it before hpage_collapse_scan_file()).
+ * Returns the scan result.
+ */
+export function* collapse_file(cur: Ctx, mm: string, slot: number): Proc<ScanResult> {
+  yield* local({ fn: 'alloc_charge_folio', desc: `allocate and charge the page-cache THP for ${mm}'s slot ${slot}` }, { cls: 'page_alloc' });
+  if (!(yield* vma_covers(cur, 'collapse_file', mm, slot))) return 'SCAN_VMA_NULL';
+  yield* local({ fn: 'collapse_file', desc: 'copy the small folios into the THP, replace them in the page cache' }, { cls: 'thp_copy' });
+  const unmapped = yield* try_to_unmap_slot(cur, mm, slot);
+  if (unmapped === null) return 'SCAN_NO_PTE_TABLE';
+  yield* retract_page_tables(cur, mm, slot);
+  return 'SCAN_SUCCEED';
 }

@@ -10,11 +10,12 @@
  *    pgtable_trans_huge_deposit() / pgtable_trans_huge_withdraw() (generic: x86 and arm64 define
  *    neither __HAVE_ARCH_PGTABLE_DEPOSIT nor pmdp_collapse_flush), pmdp_invalidate().
  */
-import { access, type Proc, type Value } from '../../core/index.js';
+import { access, local, type Proc, type Value } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
 import { new_mmu_gather, tlb_flush_pmd_range } from '../include/asm-generic/tlb.js';
 import { describeEntry, pgdTable, walker_read_entry } from '../include/linux/pgtable.js';
-import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
+import { call_rcu, rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
+import { pagetable_free } from './page_alloc.js';
 import { pmdHugePteLoc, ptLoc, type PtEntry } from '../state.js';
 
 function tablePtr(e: PtEntry): { table: string; gen: number } | null {
@@ -36,9 +37,12 @@ export function* pte_offset_map_walk(cur: Ctx, slot: number, page: number): Proc
 
 /**
  * flush_tlb_range(vma, start, end) for a 2 MiB range of `mm`, as the arches define it:
- *  - x86: flush_tlb_mm_range(vma->vm_mm, start, end, stride, true): freed_tables is always true
- *    since 3ef938c35035, so native_flush_tlb_multi() IPIs every CPU in mm_cpumask, lazy ones too;
- *    INVLPGB and KVM's PV flush go their own ways (arch/x86/mm/tlb.ts);
+ *  - x86 (asm/tlbflush.h): flush_tlb_mm_range(vma->vm_mm, start, end, stride, freed_tables),
+ *    freed_tables = config.x86_flush_tlb_range_freed_tables: true since 3ef938c35035 ("x86/mm: Fix
+ *    flush_tlb_range() when used for zapping normal PMDs": collapse_pte_mapped_thp() ->
+ *    pmdp_collapse_flush() -> flush_tlb_range() removes a page table), so native_flush_tlb_multi()
+ *    IPIs every CPU in mm_cpumask, lazy ones too; false from 016c4d92cd16 (v4.20) until then, so
+ *    lazy CPUs were skipped. INVLPGB and KVM's PV flush go their own ways (arch/x86/mm/tlb.ts);
  *  - arm64: __flush_tlb_range(vma, start, end, stride, last_level = false, ...): never leaf-only,
  *    "since we may be invalidating table entries as part of collapsing hugepages" (tlbflush.h).
  * Both are exactly what the arch's tlb_flush() does for an mmu_gather with freed_tables set and a
@@ -48,7 +52,7 @@ export function* pte_offset_map_walk(cur: Ctx, slot: number, page: number): Proc
 export function* flush_tlb_range(cur: Ctx, mm: string, slot: number): Proc<void> {
   const tlb = new_mmu_gather(mm);
   tlb_flush_pmd_range(tlb, slot);
-  tlb.freed_tables = true;
+  tlb.freed_tables = cur.k.arch.id.startsWith('x86') ? cur.k.config.x86_flush_tlb_range_freed_tables : true;
   yield* cur.k.arch.tlb_flush(cur, tlb);
 }
 
@@ -140,4 +144,31 @@ export function* pgtable_trans_huge_withdraw(cur: Ctx, caller: string, pmdTable:
       return { writes: [[loc, list.slice(1) as Value]], result: list[0] as string, note: `withdrew ${list[0]}` };
     },
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// File THP collapse (issue #11).
+
+/**
+ * pte_free_defer(mm, pgtable) (generic, CONFIG_TRANSPARENT_HUGEPAGE; torvalds 00f58104, added by
+ * Hugh Dickins's v6.6 series, "mm/pgtable: add pte_free_defer() for pgtable as page"):
+ * call_rcu(&page->rcu_head, pte_free_now): the PTE table is freed after a grace period, so an
+ * rcu_read_lock()ed walker (__pte_offset_map()) that loaded the old PMD can still read it; the
+ * table is reported as unhooked (`pt_unhook`) for the simulator's accounting. RCU protects
+ * software walkers only: a CPU's paging-structure cache is not an RCU reader, so the flush before
+ * this call must reach every CPU that may cache the table, lazy ones included (3ef938c35035).
+ */
+export function* pte_free_defer(cur: Ctx, caller: string, pgtable: string): Proc<void> {
+  yield* local({ fn: caller, desc: `pte_free_defer(${pgtable})` }, undefined, [{ type: 'pt_unhook', cpu: cur.cpu, fn: caller, table: pgtable }]);
+  yield* call_rcu(cur, `${pgtable}->rcu_head`, (cb) => pagetable_free(cb, 'pte_free_now', pgtable), 'pte_free_now');
+}
+
+/**
+ * pmdp_get_lockless_sync() (include/linux/pgtable.h, torvalds 00f58104): tlb_remove_table_sync_one()
+ * only where a PMD is read in two halves (CONFIG_PGTABLE_LEVELS > 2 on 32-bit with split PMD
+ * reads: x86 PAE, arm LPAE, mips ...); an empty function on x86-64 and arm64, the model's machines.
+ */
+export function* pmdp_get_lockless_sync(cur: Ctx, caller: string): Proc<void> {
+  void cur;
+  yield* local({ fn: caller, desc: 'pmdp_get_lockless_sync(): nothing on a 64-bit PMD' });
 }
