@@ -242,6 +242,32 @@ export interface KernelConfig {
    *  'mmap_read' the mmap_lock for read (every kernel before a6fde7add78d)
    */
   readonly madvise_dontneed_lock: 'vma_read' | 'mmap_read';
+  // old mmu_gather forms (issue #11)
+  /**
+   * tlb_needs_table_invalidate() as the arch defines it, or forced false:
+   *  true   the asm-generic default `(true)`: tlb_table_invalidate() calls tlb_flush_mmu_tlbonly()
+   *         before a batch or a single table is freed (x86 and arm64; made the default by
+   *         0ed1325967ab "mm/mmu_gather: invalidate TLB correctly on batch allocation failure and
+   *         flush", v5.5, which replaced HAVE_RCU_TABLE_NO_INVALIDATE; x86 had opted in through
+   *         HAVE_RCU_TABLE_INVALIDATE since d86564a2f085 "mm/tlb, x86/mm: Support invalidating TLB
+   *         caches for RCU_TABLE_FREE", v4.19-rc1, Aug 2018)
+   *  false  no invalidate before the free: right for powerpc hash and sparc64, whose hardware does
+   *         not walk the Linux page tables (`radix_enabled()` / `(false)`); the bug on x86 with
+   *         paravirt RCU_TABLE_FREE before d86564a2f085 (Jann Horn's report: the !*batch slow path
+   *         freed a table the paging-structure caches still pointed to)
+   */
+  readonly table_invalidate: boolean;
+  /**
+   * The `if (atomic_read(&tlb->mm->mm_users) < 2) { __tlb_remove_table(table); return; }` shortcut
+   * at the top of tlb_remove_table() (mm/memory.c, from 267239116987 "mm, powerpc: move the RCU
+   * page-table freeing into generic code", v3.4):
+   *  false  removed by "mm/tlb: Remove tlb_remove_table() non-concurrent condition" (Peter
+   *         Zijlstra, posted 2018-08-22 as [PATCH 2/4], Cc stable, merged for v4.19-rc1): a CPU
+   *         with only a lazy (mm_count) reference can still walk the tables speculatively
+   *  true   every kernel with HAVE_RCU_TABLE_FREE from v3.4 to v4.18: with fewer than two users
+   *         the table is freed at once, before the TLB flush
+   */
+  readonly mm_users_shortcut: boolean;
 }
 
 export type KnobId = keyof KernelConfig;
@@ -284,6 +310,9 @@ export const DEFAULT_CONFIG: KernelConfig = {
   munmap_vma_start_write: true,
   collapse_vma_start_write: 'before_check',
   madvise_dontneed_lock: 'vma_read',
+  // old mmu_gather forms (issue #11)
+  table_invalidate: true,
+  mm_users_shortcut: false,
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -317,4 +346,7 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   munmap_vma_start_write: 'boolean',
   collapse_vma_start_write: ['before_check', 'after_check', 'none'],
   madvise_dontneed_lock: ['vma_read', 'mmap_read'],
+  // old mmu_gather forms (issue #11)
+  table_invalidate: 'boolean',
+  mm_users_shortcut: 'boolean',
 };
