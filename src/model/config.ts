@@ -268,6 +268,18 @@ export interface KernelConfig {
    *         the table is freed at once, before the TLB flush
    */
   readonly mm_users_shortcut: boolean;
+  /**
+   * Whether pmd_free_pte_page() / pud_free_pmd_page() invalidate the kernel TLB and walk caches
+   * between clearing the entry and freeing the table it linked:
+   *  'flush'  x86 flush_tlb_kernel_range() (5e0fb5df2ee8 "x86/mm: Add TLB purge to free pmd/pte
+   *           page interfaces", Toshi Kani, v4.19-rc1, Cc stable; posted 2018-04-30 / v4
+   *           2018-06-27); arm64 __flush_tlb_kernel_pgtable() (ec28bb9c9b08 "arm64: Implement
+   *           page table free interfaces", Chintan Pandya, v4.19-rc1, had it from the start)
+   *  'none'   x86 between 28ee90fe6048 ("x86/mm: implement free pmd/pte page interfaces", v4.16,
+   *           Mar 2018) and 5e0fb5df2ee8: the tables were freed with no purge of the
+   *           paging-structure caches; never on arm64 (a deliberately broken variant there)
+   */
+  readonly kernel_pt_free_flush: 'flush' | 'none';
 }
 
 export type KnobId = keyof KernelConfig;
@@ -313,6 +325,7 @@ export const DEFAULT_CONFIG: KernelConfig = {
   // old mmu_gather forms (issue #11)
   table_invalidate: true,
   mm_users_shortcut: false,
+  kernel_pt_free_flush: 'flush',
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -349,4 +362,5 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   // old mmu_gather forms (issue #11)
   table_invalidate: 'boolean',
   mm_users_shortcut: 'boolean',
+  kernel_pt_free_flush: ['flush', 'none'],
 };

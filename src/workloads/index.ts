@@ -24,7 +24,7 @@ import { hugetlb_reuse } from '../model/mm/hugetlb.js';
 import { collapse_huge_page } from '../model/mm/khugepaged.js';
 import { split_huge_pmd } from '../model/mm/huge_memory.js';
 import { madvise_dontneed } from '../model/mm/madvise.js';
-import { vmap_small, vmap_try_huge_pmd } from '../model/mm/vmalloc.js';
+import { vmap_small, vmap_try_huge_pmd, vmap_try_huge_pud } from '../model/mm/vmalloc.js';
 
 /** A sync primitive a workload can call directly (to test its context rules). */
 export type SyncFn = 'tlb_remove_table_sync_one' | 'tlb_remove_table_sync_rcu' | 'synchronize_rcu' | 'synchronize_rcu_expedited';
@@ -73,7 +73,10 @@ export type Step =
   /** vmap of a huge page over the kernel vmalloc range: frees its PTE table (mm/vmalloc.ts). */
   | { readonly kind: 'vmap_huge' }
   /** vmap of small pages over the kernel vmalloc range: allocates a kernel PTE table if none. */
-  | { readonly kind: 'vmap_small' };
+  | { readonly kind: 'vmap_small' }
+  // kernel page tables (issue #11)
+  /** vmap of a PUD-sized huge page over the vmalloc range: frees its PMD and PTE tables (mm/vmalloc.ts). */
+  | { readonly kind: 'vmap_huge_pud' };
 
 function* runSync(cur: Ctx, fn: SyncFn): Proc<void> {
   switch (fn) {
@@ -181,6 +184,8 @@ export function* runStep(cur: Ctx, step: Step): Proc<void> {
       return yield* vmap_try_huge_pmd(cur);
     case 'vmap_small':
       return yield* vmap_small(cur);
+    case 'vmap_huge_pud':
+      return yield* vmap_try_huge_pud(cur);
   }
 }
 
@@ -224,6 +229,8 @@ export function describeStep(step: Step): string {
       return 'vmap a huge page over the vmalloc range (pmd_free_pte_page)';
     case 'vmap_small':
       return 'vmap small pages over the vmalloc range (pte_alloc_kernel)';
+    case 'vmap_huge_pud':
+      return 'vmap a PUD-sized huge page over the vmalloc range (pud_free_pmd_page)';
   }
 }
 
@@ -289,6 +296,7 @@ export function validateStep(k: Kernel, mm: string | null, step: Step): string |
     }
   }
   if ((step.kind === 'vmap_huge' || step.kind === 'vmap_small') && !k.kernel_pt) return `${step.kind} needs kernel page tables: add 'kernel_pt: { ptes: 1 }' to the scenario`;
+  if (step.kind === 'vmap_huge_pud' && !k.kernel_pt?.pud) return `vmap_huge_pud needs a kernel PUD level: add 'kernel_pt: { ptes: 1, pud: true }' to the scenario`;
   if (step.kind === 'reuse_table' && !k.mms.has(step.owner)) return `reuse_table owner '${step.owner}' is not an mm of the scenario`;
   if (step.kind === 'gup_fast_hugetlb' || step.kind === 'hugetlb_reuse') {
     if (mm === null) return `${step.kind} needs the CPU to run a task of an mm (set 'mm', not lazy)`;

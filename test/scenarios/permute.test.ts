@@ -227,6 +227,6 @@ describe('the scenario format names a CPU only by its place in cpus', () => {
 
   it('has no step that names a CPU', () => {
     // Their arguments: VMAs, slots, pages, mms, hugetlb tables, sync functions and contexts, intervals.
-    expect([...STEP_KINDS].sort()).toEqual(['call', 'collapse', 'cyclictest', 'exit_mmap', 'fault', 'gup_fast', 'gup_fast_hugetlb', 'hugetlb_reuse', 'idle', 'madvise_dontneed', 'mmap', 'munmap', 'pte_offset_map', 'reuse_table', 'split', 'touch', 'user', 'vmap_huge', 'vmap_small']);
+    expect([...STEP_KINDS].sort()).toEqual(['call', 'collapse', 'cyclictest', 'exit_mmap', 'fault', 'gup_fast', 'gup_fast_hugetlb', 'hugetlb_reuse', 'idle', 'madvise_dontneed', 'mmap', 'munmap', 'pte_offset_map', 'reuse_table', 'split', 'touch', 'user', 'vmap_huge', 'vmap_huge_pud', 'vmap_small']);
   });
 });
