@@ -99,6 +99,12 @@ export function boot(k: Kernel, cpus: readonly CpuBoot[]): Map<Loc, Value> {
     s.set(mmLoc.vmas(name), mapped.map((v) => v.name));
     // x86 defaults and guests (issue #11): the mm's global ASID, on an INVLPGB machine only.
     if (k.arch.id === 'x86-invlpgb') s.set(mmLoc.global_asid(name), initial_global_asid(k, name));
+    // old mmu_gather forms (issue #11): a user per CPU running a thread of the mm; a lazy CPU
+    // holds mm_count only (mmgrab() in enter_lazy_tlb's callers, kernel/sched/core.c).
+    const users = cpus.filter((c) => c.mm === name && !c.lazy).length;
+    const lazy = cpus.filter((c) => c.mm === name && c.lazy).length;
+    s.set(mmLoc.mm_users(name), users);
+    s.set(mmLoc.mm_count(name), (users > 0 ? 1 : 0) + lazy);
   }
   s.set(freeListLoc, []);
   s.set(nextPfnLoc, 0);

@@ -314,6 +314,44 @@ export interface KernelConfig {
    * arm64's flush_tlb_range() is never leaf-only, whatever this says.
    */
   readonly x86_flush_tlb_range_freed_tables: boolean;
+  // old mmu_gather forms (issue #11)
+  /**
+   * tlb_needs_table_invalidate() as the arch defines it, or forced false:
+   *  true   the asm-generic default `(true)`: tlb_table_invalidate() calls tlb_flush_mmu_tlbonly()
+   *         before a batch or a single table is freed (x86 and arm64; made the default by
+   *         0ed1325967ab "mm/mmu_gather: invalidate TLB correctly on batch allocation failure and
+   *         flush", v5.5, which replaced HAVE_RCU_TABLE_NO_INVALIDATE; x86 had opted in through
+   *         HAVE_RCU_TABLE_INVALIDATE since d86564a2f085 "mm/tlb, x86/mm: Support invalidating TLB
+   *         caches for RCU_TABLE_FREE", v4.19-rc1, Aug 2018)
+   *  false  no invalidate before the free: right for powerpc hash and sparc64, whose hardware does
+   *         not walk the Linux page tables (`radix_enabled()` / `(false)`); the bug on x86 with
+   *         paravirt RCU_TABLE_FREE before d86564a2f085 (Jann Horn's report: the !*batch slow path
+   *         freed a table the paging-structure caches still pointed to)
+   */
+  readonly table_invalidate: boolean;
+  /**
+   * The `if (atomic_read(&tlb->mm->mm_users) < 2) { __tlb_remove_table(table); return; }` shortcut
+   * at the top of tlb_remove_table() (mm/memory.c, from 267239116987 "mm, powerpc: move the RCU
+   * page-table freeing into generic code", v3.4):
+   *  false  removed by "mm/tlb: Remove tlb_remove_table() non-concurrent condition" (Peter
+   *         Zijlstra, posted 2018-08-22 as [PATCH 2/4], Cc stable, merged for v4.19-rc1): a CPU
+   *         with only a lazy (mm_count) reference can still walk the tables speculatively
+   *  true   every kernel with HAVE_RCU_TABLE_FREE from v3.4 to v4.18: with fewer than two users
+   *         the table is freed at once, before the TLB flush
+   */
+  readonly mm_users_shortcut: boolean;
+  /**
+   * Whether pmd_free_pte_page() / pud_free_pmd_page() invalidate the kernel TLB and walk caches
+   * between clearing the entry and freeing the table it linked:
+   *  'flush'  x86 flush_tlb_kernel_range() (5e0fb5df2ee8 "x86/mm: Add TLB purge to free pmd/pte
+   *           page interfaces", Toshi Kani, v4.19-rc1, Cc stable; posted 2018-04-30 / v4
+   *           2018-06-27); arm64 __flush_tlb_kernel_pgtable() (ec28bb9c9b08 "arm64: Implement
+   *           page table free interfaces", Chintan Pandya, v4.19-rc1, had it from the start)
+   *  'none'   x86 between 28ee90fe6048 ("x86/mm: implement free pmd/pte page interfaces", v4.16,
+   *           Mar 2018) and 5e0fb5df2ee8: the tables were freed with no purge of the
+   *           paging-structure caches; never on arm64 (a deliberately broken variant there)
+   */
+  readonly kernel_pt_free_flush: 'flush' | 'none';
 }
 
 export type KnobId = keyof KernelConfig;
@@ -365,6 +403,10 @@ export const DEFAULT_CONFIG: KernelConfig = {
   kthread_use_mm_irqs: 'off',
   // file THP collapse and split/migration entries (issue #11)
   x86_flush_tlb_range_freed_tables: true,
+  // old mmu_gather forms (issue #11)
+  table_invalidate: true,
+  mm_users_shortcut: false,
+  kernel_pt_free_flush: 'flush',
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -407,4 +449,8 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   kthread_use_mm_irqs: ['off', 'switch_mm'],
   // file THP collapse and split/migration entries (issue #11)
   x86_flush_tlb_range_freed_tables: 'boolean',
+  // old mmu_gather forms (issue #11)
+  table_invalidate: 'boolean',
+  mm_users_shortcut: 'boolean',
+  kernel_pt_free_flush: ['flush', 'none'],
 };

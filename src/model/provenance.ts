@@ -264,6 +264,27 @@ export const KNOB_PROVENANCE: { readonly [K in KnobId]: KnobProvenance<K> } = {
       false: h('016c4d92cd16 (v4.20) until 3ef938c35035: freed_tables false, lazy CPUs skipped'),
     },
   },
+  table_invalidate: {
+    description: 'tlb_needs_table_invalidate(): flush the TLB (and walk caches) before a table batch or a single table is freed',
+    values: {
+      true: m('the asm-generic default (0ed1325967ab, v5.5); x86 since d86564a2f085 "mm/tlb, x86/mm: Support invalidating TLB caches for RCU_TABLE_FREE" (v4.19-rc1)'),
+      false: h('x86 with paravirt RCU_TABLE_FREE before d86564a2f085 (right only for MMUs without walk caches: powerpc hash, sparc64)'),
+    },
+  },
+  mm_users_shortcut: {
+    description: 'tlb_remove_table() frees a table at once when mm_users < 2',
+    values: {
+      true: h('267239116987 (v3.4) to v4.18'),
+      false: m('"mm/tlb: Remove tlb_remove_table() non-concurrent condition" (Peter Zijlstra, v4.19-rc1, Cc stable)'),
+    },
+  },
+  kernel_pt_free_flush: {
+    description: 'Whether pmd_free_pte_page()/pud_free_pmd_page() flush the kernel TLB and walk caches between the clear and the free',
+    values: {
+      flush: m('x86 5e0fb5df2ee8 "x86/mm: Add TLB purge to free pmd/pte page interfaces" (v4.19-rc1, stable to 4.4); arm64 ec28bb9c9b08'),
+      none: h('x86 from 28ee90fe6048 (v4.16) to 5e0fb5df2ee8 (arm64 never shipped it)'),
+    },
+  },
   tlb_free_pages: {
     description: 'When tlb_flush_mmu() frees the data pages zap_pte_range() queued: after or before the TLB flush',
     values: {

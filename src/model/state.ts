@@ -67,6 +67,14 @@ export const mmLoc = {
   // x86 defaults and guests (issue #11)
   /** mm->context.global_asid != 0 (x86-invlpgb only): a boolean; set by consider_global_asid(). */
   global_asid: internByKey((mm) => `mm.${mm}.context.global_asid`),
+  // old mmu_gather forms (issue #11)
+  /**
+   * atomic_read(&mm->mm_users): the user threads of the mm, one per CPU that runs it non-lazily
+   * (0 once exit_mmap() runs: mmput() dropped the last). Read by the pre-v4.19 shortcut only.
+   */
+  mm_users: internByKey((mm) => `mm.${mm}.mm_users`),
+  /** atomic_read(&mm->mm_count): 1 for all the users together, plus one per lazy CPU. */
+  mm_count: internByKey((mm) => `mm.${mm}.mm_count`),
 } as const;
 
 // ---------------------------------------------------------------------------------------------

@@ -90,9 +90,9 @@ const STEP_ARGS = {
 } as const;
 
 /** Steps written as a bare word: `- idle`. */
-const BARE_STEPS = ['idle', 'user', 'exit_mmap', 'vmap_huge', 'vmap_small', 'kthread_unuse_mm'] as const;
+const BARE_STEPS = ['idle', 'user', 'exit_mmap', 'vmap_huge', 'vmap_small', 'kthread_unuse_mm', 'vmap_huge_pud'] as const;
 
-export const STEP_KINDS = ['munmap', 'mmap', 'fault', 'touch', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'cyclictest', 'call', 'collapse', 'split', 'madvise_dontneed', 'gup_fast_hugetlb', 'hugetlb_reuse', 'vmap_huge', 'vmap_small', 'switch_to', 'kthread_use_mm', 'kthread_unuse_mm', 'collapse_file'] as const;
+export const STEP_KINDS = ['munmap', 'mmap', 'fault', 'touch', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'cyclictest', 'call', 'collapse', 'split', 'madvise_dontneed', 'gup_fast_hugetlb', 'hugetlb_reuse', 'vmap_huge', 'vmap_small', 'switch_to', 'kthread_use_mm', 'kthread_unuse_mm', 'collapse_file', 'vmap_huge_pud'] as const;
 
 type StepArgs = { readonly [K in keyof typeof STEP_ARGS]: { readonly [P in K]: z.output<(typeof STEP_ARGS)[K]> } };
 export type StepData = (typeof BARE_STEPS)[number] | StepArgs[keyof StepArgs];
@@ -183,6 +183,8 @@ export const scenarioSchema = z.strictObject({
     ptes: z.int().min(1).max(8).default(1),
     iommu_walks: z.int().min(0).max(4).default(0),
     iotlb: z.enum(['warm', 'cold']).default('warm'),
+    /** (issue #11) a kernel PUD table above the PMD table, for the step vmap_huge_pud. */
+    pud: z.boolean().default(false),
   }).optional(),
   cpus: z.array(cpu).min(1).max(MAX_CPUS),
   sim: z.strictObject({

@@ -24,7 +24,7 @@ import { hugetlb_reuse } from '../model/mm/hugetlb.js';
 import { collapse_file, collapse_huge_page } from '../model/mm/khugepaged.js';
 import { split_huge_pmd } from '../model/mm/huge_memory.js';
 import { madvise_dontneed } from '../model/mm/madvise.js';
-import { vmap_small, vmap_try_huge_pmd } from '../model/mm/vmalloc.js';
+import { vmap_small, vmap_try_huge_pmd, vmap_try_huge_pud } from '../model/mm/vmalloc.js';
 import { context_switch, kthread_unuse_mm, kthread_use_mm } from '../model/kernel/sched/switch.js';
 
 /** A sync primitive a workload can call directly (to test its context rules). */
@@ -93,7 +93,10 @@ export type Step =
    * file/shmem mapping into a THP: collapse_file() unmaps the small pages and
    * retract_page_tables() frees the PTE table with pte_free_defer() (mm/khugepaged.ts).
    */
-  | { readonly kind: 'collapse_file'; readonly mm: string; readonly slot: number };
+  | { readonly kind: 'collapse_file'; readonly mm: string; readonly slot: number }
+  // kernel page tables (issue #11)
+  /** vmap of a PUD-sized huge page over the vmalloc range: frees its PMD and PTE tables (mm/vmalloc.ts). */
+  | { readonly kind: 'vmap_huge_pud' };
 
 function* runSync(cur: Ctx, fn: SyncFn): Proc<void> {
   switch (fn) {
@@ -201,6 +204,8 @@ export function* runStep(cur: Ctx, step: Step): Proc<void> {
       return yield* vmap_try_huge_pmd(cur);
     case 'vmap_small':
       return yield* vmap_small(cur);
+    case 'vmap_huge_pud':
+      return yield* vmap_try_huge_pud(cur);
     case 'collapse_file':
       yield* collapse_file(cur, step.mm, step.slot);
       return;
@@ -275,6 +280,8 @@ export function describeStep(step: Step): string {
       return 'kthread_unuse_mm()';
     case 'collapse_file':
       return `collapse_file(${step.mm}, slot ${step.slot}): retract_page_tables()`;
+    case 'vmap_huge_pud':
+      return 'vmap a PUD-sized huge page over the vmalloc range (pud_free_pmd_page)';
   }
 }
 
@@ -354,6 +361,7 @@ export function validateStep(k: Kernel, mm: string | null, step: Step): string |
     }
   }
   if ((step.kind === 'vmap_huge' || step.kind === 'vmap_small') && !k.kernel_pt) return `${step.kind} needs kernel page tables: add 'kernel_pt: { ptes: 1 }' to the scenario`;
+  if (step.kind === 'vmap_huge_pud' && !k.kernel_pt?.pud) return `vmap_huge_pud needs a kernel PUD level: add 'kernel_pt: { ptes: 1, pud: true }' to the scenario`;
   if (step.kind === 'reuse_table' && !k.mms.has(step.owner)) return `reuse_table owner '${step.owner}' is not an mm of the scenario`;
   if (step.kind === 'gup_fast_hugetlb' || step.kind === 'hugetlb_reuse') {
     if (mm === null) return `${step.kind} needs the CPU to run a task of an mm (set 'mm', not lazy)`;

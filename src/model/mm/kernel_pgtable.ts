@@ -47,6 +47,8 @@ export function* kernel_tlb_broadcast_invalidate(cur: Ctx, fn: string, desc: str
 }
 
 export const kernelPmdTable = 'init_mm.vmalloc_pmd';
+/** old mmu_gather forms / kernel page tables (issue #11): the kernel PUD table linking kernelPmdTable. */
+export const kernelPudTable = 'init_mm.vmalloc_pud';
 export const kernelPteTable = 'init_mm.vmalloc_pte';
 export const vmallocPage = (i: number): string => `vmalloc.${i}`;
 export const vmallocHugePage = 'vmalloc.huge';
@@ -63,11 +65,19 @@ export interface KernelPtSpec {
   readonly iommu_walks: number;
   /** The IOMMU's caches start with the pointer to the kernel PTE table (a DMA happened before). */
   readonly iotlb_warm: boolean;
+  /**
+   * (issue #11) A kernel PUD table `init_mm.vmalloc_pud` whose entry 0 links the PMD table, for
+   * vmap_try_huge_pud() -> pud_free_pmd_page(). Absent: the PMD table is the top of the model.
+   */
+  readonly pud?: boolean;
 }
 
 /** Kernel entries a CPU's TLB holds after it touched the vmalloc range. */
 export function kernelWarmEntries(spec: KernelPtSpec): TlbEntry[] {
-  const out: TlbEntry[] = [{ mm: 'init_mm', level: 'pmd', path: '0', table: kernelPteTable, gen: 1, pfn: null }];
+  const out: TlbEntry[] = [
+    ...(spec.pud ? [{ mm: 'init_mm', level: 'pud', path: '0', table: kernelPmdTable, gen: 1, pfn: null } as const] : []),
+    { mm: 'init_mm', level: 'pmd', path: '0', table: kernelPteTable, gen: 1, pfn: null },
+  ];
   for (let i = 0; i < spec.ptes; i++) out.push({ mm: 'init_mm', level: 'pte', path: `0.${i}`, table: null, gen: null, pfn: vmallocPage(i) });
   return out;
 }
@@ -81,6 +91,10 @@ export function kernel_pt_boot(k: Kernel, s: Map<Loc, Value>): TlbEntry[] {
   s.set(pageLoc(kernelPmdTable), pmd);
   s.set(pageLoc(kernelPteTable), pte);
   s.set(ptLoc(kernelPmdTable, 0), { table: kernelPteTable, gen: 1 });
+  if (spec.pud) {
+    s.set(pageLoc(kernelPudTable), { state: 'pgtable', gen: 1, owner: 'init_mm', level: 'pud' } satisfies PageState);
+    s.set(ptLoc(kernelPudTable, 0), { table: kernelPmdTable, gen: 1 });
+  }
   for (let i = 0; i < spec.ptes; i++) s.set(ptLoc(kernelPteTable, i), { pfn: vmallocPage(i) });
   if (k.config.sva) s.set(iommuTlbLoc, spec.iotlb_warm ? [{ mm: 'init_mm', level: 'pmd', path: '0', table: kernelPteTable, gen: 1, pfn: null }] : []);
   return kernelWarmEntries(spec);
@@ -168,6 +182,24 @@ export function* pte_free_kernel(cur: Ctx, table: string): Proc<void> {
   } else {
     yield* __pagetable_free_kernel_page(cur, 'pte_free_kernel', table);
   }
+}
+
+/**
+ * pmd_free(&init_mm, pmd) of the kernel PMD table (pud_free_pmd_page()): pagetable_dtor_free() ->
+ * pagetable_free(), which treats a kernel ptdesc as pte_free_kernel() does.
+ */
+export function* pmd_free_kernel(cur: Ctx, table: string): Proc<void> {
+  if (cur.k.config.kernel_pt_free === 'async') {
+    yield* pagetable_free_kernel(cur, table);
+  } else {
+    yield* __pagetable_free_kernel_page(cur, 'pmd_free', table);
+  }
+}
+
+/** Read the kernel PUD entry (issue #11; vmap_try_huge_pud()). */
+export function* kernel_pud_read(cur: Ctx, fn: string): Proc<PtEntry> {
+  void cur;
+  return yield* access<PtEntry>({ fn, desc: `read ${kernelPudTable}[0]`, cost: { cls: 'pt_read' }, reads: [ptLoc(kernelPudTable, 0)], effect: ([e]) => ({ result: e as PtEntry }) });
 }
 
 /** Read the kernel PMD entry (under init_mm.page_table_lock in vmap paths; plain here). */

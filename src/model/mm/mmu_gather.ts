@@ -137,11 +137,40 @@ function* tlb_remove_table_free(cur: Ctx, batch: mmu_table_batch): Proc<void> {
 }
 
 /**
+ * tlb_needs_table_invalidate() (include/asm-generic/tlb.h; `(true)` unless the arch overrides it,
+ * 0ed1325967ab): the arch's value, forced false by config.table_invalidate (powerpc hash and
+ * sparc64 define it false; x86 before d86564a2f085 had no invalidate on this path at all).
+ */
+function tlb_needs_table_invalidate(cur: Ctx): boolean {
+  return cur.k.arch.tlb_needs_table_invalidate && cur.k.config.table_invalidate;
+}
+
+/**
  * tlb_table_invalidate(): if tlb_needs_table_invalidate(), flush the TLB now ("invalidate
  * page-table caches used by hardware walkers; software walkers may still be in flight").
  */
 function* tlb_table_invalidate(cur: Ctx, tlb: mmu_gather): Proc<void> {
-  if (cur.k.arch.tlb_needs_table_invalidate) yield* tlb_flush_mmu_tlbonly(cur, tlb);
+  if (tlb_needs_table_invalidate(cur)) yield* tlb_flush_mmu_tlbonly(cur, tlb);
+}
+
+/**
+ * The pre-v4.19 shortcut of tlb_remove_table() (mm/memory.c as of v4.18, removed by "mm/tlb:
+ * Remove tlb_remove_table() non-concurrent condition", 2018-08-22):
+ *     if (atomic_read(&tlb->mm->mm_users) < 2) { __tlb_remove_table(table); return; }
+ * "When there's less then two users of this mm there cannot be a concurrent page-table walk."
+ * It ignores mm_count: a CPU that holds the mm lazily can still walk it speculatively. Returns
+ * true when it freed the table.
+ */
+function* tlb_remove_table_mm_users_shortcut(cur: Ctx, tlb: mmu_gather, table: string): Proc<boolean> {
+  const users = yield* access<number>({
+    fn: 'tlb_remove_table',
+    desc: `atomic_read(&${tlb.mm}->mm_users) < 2`,
+    reads: [mmLoc.mm_users(tlb.mm)],
+    effect: ([n]) => ({ result: asNumber(n), note: `mm_users = ${asNumber(n)}` }),
+  });
+  if (users >= 2) return false;
+  yield* __tlb_remove_table(cur, table, 'tlb_remove_table');
+  return true;
 }
 
 /**
@@ -196,6 +225,8 @@ export function* tlb_remove_table(cur: Ctx, tlb: mmu_gather, table: string): Pro
     tlb.pages.push(table);
     return;
   }
+  // old mmu_gather forms (issue #11): v3.4..v4.18 only.
+  if (config.mm_users_shortcut && (yield* tlb_remove_table_mm_users_shortcut(cur, tlb, table))) return;
   if (tlb.batch === null) {
     const ok = yield* __get_free_page_batch(cur, 'tlb_remove_table');
     if (!ok) {

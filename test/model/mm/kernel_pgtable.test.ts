@@ -4,10 +4,10 @@
  * workqueue's kworker / rescuer, driven by explicit schedules.
  */
 import { describe, expect, it } from 'vitest';
-import { drain, drive, events, hasThread, ipiName, violationsOf } from '../helpers.js';
-import { kptListLoc } from '../../../src/model/mm/kernel_pgtable.js';
+import { drain, drive, events, hasThread, ipiName, mustFind, violationsOf } from '../helpers.js';
+import { kernelPmdTable, kernelPteTable, kernelPudTable, kptListLoc, vmallocHugePage } from '../../../src/model/mm/kernel_pgtable.js';
 import { iommuTlbLoc } from '../../../src/model/drivers/iommu/iommu-sva.js';
-import { cpuLoc, type TlbEntry } from '../../../src/model/state.js';
+import { cpuLoc, ptLoc, type TlbEntry } from '../../../src/model/state.js';
 
 function yaml(arch: string, config: string, walks = 0): string {
   return [
@@ -112,5 +112,61 @@ describe('CONFIG_ASYNC_KERNEL_PGTABLE_FREE', () => {
     expect(d.exec.threads.some((t) => t.spec.kind === 'irq')).toBe(false);
     expect(events(d.exec, 'tlb_flush').map((f) => f.ev.how)).toEqual(['tlbi-walk']);
     expect(events(d.exec, 'pt_free')[0]?.ev.stale).toEqual([]);
+  });
+});
+
+// kernel page tables (issue #11): the kernel PUD level, pud_free_pmd_page(), and the free without
+// the flush before it (x86 28ee90fe6048, before 5e0fb5df2ee8).
+function pudYaml(arch: string, config: string, step = 'vmap_huge_pud'): string {
+  return yaml(arch, config).replace('kernel_pt: { ptes: 2, iommu_walks: 0 }', 'kernel_pt: { ptes: 2, iommu_walks: 0, pud: true }').replace('run: [ vmap_huge ]', `run: [ ${step} ]`);
+}
+
+describe('pud_free_pmd_page()', () => {
+  for (const arch of ['x86', 'arm64']) {
+    it(`${arch}: clears the PUD entry, flushes every CPU's kernel walk caches, then frees the PTE and PMD tables; pud_set_huge() last`, () => {
+      const { d } = drive(pudYaml(arch, '{ kernel_pt_free: immediate }'));
+      // Boot: the PUD entry links the PMD table and every warm CPU caches it.
+      expect(d.exec.read(ptLoc(kernelPudTable, 0))).toEqual({ table: kernelPmdTable, gen: 1 });
+      expect((d.exec.read(cpuLoc.tlb(1)) as readonly TlbEntry[]).some((e) => e.level === 'pud' && e.table === kernelPmdTable)).toBe(true);
+      drain(d);
+      const frees = events(d.exec, 'pt_free');
+      expect(frees.map((f) => [f.ev.fn, f.ev.table])).toEqual([
+        ['pte_free_kernel', kernelPteTable],
+        ['pmd_free', kernelPmdTable],
+      ]);
+      for (const f of frees) expect(f.ev.stale).toEqual([]);
+      const clear = mustFind(d.exec, (r) => r.desc === `pud_clear(${kernelPudTable}[0])`, 'pud_clear');
+      const flushes = events(d.exec, 'tlb_flush').filter((f) => f.ev.mm === 'kernel');
+      expect(flushes.length).toBeGreaterThan(0);
+      const lastFlushBeforePmdFree = flushes.filter((f) => f.step.index < frees[1]!.step.index).map((f) => f.step.index);
+      expect(Math.max(...lastFlushBeforePmdFree)).toBeGreaterThan(clear);
+      expect(d.exec.read(ptLoc(kernelPudTable, 0))).toEqual({ pfn: vmallocHugePage });
+      for (const c of [0, 1, 2]) expect((d.exec.read(cpuLoc.tlb(c)) as readonly TlbEntry[]).filter((e) => e.mm === 'init_mm')).toEqual([]);
+      expect(d.exec.violations).toEqual([]);
+    });
+  }
+
+  it('x86 with kernel_pt_free_flush none: no kernel flush at all, and the frees find the CPUs still caching both tables', () => {
+    const { d } = drive(pudYaml('x86', '{ kernel_pt_free: immediate, kernel_pt_free_flush: none }'));
+    drain(d);
+    expect(events(d.exec, 'tlb_flush').filter((f) => f.ev.mm === 'kernel')).toEqual([]);
+    const frees = events(d.exec, 'pt_free');
+    expect(frees.map((f) => f.ev.table)).toEqual([kernelPteTable, kernelPmdTable]);
+    expect(frees[0]!.ev.stale).toEqual(expect.arrayContaining([expect.objectContaining({ cpu: 2, level: 'pmd', mm: 'init_mm' })]));
+    expect(frees[1]!.ev.stale).toEqual(expect.arrayContaining([expect.objectContaining({ cpu: 1, level: 'pud', mm: 'init_mm' })]));
+    expect(violationsOf(d.exec, 'no-stale-walk-cache')).not.toEqual([]);
+  });
+
+  it('pmd_free_pte_page() with kernel_pt_free_flush none frees the PTE table with no flush, on x86 and arm64', () => {
+    for (const arch of ['x86', 'arm64']) {
+      const { d } = drive(yaml(arch, '{ kernel_pt_free: immediate, kernel_pt_free_flush: none }'));
+      drain(d);
+      expect(events(d.exec, 'tlb_flush').filter((f) => f.ev.mm === 'kernel')).toEqual([]);
+      expect(events(d.exec, 'pt_free')[0]!.ev.stale).not.toEqual([]);
+    }
+  });
+
+  it('vmap_huge_pud without kernel_pt.pud is a scenario error', () => {
+    expect(() => drive(yaml('x86', '{}').replace('run: [ vmap_huge ]', 'run: [ vmap_huge_pud ]'))).toThrow(/vmap_huge_pud needs a kernel PUD level/);
   });
 });

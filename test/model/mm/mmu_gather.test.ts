@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Driver } from '../../../src/core/index.js';
 import { ARCH_IDS } from '../../../src/model/config.js';
-import { cpuLoc, pageLoc } from '../../../src/model/state.js';
+import { cpuLoc, mmLoc, pageLoc } from '../../../src/model/state.js';
 import { drain, drive, events, finish, HEAP_AND_STACK_VMAS, load, munmapVsGupFastYaml, mustFind, theEvent, violationsOf } from '../helpers.js';
 
 describe('skip-redundant-ipi (v8): the sync is skipped only where the flush implied an IPI broadcast', () => {
@@ -246,4 +246,88 @@ describe('the batch path (GFP_NOWAIT batch allocation succeeds)', () => {
     expect(d.exec.trace.some((r) => r.kind === 'choose' || r.desc.startsWith('__get_free_page'))).toBe(false);
     expect(d.exec.read(cpuLoc.loaded_mm(2))).toBe('init_mm');
   });
+});
+
+// old mmu_gather forms (issue #11)
+const oldGatherYaml = (config: string, cpu1: string) =>
+  [
+    'name: old-gather-test',
+    'machine: { arch: x86, cpus: 2 }',
+    `config: { preset: sync-rcu, ${config} }`,
+    'mm:',
+    '  A:',
+    '    vmas:',
+    ...HEAP_AND_STACK_VMAS,
+    'cpus:',
+    '  - { mm: A, run: [ { munmap: heap } ] }',
+    `  - ${cpu1}`,
+    '',
+  ].join('\n');
+
+describe('the pre-v4.19 mm_users < 2 shortcut of tlb_remove_table()', () => {
+  const lazyCpu = '{ mm: A, lazy: true }';
+  const userCpu = '{ mm: A, run: [ user ] }';
+
+  it('boots mm_users from the CPUs that run the mm, mm_count from the lazy ones', () => {
+    const lazy = drive(oldGatherYaml('batch_alloc: succeeds', lazyCpu)).d;
+    expect([lazy.exec.read(mmLoc.mm_users('A')), lazy.exec.read(mmLoc.mm_count('A'))]).toEqual([1, 2]);
+    const user = drive(oldGatherYaml('batch_alloc: succeeds', userCpu)).d;
+    expect([user.exec.read(mmLoc.mm_users('A')), user.exec.read(mmLoc.mm_count('A'))]).toEqual([2, 1]);
+  });
+
+  it('with one user it frees the table at once, before any TLB flush, while the lazy CPU still caches it', () => {
+    const { d } = drive(oldGatherYaml('batch_alloc: succeeds, mm_users_shortcut: true', lazyCpu));
+    const munmap = d.tid('munmap');
+    d.run(munmap, (p) => p.fn === 'tlb_remove_table' && p.desc.startsWith('free page-table page'));
+    expect(d.pending(munmap).desc).toMatch(/^free page-table page A\.pte0/);
+    expect(events(d.exec, 'tlb_flush')).toEqual([]);
+    expect(d.exec.trace.some((r) => r.desc === 'atomic_read(&A->mm_users) < 2' && r.note === 'mm_users = 1')).toBe(true);
+    d.step(munmap);
+    const free = theEvent(d.exec, 'pt_free');
+    expect(free.ev).toMatchObject({ fn: 'tlb_remove_table', table: 'A.pte0' });
+    expect(free.ev.stale).toEqual(expect.arrayContaining([{ cpu: 1, level: 'pmd', path: '0' }]));
+    expect(violationsOf(d.exec, 'no-stale-walk-cache')).not.toEqual([]);
+  });
+
+  it('with two users it batches as mainline does: the flush, then the free after a grace period', () => {
+    const { d } = drive(oldGatherYaml('batch_alloc: succeeds, mm_users_shortcut: true', userCpu));
+    drain(d);
+    expect(d.exec.trace.some((r) => r.desc === 'atomic_read(&A->mm_users) < 2' && r.note === 'mm_users = 2')).toBe(true);
+    const free = theEvent(d.exec, 'pt_free');
+    expect(free.ev).toMatchObject({ fn: 'tlb_remove_table_rcu', table: 'A.pte0', stale: [] });
+    expect(events(d.exec, 'tlb_flush')[0]!.step.index).toBeLessThan(free.step.index);
+    expect(d.exec.violations).toEqual([]);
+  });
+
+  it('is not consulted by default (mainline)', () => {
+    const { d } = drive(oldGatherYaml('batch_alloc: succeeds', lazyCpu));
+    drain(d);
+    expect(d.exec.trace.some((r) => r.desc.startsWith('atomic_read(&A->mm_users)'))).toBe(false);
+    expect(theEvent(d.exec, 'pt_free').ev).toMatchObject({ fn: 'tlb_remove_table_rcu', stale: [] });
+    expect(d.exec.violations).toEqual([]);
+  });
+});
+
+describe('tlb_needs_table_invalidate() on the single-table path', () => {
+  const cpu1 = '{ mm: A, run: [ user ] }';
+  for (const invalidate of [true, false]) {
+    it(`table_invalidate ${invalidate}: ${invalidate ? 'the TLB flush precedes the sync IPI and the free' : 'the table is freed with no flush before it, CPU1 still caching it'}`, () => {
+      const { d } = drive(oldGatherYaml(`batch_alloc: fails, remove_table_one: sync_one, table_invalidate: ${invalidate}`, cpu1));
+      drain(d);
+      const free = theEvent(d.exec, 'pt_free');
+      expect(free.ev).toMatchObject({ fn: '__tlb_remove_table_one', table: 'A.pte0' });
+      const sync = events(d.exec, 'smp_call').filter((e) => e.ev.func === 'tlb_remove_table_smp_sync');
+      expect(sync.map((e) => e.ev.targets)).toEqual([[1]]);
+      const flushes = events(d.exec, 'tlb_flush').map((e) => e.step.index);
+      if (invalidate) {
+        expect(flushes[0]).toBeLessThan(sync[0]!.step.index);
+        expect(free.ev.stale).toEqual([]);
+        expect(d.exec.violations).toEqual([]);
+      } else {
+        expect(flushes.every((i) => i > free.step.index)).toBe(true);
+        expect(free.ev.stale).toEqual(expect.arrayContaining([{ cpu: 1, level: 'pmd', path: '0' }]));
+        expect(violationsOf(d.exec, 'no-stale-walk-cache')).not.toEqual([]);
+      }
+    });
+  }
 });

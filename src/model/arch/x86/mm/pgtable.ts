@@ -16,7 +16,7 @@ import { access, type Proc, type Value } from '../../../../core/index.js';
 import { cpu_online_mask, type Ctx } from '../../../kernel.js';
 import { on_each_cpu_mask, type smp_call_func_t } from '../../../kernel/smp.js';
 import { preempt_disable, preempt_enable } from '../../../kernel/sched.js';
-import { kernel_tlb_broadcast_invalidate, kernelPmdTable, pte_free_kernel, tlb_without_kernel } from '../../../mm/kernel_pgtable.js';
+import { kernel_tlb_broadcast_invalidate, kernelPmdTable, kernelPudTable, pmd_free_kernel, pte_free_kernel, tlb_without_kernel } from '../../../mm/kernel_pgtable.js';
 import { pxd_clear } from '../../../include/linux/pgtable.js';
 import { cpuLoc, type TlbEntry } from '../../../state.js';
 
@@ -55,6 +55,24 @@ export function* x86_flush_tlb_kernel_range(cur: Ctx): Proc<void> {
 export function* x86_pmd_free_pte_page(cur: Ctx): Proc<void> {
   const e = yield* pxd_clear(cur, 'pmd_free_pte_page', 'pmd_clear', kernelPmdTable, 0);
   if (e === null || !('table' in e)) throw new Error(`pmd_free_pte_page: ${kernelPmdTable}[0] links no PTE table`);
-  yield* x86_flush_tlb_kernel_range(cur);
+  // config.kernel_pt_free_flush 'none': as in 28ee90fe6048 (v4.16), before 5e0fb5df2ee8.
+  if (cur.k.config.kernel_pt_free_flush === 'flush') yield* x86_flush_tlb_kernel_range(cur);
   yield* pte_free_kernel(cur, e.table);
+}
+
+/**
+ * pud_free_pmd_page() on x86 (arch/x86/mm/pgtable.c, as since 5e0fb5df2ee8): save the PMD
+ * entries in a scratch page (`pmd_sv = __get_free_page(GFP_KERNEL)`, whose failure returns 0 and
+ * keeps the small mapping: not modelled, see docs/model.md §5), pmd_clear() each present one,
+ * pud_clear(), flush_tlb_kernel_range() ("INVLPG to clear all paging-structure caches"), then
+ * pte_free_kernel() each saved PTE table and pmd_free() the PMD table. The model's PMD table has
+ * one entry (slot 0).
+ */
+export function* x86_pud_free_pmd_page(cur: Ctx): Proc<void> {
+  const saved = yield* pxd_clear(cur, 'pud_free_pmd_page', 'pmd_clear', kernelPmdTable, 0);
+  const pud = yield* pxd_clear(cur, 'pud_free_pmd_page', 'pud_clear', kernelPudTable, 0);
+  if (pud === null || !('table' in pud)) throw new Error(`pud_free_pmd_page: ${kernelPudTable}[0] links no PMD table`);
+  if (cur.k.config.kernel_pt_free_flush === 'flush') yield* x86_flush_tlb_kernel_range(cur);
+  if (saved !== null && 'table' in saved) yield* pte_free_kernel(cur, saved.table);
+  yield* pmd_free_kernel(cur, pud.table);
 }
