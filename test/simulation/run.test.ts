@@ -129,7 +129,7 @@ describe('a simulation is a bug hunt', () => {
     const s = openScenario('scenarios/sim/no-sync-arm64-bug-hunt.yaml', { purpose: 'sim' });
     // Stalls ten times as frequent as the scenario's, so that a short run opens the window
     // whatever small change the model's step counts see (the hunt itself is seed-dependent).
-    const r = simulateScenario(s, { ...simConfigOf(s), duration: 3_000_000, stalls: { rate: 0.05, duration: 2_000 } });
+    const r = simulateScenario(s, { ...simConfigOf(s), duration: 10_000_000, stalls: { rate: 0.05, duration: 2_000 } });
     const v = r.result.violations[0];
     expect(v?.property).toMatch(/^no-walk-of-(freed|reused)-table$/);
     expect(r.firstViolation?.violation).toEqual(v);
@@ -137,7 +137,7 @@ describe('a simulation is a bug hunt', () => {
     expect(last?.rec.index).toBe(v?.step);
     expect(last?.rec.fn).toBe('gup_fast_pte_range');
     // Without stalls the walker is never slow enough for the window to open.
-    const calm = simulateScenario(s, { ...simConfigOf(s), duration: 3_000_000, stalls: { rate: 0, duration: 0 } });
+    const calm = simulateScenario(s, { ...simConfigOf(s), duration: 10_000_000, stalls: { rate: 0, duration: 0 } });
     expect(calm.result.violations).toEqual([]);
   });
 });
