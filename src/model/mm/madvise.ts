@@ -40,7 +40,7 @@ function* zap_pmd_slot(cur: Ctx, tlb: mmu_gather, pmdT: string, slot: number): P
     const again = yield* pxd_read(cur, 'zap_pmd_range', pmdT, slot);
     if (again === null || !('table' in again)) return;
     yield* zap_pte_range(cur, tlb, again.table, slot);
-  } else {
+  } else if ('table' in pmd) {
     yield* zap_pte_range(cur, tlb, pmd.table, slot);
   }
   if (reclaim_pt_is_enabled(cur, true)) yield* try_to_free_pte(cur, tlb, pmdT, slot);
