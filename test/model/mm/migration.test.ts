@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Driver } from '../../../src/core/index.js';
 import { ptLoc } from '../../../src/model/state.js';
-import { drain, drive, events, finish, settle, theEvent, violationsOf } from '../helpers.js';
+import { drain, drive, events, finish, load, settle, theEvent, violationsOf } from '../helpers.js';
 
 /** CPU0, a task of A, collapses slot 0 and migrates the THP (splitting it meanwhile if `split`); CPU1 runs `cpu1`. */
 function migrateYaml(arch: string, config: string, split: boolean, cpu1 = '{ gup_fast: { slot: 0 } }'): string {
@@ -149,5 +149,14 @@ describe('the fault path on a PMD migration entry', () => {
     expect(d.exec.trace.filter((r) => r.fn === 'handle_pte_fault').length).toBe(2);
     expect(d.exec.read(PMD)).toEqual({ pfn: 'A.thp0' });
     expect(d.exec.violations).toEqual([]);
+  });
+});
+
+describe('the migrate_thp step', () => {
+  it('rejects bad input with the place in the file', () => {
+    const bad = migrateYaml('arm64', '', false).replace('{ migrate_thp: { slot: 0, split: false } }', '{ migrate_thp: { slot: 0, split: maybe } }');
+    expect(() => load(bad)).toThrow(/test\.yaml:\d+:\d+/);
+    const outside = migrateYaml('arm64', '', false).replace('{ migrate_thp: { slot: 0, split: false } }', '{ migrate_thp: { slot: 3 } }');
+    expect(() => load(outside)).toThrow(/slot 3 is not inside a VMA of A/);
   });
 });
