@@ -11,6 +11,7 @@ import { deferredFreesDrain } from './deferred-frees-drain.js';
 import { noBadPmdPopulate } from './no-bad-pmd-populate.js';
 import { noTlbEntryToFreedPage } from './no-tlb-entry-to-freed-page.js';
 import { noStaleTlbAfterZap } from './no-stale-tlb-after-zap.js';
+import { noPresentSwapPmd } from './no-present-swap-pmd.js';
 
 export const INVARIANTS: readonly Property[] = [
   noWalkOfFreedTable,
@@ -25,6 +26,8 @@ export const INVARIANTS: readonly Property[] = [
   noBadPmdPopulate,
   noTlbEntryToFreedPage,
   noStaleTlbAfterZap,
+  // split and migration entries (issue #11)
+  noPresentSwapPmd,
 ];
 
 export const INVARIANT_IDS: readonly string[] = INVARIANTS.map((p) => p.id);

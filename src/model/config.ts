@@ -352,6 +352,32 @@ export interface KernelConfig {
    *           paging-structure caches; never on arm64 (a deliberately broken variant there)
    */
   readonly kernel_pt_free_flush: 'flush' | 'none';
+  // split and migration entries (issue #11)
+  /**
+   * Which PMDs __split_huge_pmd_locked() (mm/huge_memory.c) passes to pmdp_invalidate():
+   *  - 'present_only': since 3a5a8d343e1c "mm: fix race between __split_huge_pmd_locked() and
+   *                    GUP-fast" (Ryan Roberts, v6.10; v1 posted 25 Apr 2024 on v6.9-rc5): a PMD
+   *                    migration entry is read and replaced under the PMD lock, only a present
+   *                    THP is invalidated (and pmdp_invalidate() warns on a non-present PMD);
+   *  - 'always':       from 84c3fc4e9c56 "mm: thp: check pmd migration entry in common path"
+   *                    (v4.14) until 3a5a8d343e1c: pmdp_invalidate() first, whatever the PMD is,
+   *                    then is_pmd_migration_entry() of the old value: pmd_mkinvalid() and a
+   *                    flush on a migration entry.
+   */
+  readonly split_pmd_invalidate: 'present_only' | 'always';
+  /**
+   * arm64's pmd_mkinvalid() (arch/arm64/include/asm/pgtable.h), which matters only on arm64 and
+   * only for a non-present PMD (split_pmd_invalidate: always):
+   *  - 'valid_only': since e783331c7720 "arm64/mm: pmd_mkinvalid() must handle swap pmds" (Ryan
+   *                  Roberts, v6.9, Cc stable): only a valid PMD becomes present-invalid; a swap
+   *                  PMD is left as it is, as every other arch does;
+   *  - 'always':     from 53fa117bb33c "arm64/mm: Enable THP migration" (Anshuman Khandual,
+   *                  2020; the commit e783331c7720's Fixes: tag names; PMD_PRESENT_INVALID from
+   *                  b65399f6111b of the same series) until e783331c7720: set PMD_PRESENT_INVALID
+   *                  and clear PMD_SECT_VALID unconditionally, so pmd_present() is true for a
+   *                  migration entry thereafter.
+   */
+  readonly arm64_pmd_mkinvalid: 'valid_only' | 'always';
 }
 
 export type KnobId = keyof KernelConfig;
@@ -407,6 +433,9 @@ export const DEFAULT_CONFIG: KernelConfig = {
   table_invalidate: true,
   mm_users_shortcut: false,
   kernel_pt_free_flush: 'flush',
+  // split and migration entries (issue #11)
+  split_pmd_invalidate: 'present_only',
+  arm64_pmd_mkinvalid: 'valid_only',
 };
 
 /** The values each knob accepts, for validation and --help. */
@@ -453,4 +482,7 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   table_invalidate: 'boolean',
   mm_users_shortcut: 'boolean',
   kernel_pt_free_flush: ['flush', 'none'],
+  // split and migration entries (issue #11)
+  split_pmd_invalidate: ['present_only', 'always'],
+  arm64_pmd_mkinvalid: ['valid_only', 'always'],
 };

@@ -307,6 +307,21 @@ export const KNOB_PROVENANCE: { readonly [K in KnobId]: KnobProvenance<K> } = {
       copy_writeback: h('read a host copy, xchg the copy, write it all back (PV TLB flush host side, v4.16, until b043138246a4)'),
     },
   },
+  // split and migration entries (issue #11)
+  split_pmd_invalidate: {
+    description: '__split_huge_pmd_locked(): pmdp_invalidate() only a present THP, or any PMD (a migration entry too)',
+    values: {
+      present_only: m('3a5a8d343e1c "mm: fix race between __split_huge_pmd_locked() and GUP-fast" (Ryan Roberts, v6.10; v1 on linux-mm 25 Apr 2024)'),
+      always: h('84c3fc4e9c56 "mm: thp: check pmd migration entry in common path" (v4.14) until 3a5a8d343e1c'),
+    },
+  },
+  arm64_pmd_mkinvalid: {
+    description: "arm64 pmd_mkinvalid() on a swap (migration) PMD: leave it, or make it present-invalid (pmd_present() true)",
+    values: {
+      valid_only: m('e783331c7720 "arm64/mm: pmd_mkinvalid() must handle swap pmds" (Ryan Roberts, v6.9, Cc stable)'),
+      always: h('53fa117bb33c "arm64/mm: Enable THP migration" (2020, PMD_PRESENT_INVALID from b65399f6111b) until e783331c7720'),
+    },
+  },
 };
 
 /**

@@ -123,7 +123,16 @@ export type PtEntry =
    * `invalid`: a huge PMD that __split_huge_pmd_locked() has marked not-present with
    * pmdp_invalidate() (pmd_mkinvalid(): still huge, not accessible) until the table replaces it.
    */
-  | { readonly pfn: string; readonly invalid?: boolean };
+  | { readonly pfn: string; readonly invalid?: boolean }
+  // split and migration entries (issue #11)
+  /**
+   * A PMD migration entry (a non-present swap PMD, set_pmd_migration_entry()) of the THP whose
+   * head page is `migration`. `invalid`: pmd_mkinvalid() was applied to it by an unconditional
+   * pmdp_invalidate() (split_pmd_invalidate: always) on arm64 before e783331c7720, which sets
+   * PMD_PRESENT_INVALID: pmd_present() is then true for what is still a swap entry (its swap
+   * fields read as a pfn). Elsewhere pmd_mkinvalid() leaves a swap entry as it is.
+   */
+  | { readonly migration: string; readonly invalid?: boolean };
 
 export const pageLoc = internByKey((id) => `page.${id}`);
 export const ptLoc = internByKeyIndex((table, index) => `pt.${table}.${index}`);

@@ -81,6 +81,7 @@ function toStep(raw: StepData, cpuMm: string | null): Step {
   if ('kthread_use_mm' in raw) return { kind: 'kthread_use_mm', mm: raw.kthread_use_mm };
   if ('switch_to' in raw) return { kind: 'switch_to', mm: raw.switch_to === 'kthread' ? null : raw.switch_to };
   if ('collapse_file' in raw) return { kind: 'collapse_file', mm: raw.collapse_file.mm ?? cpuMm ?? '', slot: raw.collapse_file.slot };
+  if ('migrate_thp' in raw) return { kind: 'migrate_thp', ...raw.migrate_thp };
   return { kind: 'call', fn: raw.call.fn, context: raw.call.context } as Step;
 }
 

@@ -87,12 +87,15 @@ const STEP_ARGS = {
   // file THP collapse and split/migration entries (issue #11)
   /** khugepaged / MADV_COLLAPSE of the file pages behind a 2 MiB slot; `mm` defaults to the CPU's mm. */
   collapse_file: z.strictObject({ slot: z.int().min(0), mm: name.optional() }),
+  // split and migration entries (issue #11)
+  /** Migrate the THP of a 2 MiB slot of the CPU's mm, optionally splitting it meanwhile: `{ migrate_thp: { slot: 0, split: true } }`. */
+  migrate_thp: z.strictObject({ slot: z.int().min(0), split: z.boolean().default(false) }),
 } as const;
 
 /** Steps written as a bare word: `- idle`. */
 const BARE_STEPS = ['idle', 'user', 'exit_mmap', 'vmap_huge', 'vmap_small', 'kthread_unuse_mm', 'vmap_huge_pud'] as const;
 
-export const STEP_KINDS = ['munmap', 'mmap', 'fault', 'touch', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'cyclictest', 'call', 'collapse', 'split', 'madvise_dontneed', 'gup_fast_hugetlb', 'hugetlb_reuse', 'vmap_huge', 'vmap_small', 'switch_to', 'kthread_use_mm', 'kthread_unuse_mm', 'collapse_file', 'vmap_huge_pud'] as const;
+export const STEP_KINDS = ['munmap', 'mmap', 'fault', 'touch', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'cyclictest', 'call', 'collapse', 'split', 'madvise_dontneed', 'gup_fast_hugetlb', 'hugetlb_reuse', 'vmap_huge', 'vmap_small', 'switch_to', 'kthread_use_mm', 'kthread_unuse_mm', 'collapse_file', 'vmap_huge_pud', 'migrate_thp'] as const;
 
 type StepArgs = { readonly [K in keyof typeof STEP_ARGS]: { readonly [P in K]: z.output<(typeof STEP_ARGS)[K]> } };
 export type StepData = (typeof BARE_STEPS)[number] | StepArgs[keyof StepArgs];

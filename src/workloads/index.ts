@@ -22,7 +22,7 @@ import { mmSpec } from '../model/kernel.js';
 import { do_nanosleep } from '../model/kernel/time.js';
 import { hugetlb_reuse } from '../model/mm/hugetlb.js';
 import { collapse_file, collapse_huge_page } from '../model/mm/khugepaged.js';
-import { split_huge_pmd } from '../model/mm/huge_memory.js';
+import { migrate_thp, split_huge_pmd } from '../model/mm/huge_memory.js';
 import { madvise_dontneed } from '../model/mm/madvise.js';
 import { vmap_small, vmap_try_huge_pmd, vmap_try_huge_pud } from '../model/mm/vmalloc.js';
 import { context_switch, kthread_unuse_mm, kthread_use_mm } from '../model/kernel/sched/switch.js';
@@ -96,7 +96,13 @@ export type Step =
   | { readonly kind: 'collapse_file'; readonly mm: string; readonly slot: number }
   // kernel page tables (issue #11)
   /** vmap of a PUD-sized huge page over the vmalloc range: frees its PMD and PTE tables (mm/vmalloc.ts). */
-  | { readonly kind: 'vmap_huge_pud' };
+  | { readonly kind: 'vmap_huge_pud' }
+  // split and migration entries (issue #11)
+  /**
+   * The task migrates the THP mapping 2 MiB slot `slot` of its mm (migrate_thp(): a PMD migration
+   * entry, then the THP again), splitting the PMD while the migration entry is in place if `split`.
+   */
+  | { readonly kind: 'migrate_thp'; readonly slot: number; readonly split: boolean };
 
 function* runSync(cur: Ctx, fn: SyncFn): Proc<void> {
   switch (fn) {
@@ -209,6 +215,9 @@ export function* runStep(cur: Ctx, step: Step): Proc<void> {
     case 'collapse_file':
       yield* collapse_file(cur, step.mm, step.slot);
       return;
+    case 'migrate_thp':
+      yield* migrate_thp(cur, cur.mm as string, step.slot, step.split);
+      return;
     case 'switch_to':
     case 'kthread_use_mm':
     case 'kthread_unuse_mm':
@@ -282,6 +291,8 @@ export function describeStep(step: Step): string {
       return `collapse_file(${step.mm}, slot ${step.slot}): retract_page_tables()`;
     case 'vmap_huge_pud':
       return 'vmap a PUD-sized huge page over the vmalloc range (pud_free_pmd_page)';
+    case 'migrate_thp':
+      return `migrate the THP of slot ${step.slot}${step.split ? ', splitting its migration entry' : ''}`;
   }
 }
 
@@ -380,10 +391,10 @@ export function validateStep(k: Kernel, mm: string | null, step: Step): string |
     if (!k.mms.has(step.mm)) return step.mm === '' ? 'collapse needs an mm: set the CPU\'s mm or collapse: { mm, slot }' : `collapse: '${step.mm}' is not an mm of the scenario`;
     if (!mmSpec(k, step.mm).vmas.some((v) => step.slot >= v.start && step.slot < v.end)) return `slot ${step.slot} is not inside a VMA of ${step.mm}`;
   }
-  if (step.kind === 'split' || step.kind === 'madvise_dontneed') {
+  if (step.kind === 'split' || step.kind === 'madvise_dontneed' || step.kind === 'migrate_thp') {
     if (mm === null) return `${step.kind} needs the CPU to run a task of an mm (set 'mm', not lazy)`;
     const spec = mmSpec(k, mm);
-    if (step.kind === 'split' && !spec.vmas.some((v) => step.slot >= v.start && step.slot < v.end)) return `slot ${step.slot} is not inside a VMA of ${mm}`;
+    if ((step.kind === 'split' || step.kind === 'migrate_thp') && !spec.vmas.some((v) => step.slot >= v.start && step.slot < v.end)) return `slot ${step.slot} is not inside a VMA of ${mm}`;
     if (step.kind === 'madvise_dontneed' && !spec.vmas.some((v) => v.name === step.vma)) return `mm ${mm} has no VMA '${step.vma}' (has: ${spec.vmas.map((v) => v.name).join(', ')})`;
   }
   return null;

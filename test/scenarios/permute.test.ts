@@ -226,7 +226,7 @@ describe('the scenario format names a CPU only by its place in cpus', () => {
   });
 
   it('has no step that names a CPU', () => {
-    // Their arguments: VMAs, slots, pages, mms, hugetlb tables, sync functions and contexts, intervals; switch_to and kthread_use_mm name an mm.
-    expect([...STEP_KINDS].sort()).toEqual(['call', 'collapse', 'collapse_file', 'cyclictest', 'exit_mmap', 'fault', 'gup_fast', 'gup_fast_hugetlb', 'hugetlb_reuse', 'idle', 'kthread_unuse_mm', 'kthread_use_mm', 'madvise_dontneed', 'mmap', 'munmap', 'pte_offset_map', 'reuse_table', 'split', 'switch_to', 'touch', 'user', 'vmap_huge', 'vmap_huge_pud', 'vmap_small']);
+    // Their arguments: VMAs, slots, pages, mms, a split flag, hugetlb tables, sync functions and contexts, intervals; switch_to and kthread_use_mm name an mm.
+    expect([...STEP_KINDS].sort()).toEqual(['call', 'collapse', 'collapse_file', 'cyclictest', 'exit_mmap', 'fault', 'gup_fast', 'gup_fast_hugetlb', 'hugetlb_reuse', 'idle', 'kthread_unuse_mm', 'kthread_use_mm', 'madvise_dontneed', 'migrate_thp', 'mmap', 'munmap', 'pte_offset_map', 'reuse_table', 'split', 'switch_to', 'touch', 'user', 'vmap_huge', 'vmap_huge_pud', 'vmap_small']);
   });
 });

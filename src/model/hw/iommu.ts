@@ -34,6 +34,7 @@ export function* iommu_dma_walk(cur: Ctx, page: number): Proc<void> {
       const p = pg as PageState;
       const events = [{ type: 'walk_read', walker: 'hw', cpu: null, fn: 'iommu_walk', mm: 'init_mm', table: pmd, level: 'pmd', index: 0, expect_gen: p.gen, state: p.state, gen: p.gen, owner: p.owner, entry: entry as Value }];
       if (entry === null || 'pfn' in entry) return { result: null, events, note: entry === null ? 'not present: DMA faults' : 'kernel huge leaf: SVA DMA faults (U/S)' };
+      if ('migration' in entry) return { result: null, events, note: 'migration entry: not valid, DMA faults' };
       const cached: TlbEntry = { mm: 'init_mm', level: 'pmd', path: '0', table: entry.table, gen: entry.gen, pfn: null };
       return { writes: [[iommuTlbLoc, [...entries, cached] as unknown as Value]], result: cached, events, note: `paging-structure cache fill: -> ${entry.table} gen ${entry.gen}` };
     },

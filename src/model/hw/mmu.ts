@@ -84,6 +84,9 @@ export function* hw_page_walk(cur: Ctx, slot: number, pte: number): Proc<void> {
         }];
         // pmd_mkinvalid() (a huge PMD being split): not present to the hardware either.
         if (entry === null || ('pfn' in entry && entry.invalid === true)) return { result: null, events, note: 'not present: walk ends (fault)' };
+        // A migration entry (issue #11): not valid to the MMU (arm64 PMD_PRESENT_INVALID is a
+        // software bit; the valid bit stays clear).
+        if ('migration' in entry) return { result: null, events, note: 'migration entry: not valid, walk ends (fault)' };
         const path = pathAt(k.level, slot, pte);
         if ('pfn' in entry) {
           const leaf: TlbEntry = { mm: k.mm, level: k.level, path, table: null, gen: null, pfn: entry.pfn };

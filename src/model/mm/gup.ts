@@ -23,7 +23,7 @@
 import { access, local, type Proc } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
 import { local_irq_restore, local_irq_save } from '../include/linux/irqflags.js';
-import { dataPage, entry_same, entry_val, page_folio, pgdTable, thpSubpage, walker_read_entry } from '../include/linux/pgtable.js';
+import { dataPage, entry_same, entry_val, page_folio, pgdTable, pmd_present, thpSubpage, walker_read_entry } from '../include/linux/pgtable.js';
 import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
 import { cpuLoc, folioLoc, type FolioState, type PtEntry } from '../state.js';
 import { HUGETLB_PGD_INDEX, hugetlbOf, hugetlbPage } from './hugetlb.js';
@@ -118,6 +118,9 @@ function* gup_fast_pgd_range(cur: Ctx, mm: string, slot: number, first: number, 
   const pmdT = tablePtr(pudv);
   if (!pmdT) return [];
   const pmdv = yield* walker_read_entry(cur, 'gup_fast', 'gup_fast_pmd_range', pmdT.table, pmdT.gen, slot, 'pmd');
+  // split and migration entries (issue #11): `if (!pmd_present(pmd)) return 0;` ends the walk on
+  // a migration entry; arm64's old pmd_mkinvalid() makes one present (and pmd_leaf()).
+  if (pmdv !== null && 'migration' in pmdv) return yield* gup_fast_swap_pmd(cur, mm, pmdv);
   if (pmdv !== null && 'pfn' in pmdv) {
     const subpages = Array.from({ length: nr }, (_, k) => ({ index: first + k, pfn: thpSubpage(mm, slot, first + k) }));
     return yield* gup_fast_pmd_leaf(cur, pmdv, pmdT, slot, subpages);
@@ -146,6 +149,28 @@ function* gup_fast_pmd_leaf(cur: Ctx, orig: { pfn: string; invalid?: boolean }, 
     return [];
   }
   return pages.map((p) => ({ ...p, isolated: grabbed.isolated }));
+}
+
+/**
+ * gup_fast_pmd_range() on a PMD migration entry (issue #11; mm/gup.c as of v6.10, where the check
+ * order is the same back to 84c3fc4e9c56): `if (!pmd_present(pmd)) return 0;` stops at a
+ * migration entry. A present-invalid one (arm64 pmd_mkinvalid() before e783331c7720 applied by
+ * __split_huge_pmd_locked() before 3a5a8d343e1c) passes pmd_present() and pmd_leaf() (no
+ * PMD_TABLE_BIT in a swap entry): the walker takes its swap fields for a huge leaf, which the
+ * `swap_pmd_present` event reports (no-present-swap-pmd). It then stops in gup_fast_pmd_leaf():
+ * pmd_access_permitted() (arm64: PTE_VALID and PTE_USER set) fails, since pmd_mkinvalid() cleared
+ * PMD_SECT_VALID, so no page is pinned. (pmd_protnone() before it is decided by a swap offset
+ * bit, PTE_PROT_NONE; either way the walk ends with nothing pinned.)
+ */
+function* gup_fast_swap_pmd(cur: Ctx, mm: string, pmd: { migration: string; invalid?: boolean }): Proc<Pinned[]> {
+  if (!pmd_present(pmd)) {
+    yield* local({ fn: 'gup_fast_pmd_range', desc: `!pmd_present(): a migration entry of ${pmd.migration}, return 0` });
+    return [];
+  }
+  yield* local({ fn: 'gup_fast_pmd_leaf', desc: 'pmd_present() && pmd_leaf() on a swap PMD; pmd_access_permitted() fails (PMD_SECT_VALID clear): return 0' }, undefined, [
+    { type: 'swap_pmd_present', cpu: cur.cpu, walker: 'gup_fast', fn: 'gup_fast_pmd_range', mm, migration: pmd.migration },
+  ]);
+  return [];
 }
 
 /**

@@ -22,7 +22,7 @@ import { access, local, type Loc, type Proc, type Value } from '../../core/index
 import type { Ctx } from '../kernel.js';
 import { mmSpec } from '../kernel.js';
 import { tlb_flush_pmd_range, type mmu_gather } from '../include/asm-generic/tlb.js';
-import { describeEntry, pgdTable, pxd_read, thpSubpage } from '../include/linux/pgtable.js';
+import { describeEntry, is_pmd_migration_entry, pgdTable, pxd_read, thpSubpage } from '../include/linux/pgtable.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking/rwsem.js';
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { page_table_lock } from './memory.js';
@@ -69,7 +69,7 @@ export function* vma_covers(cur: Ctx, fn: string, mm: string, slot: number): Pro
  * pagetable_free() does) and reports, in a `pt_reuse` event, the non-leaf entries that still point
  * at the page's old generation (no-stale-walk-cache, I-3 for reuse). Returns the new generation.
  */
-function* refill_pte_table(cur: Ctx, fn: string, mm: string, table: string, slot: number): Proc<number> {
+function* refill_pte_table(cur: Ctx, fn: string, mm: string, table: string, slot: number, migration = false): Proc<number> {
   const n = mmSpec(cur.k, mm).ptes_per_table;
   const entries: Loc[] = Array.from({ length: n }, (_, i) => ptLoc(table, i));
   return yield* access<number>({
@@ -85,7 +85,8 @@ function* refill_pte_table(cur: Ctx, fn: string, mm: string, table: string, slot
       const gen = pg.gen + 1;
       const next: PageState = { ...pg, gen };
       return {
-        writes: [[pageLoc(table), next], ...entries.map((l, i): [Loc, Value] => [l, { pfn: thpSubpage(mm, slot, i) }])],
+        // A migration entry splits into PTE migration entries (make_migration_entry() per subpage).
+        writes: [[pageLoc(table), next], ...entries.map((l, i): [Loc, Value] => [l, migration ? { migration: thpSubpage(mm, slot, i) } : { pfn: thpSubpage(mm, slot, i) }])],
         result: gen,
         events: [{ type: 'pt_reuse', cpu: cur.cpu, fn, comm: cur.comm, table, gen: pg.gen, now_gen: gen, owner: pg.owner, stale, reuse: 'refilled the withdrawn' }],
         note: `${table} gen ${pg.gen} -> ${gen}: now maps ${mm}'s slot ${slot} through the THP's subpages`,
@@ -95,15 +96,28 @@ function* refill_pte_table(cur: Ctx, fn: string, mm: string, table: string, slot
 }
 
 /**
- * __split_huge_pmd_locked(vma, pmd, haddr, freeze = false) for an anonymous THP, with the PMD lock
- * held: pmdp_invalidate(); pgtable_trans_huge_withdraw(); set_ptes() of the subpages (the reuse,
- * above); smp_wmb() (implied: sequential consistency); pmd_populate(). Rmap and refcount updates of
- * the THP (folio_ref_add(), folio_add_anon_rmap_ptes()) are not modelled: the folio stays mapped.
+ * __split_huge_pmd_locked(vma, pmd, haddr, freeze = false) for an anonymous THP or a PMD migration
+ * entry (`pmd`, read under the PMD lock), with the PMD lock held. By split_pmd_invalidate:
+ *  - 'present_only' (3a5a8d343e1c, read at the mm/huge_memory.c of its v1, 25 Apr 2024, and the
+ *    mainline form that follows it): a migration entry is only read (`old_pmd = *pmd`), a present
+ *    THP goes through pmdp_invalidate();
+ *  - 'always' (84c3fc4e9c56 until 3a5a8d343e1c): `old_pmd = pmdp_invalidate()` first, then
+ *    is_pmd_migration_entry(old_pmd).
+ * Then pgtable_trans_huge_withdraw(); set_ptes() of the subpages, or of PTE migration entries for
+ * a migration entry (the reuse, above); smp_wmb() (implied: sequential consistency);
+ * pmd_populate(). Rmap and refcount updates of the THP are not modelled: the folio stays mapped.
  */
-function* __split_huge_pmd_locked(cur: Ctx, mm: string, pmdTable: string, slot: number): Proc<void> {
-  yield* pmdp_invalidate(cur, mm, pmdTable, slot);
+function* __split_huge_pmd_locked(cur: Ctx, mm: string, pmdTable: string, slot: number, pmd: PtEntry): Proc<void> {
+  let old: PtEntry;
+  if (cur.k.config.split_pmd_invalidate === 'always' || !is_pmd_migration_entry(pmd)) {
+    old = yield* pmdp_invalidate(cur, mm, pmdTable, slot);
+  } else {
+    old = pmd;
+    yield* local({ fn: '__split_huge_pmd_locked', desc: `old_pmd = *pmd: ${describeEntry(pmd)}, no pmdp_invalidate()` });
+  }
+  const migration = is_pmd_migration_entry(old);
   const pgtable = yield* pgtable_trans_huge_withdraw(cur, '__split_huge_pmd_locked', pmdTable);
-  const gen = yield* refill_pte_table(cur, '__split_huge_pmd_locked', mm, pgtable, slot);
+  const gen = yield* refill_pte_table(cur, '__split_huge_pmd_locked', mm, pgtable, slot, migration);
   const loc = ptLoc(pmdTable, slot);
   yield* access({
     fn: '__split_huge_pmd_locked',
@@ -117,13 +131,14 @@ function* __split_huge_pmd_locked(cur: Ctx, mm: string, pmdTable: string, slot: 
 
 /**
  * __split_huge_pmd(vma, pmd, address, freeze = false): the mmu notifier range (not modelled),
- * pmd_lock(), split_huge_pmd_locked() if the PMD is still a THP (pmd_trans_huge()), unlock.
+ * pmd_lock(), split_huge_pmd_locked() if the PMD is still a THP (pmd_trans_huge()) or a migration
+ * entry (is_pmd_migration_entry()), unlock.
  */
 export function* __split_huge_pmd(cur: Ctx, mm: string, pmdTable: string, slot: number): Proc<boolean> {
   yield* spin_lock(cur, '__split_huge_pmd', page_table_lock(mm));
   const pmd = yield* pxd_read(cur, 'split_huge_pmd_locked', pmdTable, slot);
-  const huge = pmd !== null && 'pfn' in pmd && pmd.invalid !== true;
-  if (huge) yield* __split_huge_pmd_locked(cur, mm, pmdTable, slot);
+  const huge = (pmd !== null && 'pfn' in pmd && pmd.invalid !== true) || is_pmd_migration_entry(pmd);
+  if (huge) yield* __split_huge_pmd_locked(cur, mm, pmdTable, slot, pmd);
   yield* spin_unlock(cur, '__split_huge_pmd', page_table_lock(mm));
   return huge;
 }
@@ -190,4 +205,92 @@ export function* zap_huge_pmd(cur: Ctx, tlb: mmu_gather, pmdTable: string, slot:
   }
   yield* spin_unlock(cur, 'zap_huge_pmd', page_table_lock(mm));
   return zapped;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PMD migration entries (issue #11): mm/huge_memory.c set_pmd_migration_entry(),
+// remove_migration_pmd() (CONFIG_ARCH_ENABLE_THP_MIGRATION; x86-64 and arm64 select it), read at
+// torvalds mm/huge_memory.c as of v6.10 (the 3a5a8d343e1c form of __split_huge_pmd_locked()).
+
+/**
+ * set_pmd_migration_entry(pvmw, page) for the THP mapping 2 MiB slot `slot`, from try_to_migrate()
+ * with the folio locked and the PMD lock held (page_vma_mapped_walk()): pmdval =
+ * pmdp_invalidate() (with its flush), then set_pmd_at() of a migration swap entry of the head page
+ * (make_readable/writable_migration_entry(), pmd_swp_mksoft_dirty() ... not modelled). The rmap,
+ * folio_try_share_anon_rmap_pmd() and the refcount are not modelled. Returns whether it replaced a
+ * present THP.
+ */
+function* set_pmd_migration_entry(cur: Ctx, mm: string, pmdTable: string, slot: number): Proc<boolean> {
+  const pmd = yield* pxd_read(cur, 'set_pmd_migration_entry', pmdTable, slot);
+  if (pmd === null || !('pfn' in pmd) || pmd.invalid === true) return false;
+  const old = yield* pmdp_invalidate(cur, mm, pmdTable, slot);
+  const head = old !== null && 'pfn' in old ? old.pfn : thpSubpage(mm, slot, 0);
+  const loc = ptLoc(pmdTable, slot);
+  yield* access({
+    fn: 'set_pmd_migration_entry',
+    desc: `set_pmd_at(${pmdTable}[${slot}], swp_entry_to_pmd(migration entry of ${head}))`,
+    cost: { cls: 'pt_write' },
+    reads: [],
+    writes: [loc],
+    effect: () => ({ writes: [[loc, { migration: head }]], note: `migration entry of ${head}` }),
+  });
+  return true;
+}
+
+/**
+ * remove_migration_pmd(pvmw, new) (from remove_migration_ptes() after the copy, PMD lock held):
+ * if the PMD is still the migration entry, set_pmd_at() of a huge PMD of the new folio
+ * (mk_huge_pmd(), pmd_mkold(); no flush: the entry was not present) and update_mmu_cache_pmd()
+ * (nothing on x86 and arm64). The model maps the same page name again: data pages are names
+ * (docs/model.md §5.2), and GUP-fast's own-page check knows the mm's THP by that name. A PMD that
+ * a split turned into a table in the meantime holds PTE migration entries, which
+ * remove_migration_pte() would restore: not modelled, they stay. Returns whether it restored.
+ */
+function* remove_migration_pmd(cur: Ctx, pmdTable: string, slot: number): Proc<boolean> {
+  void cur;
+  const loc = ptLoc(pmdTable, slot);
+  return yield* access<boolean>({
+    fn: 'remove_migration_pmd',
+    desc: `set_pmd_at(${pmdTable}[${slot}], mk_huge_pmd(new folio))`,
+    cost: { cls: 'pt_write' },
+    reads: [loc],
+    writes: [loc],
+    effect: ([e]) => {
+      const entry = e as PtEntry;
+      if (!is_pmd_migration_entry(entry)) return { result: false, note: `not a PMD migration entry any more: ${describeEntry(entry)}` };
+      return { writes: [[loc, { pfn: entry.migration }]], result: true, note: `maps ${entry.migration} again` };
+    },
+  });
+}
+
+/**
+ * migrate_pages() of the THP mapping 2 MiB slot `slot` of `mm` (move_pages(2), NUMA balancing or
+ * compaction), reduced to its page-table steps and run by one task: mmap_read_lock() (the callers
+ * hold at most that); the PMD; try_to_migrate() -> set_pmd_migration_entry() under the PMD lock;
+ * then, when `split` is set, a split of the PMD while the entry is in place (__split_huge_pmd(),
+ * as a concurrent partial mprotect()/munmap() or deferred split does: the path 3a5a8d343e1c is
+ * about); the copy (a cost step); remove_migration_ptes() -> remove_migration_pmd() under the PMD
+ * lock; mmap_read_unlock(). The folio lock, isolation, the refcount freeze and the new folio are
+ * not modelled. Nothing happens if the slot is not mapped by a THP.
+ */
+export function* migrate_thp(cur: Ctx, mm: string, slot: number, split: boolean): Proc<boolean> {
+  yield* mmap_read_lock(cur, 'migrate_pages', mm);
+  let migrated = false;
+  const pmdT = (yield* vma_covers(cur, 'migrate_pages', mm, slot)) ? yield* pmd_table_of(cur, 'migrate_pages', mm) : null;
+  if (pmdT !== null) {
+    yield* spin_lock(cur, 'try_to_migrate_one', page_table_lock(mm));
+    migrated = yield* set_pmd_migration_entry(cur, mm, pmdT, slot);
+    yield* spin_unlock(cur, 'try_to_migrate_one', page_table_lock(mm));
+  }
+  if (pmdT !== null && migrated) {
+    if (split) yield* __split_huge_pmd(cur, mm, pmdT, slot);
+    yield* local({ fn: 'migrate_folio', desc: 'copy the THP to the new folio' }, { cls: 'thp_copy' });
+    yield* spin_lock(cur, 'remove_migration_pte', page_table_lock(mm));
+    yield* remove_migration_pmd(cur, pmdT, slot);
+    yield* spin_unlock(cur, 'remove_migration_pte', page_table_lock(mm));
+  } else {
+    yield* local({ fn: 'migrate_pages', desc: `slot ${slot} is not mapped by a THP: nothing to migrate` });
+  }
+  yield* mmap_read_unlock(cur, 'migrate_pages', mm);
+  return migrated;
 }

@@ -10,7 +10,7 @@
  * with details = { .reclaim_pt = true } (6375e95f381e) -> unmap_single_vma() -> unmap_page_range()
  * -> zap_pmd_range(): zap_huge_pmd() for a THP covering the whole PMD, else zap_pte_range(), which
  * with PT_RECLAIM ends in try_to_free_pte() (mm/pt_reclaim.ts); tlb_finish_mmu(); unlock.
- * The zap queues the data pages; tlb_finish_mmu() frees them after the flush (docs/model.md §2.26).
+ * The zap queues the data pages; tlb_finish_mmu() frees them after the flush (docs/model.md §2.30).
  */
 import { access, type Proc, type Value } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
@@ -40,7 +40,7 @@ function* zap_pmd_slot(cur: Ctx, tlb: mmu_gather, pmdT: string, slot: number): P
     const again = yield* pxd_read(cur, 'zap_pmd_range', pmdT, slot);
     if (again === null || !('table' in again)) return;
     yield* zap_pte_range(cur, tlb, again.table, slot);
-  } else {
+  } else if ('table' in pmd) {
     yield* zap_pte_range(cur, tlb, pmd.table, slot);
   }
   if (reclaim_pt_is_enabled(cur, true)) yield* try_to_free_pte(cur, tlb, pmdT, slot);

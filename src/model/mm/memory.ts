@@ -26,7 +26,7 @@ import {
   tlb_flush_pud_range,
   type mmu_gather,
 } from '../include/asm-generic/tlb.js';
-import { dataPage, describeEntry, entry_same, pgdTable, pxd_clear, pxd_read, walker_read_entry } from '../include/linux/pgtable.js';
+import { dataPage, describeEntry, entry_same, is_pmd_migration_entry, pgdTable, pxd_clear, pxd_read, walker_read_entry } from '../include/linux/pgtable.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking/rwsem.js';
 import { vma_end_read, vma_start_read } from '../include/linux/mmap_lock.js';
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
@@ -327,6 +327,29 @@ function* do_anonymous_page(cur: Ctx, mm: string, pmd: TablePtr, pte: TablePtr |
 }
 
 /**
+ * __handle_mm_fault() on a PMD migration entry (issue #11; mm/memory.c, mm/migrate.c as of v6.10):
+ * `if (unlikely(is_swap_pmd(vmf.orig_pmd))) { if (is_pmd_migration_entry(vmf.orig_pmd))
+ * pmd_migration_entry_wait(mm, vmf.pmd); return 0; }`. pmd_migration_entry_wait() takes the PMD
+ * lock, re-checks the entry and sleeps in migration_entry_wait_on_locked() until the migrating
+ * task unlocks the folio, after remove_migration_ptes(). The model waits (a guarded step) until the
+ * PMD is no longer that migration entry, which remove_migration_pmd() or a split makes happen
+ * while the folio is still locked (a little earlier than the kernel's wake-up: the fault only
+ * re-reads the tables then). Returns false: the fault returned 0 and the CPU faults again.
+ */
+function* pmd_migration_entry_wait(cur: Ctx, pmdTable: string, slot: number): Proc<boolean> {
+  void cur;
+  const loc = ptLoc(pmdTable, slot);
+  yield* access({
+    fn: 'pmd_migration_entry_wait',
+    desc: `wait until ${pmdTable}[${slot}] is no longer a migration entry (folio unlocked)`,
+    reads: [loc],
+    guard: ([e]) => !is_pmd_migration_entry(e as PtEntry),
+    effect: ([e]) => ({ note: `now ${describeEntry(e as PtEntry)}: return 0, fault again` }),
+  });
+  return false;
+}
+
+/**
  * handle_pte_fault(): read the PMD entry (pmd_none(*vmf->pmd)); if it is not none,
  * pte_offset_map_rw_nolock() -> __pte_offset_map(): rcu_read_lock() and pmdp_get_lockless() again
  * (none or huge by now, e.g. PT_RECLAIM cleared it: rcu_read_unlock(), NULL, and the fault returns
@@ -341,6 +364,11 @@ function* do_anonymous_page(cur: Ctx, mm: string, pmd: TablePtr, pte: TablePtr |
 function* handle_pte_fault(cur: Ctx, mm: string, pmd: TablePtr, slot: number, page: number): Proc<boolean> {
   const pmdval = yield* walker_read_entry(cur, 'fault', 'handle_pte_fault', pmd.table, pmd.gen, slot, 'pmd');
   if (pmdval !== null && 'pfn' in pmdval) return true;
+  // split and migration entries (issue #11): __handle_mm_fault()'s is_swap_pmd() branch.
+  if (is_pmd_migration_entry(pmdval)) return yield* pmd_migration_entry_wait(cur, pmd.table, slot);
+  // A present-invalid migration entry (arm64 before e783331c7720) is pmd_trans_huge(): the huge
+  // path, as for a THP being split (the PMD lock and pmd_same() there send the fault back).
+  if (pmdval !== null && 'migration' in pmdval) return true;
   let pte: TablePtr | null = null;
   if (pmdval !== null && !cur.k.config.fault_pmd_recheck) {
     // The form before the series: pte_offset_map() of the PMD just read, no RCU.

@@ -82,10 +82,18 @@ export function* pmdp_collapse_flush(cur: Ctx, mm: string, pmdTable: string, slo
  * flush_pmd_tlb_range(): on x86 the generic one, flush_tlb_range(); on arm64
  * __flush_tlb_range(vma, addr, end, PMD_SIZE, false, 2), not leaf-only either. The model flushes
  * with flush_tlb_range() on both (strides and TTL hints are ignored, docs/model.md §5.3). Called
- * with the PMD lock held by __split_huge_pmd_locked(). Returns the old entry.
+ * with the PMD lock held by __split_huge_pmd_locked() and set_pmd_migration_entry(). Returns the
+ * old entry.
+ *
+ * On a PMD migration entry (only __split_huge_pmd_locked() with split_pmd_invalidate: always;
+ * since 3a5a8d343e1c pmdp_invalidate() warns on a non-present PMD instead), pmd_mkinvalid() is the
+ * arch's: arm64 before e783331c7720 (arm64_pmd_mkinvalid: always) sets PMD_PRESENT_INVALID, so the
+ * swap entry becomes present to pmd_present() (`{ migration, invalid: true }`); x86 (clears
+ * _PAGE_PRESENT | _PAGE_PROTNONE, which a swap PMD lacks) and arm64 since e783331c7720 leave it.
  */
 export function* pmdp_invalidate(cur: Ctx, mm: string, pmdTable: string, slot: number): Proc<PtEntry> {
   const loc = ptLoc(pmdTable, slot);
+  const arm64Always = cur.k.arch.id === 'arm64' && cur.k.config.arm64_pmd_mkinvalid === 'always';
   const old = yield* access<PtEntry>({
     fn: 'pmdp_invalidate',
     desc: `pmdp_establish(${pmdTable}[${slot}], pmd_mkinvalid())`,
@@ -94,6 +102,10 @@ export function* pmdp_invalidate(cur: Ctx, mm: string, pmdTable: string, slot: n
     writes: [loc],
     effect: ([e]) => {
       const entry = e as PtEntry;
+      if (entry !== null && 'migration' in entry) {
+        if (!arm64Always) return { result: entry, note: `was ${describeEntry(entry)}: pmd_mkinvalid() leaves a swap PMD as it is` };
+        return { writes: [[loc, { migration: entry.migration, invalid: true }]], result: entry, note: `was ${describeEntry(entry)}: PMD_PRESENT_INVALID set, pmd_present() is now true` };
+      }
       if (entry === null || !('pfn' in entry)) throw new Error(`pmdp_invalidate: ${pmdTable}[${slot}] is ${describeEntry(entry)}, not a huge PMD`);
       return { writes: [[loc, { pfn: entry.pfn, invalid: true }]], result: entry, note: `was ${describeEntry(entry)}` };
     },

@@ -258,6 +258,7 @@ describe('GUP-fast and a fault', () => {
       'no-ipi-wait-with-irqs-off': 'holds',
       'gup-fast-pins-own-pages': 'holds',
       'no-bad-pmd-populate': 'holds',
+      'no-present-swap-pmd': 'holds',
     });
     const cx = r.verdicts.find((v) => v.id === 'no-walk-of-reused-table')?.counterexample;
     expect(cx?.violation?.message).toBe('CPU1 gup_fast_pte_range read A.pte0 as gen 1, but it was reused (gen 2, now a pte table of A)');

@@ -31,12 +31,14 @@ export function page_folio(page: string): string {
 /** pmd_val()/pte_val(): what the hardware entry holds (the page), without the ghost generation. */
 export function entry_val(e: PtEntry): string | null {
   if (e === null) return null;
+  if ('migration' in e) return `swp:${e.migration}${e.invalid ? ':present-invalid' : ''}`;
   return 'table' in e ? e.table : e.pfn;
 }
 
 export function describeEntry(e: PtEntry): string {
   if (e === null) return 'none';
   if ('table' in e) return `-> ${e.table} (gen ${e.gen})`;
+  if ('migration' in e) return e.invalid ? `migration entry of ${e.migration}, PMD_PRESENT_INVALID set (pmd_present() true)` : `migration entry of ${e.migration}`;
   return e.invalid ? `maps ${e.pfn} (invalidated: being split)` : `maps ${e.pfn}`;
 }
 
@@ -44,7 +46,28 @@ export function describeEntry(e: PtEntry): string {
 export function entry_same(a: PtEntry, b: PtEntry): boolean {
   if (a === null || b === null) return a === b;
   if ('table' in a || 'table' in b) return 'table' in a && 'table' in b && a.table === b.table;
+  if ('migration' in a || 'migration' in b) return entry_val(a) === entry_val(b);
   return a.pfn === b.pfn && (a.invalid ?? false) === (b.invalid ?? false);
+}
+
+// split and migration entries (issue #11)
+
+/**
+ * pmd_present(pmd) as the arches compute it from the bits the model's entry stands for: a table
+ * or a huge leaf, invalidated or not (x86: _PAGE_PSE stays set; arm64: PMD_PRESENT_INVALID), is
+ * present; a migration entry is not, unless arm64's old pmd_mkinvalid() set PMD_PRESENT_INVALID
+ * in it (`invalid`, before e783331c7720). x86 pmd_present() tests _PAGE_PRESENT | _PAGE_PROTNONE
+ * | _PAGE_PSE, none of which a swap PMD has, and x86's pmd_mkinvalid() only clears bits.
+ */
+export function pmd_present(e: PtEntry): boolean {
+  if (e === null) return false;
+  if ('migration' in e) return e.invalid === true;
+  return true;
+}
+
+/** is_pmd_migration_entry(pmd): a migration swap entry, not present (is_swap_pmd()). */
+export function is_pmd_migration_entry(e: PtEntry): e is { readonly migration: string; readonly invalid?: boolean } {
+  return e !== null && 'migration' in e && e.invalid !== true;
 }
 
 /**
