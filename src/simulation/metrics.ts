@@ -46,20 +46,20 @@ export interface SimMetricsData {
   readonly smpCalls: { readonly [func: string]: number };
 }
 
-function histogram(): hdr.Histogram {
+export function histogram(): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e13, numberOfSignificantValueDigits: 3, useWebAssembly: false });
 }
 
-function stats(h: hdr.Histogram, last = 0): LatencyStats {
-  return {
-    count: h.totalCount,
-    last,
-    min: h.totalCount ? h.minNonZeroValue : 0,
-    avg: Math.round(h.mean),
-    p50: h.getValueAtPercentile(50),
-    p99: h.getValueAtPercentile(99),
-    max: h.maxValue,
-  };
+/**
+ * A histogram's summary. min and max are the exact values recorded; a percentile is the upper
+ * bound of its bucket (within 0.1% at 3 significant digits), clamped to [min, max] so that no
+ * percentile is printed above the largest value seen (a bucket's upper bound can exceed it).
+ */
+export function latencyStats(h: hdr.Histogram, last = 0): LatencyStats {
+  const min = h.totalCount ? h.minNonZeroValue : 0;
+  const max = h.maxValue;
+  const at = (p: number): number => Math.min(max, Math.max(min, h.getValueAtPercentile(p)));
+  return { count: h.totalCount, last, min, avg: Math.round(h.mean), p50: at(50), p99: at(99), max };
 }
 
 export class SimMetrics implements SimObserver {
@@ -165,9 +165,9 @@ export class SimMetrics implements SimObserver {
   data(endTime: number): SimMetricsData {
     const area = this.pendingArea + this.pending * (endTime - this.lastChange);
     const ops: Record<string, LatencyStats> = {};
-    for (const [k, h] of [...this.ops].sort()) ops[k] = stats(h);
+    for (const [k, h] of [...this.ops].sort()) ops[k] = latencyStats(h);
     const wakeups: Record<string, LatencyStats & { interval: number }> = {};
-    for (const [c, h] of [...this.wake].sort((a, b) => a[0] - b[0])) wakeups[String(c)] = { ...stats(h, this.wakeLast.get(c) ?? 0), interval: this.wakeInterval.get(c) ?? 0 };
+    for (const [c, h] of [...this.wake].sort((a, b) => a[0] - b[0])) wakeups[String(c)] = { ...latencyStats(h, this.wakeLast.get(c) ?? 0), interval: this.wakeInterval.get(c) ?? 0 };
     return {
       cpus: this.cpus,
       interrupts: this.interrupts,
@@ -175,7 +175,7 @@ export class SimMetrics implements SimObserver {
       irqTime: this.irqTime,
       operations: ops,
       wakeups,
-      gracePeriods: { count: this.gpCount, duration: this.gp.totalCount ? stats(this.gp) : null },
+      gracePeriods: { count: this.gpCount, duration: this.gp.totalCount ? latencyStats(this.gp) : null },
       pendingFree: { peak: this.pendingPeak, mean: endTime > 0 ? area / endTime : 0, samples: this.samples },
       tablesFreed: this.freed,
       smpCalls: Object.fromEntries([...this.smpCalls].sort()),
