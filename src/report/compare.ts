@@ -44,7 +44,15 @@ export function compareRows(s: ResolvedScenario, cols: readonly CompareColumn[])
   const unmaps = (c: CompareColumn): number => (c.metrics.operations.munmap?.count ?? 0) + (c.metrics.operations.exit_mmap?.count ?? 0);
   if (cols.some((c) => unmaps(c) > 0)) {
     row('IPIs received per munmap/exit', (c) => (unmaps(c) ? (sum(c.metrics.interrupts.map((i) => i.CAL + i.TLB)) / unmaps(c)).toFixed(1) : '-'));
-    if (g.rt.length + g.idle.length > 0) row('  of which on RT and idle CPUs', (c) => (unmaps(c) ? ((ipis(c.metrics, g.rt) + ipis(c.metrics, g.idle)) / unmaps(c)).toFixed(1) : '-'));
+    // The same work split by who pays for it (issue #12): RT and idle CPUs pay for IPIs they did
+    // not ask for; workload CPUs include the unmapping CPU's own threads.
+    const perUnmap = (label: string, cpus: readonly number[]): void => {
+      if (cpus.length) row(label, (c) => (unmaps(c) ? (ipis(c.metrics, cpus) / unmaps(c)).toFixed(2) : '-'));
+    };
+    perUnmap('  on RT CPUs', g.rt);
+    perUnmap('  on idle CPUs', g.idle);
+    perUnmap('  on workload CPUs', g.busy);
+    if (g.rt.length) row('IRQ time on RT CPUs per munmap/exit, µs', (c) => (unmaps(c) ? us(sum(g.rt.map((cpu) => c.metrics.irqTime[cpu] ?? 0)) / unmaps(c)) : '-'));
   }
   const collapses = (c: CompareColumn): number => c.metrics.operations.collapse?.count ?? 0;
   if (cols.some((c) => collapses(c) > 0)) {
