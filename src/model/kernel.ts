@@ -123,6 +123,11 @@ export function mmSpec(k: Kernel, mm: string): MmSpec {
   return s;
 }
 
+/** The VMA of the mm's layout that covers 2 MiB slot `slot` (mapped now or not), if any. */
+export function vmaAt(k: Kernel, mm: string, slot: number): VmaSpec | undefined {
+  return mmSpec(k, mm).vmas.find((v) => slot >= v.start && slot < v.end);
+}
+
 /** The number of PMD entries the mm's layout uses: one per 2 MiB slot up to the last VMA's end. */
 export function pmd_slots(mm: MmSpec): number {
   return Math.max(0, ...mm.vmas.map((v) => v.end));

@@ -20,7 +20,7 @@
  */
 import { access, local, type Loc, type Proc, type Value } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
-import { mmSpec } from '../kernel.js';
+import { mmSpec, vmaAt } from '../kernel.js';
 import { tlb_flush_pmd_range, type mmu_gather } from '../include/asm-generic/tlb.js';
 import { describeEntry, is_pmd_migration_entry, pgdTable, pxd_read, thpSubpage } from '../include/linux/pgtable.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/locking/rwsem.js';
@@ -50,7 +50,7 @@ export function* pmd_table_of(cur: Ctx, fn: string, mm: string): Proc<string | n
 /** find_vma() under the mmap_lock: is a mapped VMA of `mm` covering 2 MiB slot `slot`? */
 export function* vma_covers(cur: Ctx, fn: string, mm: string, slot: number): Proc<boolean> {
   void cur;
-  const vma = mmSpec(cur.k, mm).vmas.find((v) => slot >= v.start && slot < v.end);
+  const vma = vmaAt(cur.k, mm, slot);
   return yield* access<boolean>({
     fn,
     desc: `find_vma(slot ${slot})`,

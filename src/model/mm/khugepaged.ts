@@ -44,7 +44,7 @@ import { ptl } from './page_alloc.js';
 import { pgtable_trans_huge_deposit, pmdp_collapse_flush, pmdp_get_lockless_sync, pte_free_defer } from './pgtable-generic.js';
 import { new_mmu_gather, tlb_flush_pte_range } from '../include/asm-generic/tlb.js';
 import { folioLoc, pageLoc, ptLoc, type FolioState, type PageState, type PtEntry } from '../state.js';
-import { mmSpec } from '../kernel.js';
+import { vmaAt } from '../kernel.js';
 import { vma_end_write_all, vma_start_write } from '../include/linux/mmap_lock.js';
 
 /** The outcomes of collapse_huge_page() the model can reach (enum scan_result). */
@@ -203,7 +203,7 @@ export function* collapse_huge_page(cur: Ctx, mm: string, slot: number): Proc<Sc
  */
 function* collapse_vma_start_write(cur: Ctx, mm: string, slot: number, at: 'before_check' | 'after_check', locked: { done: boolean }): Proc<void> {
   if (!cur.k.config.per_vma_lock || cur.k.config.collapse_vma_start_write !== at) return;
-  const vma = mmSpec(cur.k, mm).vmas.find((v) => slot >= v.start && slot < v.end);
+  const vma = vmaAt(cur.k, mm, slot);
   if (vma === undefined) return;
   yield* vma_start_write(cur, 'collapse_huge_page', mm, vma.name);
   locked.done = true;

@@ -17,7 +17,7 @@
  */
 import { access, internByKey, local, type Proc } from '../../core/index.js';
 import type { Ctx, Kernel, VmaSpec } from '../kernel.js';
-import { mmSpec, pmd_slots } from '../kernel.js';
+import { mmSpec, pmd_slots, vmaAt } from '../kernel.js';
 import {
   __tlb_remove_page,
   tlb_flush_p4d_range,
@@ -421,7 +421,7 @@ export function* handle_mm_fault(cur: Ctx, mm: string, slot: number, page: numbe
  */
 export function* lock_vma_under_rcu(cur: Ctx, mm: string, slot: number): Proc<VmaSpec | null> {
   if (!cur.k.config.per_vma_lock) return null;
-  const vma = mmSpec(cur.k, mm).vmas.find((v) => slot >= v.start && slot < v.end);
+  const vma = vmaAt(cur.k, mm, slot);
   if (vma === undefined) return null;
   const r = yield* vma_start_read(cur, 'lock_vma_under_rcu', mm, vma.name);
   return r === 'locked' ? vma : null;
@@ -440,7 +440,6 @@ export function* lock_vma_under_rcu(cur: Ctx, mm: string, slot: number): Proc<Vm
 export function* do_user_addr_fault(cur: Ctx, slot: number, page: number): Proc<boolean> {
   const mm = cur.mm;
   if (mm === null) throw new Error(`page fault on CPU${cur.cpu}: current->mm is NULL (a kthread)`);
-  const spec = mmSpec(cur.k, mm);
   const locked = yield* lock_vma_under_rcu(cur, mm, slot);
   if (locked !== null) {
     const done = yield* handle_mm_fault(cur, mm, slot, page);
@@ -450,7 +449,7 @@ export function* do_user_addr_fault(cur: Ctx, slot: number, page: number): Proc<
     return true;
   }
   yield* mmap_read_lock(cur, 'lock_mm_and_find_vma', mm);
-  const vma = spec.vmas.find((v) => slot >= v.start && slot < v.end);
+  const vma = vmaAt(cur.k, mm, slot);
   const mapped = yield* access<boolean>({
     fn: 'lock_mm_and_find_vma',
     desc: `find_vma(slot ${slot})`,
