@@ -9,6 +9,7 @@
  * mm_tlb_flush_nested()).
  */
 import { eventProperty, type Value } from '../core/index.js';
+import { staleLeaves } from './stale-leaves.js';
 
 export const noStaleTlbAfterZap = eventProperty(
   'no-stale-tlb-after-zap',
@@ -18,12 +19,11 @@ export const noStaleTlbAfterZap = eventProperty(
     'page that another thread is about to free (99baac21e458).',
   (ev) => {
     if (ev.type !== 'zap_return') return null;
-    const stale = ev.stale as ReadonlyArray<{ readonly cpu: number; readonly path: string; readonly page: string }>;
-    if (stale.length === 0) return null;
-    const where = stale.map((s) => `CPU${s.cpu} (${s.page} at ${s.path})`).join(', ');
+    const s = staleLeaves(ev.stale);
+    if (s === null) return null;
     return {
-      message: `CPU${ev.cpu} ${ev.fn} on ${ev.mm} returns while the TLB of ${where} still maps the zapped range`,
-      details: { cpu: ev.cpu, mm: ev.mm, stale: ev.stale as Value, holders: [...new Set(stale.map((s) => `CPU${s.cpu}`))] },
+      message: `CPU${ev.cpu} ${ev.fn} on ${ev.mm} returns while the TLB of ${s.where} still maps the zapped range`,
+      details: { cpu: ev.cpu, mm: ev.mm, stale: ev.stale as Value, holders: s.holders },
     };
   },
 );

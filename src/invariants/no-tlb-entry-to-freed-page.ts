@@ -12,6 +12,7 @@
  * is behind the mm's (docs/model.md §4).
  */
 import { eventProperty, type Value } from '../core/index.js';
+import { staleLeaves } from './stale-leaves.js';
 
 export const noTlbEntryToFreedPage = eventProperty(
   'no-tlb-entry-to-freed-page',
@@ -20,12 +21,11 @@ export const noTlbEntryToFreedPage = eventProperty(
     'read and write the page after it is reallocated to another process or the kernel (use-after-free through the TLB).',
   (ev) => {
     if (ev.type !== 'data_page_free') return null;
-    const stale = ev.stale as ReadonlyArray<{ readonly cpu: number; readonly mm: string; readonly path: string; readonly page: string }>;
-    if (stale.length === 0) return null;
-    const where = stale.map((s) => `CPU${s.cpu} (${s.page} at ${s.path})`).join(', ');
+    const s = staleLeaves(ev.stale);
+    if (s === null) return null;
     return {
-      message: `CPU${ev.cpu} ${ev.fn} freed ${(ev.pages as readonly string[]).join(', ')} of ${ev.mm} while the TLB of ${where} still maps it`,
-      details: { cpu: ev.cpu, fn: ev.fn, pages: ev.pages as Value, stale: ev.stale as Value, holders: [...new Set(stale.map((s) => `CPU${s.cpu}`))] },
+      message: `CPU${ev.cpu} ${ev.fn} freed ${(ev.pages as readonly string[]).join(', ')} of ${ev.mm} while the TLB of ${s.where} still maps it`,
+      details: { cpu: ev.cpu, fn: ev.fn, pages: ev.pages as Value, stale: ev.stale as Value, holders: s.holders },
     };
   },
 );

@@ -12,7 +12,7 @@
  * with PT_RECLAIM ends in try_to_free_pte() (mm/pt_reclaim.ts); tlb_finish_mmu(); unlock.
  * The zap queues the data pages; tlb_finish_mmu() frees them after the flush (docs/model.md §2.30).
  */
-import { access, type Proc, type Value } from '../../core/index.js';
+import { access, type Proc } from '../../core/index.js';
 import type { Ctx } from '../kernel.js';
 import { mmSpec } from '../kernel.js';
 import type { mmu_gather } from '../include/asm-generic/tlb.js';
@@ -126,10 +126,10 @@ function* zap_returns(cur: Ctx, mm: string, pmdT: string, start: number, end: nu
           if (same) mapped.set(`${s}.${j}`, pte !== null && 'pfn' in pte ? pte.pfn : null);
         }
       });
-      const leaves = usableLeafEntries(cur, null, vals, 0) as unknown as { cpu: number; mm: string; level: string; path: string; page: string }[];
+      const leaves = usableLeafEntries(cur, null, vals);
       const stale = leaves.filter((e) => e.mm === mm && e.level === 'pte' && mapped.has(e.path) && mapped.get(e.path) !== e.page);
       return {
-        events: [{ type: 'zap_return', cpu: cur.cpu, fn: 'madvise_dontneed', comm: cur.comm, mm, stale: stale as unknown as Value[] }],
+        events: [{ type: 'zap_return', cpu: cur.cpu, fn: 'madvise_dontneed', comm: cur.comm, mm, stale }],
         note: stale.length ? `${stale.length} stale TLB entr${stale.length === 1 ? 'y' : 'ies'} for the range` : 'range flushed everywhere',
       };
     },

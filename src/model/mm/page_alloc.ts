@@ -97,27 +97,37 @@ export function* pagetable_free(cur: Ctx, caller: string, table: string): Proc<v
   });
 }
 
+/** A usable leaf TLB entry that still maps a page: the payload of `data_page_free` and `zap_return` events. */
+export type StaleLeaf = {
+  readonly cpu: number;
+  readonly mm: string;
+  readonly level: string;
+  readonly path: string;
+  readonly page: string;
+};
+
 /**
- * The leaf TLB entries that still map one of `pages` (any page when null) and that their CPU can use, from the values
- * of leafTlbReads() starting at `vals[first]`. An entry is usable when its CPU runs a task of the
- * entry's mm: the mm is loaded and the CPU is not lazy (x86 cpu_tlbstate_shared.is_lazy: a kthread
+ * The leaf TLB entries that still map one of `pages` (any page when null) and that their CPU can
+ * use, from the values of leafTlbReads() at the start of `vals`. An entry is usable when its CPU
+ * runs a task of the entry's mm: the mm is loaded and the CPU is not lazy (x86
+ * cpu_tlbstate_shared.is_lazy: a kthread
  * or idle borrowing the mm never touches user addresses, and leaving lazy mode or switching back
  * goes through switch_mm_irqs_off(), which flushes when the CPU's tlb_gen is behind the mm's, bumped
  * by inc_mm_tlb_gen() before any flush is sent), and it is not a descheduled vCPU whose flush KVM
  * deferred (KVM_VCPU_FLUSH_TLB: the host flushes before the vCPU runs again). See docs/model.md §4.
  */
-export function usableLeafEntries(cur: Ctx, pages: readonly string[] | null, vals: readonly Value[], first: number): Value[] {
+export function usableLeafEntries(cur: Ctx, pages: readonly string[] | null, vals: readonly Value[]): StaleLeaf[] {
   const cpus = cur.k.user_mm_cpus;
   const vcpus = cur.k.preemptible_vcpus;
   const n = cpus.length;
-  const flushPending = new Set(vcpus.filter((_, i) => (vals[first + 3 * n + i] as StealTime).flush));
+  const flushPending = new Set(vcpus.filter((_, i) => (vals[3 * n + i] as StealTime).flush));
   const wanted = pages === null ? null : new Set(pages);
-  const stale: Value[] = [];
+  const stale: StaleLeaf[] = [];
   cpus.forEach((c, i) => {
-    const loaded = vals[first + n + i];
-    const lazy = vals[first + 2 * n + i] === true;
+    const loaded = vals[n + i];
+    const lazy = vals[2 * n + i] === true;
     if (flushPending.has(c)) return;
-    for (const e of vals[first + i] as readonly TlbEntry[]) {
+    for (const e of vals[i] as readonly TlbEntry[]) {
       if (e.pfn === null || (wanted !== null && !wanted.has(e.pfn))) continue;
       const usable = loaded === e.mm && !lazy;
       if (usable) stale.push({ cpu: c, mm: e.mm, level: e.level, path: e.path, page: e.pfn });
@@ -147,7 +157,7 @@ export function* free_pages_and_swap_cache(cur: Ctx, caller: string, mm: string,
     desc: `free_pages_and_swap_cache(${pages.join(', ')})`,
     reads: leafTlbReads(cur),
     effect: (vals) => {
-      const stale = usableLeafEntries(cur, pages, vals, 0);
+      const stale = usableLeafEntries(cur, pages, vals);
       return {
         events: [{ type: 'data_page_free', cpu: cur.cpu, fn: caller, comm: cur.comm, mm, pages: [...pages], stale }],
         note: stale.length ? `freed while still mapped by ${stale.length} TLB entr${stale.length === 1 ? 'y' : 'ies'}` : 'freed',
