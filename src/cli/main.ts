@@ -23,7 +23,7 @@ import { encodeSchedule } from '../core/schedule.js';
 import { strategies } from '../strategies/index.js';
 import { INVARIANTS } from '../invariants/index.js';
 import { DEFAULT_CONFIG, KNOB_VALUES, ARCH_IDS, type KnobId } from '../model/config.js';
-import { isMerged, KNOB_PROVENANCE, type ValueProvenance } from '../model/provenance.js';
+import { isMerged, KNOB_PROVENANCE, valueKey, type ValueProvenance } from '../model/provenance.js';
 import { progress } from './progress.js';
 import type { CheckMode, Reduction } from '../engines/check/index.js';
 import { OutputError, writeFileAtomic } from './files.js';
@@ -241,7 +241,7 @@ function knobText(k: KnobId): string {
   const v = KNOB_VALUES[k];
   const prov = KNOB_PROVENANCE[k];
   const def = DEFAULT_CONFIG[k];
-  const defKey = typeof def === 'number' ? 'any' : String(def);
+  const defKey = valueKey(def);
   const head = `${k.padEnd(32)} ${Array.isArray(v) ? v.join(' | ') : v}  (default ${String(def)})`;
   const rows = Object.entries(prov.values as Readonly<Record<string, ValueProvenance>>).map(
     ([value, p]) => `  ${value === defKey ? '*' : ' '} ${value.padEnd(26)} ${p.kind.padEnd(14)} ${p.source}`,

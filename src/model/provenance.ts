@@ -331,11 +331,15 @@ export const KNOB_PROVENANCE: { readonly [K in KnobId]: KnobProvenance<K> } = {
 export const KNOWN_UNMERGED_DEFAULTS: readonly { readonly knob: KnobId; readonly todo: string }[] = [
 ];
 
+/** The key a knob value has in KNOB_PROVENANCE: 'true'/'false' for a boolean, 'any' for a number. */
+export function valueKey(value: unknown): string {
+  return typeof value === 'number' ? 'any' : String(value);
+}
+
 /** The provenance of one value of a knob. */
 export function valueProvenance(knob: KnobId, value: unknown): ValueProvenance {
   const values = KNOB_PROVENANCE[knob].values as Readonly<Record<string, ValueProvenance>>;
-  const key = typeof value === 'number' ? 'any' : String(value);
-  const v = values[key];
+  const v = values[valueKey(value)];
   if (!v) throw new Error(`no provenance for ${knob}=${String(value)}`);
   return v;
 }
