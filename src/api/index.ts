@@ -77,20 +77,45 @@ export function findScenarios(dir: string): string[] {
 
 /** Simulate a scenario file (its `sim:` section, with command-line overrides). */
 export function simScenario(path: string, overrides: Overrides = {}, cli: Partial<SimConfig> = {}, extra: readonly SimObserver[] = []): { scenario: LoadedScenario; run: SimRun } {
-  const scenario = openScenario(path, { ...overrides, purpose: 'sim' });
+  const scenario = openScenario(path, { ...overrides, purpose: 'sim', ...(cli.work !== undefined ? { work: cli.work } : {}) });
   return { scenario, run: simulateScenario(scenario, simConfigOf(scenario, cli), extra) };
 }
 
+/** Rounds per workload CPU of a fixed-work compare when neither the command line nor the scenario says. */
+export const DEFAULT_WORK = 100;
+
+export interface CompareOptions {
+  /** Seeds to replicate each strategy on (default: the scenario's sim.seed, or cli.seed). */
+  readonly seeds?: readonly number[];
+  /**
+   * Fixed time instead of fixed work (the default of compare: each workload CPU does cli.work,
+   * else the scenario's sim.work, else DEFAULT_WORK rounds of its run list).
+   */
+  readonly fixedTime?: boolean;
+  /** Called before each run. */
+  readonly onRun?: (done: number, total: number, strategy: string, seed: number) => void;
+}
+
 /**
- * The same workload and seed under each strategy: the strategies to compare come from the
- * command line, else the scenario's `sim.strategies`.
+ * The same workload under each strategy, on each seed: the strategies come from the command line,
+ * else the scenario's `sim.strategies`. Fixed work by default (equal work under every strategy).
+ * Runs are returned strategy by strategy, seeds in the order given.
  */
-export function compareScenario(path: string, strategies: readonly string[] | undefined, overrides: Overrides = {}, cli: Partial<SimConfig> = {}): Array<{ strategy: string; scenario: LoadedScenario; run: SimRun }> {
+export function compareScenario(path: string, strategies: readonly string[] | undefined, overrides: Overrides = {}, cli: Partial<SimConfig> = {}, opts: CompareOptions = {}): Array<{ strategy: string; seed: number; scenario: LoadedScenario; run: SimRun }> {
   const base = openScenario(path, { ...overrides, purpose: 'sim' });
   const list = strategies ?? base.sim?.strategies;
   if (!list || list.length === 0) throw new SimConfigError(`${path}: no strategies to compare: give --strategies a,b or sim.strategies in the scenario`);
-  return list.map((strategy) => {
-    const scenario = openScenario(path, { ...overrides, preset: strategy, purpose: 'sim' });
-    return { strategy, scenario, run: simulateScenario(scenario, simConfigOf(scenario, cli)) };
-  });
+  const work = opts.fixedTime ? undefined : (cli.work ?? base.sim?.work ?? DEFAULT_WORK);
+  const seeds = opts.seeds ?? [cli.seed ?? base.sim?.seed ?? 1];
+  const total = list.length * seeds.length;
+  const out: Array<{ strategy: string; seed: number; scenario: LoadedScenario; run: SimRun }> = [];
+  for (const strategy of list) {
+    const scenario = openScenario(path, { ...overrides, preset: strategy, purpose: 'sim', ...(work !== undefined ? { work } : {}) });
+    for (const seed of seeds) {
+      opts.onRun?.(out.length, total, strategy, seed);
+      const cfg = simConfigOf(scenario, { ...cli, seed, ...(work !== undefined ? { work } : {}) });
+      out.push({ strategy, seed, scenario, run: simulateScenario(scenario, cfg) });
+    }
+  }
+  return out;
 }

@@ -13,7 +13,8 @@ import { ScenarioError } from '../scenarios/loader.js';
 import { checkScenario, builtinScenarioDir, compareScenario, findScenarios, replayScenario, simScenario, type CheckRun } from '../api/index.js';
 import { WindowRecorder, SimConfigError, type SimConfig, type SimRun } from '../simulation/run.js';
 import { simText } from '../report/sim.js';
-import { compareText } from '../report/compare.js';
+import { compareStats, compareText } from '../report/compare.js';
+import { parseSeeds } from '../report/stats.js';
 import { duration } from '../scenarios/schema.js';
 import type { ResolvedScenario } from '../scenarios/resolve.js';
 import { PROFILES } from '../profiles/index.js';
@@ -65,12 +66,19 @@ interface SimFlags {
   preset?: string;
   perfetto?: string;
   window?: number;
+  work?: number;
 }
 
 function durationArg(v: string): number {
   const r = duration.safeParse(/^\d+(\.\d+)?$/.test(v) ? Number(v) : v);
   if (!r.success) throw new InvalidArgumentError(`expected a duration such as 500ns, 100us, 10ms or 1s, got '${v}'`);
   return r.data;
+}
+
+function seedList(v: string): number[] {
+  const r = parseSeeds(v);
+  if (typeof r === 'string') throw new InvalidArgumentError(r);
+  return r;
 }
 
 function probability(v: string): number {
@@ -90,6 +98,7 @@ function simCli(flags: SimFlags, onProgress?: (time: number, steps: number) => v
     ...(flags.profile ? { profile: flags.profile } : {}),
     ...(flags.duration !== undefined ? { duration: flags.duration } : {}),
     ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+    ...(flags.work !== undefined ? { work: flags.work } : {}),
     ...(flags.jitter !== undefined ? { jitter: flags.jitter } : {}),
     params,
     ...(flags.allocFailRate !== undefined ? { chance: { allocFailRate: flags.allocFailRate } } : {}),
@@ -105,6 +114,7 @@ function simJson(s: ResolvedScenario, run: SimRun): unknown {
     time_ns: run.result.time,
     steps: run.result.steps,
     stop: run.result.stop,
+    complete: run.complete,
     metrics: run.metrics,
     violations: run.result.violations,
   };
@@ -302,14 +312,14 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
 
   const simOptions = (c: Command): Command =>
     c
-      .option('--duration <t>', 'simulated time, e.g. 10ms, 1s (default: the scenario\'s sim.duration)', durationArg)
+      .option('--duration <t>', 'simulated time, e.g. 10ms, 1s (default: the scenario\'s sim.duration); with --work, the time limit', durationArg)
+      .option('--work <n>', 'fixed work: each workload CPU (repeat: forever, no cyclictest) runs its list n times; the run ends when all have', positiveInt)
       .option('--seed <s>', 'PRNG seed (default: the scenario\'s sim.seed)', nonNegativeInt)
       .option('--profile <id>', 'machine profile (see ptlab list profiles)')
       .option('--cost <param=ns>', 'override a profile parameter, in ns (repeatable)', collect, [])
       .option('--alloc-fail-rate <p>', 'probability that a GFP_NOWAIT batch allocation fails', probability)
       .option('--jitter <j>', 'scale step durations by a random factor in [1-j, 1+j] (explores more interleavings)', probability)
       .option('--set <knob=value>', 'override a configuration knob (repeatable)', collect, [])
-      .option('--json', 'print the measurements as JSON (schema ptlab.sim/1)')
       .option('--no-timing', 'omit wall times');
 
   simOptions(program
@@ -318,7 +328,8 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .argument('<scenario>', 'scenario YAML file')
     .option('--preset <id>', 'replace the scenario\'s strategy preset')
     .option('--perfetto <file>', 'write a Perfetto trace of a window of the run')
-    .option('--window <t>', 'the window --perfetto covers, from the start (default 1ms)', durationArg))
+    .option('--window <t>', 'the window --perfetto covers, from the start (default 1ms)', durationArg)
+    .option('--json', 'print the measurements as JSON (schema ptlab.sim/1, docs/json.md)'))
     .action((file: string, flags: SimFlags) => {
       const window = flags.window ?? 1_000_000;
       const recorder = flags.perfetto ? new WindowRecorder(0, window) : null;
@@ -331,6 +342,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
       if (flags.json) out(JSON.stringify(simJson(scenario.resolved, run), null, 2));
       else {
         out(simText(`${scenario.resolved.name} (${scenario.resolved.preset ?? 'no preset'}, profile ${run.sim.profile}, seed ${run.sim.seed})`, run.metrics, { time: run.result.time, steps: run.result.steps }));
+        if (run.sim.work !== null) out(run.complete ? `fixed work: ${run.sim.work} rounds of each workload CPU's run list, done in ${(run.result.time / 1e6).toFixed(3)} ms` : `WARNING: fixed work of ${run.sim.work} rounds not finished within the time limit of ${(run.sim.duration / 1e6).toFixed(0)} ms`);
         for (const v of run.result.violations) out(`VIOLATION ${v.property} at step ${v.step}: ${v.message}`);
         const fv = run.firstViolation;
         if (fv) {
@@ -352,17 +364,50 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
 
   simOptions(program
     .command('compare')
-    .description('simulate the same workload and seed under several strategies, side by side')
+    .description('simulate the same workload under several strategies, side by side; fixed work by default (each workload CPU runs its list sim.work, default 100, times), or fixed time with --duration')
     .argument('<scenario>', 'scenario YAML file')
-    .option('--strategies <ids>', 'comma-separated strategy presets (default: the scenario\'s sim.strategies)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean)))
-    .action((file: string, flags: SimFlags & { strategies?: string[] }) => {
-      const runs = compareScenario(file, flags.strategies, { set: flags.set }, simCli(flags));
+    .option('--strategies <ids>', 'comma-separated strategy presets (default: the scenario\'s sim.strategies)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
+    .option('--seeds <list>', 'replicate each strategy on these seeds (1..10, 1,4,9) and print mean ±95% CI', seedList)
+    .option('--json', 'print every run and the summary rows as JSON (schema ptlab.compare/2, docs/json.md)'))
+    .action((file: string, flags: SimFlags & { strategies?: string[]; seeds?: number[] }) => {
+      const fixedTime = flags.duration !== undefined && flags.work === undefined;
+      const p = progress(file);
+      const runs = compareScenario(file, flags.strategies, { set: flags.set }, simCli(flags), {
+        fixedTime,
+        ...(flags.seeds ? { seeds: flags.seeds } : {}),
+        onRun: (done, total, strategy, seed) => p.update(done, `of ${total} runs; now ${strategy}, seed ${seed}`),
+      });
+      p.done();
       const first = runs[0] as (typeof runs)[number];
+      const seeds = [...new Set(runs.map((r) => r.seed))];
+      const strategyIds = [...new Set(runs.map((r) => r.strategy))];
+      const grps = strategyIds.map((strategy) => ({
+        strategy,
+        runs: runs.filter((r) => r.strategy === strategy).map((r) => ({ strategy, metrics: r.run.metrics, violations: r.run.result.violations.length, time: r.run.result.time })),
+      }));
+      const meta = {
+        profile: first.run.sim.profile,
+        seeds,
+        work: first.run.sim.work,
+        duration: first.run.sim.duration,
+        incomplete: runs.filter((r) => !r.run.complete).map((r) => `${r.strategy}/seed ${r.seed}`),
+      };
       if (flags.json) {
-        out(JSON.stringify({ schema: 'ptlab.compare/1', runs: runs.map((r) => ({ strategy: r.strategy, ...simJson(r.scenario.resolved, r.run) as object })) }, null, 2));
+        out(JSON.stringify({
+          schema: 'ptlab.compare/2',
+          mode: meta.work !== null ? { work: meta.work, time_limit_ns: meta.duration } : { duration_ns: meta.duration },
+          seeds,
+          strategies: strategyIds,
+          rows: compareStats(first.scenario.resolved, grps).map((r) => ({
+            label: r.label,
+            cells: Object.fromEntries(r.cells.map((c, i) => [strategyIds[i], { values: c.values, mean: c.summary?.mean ?? null, ci95: c.summary?.ci95 ?? null, differs_from_first: c.differsFromFirst }])),
+          })),
+          runs: runs.map((r) => ({ strategy: r.strategy, seed: r.seed, ...simJson(r.scenario.resolved, r.run) as object })),
+        }, null, 2));
       } else {
-        out(compareText(first.scenario.resolved, runs.map((r) => ({ strategy: r.strategy, metrics: r.run.metrics, violations: r.run.result.violations.length, time: r.run.result.time })), { duration: first.run.sim.duration, seed: first.run.sim.seed, profile: first.run.sim.profile }));
+        out(compareText(first.scenario.resolved, grps, meta));
       }
+      if (meta.incomplete.length) process.stderr.write(`ptlab compare: the work did not finish within the time limit in ${meta.incomplete.length} run(s): ${meta.incomplete.join(', ')}\n`);
       setCode(runs.some((r) => r.run.result.violations.length > 0) ? 1 : 0);
     });
 

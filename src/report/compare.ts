@@ -1,16 +1,27 @@
 /**
- * Strategies side by side: the same workload and seed under each, one column per strategy, one
- * row per measurement. Groups of CPUs are named by what they run (RT CPUs run cyclictest; idle
- * CPUs run nothing; the rest run the workload).
+ * Strategies side by side: the same workload under each, one column per strategy, one row per
+ * measurement. Groups of CPUs are named by what they run (RT CPUs run cyclictest; idle CPUs run
+ * nothing; the rest run the workload). With several seeds per strategy (`--seeds`), each cell is
+ * the mean with its 95% confidence interval, and a difference from the first strategy that is
+ * inside the noise (Welch's t-test) is marked as such.
  */
 import type { SimMetricsData } from '../simulation/metrics.js';
 import type { ResolvedScenario } from '../scenarios/resolve.js';
+import { differ, summarize, type Summary } from './stats.js';
 
+/** One run of one strategy. */
 export interface CompareColumn {
   readonly strategy: string;
   readonly metrics: SimMetricsData;
   readonly violations: number;
+  /** Simulated time the run took (ns): for fixed work, how long the work took. */
   readonly time: number;
+}
+
+/** A strategy's runs, one per seed. */
+export interface CompareGroup {
+  readonly strategy: string;
+  readonly runs: readonly CompareColumn[];
 }
 
 function groups(s: ResolvedScenario): { rt: number[]; idle: number[]; busy: number[] } {
@@ -26,71 +37,144 @@ function groups(s: ResolvedScenario): { rt: number[]; idle: number[]; busy: numb
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
-const us = (ns: number): string => (ns / 1000).toFixed(ns < 10_000 ? 2 : 1);
+const usNum = (ns: number): number => ns / 1000;
+const fmtUs = (us: number): string => us.toFixed(us < 10 ? 2 : 1);
+const fmtInt = (n: number): string => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+const fixed = (d: number) => (n: number): string => n.toFixed(d);
 
-export function compareRows(s: ResolvedScenario, cols: readonly CompareColumn[]): Array<[string, ...string[]]> {
-  const g = groups(s);
-  const ipis = (m: SimMetricsData, cpus: readonly number[]): number => sum(cpus.map((c) => (m.interrupts[c]?.CAL ?? 0) + (m.interrupts[c]?.TLB ?? 0)));
-  const rows: Array<[string, ...string[]]> = [];
-  const row = (label: string, f: (c: CompareColumn) => string): void => {
-    rows.push([label, ...cols.map(f)]);
-  };
-  row('CAL IPIs received (all CPUs)', (c) => String(sum(c.metrics.interrupts.map((i) => i.CAL))));
-  row('TLB IPIs received (all CPUs)', (c) => String(sum(c.metrics.interrupts.map((i) => i.TLB))));
-  if (g.rt.length) row(`IPIs on RT CPUs (${g.rt.length})`, (c) => String(ipis(c.metrics, g.rt)));
-  if (g.idle.length) row(`IPIs on idle CPUs (${g.idle.length})`, (c) => String(ipis(c.metrics, g.idle)));
-  if (g.busy.length) row(`IPIs on workload CPUs (${g.busy.length})`, (c) => String(ipis(c.metrics, g.busy)));
-  row('max IPIs on one CPU', (c) => String(Math.max(...c.metrics.interrupts.map((i) => i.CAL + i.TLB))));
-  const unmaps = (c: CompareColumn): number => (c.metrics.operations.munmap?.count ?? 0) + (c.metrics.operations.exit_mmap?.count ?? 0);
-  if (cols.some((c) => unmaps(c) > 0)) {
-    row('IPIs received per munmap/exit', (c) => (unmaps(c) ? (sum(c.metrics.interrupts.map((i) => i.CAL + i.TLB)) / unmaps(c)).toFixed(1) : '-'));
-    // The same work split by who pays for it (issue #12): RT and idle CPUs pay for IPIs they did
-    // not ask for; workload CPUs include the unmapping CPU's own threads.
-    const perUnmap = (label: string, cpus: readonly number[]): void => {
-      if (cpus.length) row(label, (c) => (unmaps(c) ? (ipis(c.metrics, cpus) / unmaps(c)).toFixed(2) : '-'));
-    };
-    perUnmap('  on RT CPUs', g.rt);
-    perUnmap('  on idle CPUs', g.idle);
-    perUnmap('  on workload CPUs', g.busy);
-    if (g.rt.length) row('IRQ time on RT CPUs per munmap/exit, µs', (c) => (unmaps(c) ? us(sum(g.rt.map((cpu) => c.metrics.irqTime[cpu] ?? 0)) / unmaps(c)) : '-'));
-  }
-  const collapses = (c: CompareColumn): number => c.metrics.operations.collapse?.count ?? 0;
-  if (cols.some((c) => collapses(c) > 0)) {
-    // /proc/interrupts CAL vs TLB as the model counts them: the sync IPI is CAL, the flush IPI TLB.
-    row('CAL IPIs received per collapse', (c) => (collapses(c) ? (sum(c.metrics.interrupts.map((i) => i.CAL)) / collapses(c)).toFixed(1) : '-'));
-    row('TLB IPIs received per collapse', (c) => (collapses(c) ? (sum(c.metrics.interrupts.map((i) => i.TLB)) / collapses(c)).toFixed(1) : '-'));
-  }
-  if (cols.some((c) => unmaps(c) > 0 && (c.metrics.smpCalls?.tlb_remove_table_smp_sync ?? 0) > 0)) {
-    // One tlb_remove_table_sync_one() is one call, IPI'ing every other online CPU.
-    row('sync IPI broadcasts per munmap/exit', (c) => (unmaps(c) ? ((c.metrics.smpCalls?.tlb_remove_table_smp_sync ?? 0) / unmaps(c)).toFixed(1) : '-'));
-  }
-  row('time in IPI handlers, µs', (c) => us(sum(c.metrics.irqTime)));
-  const ops = [...new Set(cols.flatMap((c) => Object.keys(c.metrics.operations)))].sort();
-  for (const op of ops) {
-    row(`${op} count`, (c) => String(c.metrics.operations[op]?.count ?? 0));
-    row(`${op} p50 µs`, (c) => (c.metrics.operations[op] ? us(c.metrics.operations[op].p50) : '-'));
-    row(`${op} p99 µs`, (c) => (c.metrics.operations[op] ? us(c.metrics.operations[op].p99) : '-'));
-    row(`${op} max µs`, (c) => (c.metrics.operations[op] ? us(c.metrics.operations[op].max) : '-'));
-  }
-  if (g.rt.length) {
-    row('RT wakeup avg µs (worst CPU)', (c) => us(Math.max(0, ...Object.values(c.metrics.wakeups).map((w) => w.avg))));
-    row('RT wakeup max µs (worst CPU)', (c) => us(Math.max(0, ...Object.values(c.metrics.wakeups).map((w) => w.max))));
-  }
-  row('grace periods started', (c) => String(c.metrics.gracePeriods.count));
-  row('tables waiting to be freed: peak', (c) => String(c.metrics.pendingFree.peak));
-  row('tables waiting to be freed: mean', (c) => c.metrics.pendingFree.mean.toFixed(1));
-  row('tables freed', (c) => String(c.metrics.tablesFreed));
-  row('invariant violations', (c) => String(c.violations));
-  return rows;
+/** A row: its label, its value in one run (null: not applicable, printed '-'), and its format. */
+interface Measure {
+  readonly label: string;
+  readonly value: (c: CompareColumn) => number | null;
+  readonly fmt: (n: number) => string;
 }
 
-export function compareText(s: ResolvedScenario, cols: readonly CompareColumn[], meta: { duration: number; seed: number; profile: string }): string {
-  const rows = compareRows(s, cols);
-  const header: [string, ...string[]] = ['', ...cols.map((c) => c.strategy)];
-  const all = [header, ...rows];
-  const w0 = Math.max(...all.map((r) => r[0].length));
-  const ws = cols.map((_, i) => Math.max(...all.map((r) => (r[i + 1] ?? '').length)));
-  const lines = [`${s.name}: ${s.arch}, ${s.cpus} CPUs, profile ${meta.profile}, ${(meta.duration / 1e6).toFixed(1)} ms simulated, seed ${meta.seed}`, ''];
-  for (const r of all) lines.push(`${r[0].padEnd(w0)}  ${r.slice(1).map((x, i) => (x ?? '').padStart(ws[i] as number)).join('  ')}`.trimEnd());
+/** The rows that apply to these runs, in print order. */
+function measures(s: ResolvedScenario, all: readonly CompareColumn[]): Measure[] {
+  const g = groups(s);
+  const ipis = (m: SimMetricsData, cpus: readonly number[]): number => sum(cpus.map((c) => (m.interrupts[c]?.CAL ?? 0) + (m.interrupts[c]?.TLB ?? 0)));
+  const out: Measure[] = [];
+  const row = (label: string, value: (c: CompareColumn) => number | null, fmt: (n: number) => string = fmtInt): void => {
+    out.push({ label, value, fmt });
+  };
+  row('simulated time, ms', (c) => c.time / 1e6, fixed(2));
+  row('CAL IPIs received (all CPUs)', (c) => sum(c.metrics.interrupts.map((i) => i.CAL)));
+  row('TLB IPIs received (all CPUs)', (c) => sum(c.metrics.interrupts.map((i) => i.TLB)));
+  if (g.rt.length) row(`IPIs on RT CPUs (${g.rt.length})`, (c) => ipis(c.metrics, g.rt));
+  if (g.idle.length) row(`IPIs on idle CPUs (${g.idle.length})`, (c) => ipis(c.metrics, g.idle));
+  if (g.busy.length) row(`IPIs on workload CPUs (${g.busy.length})`, (c) => ipis(c.metrics, g.busy));
+  row('max IPIs on one CPU', (c) => Math.max(...c.metrics.interrupts.map((i) => i.CAL + i.TLB)));
+  const unmaps = (c: CompareColumn): number => (c.metrics.operations.munmap?.count ?? 0) + (c.metrics.operations.exit_mmap?.count ?? 0);
+  const perUnmap = (f: (c: CompareColumn) => number) => (c: CompareColumn): number | null => (unmaps(c) ? f(c) / unmaps(c) : null);
+  if (all.some((c) => unmaps(c) > 0)) {
+    row('IPIs received per munmap/exit', perUnmap((c) => sum(c.metrics.interrupts.map((i) => i.CAL + i.TLB))), fixed(1));
+    // The same work split by who pays for it (issue #12): RT and idle CPUs pay for IPIs they did
+    // not ask for; workload CPUs include the unmapping CPU's own threads.
+    const split = (label: string, cpus: readonly number[]): void => {
+      if (cpus.length) row(label, perUnmap((c) => ipis(c.metrics, cpus)), fixed(2));
+    };
+    split('  on RT CPUs', g.rt);
+    split('  on idle CPUs', g.idle);
+    split('  on workload CPUs', g.busy);
+    if (g.rt.length) row('IRQ time on RT CPUs per munmap/exit, µs', perUnmap((c) => usNum(sum(g.rt.map((cpu) => c.metrics.irqTime[cpu] ?? 0)))), fmtUs);
+  }
+  const collapses = (c: CompareColumn): number => c.metrics.operations.collapse?.count ?? 0;
+  if (all.some((c) => collapses(c) > 0)) {
+    // /proc/interrupts CAL vs TLB as the model counts them: the sync IPI is CAL, the flush IPI TLB.
+    row('CAL IPIs received per collapse', (c) => (collapses(c) ? sum(c.metrics.interrupts.map((i) => i.CAL)) / collapses(c) : null), fixed(1));
+    row('TLB IPIs received per collapse', (c) => (collapses(c) ? sum(c.metrics.interrupts.map((i) => i.TLB)) / collapses(c) : null), fixed(1));
+  }
+  if (all.some((c) => unmaps(c) > 0 && (c.metrics.smpCalls?.tlb_remove_table_smp_sync ?? 0) > 0)) {
+    // One tlb_remove_table_sync_one() is one call, IPI'ing every other online CPU.
+    row('sync IPI broadcasts per munmap/exit', perUnmap((c) => c.metrics.smpCalls?.tlb_remove_table_smp_sync ?? 0), fixed(1));
+  }
+  row('time in IPI handlers, µs', (c) => usNum(sum(c.metrics.irqTime)), fmtUs);
+  const ops = [...new Set(all.flatMap((c) => Object.keys(c.metrics.operations)))].sort();
+  for (const op of ops) {
+    row(`${op} count`, (c) => c.metrics.operations[op]?.count ?? 0);
+    for (const p of ['p50', 'p99', 'max'] as const) row(`${op} ${p} µs`, (c) => (c.metrics.operations[op] ? usNum(c.metrics.operations[op][p]) : null), fmtUs);
+  }
+  if (g.rt.length) {
+    row('RT wakeup avg µs (worst CPU)', (c) => usNum(Math.max(0, ...Object.values(c.metrics.wakeups).map((w) => w.avg))), fmtUs);
+    row('RT wakeup max µs (worst CPU)', (c) => usNum(Math.max(0, ...Object.values(c.metrics.wakeups).map((w) => w.max))), fmtUs);
+  }
+  row('grace periods started', (c) => c.metrics.gracePeriods.count);
+  row('tables waiting to be freed: peak', (c) => c.metrics.pendingFree.peak);
+  row('tables waiting to be freed: mean', (c) => c.metrics.pendingFree.mean, fixed(1));
+  row('tables freed', (c) => c.metrics.tablesFreed);
+  row('invariant violations', (c) => c.violations);
+  return out;
+}
+
+/** One run per strategy: the table's rows as text cells (label first). */
+export function compareRows(s: ResolvedScenario, cols: readonly CompareColumn[]): Array<[string, ...string[]]> {
+  return measures(s, cols).map((m) => [m.label, ...cols.map((c) => {
+    const v = m.value(c);
+    return v === null ? '-' : m.fmt(v);
+  })]);
+}
+
+/** A row over seeds: per strategy, the summary of its values, and whether it differs from the first strategy's. */
+export interface StatsRow {
+  readonly label: string;
+  readonly cells: ReadonlyArray<{ readonly summary: Summary | null; readonly values: ReadonlyArray<number | null>; readonly differsFromFirst: boolean | null; readonly text: string }>;
+}
+
+/** Several seeds per strategy: mean ± 95% CI per cell; '≈' marks a difference from the first strategy inside the noise. */
+export function compareStats(s: ResolvedScenario, grps: readonly CompareGroup[]): StatsRow[] {
+  const all = grps.flatMap((g) => g.runs);
+  return measures(s, all).map((m) => {
+    const sums = grps.map((g) => {
+      const values = g.runs.map((r) => m.value(r));
+      const nums = values.filter((v): v is number => v !== null);
+      return { values, summary: nums.length === values.length && nums.length > 0 ? summarize(nums) : null };
+    });
+    const base = sums[0]?.summary ?? null;
+    return {
+      label: m.label,
+      cells: sums.map((c, i) => {
+        const d = i > 0 && base && c.summary ? differ(c.summary, base) : null;
+        const text = c.summary === null ? '-' : `${m.fmt(c.summary.mean)}${c.summary.ci95 !== null ? ` ±${m.fmt(c.summary.ci95)}` : ''}${d === false ? ' ≈' : ''}`;
+        return { ...c, differsFromFirst: d, text };
+      }),
+    };
+  });
+}
+
+export interface CompareMeta {
+  readonly profile: string;
+  readonly seeds: readonly number[];
+  /** Fixed work: rounds per workload CPU; fixed time: null. */
+  readonly work: number | null;
+  /** Fixed time: the simulated time; fixed work: the time limit (ns). */
+  readonly duration: number;
+  /** Fixed work: strategy/seed runs that hit the time limit before the work was done. */
+  readonly incomplete: readonly string[];
+}
+
+function table(all: ReadonlyArray<readonly string[]>): string[] {
+  const n = Math.max(...all.map((r) => r.length));
+  const ws = Array.from({ length: n }, (_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all.map((r) => r.map((x, i) => (i === 0 ? x.padEnd(ws[0] as number) : x.padStart(ws[i] as number))).join('  ').trimEnd());
+}
+
+export function compareText(s: ResolvedScenario, grps: readonly CompareGroup[], meta: CompareMeta): string {
+  const what = meta.work !== null
+    ? `fixed work: ${meta.work} rounds of each workload CPU's run list`
+    : `${(meta.duration / 1e6).toFixed(1)} ms simulated`;
+  const seeds = meta.seeds.length === 1 ? `seed ${meta.seeds[0]}` : `${meta.seeds.length} seeds (${meta.seeds.join(', ')})`;
+  const lines = [`${s.name}: ${s.arch}, ${s.cpus} CPUs, profile ${meta.profile}, ${what}, ${seeds}`, ''];
+  const header = ['', ...grps.map((g) => g.strategy)];
+  if (meta.seeds.length === 1) {
+    lines.push(...table([header, ...compareRows(s, grps.map((g) => g.runs[0] as CompareColumn))]));
+  } else {
+    lines.push(...table([header, ...compareStats(s, grps).map((r) => [r.label, ...r.cells.map((c) => c.text)])]));
+    lines.push('');
+    lines.push(`mean ±95% confidence interval over ${meta.seeds.length} seeds (Student's t); ≈: not distinguishable from ${grps[0]?.strategy} at the 5% level (Welch's t-test)`);
+  }
+  if (meta.incomplete.length) {
+    lines.push('');
+    lines.push(`WARNING: the work did not finish within the time limit of ${(meta.duration / 1e6).toFixed(0)} ms in: ${meta.incomplete.join(', ')} (raise sim.time_limit or lower --work)`);
+  }
   return lines.join('\n');
 }

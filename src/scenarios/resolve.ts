@@ -60,6 +60,8 @@ export interface LoadedScenario {
   readonly program: Program;
   /** The scenario's `sim:` section (defaults applied), for the simulator. */
   readonly sim: ScenarioData['sim'];
+  /** With Overrides.work: the thread ids of the workload CPUs' tasks (their finite runs). */
+  readonly workThreads: readonly number[];
 }
 
 function toStep(raw: StepData, cpuMm: string | null): Step {
@@ -101,6 +103,12 @@ export interface Overrides {
   readonly purpose?: 'check' | 'sim';
   readonly preset?: string;
   readonly set?: readonly string[];
+  /**
+   * Fixed work (simulator only): every workload CPU (`repeat: forever`, no cyclictest step in its
+   * run list) runs its list this many times instead of forever; LoadedScenario.workThreads names
+   * those threads, the ones the run waits for.
+   */
+  readonly work?: number;
 }
 
 /** Parse `knob=value` overrides into typed knob values; problems are reported as issues. */
@@ -191,6 +199,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
 
   // CPUs.
   const threads: ThreadSpec[] = [];
+  const workThreads: number[] = [];
   const cpuBoot: CpuBoot[] = [];
   const resolvedCpus: Array<ResolvedScenario['cpu'][number]> = [];
   let usesDemoLock = false;
@@ -227,11 +236,13 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     if (c.repeat === 'forever' && purpose === 'check') {
       issues.push(file.issue([...at, 'repeat'], "repeat: forever runs until the simulation stops; the checker needs a finite count"));
     }
-    const times = c.repeat === 'forever' ? Number.POSITIVE_INFINITY : c.repeat;
+    const fixedWork = overrides.work !== undefined && purpose === 'sim' && c.repeat === 'forever' && steps.length > 0 && !steps.some((s) => s.kind === 'cyclictest');
+    const times = fixedWork ? (overrides.work as number) : c.repeat === 'forever' ? Number.POSITIVE_INFINITY : c.repeat;
+    if (fixedWork) workThreads.push(threads.length);
     if (steps.length > 0) threads.push(taskThread(kernel, i, commOf(steps, i), taskMm, steps, times));
     for (const w of c.walks) threads.push(hwWalkerThread(kernel, i, w.slot, w.page, w.times));
     if (c.vcpu_preemptible) threads.push(kvmHostThread(kernel, i));
-    resolvedCpus.push({ cpu: i, mm: c.mm, lazy: c.lazy, mode, tlb: c.tlb, run: steps.map(describeStep), repeat: c.repeat, cstate: c.cstate ?? null, walks: c.walks, vcpu_preemptible: c.vcpu_preemptible });
+    resolvedCpus.push({ cpu: i, mm: c.mm, lazy: c.lazy, mode, tlb: c.tlb, run: steps.map(describeStep), repeat: fixedWork ? (overrides.work as number) : c.repeat, cstate: c.cstate ?? null, walks: c.walks, vcpu_preemptible: c.vcpu_preemptible });
   });
 
   // The SVA device's DMA walks of the kernel range (hw/iommu.ts).
@@ -312,7 +323,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     max_steps: d.check.max_steps,
     memory_model: d.check.memory_model,
   };
-  return { file, resolved, expect: { invariants: expInv, deadlock }, kernel, program, sim: d.sim };
+  return { file, resolved, expect: { invariants: expInv, deadlock }, kernel, program, sim: d.sim, workThreads };
 }
 
 /** Load, validate and resolve a scenario file. */

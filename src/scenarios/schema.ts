@@ -203,6 +203,14 @@ export const scenarioSchema = z.strictObject({
     stalls: z.strictObject({ rate: z.number().min(0).max(1), duration }).optional(),
     costs: z.record(z.string(), z.number().nonnegative()).default({}),
     strategies: z.array(z.string()).min(1).optional(),
+    /**
+     * Fixed work (issue #12): each workload CPU (a `repeat: forever` run list without cyclictest)
+     * does this many rounds of its run list, and the run ends when all have; `compare` runs this
+     * way by default (100 rounds when unset). RT and background loops keep running until then.
+     */
+    work: z.int().min(1).max(1_000_000).optional(),
+    /** The simulated-time limit of a fixed-work run (it stops there, saying the work is unfinished). */
+    time_limit: duration.default(10_000_000_000),
   }).optional(),
   check: z.strictObject({
     invariants: z.union([z.literal('all'), z.array(z.string()).min(1)]).default('all'),

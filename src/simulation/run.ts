@@ -20,8 +20,13 @@ export interface SimConfig {
   /** C-state each CPU sleeps in when idle; default C1. */
   readonly cstates?: readonly CState[];
   readonly chance?: Partial<ChanceConfig>;
-  /** Simulated duration, ns. */
+  /** Simulated duration, ns; with `work`, the time limit. */
   readonly duration: number;
+  /**
+   * Fixed work: each workload CPU runs its run list this many times and the run ends when all
+   * have (the scenario must be loaded with the same Overrides.work). Unset: fixed time.
+   */
+  readonly work?: number;
   /** Relative jitter of step durations (0: exact profile values). */
   readonly jitter?: number;
   /** Rare long stalls of a step. */
@@ -35,7 +40,10 @@ export interface ResolvedSim {
   readonly params: { readonly [name: string]: number };
   readonly cstates: readonly CState[];
   readonly chance: ChanceConfig;
+  /** Fixed time: the simulated time; fixed work: the time limit. */
   readonly duration: number;
+  /** Rounds of its run list each workload CPU does (fixed work), or null (fixed time). */
+  readonly work: number | null;
   readonly jitter: number;
   readonly stalls: { readonly rate: number; readonly duration: number };
   readonly seed: number;
@@ -47,6 +55,8 @@ export interface SimRun {
   readonly metrics: SimMetricsData;
   /** The steps leading to the first invariant violation, if any (for the per-CPU trace). */
   readonly firstViolation: ViolationTrace | null;
+  /** Fixed work: whether every workload CPU finished before the time limit (fixed time: true). */
+  readonly complete: boolean;
 }
 
 export interface ViolationTrace {
@@ -116,7 +126,11 @@ export function resolveSim(scenario: LoadedScenario, cfg: SimConfig): { profile:
   const jitter = cfg.jitter ?? 0;
   if (!(jitter >= 0 && jitter < 1)) throw new SimConfigError(`jitter must be in [0, 1), got ${jitter}`);
   const stalls = cfg.stalls ?? { rate: 0, duration: 0 };
-  return { profile, resolved: { profile: profile.id, params, cstates, chance, duration: cfg.duration, jitter, stalls, seed: cfg.seed ?? 1 } };
+  const work = cfg.work ?? null;
+  if (work !== null && scenario.workThreads.length === 0) {
+    throw new SimConfigError(`${scenario.resolved.file}: fixed work needs a workload CPU (a 'repeat: forever' run list without cyclictest); run for a fixed time with --duration instead`);
+  }
+  return { profile, resolved: { profile: profile.id, params, cstates, chance, duration: cfg.duration, work, jitter, stalls, seed: cfg.seed ?? 1 } };
 }
 
 /** The scenario's `sim:` section and per-CPU C-states, with command-line overrides on top. */
@@ -133,7 +147,9 @@ export function simConfigOf(scenario: LoadedScenario, cli: Partial<SimConfig> = 
       ...(s?.alloc_fail_burst ? { allocFailBurst: s.alloc_fail_burst } : {}),
       ...(cli.chance ?? {}),
     },
-    duration: cli.duration ?? s?.duration ?? 10_000_000,
+    // Fixed work: the duration is the time limit.
+    duration: cli.duration ?? (cli.work !== undefined ? s?.time_limit : s?.duration) ?? (cli.work !== undefined ? 10_000_000_000 : 10_000_000),
+    ...(cli.work !== undefined ? { work: cli.work } : {}),
     jitter: cli.jitter ?? s?.jitter ?? 0,
     stalls: cli.stalls ?? s?.stalls ?? { rate: 0, duration: 0 },
     seed: cli.seed ?? s?.seed ?? 1,
@@ -174,10 +190,11 @@ export function simulateScenario(scenario: LoadedScenario, cfg: SimConfig, extra
   const violations = new ViolationRecorder();
   const result = simulate(scenario.program, {
     until: resolved.duration,
+    ...(resolved.work !== null ? { untilDone: scenario.workThreads } : {}),
     seed: resolved.seed,
     timing,
     observers: [metrics, violations, ...extra],
     onProgress: cfg.onProgress,
   });
-  return { sim: resolved, result, metrics: metrics.data(result.time), firstViolation: violations.captured };
+  return { sim: resolved, result, metrics: metrics.data(result.time), firstViolation: violations.captured, complete: resolved.work === null || result.stop === 'done' };
 }

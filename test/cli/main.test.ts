@@ -212,6 +212,22 @@ describe('ptlab sim and compare', () => {
     expect(out).toMatch(/^IPIs on idle CPUs \(9\)\s+\d+\s+0$/m);
   });
 
+  it('compare runs fixed work by default, and replicates over seeds with --seeds', async () => {
+    const { code, out } = await run('compare', SIM, '--work', '4', '--seeds', '1..3', '--strategies', 'broadcast-ipi,skip-redundant-ipi');
+    expect(code).toBe(0);
+    expect(out).toContain('fixed work: 4 rounds of each workload CPU\'s run list, 3 seeds (1, 2, 3)');
+    expect(out).toMatch(/^munmap count\s+16 ±0\s+16 ±0 ≈$/m);
+    expect(out).toContain("mean ±95% confidence interval over 3 seeds (Student's t)");
+    const j = JSON.parse((await run('compare', SIM, '--work', '2', '--seeds', '1,2', '--strategies', 'broadcast-ipi,sync-rcu', '--json')).out);
+    expect(j.schema).toBe('ptlab.compare/2');
+    expect(j.mode).toEqual({ work: 2, time_limit_ns: 10_000_000_000 });
+    expect(j.runs.map((r: { strategy: string; seed: number }) => `${r.strategy}/${r.seed}`)).toEqual(['broadcast-ipi/1', 'broadcast-ipi/2', 'sync-rcu/1', 'sync-rcu/2']);
+    const munmaps = j.rows.find((r: { label: string }) => r.label === 'munmap count');
+    expect(munmaps.cells['sync-rcu']).toMatchObject({ values: [8, 8], mean: 8, ci95: 0, differs_from_first: false });
+    expect((await run('compare', SIM, '--seeds', '2..1')).code).toBe(2);
+    expect(stderr).toContain("seed range '2..1' runs backwards");
+  });
+
   it('writes a Perfetto trace of a window of the run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ptlab-'));
     const file = join(dir, 'sim.json');

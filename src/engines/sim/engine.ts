@@ -57,6 +57,11 @@ export interface SimOptions {
   readonly observers?: readonly SimObserver[];
   /** Stop after this many steps (a runaway workload); the result says so. */
   readonly maxSteps?: number;
+  /**
+   * Stop as soon as every one of these threads has finished (a fixed amount of work), even if
+   * other threads (endless background loops) could still run. `until` stays the time limit.
+   */
+  readonly untilDone?: readonly number[];
   /** Called every `progressEvery` steps. */
   readonly onProgress?: (time: number, steps: number) => void;
   readonly progressEvery?: number;
@@ -69,8 +74,8 @@ export interface SimResult {
   /** Heap events processed (steps, re-queues for a busy CPU, wakeups). */
   readonly events: number;
   readonly violations: readonly Violation[];
-  /** Why the run stopped. */
-  readonly stop: 'until' | 'idle' | 'max-steps';
+  /** Why the run stopped: the time limit, nothing left to run, the step limit, or every `untilDone` thread finished. */
+  readonly stop: 'until' | 'idle' | 'max-steps' | 'done';
   /** Threads not finished, and blocked, when the run stopped. */
   readonly blocked: readonly number[];
   readonly threadNames: readonly string[];
@@ -103,6 +108,9 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
   let lastEnd = 0;
   let events = 0;
   let stop: SimResult['stop'] = 'idle';
+  /** Threads of `untilDone` not finished yet (-1: no such condition). */
+  const mustFinish = new Set(opts.untilDone ?? []);
+  let unfinished = opts.untilDone ? mustFinish.size : -1;
 
   /**
    * The event the loop takes next without going through the heap, or -1: an event that would be
@@ -266,11 +274,16 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
       const child = exec.thread(rec.spawned);
       schedule(child.id, end + Math.max(0, Math.round(timing.startDelay(child, rec, exec))));
     }
+    if (unfinished > 0 && exec.thread(tid).phase === 'done' && mustFinish.delete(tid) && --unfinished === 0) {
+      if (end > now) now = end;
+      stop = 'done';
+      break;
+    }
     schedule(tid, end, true);
     if (onProgress && exec.stepCount % every === 0) onProgress(time, exec.stepCount);
   }
   return {
-    time: stop === 'until' ? until : Math.max(now, lastEnd),
+    time: stop === 'until' ? until : stop === 'done' ? now : Math.max(now, lastEnd),
     steps: exec.stepCount,
     events,
     violations: exec.violations,

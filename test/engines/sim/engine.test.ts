@@ -34,6 +34,30 @@ describe('simulator engine', () => {
     expect(r.stop).toBe('idle');
   });
 
+  it('stops once every untilDone thread has finished, though an endless loop could still run', () => {
+    const p = program([
+      { name: 'short', cpu: 0, kind: 'task', body: function* () {
+        for (let i = 0; i < 3; i++) yield* work(100);
+      } },
+      { name: 'long', cpu: 1, kind: 'task', body: function* () {
+        for (let i = 0; i < 5; i++) yield* work(70);
+      } },
+      { name: 'forever', cpu: 2, kind: 'task', body: function* () {
+        for (;;) yield* work(30);
+      } },
+    ], {}, 3);
+    const r = simulate(p, { until: 1e9, seed: 1, timing, untilDone: [0, 1] });
+    expect(r.stop).toBe('done');
+    // 'long' ends last, at 350 ns; the run stops after that step, which started at 280 ns:
+    // 'forever' ran the steps that started before it (0, 30, ..., 270 ns).
+    expect(r.time).toBe(350);
+    expect(r.steps).toBe(3 + 5 + 10);
+    // The time limit still applies.
+    const capped = simulate(p, { until: 200, seed: 1, timing, untilDone: [0, 1] });
+    expect(capped.stop).toBe('until');
+    expect(capped.time).toBe(200);
+  });
+
   it('runs CPUs in parallel and agents beside their CPU', () => {
     const { steps } = observe(program([
       { name: 'a', cpu: 0, kind: 'task', body: () => work(100) },
