@@ -77,8 +77,8 @@ add('broadcast-ipi, CAL IPIs per bystander CPU for 4 tables', 4, bc.metrics.inte
     const collapses = r.metrics.operations.collapse?.count ?? 0;
     return collapses ? r.metrics.interrupts.reduce((a, i) => a + i.CAL, 0) / collapses : Number.NaN;
   };
-  add('khugepaged, CAL IPIs collapsing 20 GiB on 64 CPUs, before v8', 646_316, perCollapse('broadcast-ipi') * 10_240, 'IPIs', 'v8 cover letter (Andrew Morton\'s quote); 63 per collapse');
-  add('khugepaged, CAL IPIs collapsing 20 GiB on 64 CPUs, with v8', 785, perCollapse('skip-redundant-ipi') * 10_240, 'IPIs', 'v8 cover letter: the sync broadcast is skipped');
+  add('khugepaged, CAL IPIs collapsing 20 GiB on 64 CPUs, before v8', 646_316, perCollapse('merged') * 10_240, 'IPIs', 'v8 cover letter (Andrew Morton\'s quote); 63 per collapse');
+  add('khugepaged, CAL IPIs collapsing 20 GiB on 64 CPUs, with v8', 785, perCollapse('v8-skip') * 10_240, 'IPIs', 'v8 cover letter: the sync broadcast is skipped');
 }
 
 // hugetlb fork + exit (the Amazon report behind 8ce720d5bd91; scenarios/sim/hugetlb-fork-exit.yaml

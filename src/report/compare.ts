@@ -64,29 +64,36 @@ function measures(s: ResolvedScenario, all: readonly CompareColumn[]): Measure[]
   if (g.idle.length) row(`IPIs on idle CPUs (${g.idle.length})`, (c) => ipis(c.metrics, g.idle));
   if (g.busy.length) row(`IPIs on workload CPUs (${g.busy.length})`, (c) => ipis(c.metrics, g.busy));
   row('max IPIs on one CPU', (c) => Math.max(...c.metrics.interrupts.map((i) => i.CAL + i.TLB)));
-  const unmaps = (c: CompareColumn): number => (c.metrics.operations.munmap?.count ?? 0) + (c.metrics.operations.exit_mmap?.count ?? 0);
-  const perUnmap = (f: (c: CompareColumn) => number) => (c: CompareColumn): number | null => (unmaps(c) ? f(c) / unmaps(c) : null);
-  if (all.some((c) => unmaps(c) > 0)) {
-    row('IPIs received per munmap/exit', perUnmap((c) => sum(c.metrics.interrupts.map((i) => i.CAL + i.TLB))), fixed(1));
-    // The same work split by who pays for it (issue #12): RT and idle CPUs pay for IPIs they did
-    // not ask for; workload CPUs include the unmapping CPU's own threads.
-    const split = (label: string, cpus: readonly number[]): void => {
-      if (cpus.length) row(label, perUnmap((c) => ipis(c.metrics, cpus)), fixed(2));
-    };
-    split('  on RT CPUs', g.rt);
-    split('  on idle CPUs', g.idle);
-    split('  on workload CPUs', g.busy);
-    if (g.rt.length) row('IRQ time on RT CPUs per munmap/exit, µs', perUnmap((c) => usNum(sum(g.rt.map((cpu) => c.metrics.irqTime[cpu] ?? 0)))), fmtUs);
-  }
-  const collapses = (c: CompareColumn): number => c.metrics.operations.collapse?.count ?? 0;
-  if (all.some((c) => collapses(c) > 0)) {
-    // /proc/interrupts CAL vs TLB as the model counts them: the sync IPI is CAL, the flush IPI TLB.
-    row('CAL IPIs received per collapse', (c) => (collapses(c) ? sum(c.metrics.interrupts.map((i) => i.CAL)) / collapses(c) : null), fixed(1));
-    row('TLB IPIs received per collapse', (c) => (collapses(c) ? sum(c.metrics.interrupts.map((i) => i.TLB)) / collapses(c) : null), fixed(1));
-  }
-  if (all.some((c) => unmaps(c) > 0 && (c.metrics.smpCalls?.tlb_remove_table_smp_sync ?? 0) > 0)) {
+  // Per operation (issue #12): the IPIs an operation sent, by who received them, divided by how
+  // many such operations ran. RT and idle CPUs pay for IPIs they did not ask for; workload CPUs
+  // include the operating CPU's own threads.
+  const opCount = (c: CompareColumn, ops: readonly string[]): number => sum(ops.map((o) => c.metrics.operations[o]?.count ?? 0));
+  const sent = (c: CompareColumn, ops: readonly string[], cpus: readonly number[], kinds: ReadonlyArray<'CAL' | 'TLB'> = ['CAL', 'TLB']): number =>
+    sum(ops.map((o) => {
+      const e = c.metrics.ipisByOp?.[o];
+      return e ? sum(kinds.map((k) => sum(cpus.map((cpu) => e[k][cpu] ?? 0)))) : 0;
+    }));
+  const allCpus = s.cpu.map((c) => c.cpu);
+  const perOp = (label: string, ops: readonly string[]): void => {
+    if (!all.some((c) => opCount(c, ops) > 0)) return;
+    const per = (f: (c: CompareColumn) => number) => (c: CompareColumn): number | null => (opCount(c, ops) ? f(c) / opCount(c, ops) : null);
+    row(`IPIs sent per ${label}`, per((c) => sent(c, ops, allCpus)), fixed(2));
+    // Sub-rows name their operation too, so that every label is unique (tests and JSON find rows by label).
+    row(`  CAL per ${label}`, per((c) => sent(c, ops, allCpus, ['CAL'])), fixed(2));
+    row(`  TLB per ${label}`, per((c) => sent(c, ops, allCpus, ['TLB'])), fixed(2));
+    for (const [name, cpus] of [['RT', g.rt], ['idle', g.idle], ['workload', g.busy]] as const) {
+      if (cpus.length) row(`  on ${name} CPUs per ${label}`, per((c) => sent(c, ops, cpus)), fixed(2));
+    }
+    if (g.rt.length) {
+      row(`IRQ time on RT CPUs per ${label}, µs`, per((c) => usNum(sum(ops.map((o) => sum(g.rt.map((cpu) => c.metrics.ipisByOp?.[o]?.irqTime[cpu] ?? 0)))))), fmtUs);
+    }
+  };
+  perOp('munmap/exit', ['munmap', 'exit_mmap']);
+  perOp('collapse', ['collapse', 'collapse_file']);
+  const unmaps = (c: CompareColumn): number => opCount(c, ['munmap', 'exit_mmap']);
+  if (all.some((c) => unmaps(c) > 0 && (c.metrics.smpCalls?.tlb_remove_table_smp_sync ?? 0) > 0) && !all.some((c) => opCount(c, ['collapse', 'collapse_file']) > 0)) {
     // One tlb_remove_table_sync_one() is one call, IPI'ing every other online CPU.
-    row('sync IPI broadcasts per munmap/exit', perUnmap((c) => c.metrics.smpCalls?.tlb_remove_table_smp_sync ?? 0), fixed(1));
+    row('sync IPI broadcasts per munmap/exit', (c) => (unmaps(c) ? (c.metrics.smpCalls?.tlb_remove_table_smp_sync ?? 0) / unmaps(c) : null), fixed(1));
   }
   row('time in IPI handlers, µs', (c) => usNum(sum(c.metrics.irqTime)), fmtUs);
   const ops = [...new Set(all.flatMap((c) => Object.keys(c.metrics.operations)))].sort();

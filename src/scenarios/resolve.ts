@@ -60,7 +60,7 @@ export interface LoadedScenario {
   readonly program: Program;
   /** The scenario's `sim:` section (defaults applied), for the simulator. */
   readonly sim: ScenarioData['sim'];
-  /** With Overrides.work: the thread ids of the workload CPUs' tasks (their finite runs). */
+  /** With Overrides.work: the thread ids of the workload CPUs' tasks (every run list without cyclictest). */
   readonly workThreads: readonly number[];
 }
 
@@ -104,9 +104,9 @@ export interface Overrides {
   readonly preset?: string;
   readonly set?: readonly string[];
   /**
-   * Fixed work (simulator only): every workload CPU (`repeat: forever`, no cyclictest step in its
-   * run list) runs its list this many times instead of forever; LoadedScenario.workThreads names
-   * those threads, the ones the run waits for.
+   * Fixed work (simulator only): every workload CPU (a run list without cyclictest) with
+   * `repeat: forever` runs its list this many times instead; LoadedScenario.workThreads names the
+   * workload CPUs' tasks (finite ones included), the ones the run waits for.
    */
   readonly work?: number;
 }
@@ -236,9 +236,12 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     if (c.repeat === 'forever' && purpose === 'check') {
       issues.push(file.issue([...at, 'repeat'], "repeat: forever runs until the simulation stops; the checker needs a finite count"));
     }
-    const fixedWork = overrides.work !== undefined && purpose === 'sim' && c.repeat === 'forever' && steps.length > 0 && !steps.some((s) => s.kind === 'cyclictest');
+    // Fixed work: a CPU's task is work unless it runs cyclictest (an RT CPU: it measures, it
+    // keeps running). A forever loop becomes `work` rounds; a finite run list keeps its count.
+    const isWork = overrides.work !== undefined && purpose === 'sim' && steps.length > 0 && !steps.some((s) => s.kind === 'cyclictest');
+    const fixedWork = isWork && c.repeat === 'forever';
     const times = fixedWork ? (overrides.work as number) : c.repeat === 'forever' ? Number.POSITIVE_INFINITY : c.repeat;
-    if (fixedWork) workThreads.push(threads.length);
+    if (isWork) workThreads.push(threads.length);
     if (steps.length > 0) threads.push(taskThread(kernel, i, commOf(steps, i), taskMm, steps, times));
     for (const w of c.walks) threads.push(hwWalkerThread(kernel, i, w.slot, w.page, w.times));
     if (c.vcpu_preemptible) threads.push(kvmHostThread(kernel, i));

@@ -204,9 +204,10 @@ export const scenarioSchema = z.strictObject({
     costs: z.record(z.string(), z.number().nonnegative()).default({}),
     strategies: z.array(z.string()).min(1).optional(),
     /**
-     * Fixed work (issue #12): each workload CPU (a `repeat: forever` run list without cyclictest)
-     * does this many rounds of its run list, and the run ends when all have; `compare` runs this
-     * way by default (100 rounds when unset). RT and background loops keep running until then.
+     * Fixed work (issue #12): each workload CPU (a run list without cyclictest) with `repeat:
+     * forever` does this many rounds of its run list (finite ones their own count), and the run
+     * ends when all have; `compare` runs this way by default (100 rounds when unset). RT CPUs
+     * (cyclictest) keep running until then.
      */
     work: z.int().min(1).max(1_000_000).optional(),
     /** The simulated-time limit of a fixed-work run (it stops there, saying the work is unfinished). */

@@ -44,6 +44,11 @@ export interface SimMetricsData {
   readonly tablesFreed: number;
   /** smp_call_function*() calls by the function they run (`smp_call` events), e.g. tlb_remove_table_smp_sync. */
   readonly smpCalls: { readonly [func: string]: number };
+  /**
+   * IPIs received per CPU, by the workload operation that sent them (the operation the sending
+   * CPU's task was in when it sent the IPI; `-` for none), and the handler time they cost there.
+   */
+  readonly ipisByOp: { readonly [op: string]: { readonly CAL: readonly number[]; readonly TLB: readonly number[]; readonly irqTime: readonly number[] } };
 }
 
 export function histogram(): hdr.Histogram {
@@ -83,6 +88,11 @@ export class SimMetrics implements SimObserver {
   private lastChange = 0;
   private freed = 0;
   private readonly smpCalls = new Map<string, number>();
+  /** Per CPU: the workload operation its task is in (from `workload` events), or undefined. */
+  private readonly cpuOp: Array<string | undefined> = [];
+  /** Per interrupt thread id: the operation that sent it (set at its spawn; ids are reused). */
+  private readonly irqOp: string[] = [];
+  private readonly byOp = new Map<string, { CAL: number[]; TLB: number[]; irqTime: number[] }>();
   private readonly samples: Array<[number, number]> = [];
   private readonly sampleEvery: number;
   private nextSample = 0;
@@ -98,8 +108,16 @@ export class SimMetrics implements SimObserver {
   onStep(rec: StepRecord, start: number, end: number, late: number, exec: Execution): void {
     const kind = rec.kind;
     if (kind === 'irq-entry') this.irqStart[rec.thread] = start;
-    else if (kind === 'irq-exit' && rec.cpu !== null) this.irqTime[rec.cpu] = (this.irqTime[rec.cpu] as number) + end - (this.irqStart[rec.thread] ?? start);
-    else if (kind === 'spawn' && rec.spawned !== undefined && rec.cpu !== null && exec.thread(rec.spawned).spec.kind === 'irq') this.ipisSent[rec.cpu] = (this.ipisSent[rec.cpu] as number) + 1;
+    else if (kind === 'irq-exit' && rec.cpu !== null) {
+      const d = end - (this.irqStart[rec.thread] ?? start);
+      this.irqTime[rec.cpu] = (this.irqTime[rec.cpu] as number) + d;
+      const o = this.opEntry(this.irqOp[rec.thread] ?? '-').irqTime;
+      o[rec.cpu] = (o[rec.cpu] as number) + d;
+    } else if (kind === 'spawn' && rec.spawned !== undefined && rec.cpu !== null && exec.thread(rec.spawned).spec.kind === 'irq') {
+      this.ipisSent[rec.cpu] = (this.ipisSent[rec.cpu] as number) + 1;
+      // Sent by the CPU's task (not by an agent bound to the CPU): charged to its operation.
+      this.irqOp[rec.spawned] = (exec.thread(rec.thread).spec.kind === 'task' ? this.cpuOp[rec.cpu] : undefined) ?? '-';
+    }
     const evs = rec.events;
     for (let e = 0; e < evs.length; e++) {
       const ev = evs[e] as (typeof evs)[number];
@@ -107,10 +125,13 @@ export class SimMetrics implements SimObserver {
         case 'ipi_received': {
           const c = this.interrupts[ev.cpu as number];
           if (c) c[ev.irq === 'TLB' ? 'TLB' : 'CAL']++;
+          const o = this.opEntry(this.irqOp[rec.thread] ?? '-')[ev.irq === 'TLB' ? 'TLB' : 'CAL'];
+          o[ev.cpu as number] = (o[ev.cpu as number] ?? 0) + 1;
           break;
         }
         case 'workload': {
           const key = `${ev.cpu}:${ev.op}`;
+          this.cpuOp[ev.cpu as number] = ev.phase === 'begin' ? (ev.op as string) : undefined;
           if (ev.phase === 'begin') this.opStart.set(key, start);
           else {
             let h = this.ops.get(ev.op as string);
@@ -155,6 +176,15 @@ export class SimMetrics implements SimObserver {
     }
   }
 
+  private opEntry(op: string): { CAL: number[]; TLB: number[]; irqTime: number[] } {
+    let e = this.byOp.get(op);
+    if (!e) {
+      const zeros = (): number[] => new Array<number>(this.cpus).fill(0);
+      this.byOp.set(op, (e = { CAL: zeros(), TLB: zeros(), irqTime: zeros() }));
+    }
+    return e;
+  }
+
   private changePending(at: number, d: number): void {
     this.pendingArea += this.pending * (at - this.lastChange);
     this.lastChange = at;
@@ -179,6 +209,7 @@ export class SimMetrics implements SimObserver {
       pendingFree: { peak: this.pendingPeak, mean: endTime > 0 ? area / endTime : 0, samples: this.samples },
       tablesFreed: this.freed,
       smpCalls: Object.fromEntries([...this.smpCalls].sort()),
+      ipisByOp: Object.fromEntries([...this.byOp].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))),
     };
   }
 }

@@ -128,7 +128,7 @@ export function resolveSim(scenario: LoadedScenario, cfg: SimConfig): { profile:
   const stalls = cfg.stalls ?? { rate: 0, duration: 0 };
   const work = cfg.work ?? null;
   if (work !== null && scenario.workThreads.length === 0) {
-    throw new SimConfigError(`${scenario.resolved.file}: fixed work needs a workload CPU (a 'repeat: forever' run list without cyclictest); run for a fixed time with --duration instead`);
+    throw new SimConfigError(`${scenario.resolved.file}: fixed work needs a workload CPU (a run list without cyclictest); run for a fixed time with --duration instead`);
   }
   return { profile, resolved: { profile: profile.id, params, cstates, chance, duration: cfg.duration, work, jitter, stalls, seed: cfg.seed ?? 1 } };
 }

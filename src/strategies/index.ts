@@ -157,6 +157,32 @@ defineStrategy({
   knobs: { hugetlb_unshare: 'batched', skip_sync_if_flush_implies_ipi: true, implies_ipi_broadcast: 'v8', x86_tlb_flush_unshared_tables: true },
 });
 
+// The v8 skip alone (issue #12): these set only the three v8 knobs, so they combine with any other
+// configuration, PT_RECLAIM=y included (the munmap presets above force pt_reclaim: false). On a
+// default x86_64 kernel (PT_RECLAIM=y) v8 matters where tlb_remove_table_sync_one() remains:
+// khugepaged collapse and the batched hugetlb unshare.
+
+defineStrategy({
+  id: 'merged',
+  title: 'The merged kernel: no v8 skip (whatever else the scenario configures)',
+  description:
+    'tlb_remove_table_sync_one() broadcasts after khugepaged collapse, and after a batched hugetlb unshare that ' +
+    'left a table exclusive, whatever the TLB flush before it did; x86 tlb_flush() passes freed_tables only.',
+  kernel: 'merged: mainline as of 8ce720d5bd91 and 1fb3d8c20bfa (v8 not applied)',
+  knobs: { skip_sync_if_flush_implies_ipi: false, implies_ipi_broadcast: 'false', x86_tlb_flush_unshared_tables: false },
+});
+
+defineStrategy({
+  id: 'v8-skip',
+  title: 'The v8 skip of redundant sync IPIs, on whatever else the scenario configures',
+  description:
+    'Lance Yang v8 (24 Mar 2026): tlb_remove_table_sync_one() and tlb_remove_table_sync_rcu() return early when ' +
+    'tlb_table_flush_implies_ipi_broadcast() (x86 native_flush_tlb_multi() without INVLPGB), and x86 tlb_flush() ' +
+    'passes freed_tables || unshared_tables. Unlike skip-redundant-ipi it leaves pt_reclaim as configured.',
+  kernel: 'posted: Lance Yang v8 1/2 + 2/2, 24 Mar 2026 (not merged)',
+  knobs: { skip_sync_if_flush_implies_ipi: true, implies_ipi_broadcast: 'v8', x86_tlb_flush_unshared_tables: true },
+});
+
 // khugepaged collapse (mm/khugepaged.ts): the walker sync after pmdp_collapse_flush() is the
 // collapse_sync knob; no preset but this one sets it (the v8 skip presets elide sync_one there too).
 
