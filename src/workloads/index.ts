@@ -319,8 +319,9 @@ export function taskThread(k: Kernel, cpu: number, comm: string, mm: string | nu
         // same work again).
         if (r > 0 && cur.mm !== first.mm) cur = yield* context_switch(cur, first.mm, first.comm);
         for (const s of steps) {
-          // cyclictest measures itself (its wakeup latency), not as an operation.
-          const mark = k.mark_operations && s.kind !== 'cyclictest';
+          // cyclictest measures itself (its wakeup latency), not as an operation; running in user
+          // mode or idling is not an operation either.
+          const mark = k.mark_operations && s.kind !== 'cyclictest' && s.kind !== 'user' && s.kind !== 'idle';
           if (mark) yield* local({ fn: s.kind, desc: `${describeStep(s)} begins` }, { cls: 'marker' }, [{ type: 'workload', cpu, op: s.kind, phase: 'begin' }]);
           if (s.kind === 'switch_to' || s.kind === 'kthread_use_mm' || s.kind === 'kthread_unuse_mm') cur = yield* changeMm(cur, s);
           else yield* runStep(cur, s);
