@@ -42,7 +42,8 @@ export interface CheckRun {
 export function checkScenario(path: string, opts: CheckOptions & Overrides = {}): CheckRun {
   const scenario = openScenario(path, opts);
   const t0 = performance.now();
-  const result = check(scenario.program, opts);
+  // Stopping at the answer must not stop before a deadlock the scenario expects is found.
+  const result = check(scenario.program, { ...opts, stopNeedsDeadlock: opts.stopNeedsDeadlock ?? scenario.expect.deadlock === true });
   const elapsedMs = performance.now() - t0;
   return { scenario, result, comparison: compare(scenario.expect, result), elapsedMs };
 }

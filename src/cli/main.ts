@@ -147,6 +147,7 @@ interface CheckFlags {
   set: string[];
   timing?: boolean;
   width: number;
+  shortest?: boolean;
 }
 
 /** The shortest counterexample (first violated invariant, else the deadlock) as a Perfetto trace. */
@@ -178,7 +179,9 @@ function modeOf(flags: CheckFlags): CheckMode {
 }
 
 function runCheck(files: string[], flags: CheckFlags, out: (s: string) => void): number {
-  const opts = { mode: modeOf(flags), reduction: flags.reduction, maxExecutions: flags.maxExecutions, preset: flags.preset, set: flags.set };
+  // By default stop once every checked invariant has a counterexample (the verdicts are then all
+  // known); --shortest explores every interleaving to find the shortest counterexamples.
+  const opts = { mode: modeOf(flags), reduction: flags.reduction, maxExecutions: flags.maxExecutions, preset: flags.preset, set: flags.set, stopWhenAllViolated: flags.shortest !== true };
   if (flags.catalog !== undefined) {
     const dir = typeof flags.catalog === 'string' ? flags.catalog : `${builtinScenarioDir()}/check`;
     const list = [...findScenarios(dir), ...files];
@@ -299,6 +302,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--json', 'print results as JSON (schema ptlab.check/2)')
     .addOption(new Option('--reduction <kind>', 'partial-order reduction: dpor (optimal DPOR, wakeup trees), source-dpor (source sets), none').choices(['dpor', 'source-dpor', 'none']).default('dpor'))
     .option('--max-executions <n>', 'stop after n executions (the verdict is then bounded)', positiveInt)
+    .option('--shortest', 'keep exploring after every invariant has a counterexample, to find the shortest ones (default: stop at the answer)')
     .option('--preemptions <k>', 'bounded mode: only schedules with at most k preemptions (no reduction)', nonNegativeInt)
     .option('--random <n>', 'random mode: n PCT executions (for scenarios too large to exhaust)', positiveInt)
     .option('--seed <s>', 'seed of the random mode', nonNegativeInt, 1)

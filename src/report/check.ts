@@ -41,6 +41,7 @@ function modeText(result: CheckResult): string {
   const m = result.mode;
   switch (m.kind) {
     case 'exhaustive':
+      if (result.stopped === 'all-violated') return `${REDUCTION_NAMES[result.reduction]} exploration, stopped at the answer`;
       return `${result.exhaustive ? 'exhaustive' : 'BOUNDED (--max-executions)'} ${REDUCTION_NAMES[result.reduction]} exploration`;
     case 'bounded':
       return `preemption-bounded exploration (at most ${m.preemptions} preemptions)`;
@@ -56,7 +57,9 @@ export function checkText(r: CheckReportInput, width = 160): string {
   const s = result.stats;
   const time = r.elapsedMs !== undefined ? `, ${(r.elapsedMs / 1000).toFixed(2)} s` : '';
   out.push(`${modeText(result)}: ${s.executions} executions, ${s.complete} ${result.reduction === 'none' ? 'complete' : 'distinct traces'}, ${s.sleepBlocked} sleep-set blocked, ${s.steps} steps${time}`);
-  if (!result.exhaustive) out.push('not exhaustive: nothing is proven to hold; "no violation found" covers only the executions explored');
+  if (result.stopped === 'all-violated') {
+    out.push('stopped once every checked invariant had a counterexample: the verdicts are final, but shorter counterexamples may exist (--shortest explores every interleaving and keeps the shortest)');
+  } else if (!result.exhaustive) out.push('not exhaustive: nothing is proven to hold; "no violation found" covers only the executions explored');
   out.push('');
   const idW = Math.max(10, ...comparison.rows.map((x) => x.id.length));
   const got = comparison.rows.map((x) => STATUS_TEXT[x.got]);
@@ -68,15 +71,17 @@ export function checkText(r: CheckReportInput, width = 160): string {
   const d = comparison.deadlock;
   const dGot = d.got ? 'yes' : result.exhaustive ? 'no' : 'none found';
   out.push(`${'deadlock'.padEnd(idW)}  ${(d.expected === null ? '-' : d.expected ? 'yes' : 'no').padEnd(8)}  ${dGot.padEnd(gW)}${d.match ? '' : '  MISMATCH'}`);
+  // Only an exploration of every interleaving knows its counterexamples are the shortest.
+  const shortest = result.exhaustive ? 'shortest counterexample' : 'shortest counterexample found';
   for (const v of result.verdicts) {
     if (v.counterexample) {
       out.push('');
-      out.push(counterexampleText(`${v.id}: shortest counterexample`, v.counterexample, scenario.cpus, scenario.file, v.id, width));
+      out.push(counterexampleText(`${v.id}: ${shortest}`, v.counterexample, scenario.cpus, scenario.file, v.id, width));
     }
   }
   if (result.deadlock) {
     out.push('');
-    out.push(counterexampleText('deadlock: shortest execution', result.deadlock, scenario.cpus, scenario.file, 'deadlock', width));
+    out.push(counterexampleText(`deadlock: ${result.exhaustive ? 'shortest execution' : 'shortest execution found'}`, result.deadlock, scenario.cpus, scenario.file, 'deadlock', width));
   }
   return out.join('\n');
 }
@@ -113,6 +118,7 @@ export function checkJson(r: CheckReportInput): unknown {
     mode: result.mode,
     reduction: result.reduction,
     exhaustive: result.exhaustive,
+    stopped: result.stopped,
     stats: result.stats,
     verdicts: result.verdicts.map((v) => {
       const row = comparison.rows.find((x) => x.id === v.id);

@@ -34,6 +34,25 @@ describe('ptlab check', () => {
     expect(out).toMatch(/replay: ptlab replay \S+ --schedule '[\d:* ]+'/);
   });
 
+  it('stops at the answer by default once every checked invariant is violated; --shortest explores on', async () => {
+    const ONE = 'scenarios/check/old-gather/mm-users-shortcut+exit-mmap.yaml';
+    const early = await run('check', ONE, '--no-timing');
+    expect(early.code).toBe(0);
+    expect(early.out).toContain('optimal DPOR exploration, stopped at the answer: 1 executions');
+    expect(early.out).toContain('shorter counterexamples may exist (--shortest');
+    expect(early.out).toContain(': shortest counterexample found');
+    const full = await run('check', ONE, '--no-timing', '--shortest');
+    expect(full.out).toMatch(/exhaustive optimal DPOR exploration: [2-9]\d* executions/);
+    expect(full.out).toContain(': shortest counterexample ---');
+    const j = JSON.parse((await run('check', ONE, '--json')).out);
+    expect([j.exhaustive, j.stopped]).toEqual([false, 'all-violated']);
+    const jf = JSON.parse((await run('check', ONE, '--json', '--shortest')).out);
+    expect([jf.exhaustive, jf.stopped]).toEqual([true, null]);
+    // A scenario where an invariant holds is explored to the end either way: "holds" stays proven.
+    const holds = JSON.parse((await run('check', UAF, '--json')).out);
+    expect([holds.exhaustive, holds.stopped]).toEqual([true, null]);
+  });
+
   it('the printed replay command re-executes the same trace', async () => {
     const { out } = await run('check', UAF, '--no-timing');
     const schedule = /--schedule '([^']+)'/.exec(out)?.[1] as string;

@@ -29,6 +29,11 @@ export type DisagreementKind =
   /** Two of its complete executions are the same trace. */
   | 'redundant'
   /**
+   * Stopped at the answer (stopWhenAllViolated), it claimed a verdict the full exploration
+   * contradicts, stopped with a property not yet violated, or worked more than the full run.
+   */
+  | 'early-stop'
+  /**
    * The oracle contradicts itself: two executions with the same trace key end in different final
    * states or with different violations (the key's dependence relation misses a dependence).
    */
@@ -133,6 +138,20 @@ export function compareReductions(spec: ProgramSpec, opts: CompareOptions = {}):
     const traces = setDiff(truth.traces, got.traces);
     if (traces) out('traces', `traces ${traces}`);
     if (got.stats.complete !== got.traces.size) out('redundant', `${got.stats.complete} complete executions of ${got.traces.size} distinct traces`);
+    // The same reduction stopped at the answer (ptlab check's default).
+    try {
+      const early = new Explorer(program, { reduction, stopWhenAllViolated: true, maxExecutions: got.stats.executions + 1 }).run();
+      if (early.stats.executions > got.stats.executions) out('early-stop', `stopping at the answer took ${early.stats.executions} executions, the full run ${got.stats.executions}`);
+      for (const [id, violated] of truth.verdicts) {
+        const v = early.violations.has(id);
+        // Stopped: every property must be violated. Not stopped: it is the full exploration.
+        if (v !== violated) out('early-stop', `${id} ${v ? 'violated' : early.exhaustive ? 'holds' : 'not violated when it stopped'}, none: ${verdict(violated)}`);
+      }
+      if (early.stopped === 'all-violated' && program.properties.length === 0 && !truth.anyDeadlock) out('early-stop', 'stopped at a deadlock none does not find');
+      if (early.exhaustive && (early.deadlock !== null) !== truth.anyDeadlock) out('early-stop', `deadlock ${early.deadlock ? 'found' : 'not found'}, none: ${truth.anyDeadlock ? 'found' : 'not found'}`);
+    } catch (e) {
+      out('early-stop', `threw ${errorText(e)}`);
+    }
   }
   return { skipped: false, disagreements, stats };
 }

@@ -73,8 +73,13 @@ export interface ExploreOptions {
   readonly preemptionBound?: number;
   /** Stop after this many executions (the result then says the exploration was not exhaustive). */
   readonly maxExecutions?: number;
-  /** Stop as soon as every property has been violated once (or at the first deadlock if none). */
+  /**
+   * Stop as soon as every property has been violated once (or at the first deadlock if none):
+   * the verdicts are then all known, but a counterexample may not be the shortest.
+   */
   readonly stopWhenAllViolated?: boolean;
+  /** With stopWhenAllViolated: also wait for a deadlock (when one is expected, finding it is part of the answer). */
+  readonly stopNeedsDeadlock?: boolean;
   /** Called after every execution (progress reporting). */
   readonly onExecution?: (stats: ExploreStats) => void;
   /** Called with every execution that reached a final state (tests count traces with it). */
@@ -140,6 +145,7 @@ export class Explorer {
     const exec = this.exec;
     const log = this.log;
     let exhaustive = true;
+    let stopped: ExploreResult['stopped'] = null;
     const bound = this.opts.preemptionBound;
     const mode = bound !== undefined ? 'none' : this.opts.reduction;
     const reducing = mode !== 'none';
@@ -205,10 +211,7 @@ export class Explorer {
       this.finishExecution(exec, stack);
       if (this.opts.maxExecutions !== undefined && this.stats.executions >= this.opts.maxExecutions) {
         exhaustive = false;
-        break;
-      }
-      if (this.opts.stopWhenAllViolated && this.results.allViolated()) {
-        exhaustive = false;
+        stopped = 'max-executions';
         break;
       }
       // Backtrack: the deepest node with something left to try.
@@ -231,6 +234,13 @@ export class Explorer {
         depth--;
       }
       if (depth < 0) break;
+      // Stop at the answer, but only with something left to explore: a run whose last execution
+      // gave the last counterexample is still exhaustive.
+      if (this.opts.stopWhenAllViolated && this.results.allViolated(this.opts.stopNeedsDeadlock === true)) {
+        exhaustive = false;
+        stopped = 'all-violated';
+        break;
+      }
       stack.length = depth + 1;
       // Roll the execution back to that node; the events of the prefix are unchanged.
       exec.rollback(depth);
@@ -239,7 +249,7 @@ export class Explorer {
     }
     this.results.stats.replayed = exec.counters.replayed;
     this.results.stats.rerun = exec.counters.rerun;
-    return this.results.result(exhaustive);
+    return this.results.result(exhaustive, stopped);
   }
 
   /** The footprint of thread `q`'s next step at `node`, which must be the current state. */

@@ -31,8 +31,13 @@ export interface CheckOptions {
   readonly maxExecutions?: number;
   /** Progress callback, called after every execution. */
   readonly onProgress?: (stats: Readonly<ExploreStats>) => void;
-  /** Stop once every property is violated (faster when only the counterexamples matter). */
+  /**
+   * Stop once every property is violated: the verdicts are known, the counterexamples may not be
+   * the shortest. `ptlab check` does this unless --shortest.
+   */
   readonly stopWhenAllViolated?: boolean;
+  /** With stopWhenAllViolated: a deadlock must be found too before stopping (the scenario expects one). */
+  readonly stopNeedsDeadlock?: boolean;
 }
 
 /**
@@ -57,6 +62,8 @@ export interface CheckResult {
   readonly stats: Readonly<ExploreStats>;
   readonly verdicts: readonly PropertyVerdict[];
   readonly deadlock: Counterexample | null;
+  /** Why an exhaustive-mode run stopped before the end (see ExploreResult.stopped). */
+  readonly stopped: 'all-violated' | 'max-executions' | null;
 }
 
 export function check(program: Program, opts: CheckOptions = {}): CheckResult {
@@ -64,13 +71,14 @@ export function check(program: Program, opts: CheckOptions = {}): CheckResult {
   const reduction = mode.kind === 'exhaustive' ? (opts.reduction ?? 'dpor') : 'none';
   let result: ExploreResult;
   if (mode.kind === 'random') {
-    result = explorePct(program, { executions: mode.executions, seed: mode.seed, depth: mode.depth, stopWhenAllViolated: opts.stopWhenAllViolated, onExecution: opts.onProgress });
+    result = explorePct(program, { executions: mode.executions, seed: mode.seed, depth: mode.depth, stopWhenAllViolated: opts.stopWhenAllViolated, stopNeedsDeadlock: opts.stopNeedsDeadlock, onExecution: opts.onProgress });
   } else {
     result = new Explorer(program, {
       reduction,
       preemptionBound: mode.kind === 'bounded' ? mode.preemptions : undefined,
       maxExecutions: opts.maxExecutions,
       stopWhenAllViolated: opts.stopWhenAllViolated,
+      stopNeedsDeadlock: opts.stopNeedsDeadlock,
       onExecution: opts.onProgress,
     }).run();
   }
@@ -80,5 +88,5 @@ export function check(program: Program, opts: CheckOptions = {}): CheckResult {
     const cx = result.violations.get(p.id) ?? null;
     return { id: p.id, title: p.title, status: cx ? 'violated' : exhaustive ? 'holds' : 'no-violation-found', counterexample: cx };
   });
-  return { program: program.name, mode, reduction, exhaustive, stats: result.stats, verdicts, deadlock: result.deadlock };
+  return { program: program.name, mode, reduction, exhaustive, stats: result.stats, verdicts, deadlock: result.deadlock, stopped: mode.kind === 'exhaustive' ? result.stopped : null };
 }

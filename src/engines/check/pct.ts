@@ -24,6 +24,7 @@ export interface PctOptions {
   /** Bug depth d: d-1 priority change points per execution (default 3). */
   readonly depth?: number;
   readonly stopWhenAllViolated?: boolean;
+  readonly stopNeedsDeadlock?: boolean;
   readonly onExecution?: (stats: ExploreStats) => void;
 }
 
@@ -77,7 +78,7 @@ export function explorePct(program: Program, opts: PctOptions): ExploreResult {
     results.record(exec, () => [...schedule], true);
     k = Math.max(k, exec.trace.length);
     opts.onExecution?.(results.stats);
-    if (opts.stopWhenAllViolated && results.allViolated()) break;
+    if (opts.stopWhenAllViolated && results.allViolated(opts.stopNeedsDeadlock === true)) break;
   }
   return results.result(false);
 }

@@ -46,6 +46,12 @@ export interface ExploreResult {
   readonly violations: ReadonlyMap<string, Counterexample>;
   /** Shortest deadlocking execution, if any. */
   readonly deadlock: Counterexample | null;
+  /**
+   * Why a run that is not exhaustive stopped: every property had a counterexample
+   * (stopWhenAllViolated), the execution bound, or null (it finished, or it is a bounded or
+   * random run).
+   */
+  readonly stopped: 'all-violated' | 'max-executions' | null;
 }
 
 export class Results {
@@ -86,14 +92,16 @@ export class Results {
     }
   }
 
-  /** Every property violated (or, with none, a deadlock found). */
-  allViolated(): boolean {
+  /** Every property violated (or, with none, a deadlock found); with `needDeadlock`, and a deadlock found. */
+  allViolated(needDeadlock = false): boolean {
     const ids = this.program.properties.map((p) => p.id);
-    if (ids.length === 0) return this.deadlock !== null;
+    if (ids.length === 0 || needDeadlock) {
+      if (this.deadlock === null) return false;
+    }
     return ids.every((id) => this.violations.has(id));
   }
 
-  result(exhaustive: boolean): ExploreResult {
-    return { stats: this.stats, exhaustive, violations: this.violations, deadlock: this.deadlock };
+  result(exhaustive: boolean, stopped: ExploreResult['stopped'] = null): ExploreResult {
+    return { stats: this.stats, exhaustive, violations: this.violations, deadlock: this.deadlock, stopped };
   }
 }
