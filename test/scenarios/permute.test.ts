@@ -211,7 +211,9 @@ describe('the scenario format names a CPU only by its place in cpus', () => {
       'sim.seed',
       'sim.stalls.duration',
       'sim.stalls.rate',
+      'sim.time_limit',
       'sim.vcpu_preempt_rate',
+      'sim.work', // rounds per workload CPU
     ]);
   });
 
