@@ -156,6 +156,8 @@ export class ProfileTiming implements TimingModel {
     // the tick has reported; the rest is in wakeLatency().
     if (cost.cls === 'rcu_fqs_first') return this.jiffy() * (1 - rng.nextFloat());
     if (cost.cls === 'rcu_fqs_next') return this.param('rcu.jiffies_till_next_fqs') * this.jiffy();
+    // A callback's CPU notices the end of its grace period at its next tick (uniform phase).
+    if (cost.cls === 'rcu_cb_invoke') return this.jiffy() * rng.nextFloat();
     const name = WAIT_PARAM[cost.cls];
     return name ? this.param(name) : 0;
   }

@@ -164,6 +164,9 @@ export function* call_rcu(cur: Ctx, what: string, func: (cbcur: Ctx) => Proc<voi
 function* rcu_do_batch(k: Kernel, cpu: number, snap: number, func: (cbcur: Ctx) => Proc<void>): Proc<void> {
   const cbcur: Ctx = { k, cpu, comm: `rcuc/${cpu}`, mm: null, context: 'softirq' };
   yield* rcu_seq_wait(cbcur, 'rcu_do_batch', snap, 'cb', undefined);
+  // The CPU notices the end at its next tick (rcu_sched_clock_irq() -> rcu_pending() ->
+  // invoke_rcu_core()) and runs the batch from RCU_SOFTIRQ.
+  yield* access({ fn: 'rcu_core', desc: 'notice the grace period ended: rcu_do_batch()', minWait: { cls: 'rcu_cb_invoke' } });
   yield* func(cbcur);
 }
 
