@@ -106,7 +106,12 @@ export function* synchronize_rcu(cur: Ctx, caller = 'synchronize_rcu'): Proc<voi
     yield* rcu_note_context_switch(cur, 'synchronize_rcu');
     seen = yield* rcu_seq_wait(cur, caller, snap, 'sync', seen);
   }
+  // rcu_normal_wake_from_gp is on only with num_possible_cpus() <= WAKE_FROM_GP_CPU_THRESHOLD
+  // (16, rcu_init()): the GP kthread wakes the caller at the end. Otherwise synchronize_rcu_normal()
+  // is wait_rcu_gp(call_rcu_hurry): wakeme_after_rcu() runs from rcu_do_batch() at the CPU's next tick.
+  if (cur.k.nr_cpus > WAKE_FROM_GP_CPU_THRESHOLD) yield* access({ fn: 'wakeme_after_rcu', desc: 'rcu_do_batch() at the next tick wakes the caller', minWait: { cls: 'rcu_cb_invoke' } });
 }
+const WAKE_FROM_GP_CPU_THRESHOLD = 16;
 
 /** rcu_exp_handler(): report a quiescent state unless the interrupted context is a reader. */
 const rcu_exp_handler: smp_call_func_t = {
