@@ -119,6 +119,12 @@ export interface ThreadSpec {
   readonly body: () => Proc;
   /** A daemon never finishes (a store buffer's drain); an execution ends when the rest have. */
   readonly daemon?: boolean;
+  /**
+   * A service thread that runs on its own whenever it can (issue #12: a kernel's grace-period
+   * kthread): Driver.run() steps it while the thread being run is blocked. Engines treat it as any
+   * other thread.
+   */
+  readonly background?: boolean;
 }
 
 export interface SpawnOp extends Site {

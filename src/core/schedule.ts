@@ -100,18 +100,31 @@ export class Driver {
 
   /**
    * Step `tid` while it is enabled and `until` (checked before each step) is false. Choices are
-   * resolved by `choices` in order (then option 0). Returns the records.
+   * resolved by `choices` in order (then option 0). While `tid` is blocked, background threads
+   * (ThreadSpec.background) that can step do so. Returns the records of `tid`'s steps.
    */
   run(tid: number, until: (p: Pending) => boolean = () => false, choices: readonly number[] = []): StepRecord[] {
     const out: StepRecord[] = [];
     let ci = 0;
-    while (!this.done(tid) && this.enabled(tid)) {
+    while (!this.done(tid)) {
       const p = this.pending(tid);
       if (until(p)) break;
+      if (!this.enabled(tid)) {
+        if (this.stepBackground()) continue;
+        break;
+      }
       const choice = p.kind === 'choose' ? choices[ci++] ?? 0 : undefined;
       out.push(this.step(tid, choice));
     }
     return out;
+  }
+
+  /** Step the first enabled background thread (ThreadSpec.background); false if none can step. */
+  private stepBackground(): boolean {
+    const t = this.exec.threads.find((x) => x.spec.background === true && x.phase !== 'done' && this.enabled(x.id));
+    if (t === undefined) return false;
+    this.step(t.id, this.pending(t.id).kind === 'choose' ? 0 : undefined);
+    return true;
   }
 
   /** Step `tid` until its next step is performed by kernel function `fn` (not performing it). */

@@ -17,7 +17,7 @@ import { kernel_pt_boot, kptListLoc, KERNEL_PGTABLE_WORK } from './mm/kernel_pgt
 import { workPendingLoc } from './kernel/workqueue.js';
 import { dataPage, pgdTable, pmdTable, pteTable, pudTable } from './include/linux/pgtable.js';
 import { initial_global_asid } from './arch/x86/mm/tlb.js';
-import { cpuLoc, FOLIO_MAPPED, freeListLoc, mmLoc, nextPfnLoc, pageLoc, ptLoc, type Level, type PageState, type TlbEntry, VMA_UNLOCKED } from './state.js';
+import { cpuLoc, FOLIO_MAPPED, freeListLoc, mmLoc, nextPfnLoc, pageLoc, rcuLoc, ptLoc, type Level, type PageState, type TlbEntry, VMA_UNLOCKED } from './state.js';
 
 /** What runs on a CPU when the scenario starts. */
 export interface CpuBoot {
@@ -108,6 +108,10 @@ export function boot(k: Kernel, cpus: readonly CpuBoot[]): Map<Loc, Value> {
   }
   s.set(freeListLoc, []);
   s.set(nextPfnLoc, 0);
+  // Tree RCU grace periods (issue #12): no grace period yet, none needed, no GP kthread.
+  s.set(rcuLoc.gp_seq, 0);
+  s.set(rcuLoc.gp_seq_needed, 0);
+  s.set(rcuLoc.gp_kthread, false);
   // hugetlbfs mappings: PGD entry 1, their (shared) PMD tables and their warm entries.
   for (const [mm, entries] of hugetlb_boot(k, s)) warm.set(mm, [...(warm.get(mm) ?? []), ...entries]);
   // Kernel page tables (kernel_pt): every CPU with a warm TLB has touched the vmalloc range.

@@ -104,6 +104,13 @@ export interface Kernel {
   readonly hugetlbfs?: ReadonlyMap<string, HugetlbFileSpec>;
   /** Kernel (init_mm) page tables for a vmalloc range, and the SVA device's DMA (mm/kernel_pgtable.ts). */
   readonly kernel_pt?: KernelPtSpec;
+  /**
+   * Tree RCU grace periods (issue #12, kernel/rcu/tree.ts): one grace period at a time, run by
+   * the GP kthread, shared by the synchronize_rcu() and call_rcu() callers of its window. Set for
+   * the simulator; the checker keeps a grace period per call, which waits for the same readers
+   * (those present at the call) and no more (docs/model.md §5).
+   */
+  readonly rcu_tree_gp?: boolean;
 }
 
 export interface Ctx {

@@ -262,3 +262,15 @@ export interface VmaLockState {
 }
 
 export const VMA_UNLOCKED: VmaLockState = { writer: null, readers: 0 };
+
+// ---------------------------------------------------------------------------------------------
+// Tree RCU grace periods (issue #12): struct rcu_state, reduced.
+
+export const rcuLoc = {
+  /** rcu_state.gp_seq: grace-period sequence number, low two bits the state (kernel/rcu/rcu.h). */
+  gp_seq: 'rcu_state.gp_seq',
+  /** rcu_state.gp_seq_needed: the furthest gp_seq a caller has asked for (rcu_start_this_gp()). */
+  gp_seq_needed: 'rcu_state.gp_seq_needed',
+  /** The grace-period kthread has been started (rcu_state.gp_kthread != NULL). */
+  gp_kthread: 'rcu_state.gp_kthread',
+} as const;

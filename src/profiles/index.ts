@@ -55,6 +55,11 @@ const COMMON: { readonly [name: string]: CostParam } = {
   'iommu.invalidate': U(5_000, 'iommu_sva_invalidate_kva_range(): one IOTLB + paging-structure-cache invalidation with a wait descriptor per SVA mm; no measurement found'),
   // x86 defaults and guests (issue #11)
   'hypercall.flush': U(5_000, "a Hyper-V HVCALL_FLUSH_VIRTUAL_ADDRESS_* or Xen MMUEXT_TLB_FLUSH_MULTI hypercall, from the guest's call to its return: no measurement found (costs.md has none; Xen's 220–348 µs flush_lock hold for a 32-vCPU global flush in the PV shim is hypervisor-internal, not this)"),
+  // Tree RCU grace periods (issue #12)
+  'rcu.hz': C(1000, 'CONFIG_HZ=1000 (x86 server distributions; costs.md §3 uses HZ=1000)'),
+  'rcu.jiffies_till_first_fqs': C(3, 'RCU_JIFFIES_TILL_FORCE_QS = 1 + (HZ > 250) + (HZ > 500), plus nr_cpu_ids / RCU_JIFFIES_FQS_DIV (256): 3 at HZ=1000 below 256 CPUs (kernel/rcu/tree.h, rcu_init_geometry() in tree.c)'),
+  'rcu.jiffies_till_next_fqs': C(3, 'same rule as jiffies_till_first_fqs (rcu_init_geometry())'),
+  'rcu.gp_kthread_wake': U(5_000, 'rcu_gp_kthread_wake() to the rcu_preempt kthread running: a wakeup and a context switch (~2 µs) plus the scheduler latency of a SCHED_OTHER kthread; no measurement found'),
 };
 
 export const PROFILES: readonly MachineProfile[] = [
@@ -97,6 +102,10 @@ export const PROFILES: readonly MachineProfile[] = [
       'tlbi.broadcast': D(350, 'TLBI broadcast + DSB ≈ 0.35 µs (Dev Jain: mprotect 3.2 → 2.85 µs when elided)'),
       'invlpgb.flush': U(1_000, 'unused on arm64'),
       'rcu.gp': D(8_000_000, 'synchronize_rcu() at HZ=250: 1–3 FQS intervals of 4 ms (costs.md §3)'),
+      // Tree RCU grace periods (issue #12)
+      'rcu.hz': C(250, 'CONFIG_HZ=250 (arm64 defconfig)'),
+      'rcu.jiffies_till_first_fqs': C(1, 'RCU_JIFFIES_TILL_FORCE_QS = 1 + (HZ > 250) + (HZ > 500) = 1 jiffy (4 ms) at HZ=250 (kernel/rcu/tree.h)'),
+      'rcu.jiffies_till_next_fqs': C(1, 'same rule (rcu_init_geometry())'),
     },
   },
   {

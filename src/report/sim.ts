@@ -72,6 +72,12 @@ export function simText(title: string, m: SimMetricsData, meta: { time: number; 
   out.push('');
   const gp = m.gracePeriods;
   out.push(`grace periods: ${gp.count} started${gp.duration ? `, ${gp.duration.count} completed, duration p50 ${us(gp.duration.p50)} µs, max ${us(gp.duration.max)} µs` : ''}`);
+  // Tree RCU grace periods (issue #12)
+  const r = m.rcu;
+  if (r.callbacksPerGp) out.push(`  per grace period: call_rcu() callbacks p50 ${r.callbacksPerGp.p50}, max ${r.callbacksPerGp.max}, mean ${r.callbacksPerGp.avg.toFixed(1)}; synchronize_rcu() callers p50 ${r.syncCallersPerGp?.p50 ?? 0}, max ${r.syncCallersPerGp?.max ?? 0}`);
+  if (gp.duration) out.push(`  grace-period length µs: min ${us(gp.duration.min)}, p50 ${us(gp.duration.p50)}, p99 ${us(gp.duration.p99)}, max ${us(gp.duration.max)}`);
+  if (r.syncWait) out.push(`  synchronize_rcu() wait µs: ${r.syncWait.count} calls, p50 ${us(r.syncWait.p50)}, p99 ${us(r.syncWait.p99)}, max ${us(r.syncWait.max)}`);
+  if (r.expedited) out.push(`  expedited grace periods: ${r.expedited}`);
   out.push(`page-table pages waiting to be freed: peak ${m.pendingFree.peak}, mean ${m.pendingFree.mean.toFixed(1)}; ${m.tablesFreed} freed`);
   return out.join('\n');
 }

@@ -49,6 +49,19 @@ export interface SimMetricsData {
    * CPU's task was in when it sent the IPI; `-` for none), and the handler time they cost there.
    */
   readonly ipisByOp: { readonly [op: string]: { readonly CAL: readonly number[]; readonly TLB: readonly number[]; readonly irqTime: readonly number[] } };
+  // Tree RCU grace periods (issue #12)
+  /**
+   * Normal grace periods are `gracePeriods` (one per rcu_gp_init(), however many callers share
+   * it); expedited ones are counted here. Per normal grace period that ended: the call_rcu()
+   * callbacks and synchronize_rcu() callers it served; and each synchronize_rcu() caller's wait
+   * from its request to its wakeup.
+   */
+  readonly rcu: {
+    readonly expedited: number;
+    readonly callbacksPerGp: LatencyStats | null;
+    readonly syncCallersPerGp: LatencyStats | null;
+    readonly syncWait: LatencyStats | null;
+  };
 }
 
 export function histogram(): hdr.Histogram {
@@ -150,14 +163,22 @@ export class SimMetrics implements SimObserver {
         }
         case 'gp_start':
           this.gpStart.set(ev.gp as string, start);
-          this.gpCount++;
+          if (ev.expedited === true) this.expedited++;
+          else this.gpCount++;
           break;
         case 'gp_end': {
           const s = this.gpStart.get(ev.gp as string);
-          if (s !== undefined) this.gp.recordValue(Math.max(1, end - s));
+          if (s !== undefined && ev.expedited !== true) this.gp.recordValue(Math.max(1, end - s));
           this.gpStart.delete(ev.gp as string);
+          if (ev.expedited !== true) this.gpServed(ev.seq as number);
           break;
         }
+        case 'gp_request':
+          this.gpRequest(ev, start);
+          break;
+        case 'gp_waited':
+          this.gpWaited(ev, end);
+          break;
         case 'pt_unhook':
           this.changePending(start, +1);
           break;
@@ -185,6 +206,44 @@ export class SimMetrics implements SimObserver {
     return e;
   }
 
+  // Tree RCU grace periods (issue #12)
+  private expedited = 0;
+  /** Per gp_seq a grace period's end reaches: callbacks and synchronize_rcu() callers waiting for it. */
+  private readonly cbsFor = new Map<number, number>();
+  private readonly syncsFor = new Map<number, number>();
+  private readonly cbsPerGp: number[] = [];
+  private readonly syncsPerGp: number[] = [];
+  private readonly syncWait = histogram();
+  /** Per CPU and caller: when its synchronize_rcu() asked for a grace period. */
+  private readonly syncStart = new Map<string, number>();
+
+  private gpRequest(ev: { readonly [k: string]: unknown }, start: number): void {
+    const snap = ev.snap as number;
+    if (ev.kind === 'cb') this.cbsFor.set(snap, (this.cbsFor.get(snap) ?? 0) + 1);
+    else {
+      this.syncsFor.set(snap, (this.syncsFor.get(snap) ?? 0) + 1);
+      this.syncStart.set(`${ev.cpu as number}:${snap}`, start);
+    }
+  }
+
+  private gpWaited(ev: { readonly [k: string]: unknown }, end: number): void {
+    if (ev.kind !== 'sync') return;
+    const key = `${ev.cpu as number}:${ev.snap as number}`;
+    const s = this.syncStart.get(key);
+    if (s !== undefined) this.syncWait.recordValue(Math.max(1, end - s));
+    this.syncStart.delete(key);
+  }
+
+  /** A normal grace period ended with gp_seq `seq`: it served the requests whose snapshot is `seq`. */
+  private gpServed(seq: number): void {
+    const cbs = this.cbsFor.get(seq) ?? 0;
+    const syncs = this.syncsFor.get(seq) ?? 0;
+    this.cbsPerGp.push(cbs);
+    this.syncsPerGp.push(syncs);
+    this.cbsFor.delete(seq);
+    this.syncsFor.delete(seq);
+  }
+
   private changePending(at: number, d: number): void {
     this.pendingArea += this.pending * (at - this.lastChange);
     this.lastChange = at;
@@ -210,6 +269,23 @@ export class SimMetrics implements SimObserver {
       tablesFreed: this.freed,
       smpCalls: Object.fromEntries([...this.smpCalls].sort()),
       ipisByOp: Object.fromEntries([...this.byOp].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))),
+      // Tree RCU grace periods (issue #12)
+      rcu: {
+        expedited: this.expedited,
+        callbacksPerGp: countStats(this.cbsPerGp),
+        syncCallersPerGp: countStats(this.syncsPerGp),
+        syncWait: this.syncWait.totalCount ? latencyStats(this.syncWait) : null,
+      },
     };
   }
+}
+
+// Tree RCU grace periods (issue #12)
+
+/** Summary of small counts (0 included), exact: nearest-rank percentiles; null for none. */
+export function countStats(values: readonly number[]): LatencyStats | null {
+  if (values.length === 0) return null;
+  const v = [...values].sort((a, b) => a - b);
+  const rank = (p: number): number => v[Math.max(0, Math.ceil((p / 100) * v.length) - 1)] as number;
+  return { count: v.length, last: values[values.length - 1] as number, min: v[0] as number, avg: v.reduce((a, b) => a + b, 0) / v.length, p50: rank(50), p99: rank(99), max: v[v.length - 1] as number };
 }

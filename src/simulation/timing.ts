@@ -39,6 +39,8 @@ const CLASS_PARAM: { readonly [cls: string]: string } = {
   vcpu_preempt: 'step.default',
   iommu_invalidate: 'iommu.invalidate',
   hypercall_flush: 'hypercall.flush',
+  // Tree RCU grace periods (issue #12)
+  rcu_gp_kthread_wake: 'rcu.gp_kthread_wake',
 };
 
 const WAIT_PARAM: { readonly [cls: string]: string } = {
@@ -47,6 +49,8 @@ const WAIT_PARAM: { readonly [cls: string]: string } = {
   vcpu_preempt: 'vcpu.preempted_wait',
   wq_wakeup: 'wq.wakeup',
   wq_mayday: 'wq.mayday_timeout',
+  // Tree RCU grace periods (issue #12): see rcuFqsWait().
+  rcu_fqs_next: 'rcu.jiffies_till_next_fqs',
 };
 
 export type CState = 'C0' | 'C1' | 'C1E' | 'C6';
@@ -145,14 +149,23 @@ export class ProfileTiming implements TimingModel {
     return d;
   }
 
-  minWait(cost: Cost): number {
+  minWait(cost: Cost, rng: Prng): number {
     if (cost.cls === 'timer') return cost.n ?? 0;
+    // Tree RCU grace periods (issue #12): the GP kthread's first sleep lasts until the next tick
+    // (the grace period starts at a uniform phase within a jiffy), by which every CPU that takes
+    // the tick has reported; the rest is in wakeLatency().
+    if (cost.cls === 'rcu_fqs_first') return this.jiffy() * (1 - rng.nextFloat());
+    if (cost.cls === 'rcu_fqs_next') return this.param('rcu.jiffies_till_next_fqs') * this.jiffy();
+    // A callback's CPU notices the end of its grace period at its next tick (uniform phase).
+    if (cost.cls === 'rcu_cb_invoke') return this.jiffy() * rng.nextFloat();
     const name = WAIT_PARAM[cost.cls];
     return name ? this.param(name) : 0;
   }
 
   /** A timer firing on an idle CPU: exit its C-state, take the interrupt, switch to the task. */
   wakeLatency(cost: Cost, thread: ThreadState, exec: Execution): number {
+    if (cost.cls === 'rcu_fqs_first') return this.rcuFqsFirstRest(exec) + this.param('rcu.gp_kthread_wake');
+    if (cost.cls === 'rcu_fqs_next') return this.param('rcu.gp_kthread_wake');
     if (cost.cls !== 'timer' || thread.spec.cpu === null) return 0;
     const c = thread.spec.cpu;
     const w = (this.timerWake ??= [this.param('irq.entry'), this.param('irq.exit'), this.param('context_switch')]);
@@ -176,6 +189,30 @@ export class ProfileTiming implements TimingModel {
     }
     if (key === 'vcpu_preempt') return rng.nextFloat() < c.vcpuPreemptRate ? options.indexOf('preempted') : options.indexOf('runs');
     // A choice the simulator has no rate for: the first option (the common case by convention).
+    return 0;
+  }
+
+  // Tree RCU grace periods (issue #12)
+
+  /** One jiffy in ns (1e9 / HZ). */
+  private jiffy(): number {
+    return 1e9 / this.param('rcu.hz');
+  }
+
+  /**
+   * The rest of the GP kthread's first sleep after its first tick, decided when the grace period
+   * starts: a CPU in dyntick-idle takes no tick, so only the first FQS scan can report it
+   * (rcu_gp_fqs() reads its rcu_watching counter), jiffies_till_first_fqs after the start; if
+   * every CPU takes the tick (none idle), each reports from rcu_sched_clock_irq() within one tick
+   * and the last report wakes the kthread (rcu_report_qs_rsp()).
+   */
+  private rcuFqsFirstRest(exec: Execution): number {
+    const n = this.cfg.cstates.length;
+    for (let c = 0; c < n; c++) {
+      let loc = this.modeLoc[c];
+      if (loc === undefined) this.modeLoc[c] = loc = cpuLoc.mode(c);
+      if (exec.read(loc) === 'idle') return Math.max(0, this.param('rcu.jiffies_till_first_fqs') - 1) * this.jiffy();
+    }
     return 0;
   }
 }

@@ -42,9 +42,11 @@ describe('simulating the single-table fallback (every batch allocation fails)', 
     const r = run(oneMunmap('sync-rcu', 8));
     for (let c = 1; c < 8; c++) expect(r.metrics.interrupts[c]).toEqual({ CAL: 0, TLB: 0 });
     const lat = r.metrics.operations.munmap?.max ?? 0;
-    // Two tables, two synchronize_rcu() of 4 ms each.
-    expect(lat).toBeGreaterThanOrEqual(8_000_000);
-    expect(lat).toBeLessThan(8_100_000);
+    // Two tables, two synchronize_rcu() one after the other, each a grace period of its own on an
+    // idle machine: jiffies_till_first_fqs (3 jiffies at HZ=1000) less the phase of the start
+    // within a jiffy, i.e. 2–3 ms (test/simulation/rcu.test.ts).
+    expect(lat).toBeGreaterThanOrEqual(2 * 2_000_000);
+    expect(lat).toBeLessThan(2 * 3_100_000);
     expect(r.metrics.gracePeriods.count).toBe(2);
   });
 
