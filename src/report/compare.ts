@@ -84,6 +84,9 @@ function measures(s: ResolvedScenario, all: readonly CompareColumn[]): Measure[]
     for (const [name, cpus] of [['RT', g.rt], ['idle', g.idle], ['workload', g.busy]] as const) {
       if (cpus.length) row(`  on ${name} CPUs per ${label}`, per((c) => sent(c, ops, cpus)), fixed(2));
     }
+    if (all.some((c) => ops.some((o) => (c.metrics.rcu?.syncWaitByOp[o] ?? 0) > 0))) {
+      row(`grace-period wait per ${label}, µs`, per((c) => usNum(sum(ops.map((o) => c.metrics.rcu?.syncWaitByOp[o] ?? 0)))), fmtUs);
+    }
     if (g.rt.length) {
       row(`IRQ time on RT CPUs per ${label}, µs`, per((c) => usNum(sum(ops.map((o) => sum(g.rt.map((cpu) => c.metrics.ipisByOp?.[o]?.irqTime[cpu] ?? 0)))))), fmtUs);
     }

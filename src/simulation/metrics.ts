@@ -61,6 +61,8 @@ export interface SimMetricsData {
     readonly callbacksPerGp: LatencyStats | null;
     readonly syncCallersPerGp: LatencyStats | null;
     readonly syncWait: LatencyStats | null;
+    /** Total synchronize_rcu() wait in ns, by the workload operation that waited (`-`: none). */
+    readonly syncWaitByOp: { readonly [op: string]: number };
   };
 }
 
@@ -214,6 +216,8 @@ export class SimMetrics implements SimObserver {
   private readonly cbsPerGp: number[] = [];
   private readonly syncsPerGp: number[] = [];
   private readonly syncWait = histogram();
+  /** Total synchronize_rcu() wait (ns) by the workload operation that waited. */
+  private readonly syncWaitByOp = new Map<string, number>();
   /** Per CPU and caller: when its synchronize_rcu() asked for a grace period. */
   private readonly syncStart = new Map<string, number>();
 
@@ -230,7 +234,12 @@ export class SimMetrics implements SimObserver {
     if (ev.kind !== 'sync') return;
     const key = `${ev.cpu as number}:${ev.snap as number}`;
     const s = this.syncStart.get(key);
-    if (s !== undefined) this.syncWait.recordValue(Math.max(1, end - s));
+    if (s !== undefined) {
+      this.syncWait.recordValue(Math.max(1, end - s));
+      // Charged to the operation the waiting CPU's task is in (a munmap's fallback, say).
+      const op = this.cpuOp[ev.cpu as number] ?? '-';
+      this.syncWaitByOp.set(op, (this.syncWaitByOp.get(op) ?? 0) + (end - s));
+    }
     this.syncStart.delete(key);
   }
 
@@ -275,6 +284,7 @@ export class SimMetrics implements SimObserver {
         callbacksPerGp: countStats(this.cbsPerGp),
         syncCallersPerGp: countStats(this.syncsPerGp),
         syncWait: this.syncWait.totalCount ? latencyStats(this.syncWait) : null,
+        syncWaitByOp: Object.fromEntries([...this.syncWaitByOp].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))),
       },
     };
   }
