@@ -43,7 +43,6 @@ const COMMON: { readonly [name: string]: CostParam } = {
   'idle.enter': U(500, 'entering the idle loop'),
   'hw.walk_step': U(30, 'one level of a hardware page walk'),
   'thp.copy': U(150_000, 'khugepaged __collapse_huge_page_copy(): 512 copy_mc_user_highpage() of 4 KiB, about 2 MiB at ~14 GB/s'),
-  'rcu.gp': C(4_000_000, 'synchronize_rcu() mean ≈ 4.0 ms at HZ=1000 (Joel Fernandes, costs.md §3)'),
   'rcu.gp_expedited': C(150_000, 'synchronize_rcu_expedited() avg 151 µs with an RT kthread (Kalesh Singh, costs.md §3)'),
   'cstate.C0': C(0, 'busy CPU: no exit latency'),
   'cstate.C1': C(2_000, 'intel_idle skx_cstates C1 exit latency 2 µs'),
@@ -101,7 +100,6 @@ export const PROFILES: readonly MachineProfile[] = [
       'ipi.ack_per_target': U(50, 'as x86'),
       'tlbi.broadcast': D(350, 'TLBI broadcast + DSB ≈ 0.35 µs (Dev Jain: mprotect 3.2 → 2.85 µs when elided)'),
       'invlpgb.flush': U(1_000, 'unused on arm64'),
-      'rcu.gp': D(8_000_000, 'synchronize_rcu() at HZ=250: 1–3 FQS intervals of 4 ms (costs.md §3)'),
       // Tree RCU grace periods (issue #12)
       'rcu.hz': C(250, 'CONFIG_HZ=250 (arm64 defconfig)'),
       'rcu.jiffies_till_first_fqs': C(1, 'RCU_JIFFIES_TILL_FORCE_QS = 1 + (HZ > 250) + (HZ > 500) = 1 jiffy (4 ms) at HZ=250 (kernel/rcu/tree.h)'),

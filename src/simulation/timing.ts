@@ -44,7 +44,6 @@ const CLASS_PARAM: { readonly [cls: string]: string } = {
 };
 
 const WAIT_PARAM: { readonly [cls: string]: string } = {
-  rcu_gp: 'rcu.gp',
   rcu_gp_expedited: 'rcu.gp_expedited',
   vcpu_preempt: 'vcpu.preempted_wait',
   wq_wakeup: 'wq.wakeup',
