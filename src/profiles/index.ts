@@ -55,6 +55,8 @@ const COMMON: { readonly [name: string]: CostParam } = {
   'iommu.invalidate': U(5_000, 'iommu_sva_invalidate_kva_range(): one IOTLB + paging-structure-cache invalidation with a wait descriptor per SVA mm; no measurement found'),
   // x86 defaults and guests (issue #11)
   'hypercall.flush': U(5_000, "a Hyper-V HVCALL_FLUSH_VIRTUAL_ADDRESS_* or Xen MMUEXT_TLB_FLUSH_MULTI hypercall, from the guest's call to its return: no measurement found (costs.md has none; Xen's 220–348 µs flush_lock hold for a 32-vCPU global flush in the PV shim is hypervisor-internal, not this)"),
+  // rwsem (issue #12)
+  'rwsem.wait_timeout': C(4_000_000, 'RWSEM_WAIT_TIMEOUT = DIV_ROUND_UP(HZ, 250) jiffies, 4 ms at HZ=1000 (also at HZ=250): a queued rwsem waiter may then set RWSEM_FLAG_HANDOFF (kernel/locking/rwsem.c)'),
 };
 
 export const PROFILES: readonly MachineProfile[] = [

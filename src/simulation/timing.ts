@@ -47,6 +47,8 @@ const WAIT_PARAM: { readonly [cls: string]: string } = {
   vcpu_preempt: 'vcpu.preempted_wait',
   wq_wakeup: 'wq.wakeup',
   wq_mayday: 'wq.mayday_timeout',
+  // rwsem (issue #12)
+  rwsem_wait_timeout: 'rwsem.wait_timeout',
 };
 
 export type CState = 'C0' | 'C1' | 'C1E' | 'C6';
