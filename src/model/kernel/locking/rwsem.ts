@@ -43,7 +43,7 @@ import { might_sleep } from '../sched.js';
 /** struct rwsem_waiter, reduced. */
 export interface RwsemWaiter {
   readonly [key: string]: Value;
-  /** waiter->task (its comm) */
+  /** waiter->task: its comm and CPU (`waiterId()`; two tasks may share a comm). */
   readonly task: string;
   /** waiter->type == RWSEM_WAITING_FOR_WRITE */
   readonly write: boolean;
@@ -83,6 +83,9 @@ function mk(s: RwsemState, writer: string | null, readers: number, waiters: read
   const base: RwsemState = seq === undefined ? { writer, readers, waiters } : { writer, readers, waiters, seq };
   return handoff ? { ...base, handoff } : base;
 }
+
+/** A queued task's name in the wait list: comm@cpu (the model's tasks do not migrate). */
+export const waiterId = (cur: Ctx): string => `${cur.comm}@${cur.cpu}`;
 
 const waitersOf = (s: RwsemState): readonly RwsemWaiter[] => s.waiters ?? [];
 
@@ -127,7 +130,7 @@ function addWaiter(s: RwsemState, task: string, write: boolean, caller: string):
  * it is first, HANDOFF is set. Nothing if it has the lock by then.
  */
 function* handoffTimer(cur: Ctx, caller: string, loc: string, name: string, ticket: number): Proc<void> {
-  const me = cur.comm;
+  const me = waiterId(cur);
   yield* spawn({ fn: caller, desc: `${name}: RWSEM_WAIT_TIMEOUT for ${me}` }, {
     name: `rwsem timeout ${me}`,
     cpu: null,
@@ -157,6 +160,7 @@ function* handoffTimer(cur: Ctx, caller: string, loc: string, name: string, tick
 function* down_write(cur: Ctx, caller: string, loc: string, name: string): Proc<void> {
   yield* might_sleep(cur, caller);
   const me = cur.comm;
+  const who = waiterId(cur);
   const ticket = yield* access<number>({
     fn: caller,
     desc: `down_write(${name})`,
@@ -171,7 +175,7 @@ function* down_write(cur: Ctx, caller: string, loc: string, name: string): Proc<
       // rwsem_optimistic_spin() -> rwsem_try_write_lock_unqueued(): steal a free lock past the queue.
       if (free && s.handoff !== true) return { writes: [[loc, V(mk(s, me, 0, ws, false))]], result: 0, note: 'stolen past the wait queue' };
       // rwsem_add_waiter(), then rwsem_cond_wake_waiter() if not first.
-      const queued = addWaiter(s, me, true, caller);
+      const queued = addWaiter(s, who, true, caller);
       return { writes: [[loc, V(condWake(queued))]], result: queued.seq, note: 'queued' };
     },
   });
@@ -185,7 +189,7 @@ function* down_write(cur: Ctx, caller: string, loc: string, name: string): Proc<
     writes: [loc],
     guard: ([v]) => {
       const s = v as unknown as RwsemState;
-      return s.writer === null && s.readers === 0 && waitersOf(s)[0]?.task === me;
+      return s.writer === null && s.readers === 0 && waitersOf(s)[0]?.task === who;
     },
     effect: ([v]) => {
       const s = v as unknown as RwsemState;
@@ -213,7 +217,7 @@ function* up_write(cur: Ctx, caller: string, loc: string, name: string): Proc<vo
 /** down_read(): __down_read_common() -> rwsem_read_trylock() / rwsem_down_read_slowpath(). */
 function* down_read(cur: Ctx, caller: string, loc: string, desc: string): Proc<void> {
   yield* might_sleep(cur, caller);
-  const me = cur.comm;
+  const me = waiterId(cur);
   const ticket = yield* access<number>({
     fn: caller,
     desc,
