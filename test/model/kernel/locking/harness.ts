@@ -7,7 +7,7 @@ import { Driver } from '../../../../src/core/index.js';
 import type { Ctx, Kernel } from '../../../../src/model/kernel.js';
 import { RWSEM_UNLOCKED } from '../../../../src/model/kernel/locking/rwsem.js';
 import { lockLoc } from '../../../../src/model/kernel/locking/spinlock.js';
-import { cpuLoc, mmLoc } from '../../../../src/model/state.js';
+import { cpuLoc, mmLoc, rwsemTimedOutLoc } from '../../../../src/model/state.js';
 
 export type Body = (cur: Ctx) => Proc;
 
@@ -22,6 +22,7 @@ export function lockProgram(bodies: ReadonlyArray<readonly [string, Body]>): Pro
     init.set(cpuLoc.rcu(i), { reader: false, qs: 0 });
   });
   init.set(mmLoc.mmap_lock('A'), RWSEM_UNLOCKED);
+  init.set(rwsemTimedOutLoc(mmLoc.mmap_lock('A')), 0);
   init.set(lockLoc('L'), null);
   const k = {} as Kernel;
   return {

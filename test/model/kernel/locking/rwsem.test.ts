@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Driver } from '../../../../src/core/index.js';
-import { mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock, type RwsemState } from '../../../../src/model/kernel/locking/rwsem.js';
-import { mmLoc } from '../../../../src/model/state.js';
+import { mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock, rwsem_handoff, type RwsemState } from '../../../../src/model/kernel/locking/rwsem.js';
+import { mmLoc, rwsemTimedOutLoc } from '../../../../src/model/state.js';
 import { driver, runBlocked, type Body } from './harness.js';
 
 const writer: Body = function* (cur) {
@@ -19,6 +19,7 @@ const reader: Body = function* (cur) {
 };
 
 const lock = (d: Driver): RwsemState => d.exec.read(mmLoc.mmap_lock('A')) as unknown as RwsemState;
+const handoff = (d: Driver): boolean => rwsem_handoff(lock(d), d.exec.read(rwsemTimedOutLoc(mmLoc.mmap_lock('A'))));
 const queued = (d: Driver): string[] => (lock(d).waiters ?? []).map((w) => `${w.task}${w.write ? ' W' : ' R'}`);
 
 /** Step `tid` until its next step is the release (it holds the lock). */
@@ -135,12 +136,12 @@ describe('lock stealing, and the handoff after RWSEM_WAIT_TIMEOUT', () => {
       const { d, w1, x, timer } = woken(second);
       expect(d.pending(timer).desc).toMatch(/waited RWSEM_WAIT_TIMEOUT/);
       d.run(timer);
-      expect(lock(d).handoff).toBe(true);
+      expect(handoff(d)).toBe(true);
       queue(d, x);
       expect(queued(d)).toEqual(['W1@1 W', `X@2 ${second === reader ? 'R' : 'W'}`]);
       d.step(w1);
       expect(lock(d).writer).toBe('W1');
-      expect(lock(d).handoff).toBeUndefined(); // cleared when the first waiter gets the lock
+      expect(handoff(d)).toBe(false); // gone with the first waiter, who has the lock
       d.run(w1);
       expect(d.enabled(x)).toBe(true);
     }
