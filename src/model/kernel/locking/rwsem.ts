@@ -172,7 +172,8 @@ function* handoffTimer(cur: Ctx, caller: string, loc: string, name: string, tick
         // Raising a maximum: two timers commute.
         commutes: 'rwsem_timed_out_max',
         minWait: { cls: 'rwsem_wait_timeout' },
-        effect: ([v]) => ((v as number) >= ticket ? { note: 'already timed out' } : { writes: [[t, ticket]] }),
+        // Always a write (a read-modify-write, as the tag requires), so either order writes the same.
+        effect: ([v]) => ({ writes: [[t, Math.max(v as number, ticket)]] }),
       });
     },
   });

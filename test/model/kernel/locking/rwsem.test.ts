@@ -154,4 +154,28 @@ describe('lock stealing, and the handoff after RWSEM_WAIT_TIMEOUT', () => {
     d.run(timer);
     expect(lock(d)).toEqual(before);
   });
+
+  it("an old queuing's timer does not time out a later queuing of the same task", () => {
+    const twice: Body = function* (cur) {
+      for (let i = 0; i < 2; i++) {
+        yield* mmap_write_lock(cur, 'test', 'A');
+        yield* mmap_write_unlock(cur, 'test', 'A');
+      }
+    };
+    const d = driver([['W0', writer], ['W1', twice], ['R2', reader]]);
+    const [w0, w1, r2] = ['W0', 'W1', 'R2'].map((n) => d.tid(n)) as [number, number, number];
+    acquire(d, w0);
+    queue(d, w1); // ticket 1
+    const timer1 = d.tid('rwsem timeout W1@1');
+    d.run(w0);
+    d.step(w1); // W1 gets the lock
+    d.step(w1); // and releases it
+    acquire(d, r2);
+    queue(d, w1); // ticket 2, behind R2's read lock
+    expect(lock(d).waiters?.map((w) => w.ticket)).toEqual([2]);
+    d.run(timer1); // the first queuing's timeout passes
+    expect(handoff(d)).toBe(false);
+    d.run(d.tid('rwsem timeout W1@1', 1));
+    expect(handoff(d)).toBe(true);
+  });
 });
