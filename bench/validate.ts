@@ -18,6 +18,11 @@ const add = (what: string, published: number, simulated: number, unit: string, s
   rows.push([what, `${published} ${unit}`, `${unit === 'IPIs' ? simulated.toFixed(1) : simulated.toFixed(unit === 'µs' ? 2 : 3)} ${unit}`, published === 0 ? (simulated === 0 ? 'equal' : '-') : (simulated / published).toFixed(2), source]);
 };
 
+/** A simulated figure no publication gives (the row says why it is what it is). */
+const addUnpublished = (what: string, simulated: string, source: string): void => {
+  rows.push([what, '-', simulated, '-', source]);
+};
+
 /** CPU0 calls fn in a loop; the other CPUs idle in C0 (the benchmark's guests poll). */
 function caller(arch: string, cpus: number, fn: string, preset = 'broadcast-ipi'): string {
   const rest = Array.from({ length: cpus - 1 }, () => '  - { cstate: C0 }').join('\n');
@@ -40,6 +45,26 @@ add('KVM guest, smp_call_function to 79 vCPUs (x2APIC cluster: send 1.2 µs/targ
 
 // Grace periods.
 add('synchronize_rcu(), HZ=1000 (ms)', 4.0, p50(sim(caller('x86', 8, 'synchronize_rcu', 'sync-rcu'))) / 1000, 'ms', 'Joel Fernandes (costs.md §3)');
+// Tree RCU (issue #12): the grace-period length emerges from HZ, the FQS scans and which CPUs take
+// the tick. One munmap loop whose fallback calls synchronize_rcu() for each of two tables, on an
+// otherwise idle machine (dyntick-idle CPUs are reported by the first FQS scan) and on a busy one
+// (every CPU reports from its next tick).
+for (const kind of ['idle', 'busy'] as const) {
+  const file = readFileSync(new URL(`../scenarios/sim/rcu-gp-${kind}.yaml`, import.meta.url), 'utf8');
+  const s = scenarioFromText(file, `rcu-gp-${kind}`, { purpose: 'sim' });
+  const r = simulateScenario(s, simConfigOf(s));
+  const gp = r.metrics.gracePeriods.duration;
+  if (kind === 'idle') add('synchronize_rcu() wait, idle 16-CPU x86, HZ=1000 (ms, p50)', 4.0, (r.metrics.rcu.syncWait?.p50 ?? 0) / 1e6, 'ms', 'Joel Fernandes: mean ≈ 4.0 ms, min 1.16–3.90 (costs.md §3)');
+  addUnpublished(`grace-period length, ${kind} 16-CPU x86, HZ=1000 (ms, p50 / max)`, `${((gp?.p50 ?? 0) / 1e6).toFixed(2)} / ${((gp?.max ?? 0) / 1e6).toFixed(2)} ms`, kind === 'idle' ? 'jiffies_till_first_fqs = 3: the first FQS scan reports the idle CPUs' : 'each CPU reports at its next tick (rcu_sched_clock_irq)');
+}
+{
+  const file = readFileSync(new URL('../scenarios/sim/munmap-under-pressure.yaml', import.meta.url), 'utf8');
+  for (const preset of ['broadcast-ipi', 'sync-rcu']) {
+    const s = scenarioFromText(file, 'munmap-under-pressure', { purpose: 'sim', preset });
+    const r = simulateScenario(s, simConfigOf(s));
+    addUnpublished(`call_rcu callbacks per grace period, munmap-under-pressure, ${preset}`, (r.metrics.rcu.callbacksPerGp?.avg ?? 0).toFixed(1), 'grace periods run one at a time: callbacks queued meanwhile share the next');
+  }
+}
 add('synchronize_rcu_expedited(), RT kthread (ms)', 0.151, p50(sim(caller('x86', 8, 'synchronize_rcu_expedited', 'sync-rcu'))) / 1000, 'ms', 'Kalesh Singh (costs.md §3)');
 
 // Failed-batch table frees: sync-rcu waits one grace period per table; broadcast-ipi IPIs every CPU per table.

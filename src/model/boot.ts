@@ -17,7 +17,7 @@ import { kernel_pt_boot, kptListLoc, KERNEL_PGTABLE_WORK } from './mm/kernel_pgt
 import { workPendingLoc } from './kernel/workqueue.js';
 import { dataPage, pgdTable, pmdTable, pteTable, pudTable } from './include/linux/pgtable.js';
 import { initial_global_asid } from './arch/x86/mm/tlb.js';
-import { cpuLoc, FOLIO_MAPPED, freeListLoc, mmLoc, nextPfnLoc, pageLoc, rcuLoc, ptLoc, type Level, type PageState, type TlbEntry, VMA_UNLOCKED } from './state.js';
+import { cpuLoc, FOLIO_MAPPED, freeListLoc, mmLoc, nextPfnLoc, pageLoc, rcuLoc, ptLoc, rwsemTimedOutLoc, type Level, type PageState, type TlbEntry, VMA_UNLOCKED } from './state.js';
 
 /** What runs on a CPU when the scenario starts. */
 export interface CpuBoot {
@@ -95,6 +95,7 @@ export function boot(k: Kernel, cpus: readonly CpuBoot[]): Map<Loc, Value> {
     warm.set(name, entries);
     s.set(mmLoc.cpumask(name), cpus.flatMap((c, i) => (c.mm === name ? [i] : [])));
     s.set(mmLoc.mmap_lock(name), RWSEM_UNLOCKED);
+    s.set(rwsemTimedOutLoc(mmLoc.mmap_lock(name)), 0);
     s.set(mmLoc.tlb_flush_pending(name), 0);
     s.set(mmLoc.vmas(name), mapped.map((v) => v.name));
     // x86 defaults and guests (issue #11): the mm's global ASID, on an INVLPGB machine only.

@@ -58,7 +58,7 @@ export const cpuLoc = {
 export const mmLoc = {
   /** mm_cpumask(mm): sorted CPU numbers. */
   cpumask: internByKey((mm) => `mm.${mm}.cpumask`),
-  /** mmap_lock (rw_semaphore): { writer: comm | null, readers: number }. */
+  /** mmap_lock (rw_semaphore): RwsemState (kernel/locking/rwsem.ts); its timer ticks in `rwsemTimedOutLoc`. */
   mmap_lock: internByKey((mm) => `mm.${mm}.mmap_lock`),
   /** mm->tlb_flush_pending */
   tlb_flush_pending: internByKey((mm) => `mm.${mm}.tlb_flush_pending`),
@@ -274,3 +274,12 @@ export const rcuLoc = {
   /** The grace-period kthread has been started (rcu_state.gp_kthread != NULL). */
   gp_kthread: 'rcu_state.gp_kthread',
 } as const;
+// rwsem (issue #12): kernel/locking/rwsem.ts
+
+/**
+ * The highest ticket of a waiter on rwsem `lock` (the lock's location) whose RWSEM_WAIT_TIMEOUT
+ * has passed: a number, 0 at boot. Tickets are issued in queuing order and the timeout is one
+ * constant, so every waiter with a ticket up to it has timed out. Kept apart from the lock so that
+ * the timers race only with the steps that look at it (a steal attempt), not with every lock step.
+ */
+export const rwsemTimedOutLoc = internByKey((lock) => `${lock}.timed_out`);

@@ -59,6 +59,8 @@ const COMMON: { readonly [name: string]: CostParam } = {
   'rcu.jiffies_till_first_fqs': C(3, 'RCU_JIFFIES_TILL_FORCE_QS = 1 + (HZ > 250) + (HZ > 500), plus nr_cpu_ids / RCU_JIFFIES_FQS_DIV (256): 3 at HZ=1000 below 256 CPUs (kernel/rcu/tree.h, rcu_init_geometry() in tree.c)'),
   'rcu.jiffies_till_next_fqs': C(3, 'same rule as jiffies_till_first_fqs (rcu_init_geometry())'),
   'rcu.gp_kthread_wake': U(5_000, 'rcu_gp_kthread_wake() to the rcu_preempt kthread running: a wakeup and a context switch (~2 µs) plus the scheduler latency of a SCHED_OTHER kthread; no measurement found'),
+  // rwsem (issue #12)
+  'rwsem.wait_timeout': C(4_000_000, 'RWSEM_WAIT_TIMEOUT = DIV_ROUND_UP(HZ, 250) jiffies, 4 ms at HZ=1000 (also at HZ=250): a queued rwsem waiter may then set RWSEM_FLAG_HANDOFF (kernel/locking/rwsem.c)'),
 };
 
 export const PROFILES: readonly MachineProfile[] = [

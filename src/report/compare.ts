@@ -115,14 +115,12 @@ function measures(s: ResolvedScenario, all: readonly CompareColumn[]): Measure[]
   row('invariant violations', (c) => c.violations);
   // Tree RCU grace periods (issue #12)
   if (all.some((c) => c.metrics.gracePeriods.duration)) {
-    row('grace-period length p50 µs', (c) => (c.metrics.gracePeriods.duration ? usNum(c.metrics.gracePeriods.duration.p50) : null), fmtUs);
-    row('grace-period length max µs', (c) => (c.metrics.gracePeriods.duration ? usNum(c.metrics.gracePeriods.duration.max) : null), fmtUs);
+    for (const p of ['p50', 'p99', 'max'] as const) row(`grace-period length ${p} µs`, (c) => (c.metrics.gracePeriods.duration ? usNum(c.metrics.gracePeriods.duration[p]) : null), fmtUs);
     row('call_rcu callbacks per grace period', (c) => c.metrics.rcu.callbacksPerGp?.avg ?? null, fixed(1));
   }
   if (all.some((c) => c.metrics.rcu.syncWait)) {
     row('synchronize_rcu callers per grace period', (c) => c.metrics.rcu.syncCallersPerGp?.avg ?? null, fixed(1));
-    row('synchronize_rcu wait p50 µs', (c) => (c.metrics.rcu.syncWait ? usNum(c.metrics.rcu.syncWait.p50) : null), fmtUs);
-    row('synchronize_rcu wait max µs', (c) => (c.metrics.rcu.syncWait ? usNum(c.metrics.rcu.syncWait.max) : null), fmtUs);
+    for (const p of ['p50', 'p99', 'max'] as const) row(`synchronize_rcu wait ${p} µs`, (c) => (c.metrics.rcu.syncWait ? usNum(c.metrics.rcu.syncWait[p]) : null), fmtUs);
   }
   return out;
 }

@@ -50,6 +50,8 @@ const WAIT_PARAM: { readonly [cls: string]: string } = {
   wq_mayday: 'wq.mayday_timeout',
   // Tree RCU grace periods (issue #12): see rcuFqsWait().
   rcu_fqs_next: 'rcu.jiffies_till_next_fqs',
+  // rwsem (issue #12)
+  rwsem_wait_timeout: 'rwsem.wait_timeout',
 };
 
 export type CState = 'C0' | 'C1' | 'C1E' | 'C6';

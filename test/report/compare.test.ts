@@ -9,7 +9,9 @@ import { compareScenario } from '../../src/api/index.js';
 import { compareRows, compareStats, compareText } from '../../src/report/compare.js';
 
 const FILE = 'scenarios/sim/munmap-under-pressure.yaml';
-const runs = compareScenario(FILE, undefined, {}, { duration: 2_000_000 }, { fixedTime: true });
+// 6 ms: sync-rcu's first munmap may hold the mmap_lock through a 4 ms grace period while the
+// others queue behind it (FIFO rwsem, issue #12); in 2 ms none would finish.
+const runs = compareScenario(FILE, undefined, {}, { duration: 6_000_000 }, { fixedTime: true });
 const rows = compareRows(
   runs[0]!.scenario.resolved,
   runs.map((r) => ({ strategy: r.strategy, metrics: r.run.metrics, violations: r.run.result.violations.length, time: r.run.result.time })),

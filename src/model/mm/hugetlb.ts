@@ -41,7 +41,7 @@ import { lockLoc, spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { tlb_flush_unshared_tables, tlb_remove_table, tlb_remove_table_sync_one } from './mmu_gather.js';
 import { page_table_lock } from './memory.js';
 import { pagetable_alloc, ptl } from './page_alloc.js';
-import { cpuLoc, mappingLoc, mmLoc, pageLoc, ptdescLoc, ptLoc, type PageState, type PtEntry, type TlbEntry } from '../state.js';
+import { cpuLoc, mappingLoc, mmLoc, pageLoc, ptdescLoc, ptLoc, rwsemTimedOutLoc, type PageState, type PtEntry, type TlbEntry } from '../state.js';
 
 /** The PGD entry an mm's hugetlb mapping hangs off (entry 0 holds everything else). */
 export const HUGETLB_PGD_INDEX = 1;
@@ -95,6 +95,7 @@ export function hugetlb_boot(k: Kernel, s: Map<Loc, Value>): Map<string, TlbEntr
   for (const [file, mms] of mappers) {
     const f = hugetlbFile(k, file);
     s.set(mappingLoc.i_mmap_rwsem(file), { writer: null, readers: 0 });
+    s.set(rwsemTimedOutLoc(mappingLoc.i_mmap_rwsem(file)), 0);
     if (mms.length === 0) continue;
     for (let t = 0; t < f.tables; t++) {
       const table = hugetlbPmdTable(file, t);
