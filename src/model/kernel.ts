@@ -111,6 +111,14 @@ export interface Kernel {
    * (those present at the call) and no more (docs/model.md §5).
    */
   readonly rcu_tree_gp?: boolean;
+  /**
+   * The kernel's lock queues (issue #12, kernel/locking/{rwsem,spinlock}.ts): the rwsem's FIFO
+   * wait list with reader batching, stealing and the RWSEM_WAIT_TIMEOUT handoff, and qspinlock's
+   * arrival order. Set for the simulator, where who waits how long is the measurement. The checker
+   * lets any waiter take a free lock (one guarded step): every acquisition order the queues allow
+   * is among those, so its verdicts cover the queued form (docs/model.md §5.23).
+   */
+  readonly fifo_locks?: boolean;
 }
 
 export interface Ctx {

@@ -195,7 +195,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
   // A CPU that switches to a task of an mm during the run can have it loaded too.
   const switchesToMm = (c: (typeof d.cpus)[number]): boolean => c.run.some((r) => typeof r === 'object' && (('switch_to' in r && r.switch_to !== 'kthread') || 'kthread_use_mm' in r));
   const userMmCpus = d.cpus.flatMap((c, i) => (c.mm !== null || switchesToMm(c) ? [i] : []));
-  const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible, user_mm_cpus: userMmCpus, mark_operations: purpose === 'sim', rcu_tree_gp: purpose === 'sim', observe_zap_return: checks(d.check.invariants, 'no-stale-tlb-after-zap'), observe_data_page_free: checks(d.check.invariants, 'no-tlb-entry-to-freed-page'), hugetlbfs, ...(d.kernel_pt ? { kernel_pt: { ptes: d.kernel_pt.ptes, iommu_walks: d.kernel_pt.iommu_walks, iotlb_warm: d.kernel_pt.iotlb === 'warm', pud: d.kernel_pt.pud } } : {}) };
+  const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible, user_mm_cpus: userMmCpus, mark_operations: purpose === 'sim', rcu_tree_gp: purpose === 'sim', fifo_locks: purpose === 'sim', observe_zap_return: checks(d.check.invariants, 'no-stale-tlb-after-zap'), observe_data_page_free: checks(d.check.invariants, 'no-tlb-entry-to-freed-page'), hugetlbfs, ...(d.kernel_pt ? { kernel_pt: { ptes: d.kernel_pt.ptes, iommu_walks: d.kernel_pt.iommu_walks, iotlb_warm: d.kernel_pt.iotlb === 'warm', pud: d.kernel_pt.pud } } : {}) };
 
   // CPUs.
   const threads: ThreadSpec[] = [];

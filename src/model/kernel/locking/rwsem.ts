@@ -182,6 +182,7 @@ function* handoffTimer(cur: Ctx, caller: string, loc: string, name: string, tick
 /** down_*(): the first step, the steal decision if needed, the timer and the wait of a queued task. */
 function* down(cur: Ctx, caller: string, loc: string, name: string, desc: string, write: boolean): Proc<void> {
   yield* might_sleep(cur, caller);
+  if (!cur.k.fifo_locks) return yield* downAnyOrder(cur, caller, loc, desc, write);
   const me = cur.comm;
   const who = waiterId(cur);
   let ticket = yield* access<number>({
@@ -229,6 +230,29 @@ function* down(cur: Ctx, caller: string, loc: string, name: string, desc: string
       effect: () => ({}),
     });
   }
+}
+
+/**
+ * The checker's rwsem (Kernel.fifo_locks unset): wait until the lock is free for this mode, then
+ * take it, in one step; no wait list, so whichever waiter the schedule picks gets it. Every order
+ * the kernel's queue, stealing and handoff allow is one of these (docs/model.md §5.23).
+ */
+function* downAnyOrder(cur: Ctx, caller: string, loc: string, desc: string, write: boolean): Proc<void> {
+  const me = cur.comm;
+  yield* access({
+    fn: caller,
+    desc,
+    reads: [loc],
+    writes: [loc],
+    guard: ([v]) => {
+      const s = v as unknown as RwsemState;
+      return s.writer === null && (!write || s.readers === 0);
+    },
+    effect: ([v]) => {
+      const s = v as unknown as RwsemState;
+      return { writes: [[loc, V(write ? mk(s, me, 0, waitersOf(s)) : mk(s, null, s.readers + 1, waitersOf(s)))]] };
+    },
+  });
 }
 
 /** down_write(): __down_write_common() -> rwsem_write_trylock() / rwsem_down_write_slowpath(). */

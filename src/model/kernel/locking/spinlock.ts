@@ -43,6 +43,20 @@ export function* spin_lock(cur: Ctx, caller: string, name: string): Proc<void> {
   // A waiter's name in the queue: comm@cpu (two tasks may share a comm; tasks do not migrate).
   const who = `${me}@${c}`;
   const l = lockLoc(name);
+  if (!cur.k.fifo_locks) {
+    // The checker's spinlock (Kernel.fifo_locks unset): whichever waiter the schedule picks takes
+    // the free lock, in one step; every arrival order qspinlock serves is one of these (§5.23).
+    yield* access({
+      fn: caller,
+      desc: `spin_lock(${name})`,
+      cost: { cls: 'spin_lock' },
+      reads: [l, cpuLoc.preempt_count(c), cpuLoc.locks_held(c), cpuLoc.rcu(c)],
+      writes: [l, cpuLoc.preempt_count(c), cpuLoc.locks_held(c), cpuLoc.rcu(c)],
+      guard: ([v]) => spinOwner(v) === null,
+      effect: ([, pc, held, rcu]) => ({ writes: acquire(me, name, c, pc, held, rcu, []) }),
+    });
+    return;
+  }
   // queued_spin_lock(): the fast path, or queue_spin_lock_slowpath()'s PENDING/MCS enqueue.
   const got = yield* access<boolean>({
     fn: caller,

@@ -52,8 +52,7 @@ describe('a page fault under the VMA lock (lock_vma_under_rcu())', () => {
     complete(d, munmap);
     settle(d);
     const rest = finish(d, fault);
-    // Queued behind the writer (rwsem_down_read_slowpath()), granted by its up_write().
-    expect(rest.map((r) => r.desc)).toContain('mmap_read_lock(A): wait to be given the lock');
+    expect(rest.map((r) => r.desc)).toContain('mmap_read_lock(A)');
     expect(rest.find((r) => r.fn === 'lock_mm_and_find_vma' && r.desc.startsWith('find_vma'))?.note).toMatch(/bad_area/);
     drain(d);
     expect(d.exec.violations).toEqual([]);
@@ -141,7 +140,7 @@ describe('khugepaged: vma_start_write() in collapse_huge_page() against MADV_DON
     d.runUntilFn(kh, 'find_pmd_or_thp_or_none'); // mmap_write_lock(), vma_start_write(heap)
     d.run(madv);
     expect(d.enabled(madv)).toBe(false);
-    expect(d.pending(madv).desc).toBe('mmap_read_lock(A): wait to be given the lock');
+    expect(d.pending(madv).desc).toBe('mmap_read_lock(A)');
     expect(d.pending(madv).fn).toBe('try_vma_read_lock');
     complete(d, kh);
     expect(events(d.exec, 'pmd_install').map((e) => e.ev.fn)).toEqual(['map_anon_folio_pmd_nopf']);
@@ -155,7 +154,7 @@ describe('khugepaged: vma_start_write() in collapse_huge_page() against MADV_DON
     const madv = d.tid('madvise_dontneed');
     runUntilDesc(d, kh, 'vma_start_write(heap)');
     d.run(madv);
-    expect(d.pending(madv).desc).toBe('mmap_read_lock(A): wait to be given the lock');
+    expect(d.pending(madv).desc).toBe('mmap_read_lock(A)');
     expect(d.enabled(madv)).toBe(false);
     complete(d, kh);
     drain(d);

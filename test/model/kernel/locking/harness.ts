@@ -11,7 +11,8 @@ import { cpuLoc, mmLoc, rwsemTimedOutLoc } from '../../../../src/model/state.js'
 
 export type Body = (cur: Ctx) => Proc;
 
-export function lockProgram(bodies: ReadonlyArray<readonly [string, Body]>): Program {
+/** `fifo`: the simulator's locks (Kernel.fifo_locks); false: the checker's, which take any order. */
+export function lockProgram(bodies: ReadonlyArray<readonly [string, Body]>, fifo = true): Program {
   const init = new Map<string, Value>();
   bodies.forEach((_, i) => {
     init.set(cpuLoc.irqs_off(i), false);
@@ -24,7 +25,7 @@ export function lockProgram(bodies: ReadonlyArray<readonly [string, Body]>): Pro
   init.set(mmLoc.mmap_lock('A'), RWSEM_UNLOCKED);
   init.set(rwsemTimedOutLoc(mmLoc.mmap_lock('A')), 0);
   init.set(lockLoc('L'), null);
-  const k = {} as Kernel;
+  const k = { fifo_locks: fifo } as Kernel;
   return {
     name: 'locks',
     machine: { cpus: bodies.length },
@@ -39,7 +40,7 @@ export function lockProgram(bodies: ReadonlyArray<readonly [string, Body]>): Pro
   };
 }
 
-export const driver = (bodies: ReadonlyArray<readonly [string, Body]>): Driver => new Driver(lockProgram(bodies));
+export const driver = (bodies: ReadonlyArray<readonly [string, Body]>, fifo = true): Driver => new Driver(lockProgram(bodies, fifo));
 
 /** Run `tid` until it is blocked or done; returns whether it finished. */
 export function runBlocked(d: Driver, tid: number): boolean {

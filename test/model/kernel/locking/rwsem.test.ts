@@ -179,3 +179,21 @@ describe('lock stealing, and the handoff after RWSEM_WAIT_TIMEOUT', () => {
     expect(handoff(d)).toBe(true);
   });
 });
+
+describe("the checker's locks (Kernel.fifo_locks unset): any waiter may take a free lock", () => {
+  it('down_write() is one guarded step, queues nobody and arms no timer; the last writer to arrive may go first', () => {
+    const d = driver([['W0', writer], ['W1', writer], ['W2', writer]], false);
+    acquire(d, 0);
+    // W1 then W2 arrive while W0 holds the lock: both wait on the same guarded step, queued nowhere.
+    d.step(1);
+    d.step(2);
+    expect(d.enabled(1) || d.enabled(2)).toBe(false);
+    expect(lock(d).waiters).toBeUndefined();
+    expect(d.pending(2).desc).toBe('down_write(A->mmap_lock)');
+    runBlocked(d, 0);
+    // W2, the later arrival, takes it: an order the FIFO wait list allows only if W2 stole it or arrived first.
+    acquire(d, 2);
+    expect(lock(d).writer).toBe('W2');
+    expect(d.exec.threads.length).toBe(3);
+  });
+});

@@ -44,3 +44,19 @@ describe('spin_lock(): qspinlock order', () => {
     expect(d.exec.read(lockLoc('L'))).toBe(null);
   });
 });
+
+describe("spin_lock() in the checker (Kernel.fifo_locks unset)", () => {
+  it('any waiter may take the free lock, in one step; nothing is queued', () => {
+    const d = driver([['H', locker], ['A', locker], ['B', locker]], false);
+    const [h, a, b] = ['H', 'A', 'B'].map((n) => d.tid(n)) as [number, number, number];
+    d.step(h);
+    expect(d.enabled(a) || d.enabled(b)).toBe(false);
+    expect(d.exec.read(lockLoc('L'))).toBe('H');
+    d.run(h);
+    // Both are enabled: the schedule picks, B although A is first by thread id.
+    expect(d.enabled(a) && d.enabled(b)).toBe(true);
+    d.step(b);
+    expect(d.exec.read(lockLoc('L'))).toBe('B');
+    expect(d.enabled(a)).toBe(false);
+  });
+});
