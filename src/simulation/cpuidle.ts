@@ -109,8 +109,11 @@ export class MenuGovernor {
     this.nextTimer = nextTimer;
     this.bucket = whichBucket(nextTimer);
     const s0 = st[0] as IdleState;
-    if (st.length <= 1) return 0;
-    if (nextTimer < (st[1] as IdleState).residency && s0.polling) return 0;
+    if (st.length <= 1 || nextTimer < (st[1] as IdleState).residency) {
+      // State 0 whatever the rest says; keep the tick only if it polls.
+      if (!s0.polling) this.tickStopped = true;
+      return 0;
+    }
     let predicted = Math.round((nextTimer * (this.correction[this.bucket] as number)) / (RESOLUTION * DECAY));
     predicted = Math.min(predicted, typicalInterval(this.intervals, predicted));
     // delta_next: the next event including the tick when it runs.
@@ -124,11 +127,20 @@ export class MenuGovernor {
       const s = st[i] as IdleState;
       if (idx === -1) idx = i;
       if (s.residency > predicted) {
+        // A physical state rather than polling, unless a timer is soon.
         if ((st[idx] as IdleState).polling && s.exit <= latencyReq && s.residency <= nextTimer) {
           predicted = s.residency;
           idx = i;
+          break;
         }
-        break;
+        if (predicted < this.tick) break;
+        if (!this.tickStopped) {
+          // Shallow so far: keep the tick and let the governor run again.
+          predicted = (st[idx] as IdleState).residency;
+          break;
+        }
+        if ((st[idx] as IdleState).residency < this.tick && s.residency <= deltaNext) idx = i;
+        return idx;
       }
       if (s.exit > latencyReq) break;
       idx = i;

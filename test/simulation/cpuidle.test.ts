@@ -44,6 +44,17 @@ describe('menu governor on the skx table', () => {
     }
   });
 
+  it('arm64 (WFI does not poll): a timer closer than cpu-sleep\'s residency picks WFI and stops the tick', () => {
+    const PSCI: IdleState[] = [
+      { name: 'WFI', exit: 1_000, residency: 1_000 },
+      { name: 'cpu-sleep', exit: 280_000, residency: 2_000_000 },
+    ];
+    const g = new MenuGovernor(PSCI, 4_000_000);
+    expect(g.select(1_000_000)).toBe(0);
+    expect(g.tickStopped).toBe(true);
+    expect(new MenuGovernor(PSCI, 4_000_000).select(10_000_000)).toBe(1);
+  });
+
   it('get_typical_interval drops outliers above (keeping a tight lower half) and needs enough samples', () => {
     expect(typicalInterval([100_000, 100_000, 100_000, 100_000, 100_000, 100_000, 100_000, 5_000_000], Infinity)).toBe(100_000);
     // After dropping the 900 µs samples, the 10 µs ones have stddev 0 <= 20 µs: menu uses them.
