@@ -21,6 +21,12 @@ export interface MachineProfile {
   /** CPUs per socket, for cross-socket IPI delivery. */
   readonly cpusPerSocket: number;
   readonly params: { readonly [name: string]: CostParam };
+  /**
+   * cpuidle (issue #12): the idle states of the profile's cpuidle driver, shallowest first, as
+   * the governor sees them; each has parameters `cstate.<name>` (exit latency) and
+   * `cstate.<name>.residency` (target residency).
+   */
+  readonly idleStates: readonly string[];
 }
 
 const U = (value: number, source: string): CostParam => ({ value, status: 'U', source });
@@ -63,6 +69,18 @@ const COMMON: { readonly [name: string]: CostParam } = {
   'rwsem.wait_timeout': C(4_000_000, 'RWSEM_WAIT_TIMEOUT = DIV_ROUND_UP(HZ, 250) jiffies, 4 ms at HZ=1000 (also at HZ=250): a queued rwsem waiter may then set RWSEM_FLAG_HANDOFF (kernel/locking/rwsem.c)'),
 };
 
+// cpuidle (issue #12): intel_idle's skx_cstates[] (drivers/idle/intel_idle.c, Skylake-SP/Cascade
+// Lake servers; the same exit/target in every version read, e.g. v5.16's CPUIDLE_FLAG_IRQ_ENABLE
+// patch and v6.x), after the POLL state 0 that cpuidle_poll_state_init() adds.
+const X86_IDLE: { readonly [name: string]: CostParam } = {
+  'cstate.POLL': C(0, 'drivers/cpuidle/poll_state.c: POLL, exit_latency 0 (CPUIDLE_FLAG_POLLING)'),
+  'cstate.POLL.residency': C(0, 'poll_state.c: target_residency 0'),
+  'cstate.C1.residency': C(2_000, 'intel_idle skx_cstates C1 target_residency 2 µs'),
+  'cstate.C1E.residency': C(20_000, 'intel_idle skx_cstates C1E target_residency 20 µs'),
+  'cstate.C6.residency': C(600_000, 'intel_idle skx_cstates C6 target_residency 600 µs'),
+  'idle.tick': C(1_000_000, 'TICK_NSEC at HZ=1000'),
+};
+
 export const PROFILES: readonly MachineProfile[] = [
   {
     id: 'x86-2s',
@@ -82,7 +100,10 @@ export const PROFILES: readonly MachineProfile[] = [
       'ipi.ack_per_target': U(50, 'the sender sees the CSD unlocked'),
       'invlpgb.flush': U(1_000, 'INVLPGB + TLBSYNC: no measurement found (costs.md 2b)'),
       'tlbi.broadcast': U(350, 'unused on x86'),
+      // cpuidle (issue #12)
+      ...X86_IDLE,
     },
+    idleStates: ['POLL', 'C1', 'C1E', 'C6'],
   },
   {
     id: 'arm64',
@@ -106,7 +127,14 @@ export const PROFILES: readonly MachineProfile[] = [
       'rcu.hz': C(250, 'CONFIG_HZ=250 (arm64 defconfig)'),
       'rcu.jiffies_till_first_fqs': C(1, 'RCU_JIFFIES_TILL_FORCE_QS = 1 + (HZ > 250) + (HZ > 500) = 1 jiffy (4 ms) at HZ=250 (kernel/rcu/tree.h)'),
       'rcu.jiffies_till_next_fqs': C(1, 'same rule (rcu_init_geometry())'),
+      // cpuidle (issue #12)
+      'cstate.WFI': C(1_000, 'cpuidle-psci state 0, ARM_CPUIDLE_WFI_STATE (include/linux/cpuidle.h): exit_latency 1 µs'),
+      'cstate.WFI.residency': C(1_000, 'ARM_CPUIDLE_WFI_STATE: target_residency 1 µs'),
+      'cstate.cpu-sleep': U(280_000, 'a PSCI core power-down: dt_idle_states.c sets exit_latency = entry-latency-us + exit-latency-us; arch/arm64/boot/dts/qcom/msm8939.dtsi cpu-sleep-0 has 130 + 150 µs. No Neoverse server DT in mainline describes idle states (servers use ACPI _LPI); placeholder'),
+      'cstate.cpu-sleep.residency': U(2_000_000, 'msm8939.dtsi cpu-sleep-0 min-residency-us 2000 (target_residency); placeholder for a Neoverse server'),
+      'idle.tick': C(4_000_000, 'TICK_NSEC at HZ=250'),
     },
+    idleStates: ['WFI', 'cpu-sleep'],
   },
   {
     id: 'kvm-guest',
@@ -128,7 +156,12 @@ export const PROFILES: readonly MachineProfile[] = [
       'ipi.ack_per_target': U(100, 'the sender sees the CSD unlocked'),
       'invlpgb.flush': U(1_000, 'unused'),
       'tlbi.broadcast': U(350, 'unused'),
+      // cpuidle (issue #12)
+      'cstate.HLT': U(2_000, "a guest without cpuidle-haltpoll (loaded only with KVM_HINTS_REALTIME or force, drivers/cpuidle/cpuidle-haltpoll.c haltpoll_want()) idles in default_idle(): HLT, a VM exit; the wakeup is the host's kvm_vcpu_kick() of the halted vCPU, caught by host halt-polling (halt_poll_ns) or a host wakeup of the vCPU thread. No measurement in costs.md; 2 µs as bare-metal C1"),
+      'cstate.HLT.residency': U(0, 'default_idle() has no cpuidle table: one state, no choice'),
+      'idle.tick': C(1_000_000, 'TICK_NSEC at HZ=1000'),
     },
+    idleStates: ['HLT'],
   },
 ];
 

@@ -79,5 +79,32 @@ export function simText(title: string, m: SimMetricsData, meta: { time: number; 
   if (r.syncWait) out.push(`  synchronize_rcu() wait µs: ${r.syncWait.count} calls, p50 ${us(r.syncWait.p50)}, p99 ${us(r.syncWait.p99)}, max ${us(r.syncWait.max)}`);
   if (r.expedited) out.push(`  expedited grace periods: ${r.expedited}`);
   out.push(`page-table pages waiting to be freed: peak ${m.pendingFree.peak}, mean ${m.pendingFree.mean.toFixed(1)}; ${m.tablesFreed} freed`);
+  const idle = cpuidleLines(m, meta.time);
+  if (idle) {
+    out.push('');
+    out.push(idle);
+  }
+  return out.join('\n');
+}
+
+/**
+ * cpuidle (issue #12): per CPU that idled, its policy and the share of the run and the entries
+ * per idle state (cpuN/cpuidle/stateK/{time,usage}); CPUs with the same line are grouped.
+ */
+export function cpuidleLines(m: SimMetricsData, time: number): string {
+  const rows = m.cpuidle ?? [];
+  const groups = new Map<string, number[]>();
+  rows.forEach((r, c) => {
+    const states = Object.entries(r.states).filter(([, v]) => v.time > 0 || v.usage > 0);
+    if (states.length === 0) return;
+    const cells = states.map(([k, v]) => `${k} ${time > 0 ? ((100 * v.time) / time).toFixed(1) : '0.0'}% (${v.usage}×, avg ${us(v.usage ? v.time / v.usage : 0)} µs)`);
+    const line = `${r.policy}: ${cells.join(', ')}`;
+    const g = groups.get(line);
+    if (g) g.push(c);
+    else groups.set(line, [c]);
+  });
+  if (groups.size === 0) return '';
+  const out = ['idle-state residency (% of the run, entries, mean stay):'];
+  for (const [line, cpus] of groups) out.push(`  CPU ${cpus.length > 1 ? `${cpus[0]}-${cpus[cpus.length - 1]}${cpus.length !== (cpus[cpus.length - 1] as number) - (cpus[0] as number) + 1 ? ` (${cpus.join(',')})` : ''}` : cpus[0]} ${line}`);
   return out.join('\n');
 }

@@ -46,6 +46,10 @@ export interface ResolvedScenario {
     readonly cstate: string | null;
     readonly walks: ReadonlyArray<{ slot: number; page: number; times: number }>;
     readonly vcpu_preemptible: boolean;
+    /** cpuidle (issue #12): 'poll' (idle=poll) or 'cpuidle'. */
+    readonly idle: 'poll' | 'cpuidle';
+    /** nohz_full: no tick while a single task runs; its RCU quiescent states come from dyntick-idle/user. */
+    readonly isolated: boolean;
   }>;
   readonly invariants: readonly string[];
   readonly max_steps: number;
@@ -245,7 +249,8 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     if (steps.length > 0) threads.push(taskThread(kernel, i, commOf(steps, i), taskMm, steps, times));
     for (const w of c.walks) threads.push(hwWalkerThread(kernel, i, w.slot, w.page, w.times));
     if (c.vcpu_preemptible) threads.push(kvmHostThread(kernel, i));
-    resolvedCpus.push({ cpu: i, mm: c.mm, lazy: c.lazy, mode, tlb: c.tlb, run: steps.map(describeStep), repeat: fixedWork ? (overrides.work as number) : c.repeat, cstate: c.cstate ?? null, walks: c.walks, vcpu_preemptible: c.vcpu_preemptible });
+    resolvedCpus.push({ cpu: i, mm: c.mm, lazy: c.lazy, mode, tlb: c.tlb, run: steps.map(describeStep), repeat: fixedWork ? (overrides.work as number) : c.repeat, cstate: c.cstate && c.cstate !== 'auto' ? c.cstate : null, walks: c.walks, vcpu_preemptible: c.vcpu_preemptible, idle: c.idle ?? 'cpuidle', isolated: c.isolated });
+    if (c.idle === 'poll' && c.cstate !== undefined && c.cstate !== 'auto') issues.push(file.issue([...at, 'idle'], `idle: poll never enters a C-state; drop cstate: ${c.cstate}`));
   });
 
   // The SVA device's DMA walks of the kernel range (hw/iommu.ts).

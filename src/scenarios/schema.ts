@@ -149,8 +149,15 @@ const cpu = z.strictObject({
   vcpu_preemptible: z.boolean().default(false),
   /** Run the steps this many times ('forever': until the simulation ends; the checker refuses it). */
   repeat: z.union([z.int().min(1).max(1_000_000), z.literal('forever')]).default(1),
-  /** The C-state this CPU sleeps in when idle (simulator: exit latency paid by an IPI). */
-  cstate: z.enum(['C0', 'C1', 'C1E', 'C6']).optional(),
+  /**
+   * The C-state this CPU sleeps in when idle (simulator: exit latency paid by a wakeup): pinned,
+   * or `auto` (the default): the cpuidle governor chooses from the profile's idle-state table.
+   */
+  cstate: z.enum(['C0', 'C1', 'C1E', 'C6', 'auto']).optional(),
+  /** cpuidle (issue #12): `idle: poll` is the idle=poll boot option: the CPU polls, no exit latency. */
+  idle: z.enum(['poll']).optional(),
+  /** cpuidle (issue #12): nohz_full: no tick while a single task runs (isolcpus=nohz,domain + nohz_full). */
+  isolated: z.boolean().default(false),
 });
 
 function knobSchema(id: KnobId): z.ZodType {

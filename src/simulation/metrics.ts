@@ -14,6 +14,7 @@ import * as hdr from 'hdr-histogram-js';
 import type { Execution } from '../core/execution.js';
 import type { StepRecord } from '../core/trace.js';
 import type { SimObserver } from '../engines/sim/engine.js';
+import type { CpuIdleData } from './cpuidle.js';
 
 export interface LatencyStats {
   readonly count: number;
@@ -64,6 +65,12 @@ export interface SimMetricsData {
     /** Total synchronize_rcu() wait in ns, by the workload operation that waited (`-`: none). */
     readonly syncWaitByOp: { readonly [op: string]: number };
   };
+  /**
+   * cpuidle (issue #12): per CPU, its idle policy ('menu', 'poll' or a pinned state) and the
+   * time (ns) and entries per idle state, as cpuN/cpuidle/stateK/{time,usage}. Filled by the
+   * timing model after the run.
+   */
+  readonly cpuidle?: ReadonlyArray<CpuIdleData>;
 }
 
 export function histogram(): hdr.Histogram {

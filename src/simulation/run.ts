@@ -17,7 +17,7 @@ export interface SimConfig {
   readonly profile?: string;
   /** Parameter overrides, in ns. */
   readonly params?: { readonly [name: string]: number };
-  /** C-state each CPU sleeps in when idle; default C1. */
+  /** Idle policy of each CPU: a pinned C-state, 'auto' (the governor, default) or 'poll'. */
   readonly cstates?: readonly CState[];
   readonly chance?: Partial<ChanceConfig>;
   /** Simulated duration, ns; with `work`, the time limit. */
@@ -121,7 +121,7 @@ export function resolveSim(scenario: LoadedScenario, cfg: SimConfig): { profile:
     params[k] = v;
   }
   const cpus = scenario.resolved.cpus;
-  const cstates = Array.from({ length: cpus }, (_, i) => cfg.cstates?.[i] ?? 'C1');
+  const cstates = Array.from({ length: cpus }, (_, i) => cfg.cstates?.[i] ?? 'auto');
   const chance: ChanceConfig = { allocFailRate: 0, vcpuPreemptRate: 0, ...cfg.chance };
   const jitter = cfg.jitter ?? 0;
   if (!(jitter >= 0 && jitter < 1)) throw new SimConfigError(`jitter must be in [0, 1), got ${jitter}`);
@@ -136,7 +136,7 @@ export function resolveSim(scenario: LoadedScenario, cfg: SimConfig): { profile:
 /** The scenario's `sim:` section and per-CPU C-states, with command-line overrides on top. */
 export function simConfigOf(scenario: LoadedScenario, cli: Partial<SimConfig> = {}): SimConfig {
   const s = scenario.sim;
-  const cstates = scenario.resolved.cpu.map((c) => (c.cstate ?? 'C1') as CState);
+  const cstates = scenario.resolved.cpu.map((c) => (c.idle === 'poll' ? 'poll' : (c.cstate ?? 'auto')) as CState);
   return {
     profile: cli.profile ?? s?.profile,
     params: { ...(s?.costs ?? {}), ...(cli.params ?? {}) },
@@ -185,7 +185,7 @@ export class WindowRecorder implements SimObserver {
 
 export function simulateScenario(scenario: LoadedScenario, cfg: SimConfig, extra: readonly SimObserver[] = []): SimRun {
   const { profile, resolved } = resolveSim(scenario, cfg);
-  const timing = new ProfileTiming({ profile, params: resolved.params, cstates: resolved.cstates, chance: resolved.chance, jitter: resolved.jitter, stalls: resolved.stalls });
+  const timing = new ProfileTiming({ profile, params: resolved.params, cstates: resolved.cstates, isolated: scenario.resolved.cpu.map((c) => c.isolated), chance: resolved.chance, jitter: resolved.jitter, stalls: resolved.stalls });
   const metrics = new SimMetrics(scenario.resolved.cpus, Math.max(1, Math.round(resolved.duration / 200)));
   const violations = new ViolationRecorder();
   const result = simulate(scenario.program, {
@@ -193,8 +193,9 @@ export function simulateScenario(scenario: LoadedScenario, cfg: SimConfig, extra
     ...(resolved.work !== null ? { untilDone: scenario.workThreads } : {}),
     seed: resolved.seed,
     timing,
-    observers: [metrics, violations, ...extra],
+    // The timing model first: it sees each step before anything asks it for a delay.
+    observers: [timing, metrics, violations, ...extra],
     onProgress: cfg.onProgress,
   });
-  return { sim: resolved, result, metrics: metrics.data(result.time), firstViolation: violations.captured, complete: resolved.work === null || result.stop === 'done' };
+  return { sim: resolved, result, metrics: { ...metrics.data(result.time), cpuidle: timing.residency(result.time) }, firstViolation: violations.captured, complete: resolved.work === null || result.stop === 'done' };
 }

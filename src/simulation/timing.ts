@@ -8,9 +8,10 @@ import type { Execution, ThreadState } from '../core/execution.js';
 import type { Cost } from '../core/op.js';
 import type { Prng } from '../core/prng.js';
 import type { StepRecord } from '../core/trace.js';
-import type { TimingModel } from '../engines/sim/engine.js';
+import type { SimObserver, TimingModel } from '../engines/sim/engine.js';
 import type { MachineProfile } from '../profiles/index.js';
 import { cpuLoc } from '../model/state.js';
+import { MenuGovernor, NO_TIMER, type CpuIdleData, type IdleState, type StateResidency } from './cpuidle.js';
 
 /** Cost class (as the model's ops name them) -> profile parameter. */
 const CLASS_PARAM: { readonly [cls: string]: string } = {
@@ -54,7 +55,11 @@ const WAIT_PARAM: { readonly [cls: string]: string } = {
   rwsem_wait_timeout: 'rwsem.wait_timeout',
 };
 
-export type CState = 'C0' | 'C1' | 'C1E' | 'C6';
+/**
+ * A CPU's idle policy: a pinned state (its `cstate.<name>` exit latency on every wakeup), 'auto'
+ * (the governor chooses from the profile's idle-state table) or 'poll' (idle=poll: no exit).
+ */
+export type CState = 'C0' | 'C1' | 'C1E' | 'C6' | 'auto' | 'poll';
 
 export interface ChanceConfig {
   /** Probability that a GFP_NOWAIT batch allocation fails (memory pressure). */
@@ -76,12 +81,29 @@ export interface TimingConfig {
   readonly profile: MachineProfile;
   /** Parameter values after overrides (ns). */
   readonly params: { readonly [name: string]: number };
-  /** C-state of each CPU when idle (exit latency paid by an IPI that wakes it). */
+  /** Idle policy of each CPU: a pinned C-state, 'auto' (the governor) or 'poll'. */
   readonly cstates: readonly CState[];
+  /** Per CPU: nohz_full (`isolated: true`): in user mode it takes no tick (RCU's FQS scan reports it). */
+  readonly isolated?: readonly boolean[];
   readonly chance: ChanceConfig;
 }
 
-export class ProfileTiming implements TimingModel {
+/** Per CPU: where it is in the idle loop. */
+interface IdleCpu {
+  /** In an idle state since `entry` (ns), or awake (a task runs, or an interrupt handler). */
+  idle: boolean;
+  entry: number;
+  /** The state chosen for the current idle period (-1: not chosen yet). */
+  chosen: number;
+  /** Interrupt handlers delivered to the CPU and not finished. */
+  irqs: number;
+  /** Absolute expiry of the timer its task sleeps on, or NaN. */
+  timerAt: number;
+  readonly gov: MenuGovernor | null;
+  readonly res: { [name: string]: StateResidency };
+}
+
+export class ProfileTiming implements TimingModel, SimObserver {
   private readonly cfg: TimingConfig;
   /**
    * Per-step lookups resolved once: cost class -> parameter value, and per CPU its socket, its
@@ -93,6 +115,11 @@ export class ProfileTiming implements TimingModel {
   private readonly modeLoc: string[] = [];
   private readonly cstateExit: number[] = [];
   private timerWake: readonly [number, number, number] | undefined;
+  /** The idle states the governor chooses from (the profile's driver table). */
+  private idleTable: IdleState[] | undefined;
+  private idleCpus: IdleCpu[] | undefined;
+  /** End of the last step seen: the engine's "now" in startDelay() and wakeLatency(). */
+  private now = 0;
 
   constructor(cfg: TimingConfig) {
     this.cfg = cfg;
@@ -131,14 +158,139 @@ export class ProfileTiming implements TimingModel {
     return s;
   }
 
-  /** Whether CPU `c` is idle (in a C-state), and then the latency of leaving it; else 0. */
+  /** Whether CPU `c` is in an idle state now, and then the latency of leaving it; else 0. */
   private idleExit(c: number, exec: Execution): number {
     let loc = this.modeLoc[c];
     if (loc === undefined) this.modeLoc[c] = loc = cpuLoc.mode(c);
     if (exec.read(loc) !== 'idle') return 0;
-    let v = this.cstateExit[c];
-    if (v === undefined) this.cstateExit[c] = v = this.param(`cstate.${this.cfg.cstates[c] ?? 'C1'}`);
-    return v;
+    const cpu = this.idleCpu(c, exec);
+    if (!cpu.idle) return 0;
+    return this.exitOf(c, cpu);
+  }
+
+  /** The exit latency of the state CPU `c` is in (choosing it now if the governor has not yet). */
+  private exitOf(c: number, cpu: IdleCpu): number {
+    const policy = this.cfg.cstates[c] ?? 'auto';
+    if (policy === 'poll') return 0;
+    if (cpu.gov === null) {
+      let v = this.cstateExit[c];
+      if (v === undefined) this.cstateExit[c] = v = this.param(`cstate.${policy}`);
+      return v;
+    }
+    return (this.table()[this.chosenState(cpu)] as IdleState).exit;
+  }
+
+  /** The profile's idle-state table: names from profile.idleStates, values from the parameters. */
+  table(): IdleState[] {
+    return (this.idleTable ??= this.cfg.profile.idleStates.map((name) => ({
+      name,
+      exit: this.param(`cstate.${name}`),
+      residency: this.param(`cstate.${name}.residency`),
+      ...(name === 'POLL' ? { polling: true } : {}),
+    })));
+  }
+
+  private chosenState(cpu: IdleCpu): number {
+    if (cpu.chosen < 0) {
+      const gov = cpu.gov as MenuGovernor;
+      const next = cpu.timerAt === cpu.timerAt ? Math.max(0, cpu.timerAt - cpu.entry) : NO_TIMER;
+      cpu.chosen = gov.select(next);
+    }
+    return cpu.chosen;
+  }
+
+  private stateName(c: number, cpu: IdleCpu): string {
+    const policy = this.cfg.cstates[c] ?? 'auto';
+    if (policy === 'poll') return 'POLL';
+    if (cpu.gov === null) return policy;
+    return (this.table()[this.chosenState(cpu)] as IdleState).name;
+  }
+
+  private idleCpus_(exec: Execution): IdleCpu[] {
+    if (this.idleCpus) return this.idleCpus;
+    const n = exec.program.machine.cpus;
+    const tick = this.param('idle.tick');
+    this.idleCpus = Array.from({ length: n }, (_, c) => {
+      const auto = (this.cfg.cstates[c] ?? 'auto') === 'auto';
+      const idle = exec.read(cpuLoc.mode(c)) === 'idle';
+      return { idle, entry: 0, chosen: -1, irqs: 0, timerAt: NaN, gov: auto ? new MenuGovernor(this.table(), tick) : null, res: {} };
+    });
+    return this.idleCpus;
+  }
+
+  private idleCpu(c: number, exec: Execution): IdleCpu {
+    return this.idleCpus_(exec)[c] as IdleCpu;
+  }
+
+  /** CPU `c` enters the idle loop's idle state at `at`. */
+  private enterIdle(cpu: IdleCpu, at: number): void {
+    cpu.idle = true;
+    cpu.entry = at;
+    cpu.chosen = -1;
+  }
+
+  /** CPU `c`'s idle period ends at `at` (its wakeup event): residency and the governor's history. */
+  private leaveIdle(c: number, cpu: IdleCpu, at: number): void {
+    if (!cpu.idle) return;
+    const name = this.stateName(c, cpu);
+    const r = (cpu.res[name] ??= { time: 0, usage: 0 });
+    const d = Math.max(0, at - cpu.entry);
+    r.time += d;
+    r.usage++;
+    cpu.gov?.update(d);
+    cpu.idle = false;
+  }
+
+  /** Sees every step (run.ts adds the timing model as an observer): idle entries and exits. */
+  onStep(rec: StepRecord, _start: number, end: number, _late: number, exec: Execution): void {
+    this.now = end;
+    const c = rec.cpu;
+    if (c === null) return;
+    const cpus = this.idleCpus_(exec);
+    const cpu = cpus[c];
+    if (cpu === undefined) return;
+    if (rec.kind === 'irq-exit') {
+      if (cpu.irqs > 0) cpu.irqs--;
+      // Back to the idle loop: the governor runs again (the tick stays as it was).
+      if (cpu.irqs === 0 && !cpu.idle && exec.read(cpuLoc.mode(c)) === 'idle') this.enterIdle(cpu, end);
+      return;
+    }
+    const w = rec.writes;
+    let loc = this.modeLoc[c];
+    if (loc === undefined) this.modeLoc[c] = loc = cpuLoc.mode(c);
+    for (let i = 0; i < w.length; i++) {
+      const [l, v] = w[i] as readonly [string, unknown];
+      if (l !== loc) continue;
+      if (v === 'idle') {
+        // A task schedules out (do_nanosleep, do_idle): tick_nohz_idle_enter() with the tick running.
+        if (cpu.gov) cpu.gov.tickStopped = false;
+        cpu.timerAt = NaN;
+        if (cpu.irqs === 0) this.enterIdle(cpu, end);
+      } else if (cpu.idle || cpu.timerAt === cpu.timerAt) {
+        // The task runs again: its timer fired (the idle period ended at the expiry), or it was woken.
+        const at = cpu.timerAt === cpu.timerAt ? Math.min(cpu.timerAt, end) : end;
+        this.leaveIdle(c, cpu, at);
+        cpu.timerAt = NaN;
+        if (cpu.gov) cpu.gov.tickStopped = false;
+      }
+    }
+  }
+
+  /** Per CPU: its idle policy and the time and entries per idle state, closing open periods at `end`. */
+  residency(end: number): CpuIdleData[] {
+    const cpus = this.idleCpus ?? [];
+    return cpus.map((cpu, c) => {
+      const states: { [name: string]: StateResidency } = {};
+      for (const [k, v] of Object.entries(cpu.res)) states[k] = { ...v };
+      if (cpu.idle && end > cpu.entry) {
+        const name = this.stateName(c, cpu);
+        const r = (states[name] ??= { time: 0, usage: 0 });
+        r.time += end - cpu.entry;
+        r.usage++;
+      }
+      const policy = this.cfg.cstates[c] ?? 'auto';
+      return { policy: policy === 'auto' ? 'menu' : policy, states };
+    });
   }
 
   startDelay(child: ThreadState, spawner: StepRecord, exec: Execution): number {
@@ -146,7 +298,12 @@ export class ProfileTiming implements TimingModel {
     const target = child.spec.cpu;
     let d = this.param('ipi.delivery');
     if (spawner.cpu !== null && this.socketOf(spawner.cpu) !== this.socketOf(target)) d += this.param('ipi.delivery_cross_socket');
-    d += this.idleExit(target, exec);
+    const exit = this.idleExit(target, exec);
+    d += exit;
+    // The IPI ends the target's idle period when it arrives; the CPU is awake until its handler exits.
+    const cpu = this.idleCpu(target, exec);
+    this.leaveIdle(target, cpu, this.now + d - exit);
+    cpu.irqs++;
     return d;
   }
 
@@ -170,7 +327,21 @@ export class ProfileTiming implements TimingModel {
     if (cost.cls !== 'timer' || thread.spec.cpu === null) return 0;
     const c = thread.spec.cpu;
     const w = (this.timerWake ??= [this.param('irq.entry'), this.param('irq.exit'), this.param('context_switch')]);
-    return this.idleExit(c, exec) + w[0] + w[1] + w[2];
+    // The task just slept (schedule() at `now`): the timer is known to the governor.
+    const cpu = this.idleCpu(c, exec);
+    let loc = this.modeLoc[c];
+    if (loc === undefined) this.modeLoc[c] = loc = cpuLoc.mode(c);
+    if (exec.read(loc) !== 'idle') return w[0] + w[1] + w[2];
+    cpu.timerAt = this.now + (cost.n ?? 0);
+    let exit: number;
+    if (cpu.idle) exit = this.exitOf(c, cpu);
+    else {
+      // An interrupt is on its way to the CPU: it re-enters idle after the handler, before the
+      // timer; the state is the one the governor picks for the timer (pinned: that state).
+      const policy = this.cfg.cstates[c] ?? 'auto';
+      exit = policy === 'poll' ? 0 : cpu.gov ? (this.table()[cpu.gov.peek(cost.n ?? 0)] as IdleState).exit : this.exitOf(c, cpu);
+    }
+    return exit + w[0] + w[1] + w[2];
   }
 
   choose(key: string, options: readonly string[], rng: Prng, now: number): number {
@@ -212,7 +383,10 @@ export class ProfileTiming implements TimingModel {
     for (let c = 0; c < n; c++) {
       let loc = this.modeLoc[c];
       if (loc === undefined) this.modeLoc[c] = loc = cpuLoc.mode(c);
-      if (exec.read(loc) === 'idle') return Math.max(0, this.param('rcu.jiffies_till_first_fqs') - 1) * this.jiffy();
+      // Tickless: dyntick-idle, or a nohz_full CPU in user mode (rcu_user_enter(): an extended
+      // quiescent state the FQS scan reads from its rcu_watching counter).
+      const mode = exec.read(loc);
+      if (mode === 'idle' || (mode === 'user' && this.cfg.isolated?.[c] === true)) return Math.max(0, this.param('rcu.jiffies_till_first_fqs') - 1) * this.jiffy();
     }
     return 0;
   }

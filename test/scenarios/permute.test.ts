@@ -224,7 +224,7 @@ describe('the scenario format names a CPU only by its place in cpus', () => {
 
   it('keeps every per-CPU setting inside the CPU entry', () => {
     const fields = new Set([...schemaLeaves(scenarioSchema, '', new Set())].filter((p) => p.startsWith('cpus[].')).map((p) => p.slice('cpus[].'.length).split(/[.[:]/)[0]));
-    expect([...fields].sort()).toEqual(['cstate', 'lazy', 'mm', 'mode', 'repeat', 'run', 'tlb', 'vcpu_preemptible', 'walks']);
+    expect([...fields].sort()).toEqual(['cstate', 'idle', 'isolated', 'lazy', 'mm', 'mode', 'repeat', 'run', 'tlb', 'vcpu_preemptible', 'walks']);
   });
 
   it('has no step that names a CPU', () => {

@@ -112,9 +112,9 @@ describe('a valid scenario resolves', () => {
       },
     });
     expect(r.cpu).toEqual([
-      { cpu: 0, mm: 'A', lazy: false, mode: 'kernel', tlb: 'warm', run: ['munmap(heap)'], repeat: 1, cstate: null, walks: [], vcpu_preemptible: false },
-      { cpu: 1, mm: 'A', lazy: false, mode: 'kernel', tlb: 'warm', run: ['gup_fast(slot 0, page 0, 1 page(s))'], repeat: 1, cstate: null, walks: [], vcpu_preemptible: false },
-      { cpu: 2, mm: 'A', lazy: true, mode: 'idle', tlb: 'warm', run: [], repeat: 1, cstate: null, walks: [], vcpu_preemptible: false },
+      { cpu: 0, mm: 'A', lazy: false, mode: 'kernel', tlb: 'warm', run: ['munmap(heap)'], repeat: 1, cstate: null, walks: [], vcpu_preemptible: false, idle: 'cpuidle', isolated: false },
+      { cpu: 1, mm: 'A', lazy: false, mode: 'kernel', tlb: 'warm', run: ['gup_fast(slot 0, page 0, 1 page(s))'], repeat: 1, cstate: null, walks: [], vcpu_preemptible: false, idle: 'cpuidle', isolated: false },
+      { cpu: 2, mm: 'A', lazy: true, mode: 'idle', tlb: 'warm', run: [], repeat: 1, cstate: null, walks: [], vcpu_preemptible: false, idle: 'cpuidle', isolated: false },
     ]);
     // Plain data: the echo survives a JSON round trip unchanged.
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
