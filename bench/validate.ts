@@ -67,6 +67,25 @@ for (const kind of ['idle', 'busy'] as const) {
 }
 add('synchronize_rcu_expedited(), RT kthread (ms)', 0.151, p50(sim(caller('x86', 8, 'synchronize_rcu_expedited', 'sync-rcu'))) / 1000, 'ms', 'Kalesh Singh (costs.md §3)');
 
+// The cpuidle governor (issue #12; src/simulation/cpuidle.ts follows menu.c) against intel_idle's
+// skx_cstates[]: the state a CPU woken by a timer at 1 kHz and at 10 kHz chooses, and the wakeup
+// latency it then pays (exit latency + IRQ entry/exit 0.8 µs + context switch 2 µs).
+for (const [interval, expected, exit] of [['1ms', 'C6', 133], ['100us', 'C1E', 10]] as const) {
+  const r = sim(`name: idle-${interval}
+machine: { arch: x86, cpus: 2 }
+cpus:
+  - { run: [ { cyclictest: { interval: ${interval} } } ], repeat: forever }
+  - {}
+sim:
+  duration: 200ms
+`);
+  const states = r.metrics.cpuidle?.[0]?.states ?? {};
+  const entries = Object.values(states).reduce((a, st) => a + st.usage, 0);
+  const chosen = states[expected]?.usage ?? 0;
+  add(`timer at ${interval === '1ms' ? '1 kHz' : '10 kHz'}: entries into ${expected} (skx_cstates: ${expected === 'C6' ? '1000 µs >= 600 µs target residency' : '100 µs < 600, >= 20 µs'})`, 100, (100 * chosen) / Math.max(1, entries), '%', `menu_select(); ${entries} idle entries in 200 ms`);
+  add(`timer at ${interval === '1ms' ? '1 kHz' : '10 kHz'}: wakeup latency (${expected} exit ${exit} µs + 2.8 µs)`, exit + 2.8, (r.metrics.wakeups['0']?.p50 ?? 0) / 1000, 'µs', 'intel_idle skx_cstates exit_latency; cyclictest p50');
+}
+
 // Failed-batch table frees: sync-rcu waits one grace period per table; broadcast-ipi IPIs every CPU per table.
 function munmapOnce(preset: string, cpus: number): string {
   const idle = Array.from({ length: cpus - 1 }, () => '  - { cstate: C1 }').join('\n');
@@ -124,7 +143,7 @@ mm:
   P: { vmas: [ { name: text, start: 0, end: 1 } ], hugetlb: { name: sga, file: DB } }
   C: { vmas: [ { name: heap, start: 0, end: 1, mapped: false } ], hugetlb: { name: sga, file: DB, mapped: false } }
 cpus:
-  - { mm: P, run: [ idle ] }
+  - { mm: P, run: [ idle ], cstate: C1 }
   - { mm: C, run: [ { mmap: sga }, exit_mmap ], repeat: 2 }
 ${Array.from({ length: 194 }, () => '  - { cstate: C1 }').join('\n')}
 sim:
