@@ -153,11 +153,19 @@ export function* call_rcu(cur: Ctx, what: string, func: (cbcur: Ctx) => Proc<voi
   const snap = yield* rcu_start_this_gp(cur, 'call_rcu', 'cb');
   const k = cur.k;
   const cpu = cur.cpu;
+  yield* queue_callback(cur, what, funcName, () => rcu_do_batch(k, cpu, snap, func));
+}
+
+/**
+ * The queuing both forms of call_rcu() share: the callback's context is an agent thread (RCU
+ * softirq or an rcuo kthread) bound to no CPU context, running `body`.
+ */
+function* queue_callback(cur: Ctx, what: string, funcName: string, body: () => Proc<void>): Proc<void> {
   yield* spawn({ fn: 'call_rcu', desc: `call_rcu(${what}, ${funcName})` }, {
     name: `rcu callback ${funcName}`,
-    cpu,
+    cpu: cur.cpu,
     kind: 'agent',
-    body: () => rcu_do_batch(k, cpu, snap, func),
+    body,
   }, { cls: 'call_rcu' });
 }
 
@@ -176,8 +184,9 @@ function* rcu_do_batch(k: Kernel, cpu: number, snap: number, func: (cbcur: Ctx) 
 }
 
 /**
- * synchronize_rcu() where the kernel has no rcu_tree_gp (the checker): might_sleep() (via rcu_blocking_is_gp()), start a grace period, and sleep
- * until it ends. Sleeping is a context switch, hence a quiescent state of the caller's CPU.
+ * synchronize_rcu() where the kernel has no rcu_tree_gp (the checker): might_sleep() (via
+ * rcu_blocking_is_gp()), start a grace period, and sleep until it ends. Sleeping is a context
+ * switch, hence a quiescent state of the caller's CPU.
  */
 function* synchronize_rcu_per_call(cur: Ctx, caller: string): Proc<void> {
   yield* might_sleep(cur, 'synchronize_rcu');
@@ -186,21 +195,12 @@ function* synchronize_rcu_per_call(cur: Ctx, caller: string): Proc<void> {
   yield* rcu_gp_wait(cur, caller, snap, false);
 }
 
-/**
- * call_rcu() where the kernel has no rcu_tree_gp (the checker): run `func` after a grace period
- * of its own. The callback runs in a separate
- * context (RCU softirq or an rcuo kthread): modelled as an agent thread bound to no CPU context.
- */
+/** call_rcu() where the kernel has no rcu_tree_gp (the checker): run `func` after a grace period of its own. */
 function* call_rcu_per_call(cur: Ctx, what: string, func: (cbcur: Ctx) => Proc<void>, funcName: string): Proc<void> {
   const snap = yield* rcu_gp_start(cur, 'call_rcu');
   const k = cur.k;
   const cpu = cur.cpu;
-  yield* spawn({ fn: 'call_rcu', desc: `call_rcu(${what}, ${funcName})` }, {
-    name: `rcu callback ${funcName}`,
-    cpu,
-    kind: 'agent',
-    body: () => rcu_do_batch_per_call(k, cpu, snap, func),
-  }, { cls: 'call_rcu' });
+  yield* queue_callback(cur, what, funcName, () => rcu_do_batch_per_call(k, cpu, snap, func));
 }
 
 /**
