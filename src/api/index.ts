@@ -114,7 +114,7 @@ export function compareScenario(path: string, strategies: readonly string[] | un
     const scenario = openScenario(path, { ...overrides, preset: strategy, purpose: 'sim', ...(work !== undefined ? { work } : {}) });
     for (const seed of seeds) {
       opts.onRun?.(out.length, total, strategy, seed);
-      const cfg = simConfigOf(scenario, { ...cli, seed, ...(work !== undefined ? { work } : {}) });
+      const cfg = simConfigOf(scenario, { ...cli, seed, work });
       out.push({ strategy, seed, scenario, run: simulateScenario(scenario, cfg) });
     }
   }

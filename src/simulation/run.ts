@@ -186,7 +186,8 @@ export class WindowRecorder implements SimObserver {
 export function simulateScenario(scenario: LoadedScenario, cfg: SimConfig, extra: readonly SimObserver[] = []): SimRun {
   const { profile, resolved } = resolveSim(scenario, cfg);
   const timing = new ProfileTiming({ profile, params: resolved.params, cstates: resolved.cstates, isolated: scenario.resolved.cpu.map((c) => c.isolated), chance: resolved.chance, jitter: resolved.jitter, stalls: resolved.stalls });
-  const metrics = new SimMetrics(scenario.resolved.cpus, Math.max(1, Math.round(resolved.duration / 200)));
+  // Pending-free samples: 200 over a fixed time; every 100 µs for fixed work (its end is not known).
+  const metrics = new SimMetrics(scenario.resolved.cpus, resolved.work !== null ? 100_000 : Math.max(1, Math.round(resolved.duration / 200)));
   const violations = new ViolationRecorder();
   const result = simulate(scenario.program, {
     until: resolved.duration,
