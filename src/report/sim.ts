@@ -105,6 +105,18 @@ export function cpuidleLines(m: SimMetricsData, time: number): string {
   });
   if (groups.size === 0) return '';
   const out = ['idle-state residency (% of the run, entries, mean stay):'];
-  for (const [line, cpus] of groups) out.push(`  CPU ${cpus.length > 1 ? `${cpus[0]}-${cpus[cpus.length - 1]}${cpus.length !== (cpus[cpus.length - 1] as number) - (cpus[0] as number) + 1 ? ` (${cpus.join(',')})` : ''}` : cpus[0]} ${line}`);
+  for (const [line, cpus] of groups) out.push(`  CPU ${cpuList(cpus)} ${line}`);
   return out.join('\n');
+}
+
+/** CPUs as the kernel prints a cpulist: runs as ranges, e.g. 11,13,15-16,22-23. */
+function cpuList(cpus: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < cpus.length; ) {
+    let j = i;
+    while (j + 1 < cpus.length && (cpus[j + 1] as number) === (cpus[j] as number) + 1) j++;
+    parts.push(j === i ? String(cpus[i]) : `${cpus[i]}-${cpus[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
 }
