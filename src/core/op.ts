@@ -86,6 +86,9 @@ export interface AccessOp extends Site {
    * same locations, and whose result and guard do not depend on what such accesses change (e.g.
    * `folio_ref_add()`s: two of them in either order leave the same count). The checker then does
    * not treat two such accesses as racing on those locations. Any other access still races.
+   * Such an access must write every location it declares on every path, even an unchanged value
+   * (a max that skips the write when the value is already higher breaks the equivalence the
+   * reduction relies on: optimal and source-set DPOR then disagree).
    */
   readonly commutes?: string;
   readonly cost?: Cost;
