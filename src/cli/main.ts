@@ -75,6 +75,12 @@ function durationArg(v: string): number {
   return r.data;
 }
 
+/** "~N executions in all (P% done)" from the explored-share estimate, for the progress line. */
+function estimateText(executions: number, share: number): string {
+  if (!(share > 0)) return '';
+  return `~${Math.round(executions / share)} in all by the estimate (${(100 * share).toFixed(1)}% done)`;
+}
+
 function seedList(v: string): number[] {
   const r = parseSeeds(v);
   if (typeof r === 'string') throw new InvalidArgumentError(r);
@@ -190,7 +196,7 @@ function runCheck(files: string[], flags: CheckFlags, out: (s: string) => void):
     const json: unknown[] = [];
     for (const file of list) {
       const p = progress(file);
-      const run = checkScenario(file, { ...opts, onProgress: (s) => p.update(s.executions) });
+      const run = checkScenario(file, { ...opts, onProgress: (s, explored) => p.update(s.executions, explored ? () => estimateText(s.executions, explored()) : undefined) });
       p.done();
       const c = run.comparison;
       rows.push({
@@ -214,7 +220,7 @@ function runCheck(files: string[], flags: CheckFlags, out: (s: string) => void):
   const texts: string[] = [];
   for (const file of files) {
     const p = progress(file);
-    const run = checkScenario(file, { ...opts, onProgress: (s) => p.update(s.executions) });
+    const run = checkScenario(file, { ...opts, onProgress: (s, explored) => p.update(s.executions, explored ? () => estimateText(s.executions, explored()) : undefined) });
     p.done();
     ok &&= run.comparison.ok;
     const input = reportInput(run);

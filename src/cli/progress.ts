@@ -3,7 +3,8 @@
  * only when stderr is a terminal and the run has lasted half a second; cleared at the end.
  */
 export interface Progress {
-  update(executions: number, detail?: string): void;
+  /** `detail` may be a function: it is called only when the line is drawn. */
+  update(executions: number, detail?: string | (() => string)): void;
   done(): void;
 }
 
@@ -19,7 +20,8 @@ export function progress(label: string, stream: NodeJS.WriteStream = process.std
       last = now;
       const s = (now - start) / 1000;
       const rate = Math.round(executions / s);
-      stream.write(`\r\x1b[K${label}: ${executions} executions, ${rate}/s, ${s.toFixed(1)} s${detail ? `, ${detail}` : ''}`);
+      const d = typeof detail === 'function' ? detail() : detail;
+      stream.write(`\r\x1b[K${label}: ${executions} executions, ${rate}/s, ${s.toFixed(1)} s${d ? `, ${d}` : ''}`);
       shown = true;
     },
     done() {

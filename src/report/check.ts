@@ -58,7 +58,8 @@ export function checkText(r: CheckReportInput, width = 160): string {
   const time = r.elapsedMs !== undefined ? `, ${(r.elapsedMs / 1000).toFixed(2)} s` : '';
   out.push(`${modeText(result)}: ${s.executions} executions, ${s.complete} ${result.reduction === 'none' ? 'complete' : 'distinct traces'}, ${s.sleepBlocked} sleep-set blocked, ${s.steps} steps${time}`);
   if (result.stopped === 'all-violated') {
-    out.push('stopped once every checked invariant had a counterexample: the verdicts are final, but shorter counterexamples may exist (--shortest explores every interleaving and keeps the shortest)');
+    const share = result.explored !== null ? `, about ${(100 * result.explored).toFixed(result.explored < 0.01 ? 2 : 0)}% of the space by the estimate` : '';
+    out.push(`stopped once every checked invariant had a counterexample${share}: the verdicts are final, but shorter counterexamples may exist (--shortest explores every interleaving and keeps the shortest)`);
   } else if (!result.exhaustive) out.push('not exhaustive: nothing is proven to hold; "no violation found" covers only the executions explored');
   out.push('');
   const idW = Math.max(10, ...comparison.rows.map((x) => x.id.length));
@@ -119,6 +120,7 @@ export function checkJson(r: CheckReportInput): unknown {
     reduction: result.reduction,
     exhaustive: result.exhaustive,
     stopped: result.stopped,
+    explored: result.explored,
     stats: result.stats,
     verdicts: result.verdicts.map((v) => {
       const row = comparison.rows.find((x) => x.id === v.id);

@@ -29,8 +29,8 @@ export interface CheckOptions {
   readonly reduction?: Reduction;
   /** Bound on executions; past it the verdicts are "not violated within the bound". */
   readonly maxExecutions?: number;
-  /** Progress callback, called after every execution. */
-  readonly onProgress?: (stats: Readonly<ExploreStats>) => void;
+  /** Progress callback, called after every execution; `explored()` estimates the share done (exhaustive and bounded modes). */
+  readonly onProgress?: (stats: Readonly<ExploreStats>, explored?: () => number) => void;
   /**
    * Stop once every property is violated: the verdicts are known, the counterexamples may not be
    * the shortest. `ptlab check` does this unless --shortest.
@@ -64,6 +64,8 @@ export interface CheckResult {
   readonly deadlock: Counterexample | null;
   /** Why an exhaustive-mode run stopped before the end (see ExploreResult.stopped). */
   readonly stopped: 'all-violated' | 'max-executions' | null;
+  /** Exhaustive mode: the estimated share of the space explored (1 when it finished); else null. */
+  readonly explored: number | null;
 }
 
 export function check(program: Program, opts: CheckOptions = {}): CheckResult {
@@ -88,5 +90,5 @@ export function check(program: Program, opts: CheckOptions = {}): CheckResult {
     const cx = result.violations.get(p.id) ?? null;
     return { id: p.id, title: p.title, status: cx ? 'violated' : exhaustive ? 'holds' : 'no-violation-found', counterexample: cx };
   });
-  return { program: program.name, mode, reduction, exhaustive, stats: result.stats, verdicts, deadlock: result.deadlock, stopped: mode.kind === 'exhaustive' ? result.stopped : null };
+  return { program: program.name, mode, reduction, exhaustive, stats: result.stats, verdicts, deadlock: result.deadlock, stopped: mode.kind === 'exhaustive' ? result.stopped : null, explored: mode.kind === 'exhaustive' ? result.explored : null };
 }

@@ -52,6 +52,11 @@ export interface ExploreResult {
    * random run).
    */
   readonly stopped: 'all-violated' | 'max-executions' | null;
+  /**
+   * Estimated share of the exploration done (Explorer.exploredShare()): 1 when exhaustive; for a
+   * run that stopped early, how much of the space it covered; null for bounded and random runs.
+   */
+  readonly explored: number | null;
 }
 
 export class Results {
@@ -101,7 +106,7 @@ export class Results {
     return ids.every((id) => this.violations.has(id));
   }
 
-  result(exhaustive: boolean, stopped: ExploreResult['stopped'] = null): ExploreResult {
-    return { stats: this.stats, exhaustive, violations: this.violations, deadlock: this.deadlock, stopped };
+  result(exhaustive: boolean, stopped: ExploreResult['stopped'] = null, explored: number | null = null): ExploreResult {
+    return { stats: this.stats, exhaustive, violations: this.violations, deadlock: this.deadlock, stopped, explored };
   }
 }

@@ -73,3 +73,24 @@ describe('stop at the answer', () => {
     expect(noDeadlock.deadlock).toBeNull();
   });
 });
+
+describe('the estimate of the share explored', () => {
+  it('is exact on a uniform tree whose branches are all known: 3 independent writers without reduction, 3! leaves', async () => {
+    const { independentWriters } = await import('../../toys/models.js');
+    const shares: number[] = [];
+    const r = check(independentWriters(3), { reduction: 'none', onProgress: (_, explored) => shares.push(explored!()) });
+    expect(r.stats.executions).toBe(6);
+    shares.forEach((s, i) => expect(s).toBeCloseTo((i + 1) / 6, 12));
+    expect(r.explored).toBe(1);
+  });
+
+  it('is 1 when an exploration finishes, and below 1 when it stopped at the answer', () => {
+    const lost = withProps(incrementers(3), [finalNot(1), finalNot(2)]);
+    for (const reduction of ['dpor', 'source-dpor', 'none'] as const) {
+      expect(check(lost, { reduction }).explored).toBe(1);
+      const early = check(lost, { reduction, stopWhenAllViolated: true });
+      expect(early.explored).toBeGreaterThan(0);
+      expect(early.explored).toBeLessThan(1);
+    }
+  });
+});
