@@ -61,8 +61,11 @@ export interface KernelConfig {
    *  'v4-kvm-claims' as 'v8', but KVM's PV flush also claims it (v4 3/3, rejected by Sean
    *                  Christopherson because PV flush skips preempted vCPUs)
    *  'false'         the generic default everywhere; mainline, which has no hook (the default)
+   *  'always'        counterfactual: every arch claims it, whatever its flush (arm64's TLBI and
+   *                  INVLPGB broadcast in hardware and interrupt nobody; a PV flush skips preempted
+   *                  vCPUs): the claim the Promela anchor's rows d-hw and d-pv force (issue #13)
    */
-  readonly implies_ipi_broadcast: 'v8' | 'v4-kvm-claims' | 'false';
+  readonly implies_ipi_broadcast: 'v8' | 'v4-kvm-claims' | 'false' | 'always';
   /**
    * x86 native_flush_tlb_multi(): IPI lazy CPUs too when info->freed_tables (true in every
    * kernel with the lazy-TLB rework; false shows why it is needed).
@@ -444,7 +447,7 @@ export const KNOB_VALUES: { readonly [K in KnobId]: readonly (KernelConfig[K])[]
   pt_reclaim: 'boolean',
   remove_table_one: ['sync_one', 'synchronize_rcu', 'sync_rcu', 'none'],
   skip_sync_if_flush_implies_ipi: 'boolean',
-  implies_ipi_broadcast: ['v8', 'v4-kvm-claims', 'false'],
+  implies_ipi_broadcast: ['v8', 'v4-kvm-claims', 'false', 'always'],
   x86_freed_tables_ipi_lazy: 'boolean',
   batch_alloc: ['succeeds', 'fails', 'may-fail'],
   max_table_batch: 'positive-integer',

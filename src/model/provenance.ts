@@ -80,6 +80,7 @@ export const KNOB_PROVENANCE: { readonly [K in KnobId]: KnobProvenance<K> } = {
       v8: p('v8 2/2: x86 native_flush_tlb_multi() without INVLPGB (Lance Yang, 24 Mar 2026)'),
       'v4-kvm-claims': p('v4 3/3: KVM PV flush claims it too (2 Feb 2026; rejected by Sean Christopherson)'),
       false: m('no such hook in mainline (the generic default of v8 1/2)'),
+      always: c('every arch claims it, hardware-broadcast and PV flushes included: the Promela anchor forces it (rows d-hw, d-pv)'),
     },
   },
   x86_freed_tables_ipi_lazy: {

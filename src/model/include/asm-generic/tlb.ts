@@ -144,6 +144,8 @@ export function* tlb_flush_mmu_tlbonly(cur: Ctx, tlb: mmu_gather): Proc<void> {
  * it with a static key, see arch/x86/mm/tlb.ts).
  */
 export function tlb_table_flush_implies_ipi_broadcast(cur: Ctx): boolean {
+  // implies_ipi_broadcast: always (counterfactual, no kernel): every arch claims it.
+  if (cur.k.config.implies_ipi_broadcast === 'always') return true;
   return cur.k.arch.tlb_table_flush_implies_ipi_broadcast(cur.k);
 }
 

@@ -10,6 +10,7 @@ import { ARCH_IDS, DEFAULT_CONFIG, type ArchId, type KernelConfig } from '../../
 import type { Kernel } from '../../../../src/model/kernel.js';
 import { mm_active_cpus_exceeds, should_flush_tlb, x86_tlb_table_flush_implies_ipi_broadcast, type flush_tlb_info } from '../../../../src/model/arch/x86/mm/tlb.js';
 import { strategyById } from '../../../../src/strategies/index.js';
+import { tlb_table_flush_implies_ipi_broadcast } from '../../../../src/model/include/asm-generic/tlb.js';
 import { cpuLoc, mmLoc, type TlbEntry } from '../../../../src/model/state.js';
 import { drain, drive, events, finish, hasThread, ipiName, munmapVsGupFastYaml, theEvent, violationsOf } from '../../helpers.js';
 
@@ -146,9 +147,21 @@ describe('tlb_table_flush_implies_ipi_broadcast()', () => {
     // v4 3/3: KVM's PV flush claims it too (rejected: it skips preempted vCPUs).
     'v4-kvm-claims': { x86: true, 'x86-invlpgb': false, 'x86-kvm': true, arm64: false, 'x86-kvm-nopv': true, 'x86-hyperv': false, 'x86-xen-pv': false },
     false: { x86: false, 'x86-invlpgb': false, 'x86-kvm': false, arm64: false, 'x86-kvm-nopv': false, 'x86-hyperv': false, 'x86-xen-pv': false },
+    // Counterfactual: every x86 backend claims it; arm64's own hook stays false, the generic
+    // tlb_table_flush_implies_ipi_broadcast() answers true for it (tested below).
+    always: { x86: true, 'x86-invlpgb': true, 'x86-kvm': true, arm64: false, 'x86-kvm-nopv': true, 'x86-hyperv': true, 'x86-xen-pv': true },
   };
 
-  for (const implies of ['v8', 'v4-kvm-claims', 'false'] as const) {
+  it('always: the generic tlb_table_flush_implies_ipi_broadcast() is true on every arch, arm64 included', () => {
+    for (const arch of ARCH_IDS) {
+      const k = kernel(arch, 'always');
+      expect(tlb_table_flush_implies_ipi_broadcast({ k, cpu: 0, comm: 't', mm: null, context: 'task' })).toBe(true);
+    }
+    const k = kernel('arm64', 'v8');
+    expect(tlb_table_flush_implies_ipi_broadcast({ k, cpu: 0, comm: 't', mm: null, context: 'task' })).toBe(false);
+  });
+
+  for (const implies of ['v8', 'v4-kvm-claims', 'false', 'always'] as const) {
     for (const arch of ARCH_IDS) {
       it(`${implies} on ${arch}: ${expected[implies][arch]}`, () => {
         const k = kernel(arch, implies);

@@ -288,5 +288,7 @@ export function x86_tlb_table_flush_implies_ipi_broadcast(k: Kernel): boolean {
       return native;
     case 'v4-kvm-claims':
       return native || k.arch.id === 'x86-kvm';
+    case 'always':
+      return true;
   }
 }
