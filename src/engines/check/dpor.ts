@@ -145,6 +145,7 @@ export class Explorer {
 
   run(): ExploreResult {
     const stack: Node[] = [];
+    this.path = stack;
     const exec = this.exec;
     const log = this.log;
     let exhaustive = true;
@@ -252,7 +253,7 @@ export class Explorer {
     }
     this.results.stats.replayed = exec.counters.replayed;
     this.results.stats.rerun = exec.counters.rerun;
-    return this.results.result(exhaustive, stopped, exhaustive ? 1 : this.lastShare());
+    return this.results.result(exhaustive, stopped, exhaustive ? 1 : this.exploredShare());
   }
 
   /** The footprint of thread `q`'s next step at `node`, which must be the current state. */
@@ -436,12 +437,13 @@ export class Explorer {
     const ended = (stack[stack.length - 1] as Node).enabled.length === 0;
     this.results.record(exec, () => stack.slice(0, -1).map((n) => n.taken as ScheduleStep), ended);
     if (ended) this.opts.onComplete?.(exec);
-    this.lastShare = () => this.exploredShare(stack);
-    this.opts.onExecution?.(this.results.stats, this.lastShare);
+    this.opts.onExecution?.(this.results.stats, this.share);
   }
 
-  /** The share estimate as of the last execution (for a result that stopped early). */
-  private lastShare: () => number = () => 0;
+  /** The current path (run()'s stack), for the share estimate. */
+  private path: readonly Node[] = [];
+  /** exploredShare() as a callback, made once (onExecution gets it after every execution). */
+  private readonly share = (): number => this.exploredShare();
 
   /**
    * An estimate of the share of the exploration tree done, with the current execution's leaf
@@ -453,7 +455,8 @@ export class Explorer {
    * races add later are not yet known, so it errs both ways (bench/estimate.ts measures it on the
    * catalog); it reaches 1 exactly when nothing is left.
    */
-  exploredShare(stack: readonly Node[]): number {
+  exploredShare(): number {
+    const stack = this.path;
     const dpor = this.opts.preemptionBound === undefined && this.opts.reduction === 'dpor';
     let share = 0;
     let weight = 1;

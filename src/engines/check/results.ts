@@ -100,9 +100,7 @@ export class Results {
   /** Every property violated (or, with none, a deadlock found); with `needDeadlock`, and a deadlock found. */
   allViolated(needDeadlock = false): boolean {
     const ids = this.program.properties.map((p) => p.id);
-    if (ids.length === 0 || needDeadlock) {
-      if (this.deadlock === null) return false;
-    }
+    if ((ids.length === 0 || needDeadlock) && this.deadlock === null) return false;
     return ids.every((id) => this.violations.has(id));
   }
 
