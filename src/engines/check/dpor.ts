@@ -150,6 +150,8 @@ export class Explorer {
     const log = this.log;
     let exhaustive = true;
     let stopped: ExploreResult['stopped'] = null;
+    /** The share explored when the run stopped early, taken before backtracking changes the path. */
+    let shareAtStop = 1;
     const bound = this.opts.preemptionBound;
     const mode = bound !== undefined ? 'none' : this.opts.reduction;
     const reducing = mode !== 'none';
@@ -216,8 +218,11 @@ export class Explorer {
       if (this.opts.maxExecutions !== undefined && this.stats.executions >= this.opts.maxExecutions) {
         exhaustive = false;
         stopped = 'max-executions';
+        shareAtStop = this.exploredShare();
         break;
       }
+      const answered = this.opts.stopWhenAllViolated === true && this.results.allViolated(this.opts.stopNeedsDeadlock === true);
+      if (answered) shareAtStop = this.exploredShare();
       // Backtrack: the deepest node with something left to try.
       let depth = stack.length - 1;
       while (depth >= 0) {
@@ -240,7 +245,7 @@ export class Explorer {
       if (depth < 0) break;
       // Stop at the answer, but only with something left to explore: a run whose last execution
       // gave the last counterexample is still exhaustive.
-      if (this.opts.stopWhenAllViolated && this.results.allViolated(this.opts.stopNeedsDeadlock === true)) {
+      if (answered) {
         exhaustive = false;
         stopped = 'all-violated';
         break;
@@ -253,7 +258,7 @@ export class Explorer {
     }
     this.results.stats.replayed = exec.counters.replayed;
     this.results.stats.rerun = exec.counters.rerun;
-    return this.results.result(exhaustive, stopped, exhaustive ? 1 : this.exploredShare());
+    return this.results.result(exhaustive, stopped, exhaustive ? 1 : shareAtStop);
   }
 
   /** The footprint of thread `q`'s next step at `node`, which must be the current state. */

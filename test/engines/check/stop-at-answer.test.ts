@@ -88,9 +88,12 @@ describe('the estimate of the share explored', () => {
     const lost = withProps(incrementers(3), [finalNot(1), finalNot(2)]);
     for (const reduction of ['dpor', 'source-dpor', 'none'] as const) {
       expect(check(lost, { reduction }).explored).toBe(1);
-      const early = check(lost, { reduction, stopWhenAllViolated: true });
+      let last = NaN;
+      const early = check(lost, { reduction, stopWhenAllViolated: true, onProgress: (_, explored) => (last = explored!()) });
       expect(early.explored).toBeGreaterThan(0);
       expect(early.explored).toBeLessThan(1);
+      // The share of the stop is the one the progress line showed last (taken before backtracking).
+      expect(early.explored).toBe(last);
     }
   });
 });
