@@ -61,7 +61,7 @@ const COMMON: { readonly [name: string]: CostParam } = {
   // x86 defaults and guests (issue #11)
   'hypercall.flush': U(5_000, "a Hyper-V HVCALL_FLUSH_VIRTUAL_ADDRESS_* or Xen MMUEXT_TLB_FLUSH_MULTI hypercall, from the guest's call to its return: no measurement found (costs.md has none; Xen's 220–348 µs flush_lock hold for a 32-vCPU global flush in the PV shim is hypervisor-internal, not this)"),
   // Tree RCU grace periods (issue #12)
-  'rcu.hz': C(1000, 'CONFIG_HZ=1000 (x86 server distributions; costs.md §3 uses HZ=1000)'),
+  'hz': C(1000, 'CONFIG_HZ=1000 (x86 server distributions; costs.md §3 uses HZ=1000): the jiffy of RCU\'s FQS timing, and TICK_NSEC (1e9 / HZ) for the idle governor'),
   'rcu.jiffies_till_first_fqs': C(3, 'RCU_JIFFIES_TILL_FORCE_QS = 1 + (HZ > 250) + (HZ > 500), plus nr_cpu_ids / RCU_JIFFIES_FQS_DIV (256): 3 at HZ=1000 below 256 CPUs (kernel/rcu/tree.h, rcu_init_geometry() in tree.c)'),
   'rcu.jiffies_till_next_fqs': C(3, 'same rule as jiffies_till_first_fqs (rcu_init_geometry())'),
   'rcu.gp_kthread_wake': U(5_000, 'rcu_gp_kthread_wake() to the rcu_preempt kthread running: a wakeup and a context switch (~2 µs) plus the scheduler latency of a SCHED_OTHER kthread; no measurement found'),
@@ -78,7 +78,6 @@ const X86_IDLE: { readonly [name: string]: CostParam } = {
   'cstate.C1.residency': C(2_000, 'intel_idle skx_cstates C1 target_residency 2 µs'),
   'cstate.C1E.residency': C(20_000, 'intel_idle skx_cstates C1E target_residency 20 µs'),
   'cstate.C6.residency': C(600_000, 'intel_idle skx_cstates C6 target_residency 600 µs'),
-  'idle.tick': C(1_000_000, 'TICK_NSEC at HZ=1000'),
 };
 
 export const PROFILES: readonly MachineProfile[] = [
@@ -124,7 +123,7 @@ export const PROFILES: readonly MachineProfile[] = [
       'tlbi.broadcast': D(350, 'TLBI broadcast + DSB ≈ 0.35 µs (Dev Jain: mprotect 3.2 → 2.85 µs when elided)'),
       'invlpgb.flush': U(1_000, 'unused on arm64'),
       // Tree RCU grace periods (issue #12)
-      'rcu.hz': C(250, 'CONFIG_HZ=250 (arm64 defconfig)'),
+      'hz': C(250, 'CONFIG_HZ=250 (arm64 defconfig): a 4 ms jiffy and TICK_NSEC'),
       'rcu.jiffies_till_first_fqs': C(1, 'RCU_JIFFIES_TILL_FORCE_QS = 1 + (HZ > 250) + (HZ > 500) = 1 jiffy (4 ms) at HZ=250 (kernel/rcu/tree.h)'),
       'rcu.jiffies_till_next_fqs': C(1, 'same rule (rcu_init_geometry())'),
       // cpuidle (issue #12)
@@ -132,7 +131,6 @@ export const PROFILES: readonly MachineProfile[] = [
       'cstate.WFI.residency': C(1_000, 'ARM_CPUIDLE_WFI_STATE: target_residency 1 µs'),
       'cstate.cpu-sleep': U(280_000, 'a PSCI core power-down: dt_idle_states.c sets exit_latency = entry-latency-us + exit-latency-us; arch/arm64/boot/dts/qcom/msm8939.dtsi cpu-sleep-0 has 130 + 150 µs. No Neoverse server DT in mainline describes idle states (servers use ACPI _LPI); placeholder'),
       'cstate.cpu-sleep.residency': U(2_000_000, 'msm8939.dtsi cpu-sleep-0 min-residency-us 2000 (target_residency); placeholder for a Neoverse server'),
-      'idle.tick': C(4_000_000, 'TICK_NSEC at HZ=250'),
     },
     idleStates: ['WFI', 'cpu-sleep'],
   },
@@ -159,7 +157,6 @@ export const PROFILES: readonly MachineProfile[] = [
       // cpuidle (issue #12)
       'cstate.HLT': U(2_000, "a guest without cpuidle-haltpoll (loaded only with KVM_HINTS_REALTIME or force, drivers/cpuidle/cpuidle-haltpoll.c haltpoll_want()) idles in default_idle(): HLT, a VM exit; the wakeup is the host's kvm_vcpu_kick() of the halted vCPU, caught by host halt-polling (halt_poll_ns) or a host wakeup of the vCPU thread. No measurement in costs.md; 2 µs as bare-metal C1"),
       'cstate.HLT.residency': U(0, 'default_idle() has no cpuidle table: one state, no choice'),
-      'idle.tick': C(1_000_000, 'TICK_NSEC at HZ=1000'),
     },
     idleStates: ['HLT'],
   },

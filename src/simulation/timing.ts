@@ -117,7 +117,7 @@ export class ProfileTiming implements TimingModel, SimObserver {
   private timerWake: readonly [number, number, number] | undefined;
   /** The idle states the governor chooses from (the profile's driver table). */
   private idleTable: IdleState[] | undefined;
-  private idleCpus: IdleCpu[] | undefined;
+  private cpuIdle: IdleCpu[] | undefined;
   /** End of the last step seen: the engine's "now" in startDelay() and wakeLatency(). */
   private now = 0;
 
@@ -158,10 +158,21 @@ export class ProfileTiming implements TimingModel, SimObserver {
     return s;
   }
 
-  /** Whether CPU `c` is in an idle state now, and then the latency of leaving it; else 0. */
-  private idleExit(c: number, exec: Execution): number {
+  /** CPU `c`'s `cpuN.mode` location (looked up once). */
+  private modeLocOf(c: number): string {
     let loc = this.modeLoc[c];
     if (loc === undefined) this.modeLoc[c] = loc = cpuLoc.mode(c);
+    return loc;
+  }
+
+  /** CPU `c`'s idle policy: a pinned state, 'auto' (the governor, the default) or 'poll'. */
+  private policyOf(c: number): CState {
+    return this.cfg.cstates[c] ?? 'auto';
+  }
+
+  /** Whether CPU `c` is in an idle state now, and then the latency of leaving it; else 0. */
+  private idleExit(c: number, exec: Execution): number {
+    const loc = this.modeLocOf(c);
     if (exec.read(loc) !== 'idle') return 0;
     const cpu = this.idleCpu(c, exec);
     if (!cpu.idle) return 0;
@@ -170,7 +181,7 @@ export class ProfileTiming implements TimingModel, SimObserver {
 
   /** The exit latency of the state CPU `c` is in (choosing it now if the governor has not yet). */
   private exitOf(c: number, cpu: IdleCpu): number {
-    const policy = this.cfg.cstates[c] ?? 'auto';
+    const policy = this.policyOf(c);
     if (policy === 'poll') return 0;
     if (cpu.gov === null) {
       let v = this.cstateExit[c];
@@ -200,26 +211,26 @@ export class ProfileTiming implements TimingModel, SimObserver {
   }
 
   private stateName(c: number, cpu: IdleCpu): string {
-    const policy = this.cfg.cstates[c] ?? 'auto';
+    const policy = this.policyOf(c);
     if (policy === 'poll') return 'POLL';
     if (cpu.gov === null) return policy;
     return (this.table()[this.chosenState(cpu)] as IdleState).name;
   }
 
-  private idleCpus_(exec: Execution): IdleCpu[] {
-    if (this.idleCpus) return this.idleCpus;
+  private idleCpus(exec: Execution): IdleCpu[] {
+    if (this.cpuIdle) return this.cpuIdle;
     const n = exec.program.machine.cpus;
-    const tick = this.param('idle.tick');
-    this.idleCpus = Array.from({ length: n }, (_, c) => {
-      const auto = (this.cfg.cstates[c] ?? 'auto') === 'auto';
+    const tick = this.jiffy();
+    this.cpuIdle = Array.from({ length: n }, (_, c) => {
+      const auto = this.policyOf(c) === 'auto';
       const idle = exec.read(cpuLoc.mode(c)) === 'idle';
       return { idle, entry: 0, chosen: -1, irqs: 0, timerAt: NaN, gov: auto ? new MenuGovernor(this.table(), tick) : null, res: {} };
     });
-    return this.idleCpus;
+    return this.cpuIdle;
   }
 
   private idleCpu(c: number, exec: Execution): IdleCpu {
-    return this.idleCpus_(exec)[c] as IdleCpu;
+    return this.idleCpus(exec)[c] as IdleCpu;
   }
 
   /** CPU `c` enters the idle loop's idle state at `at`. */
@@ -246,7 +257,7 @@ export class ProfileTiming implements TimingModel, SimObserver {
     this.now = end;
     const c = rec.cpu;
     if (c === null) return;
-    const cpus = this.idleCpus_(exec);
+    const cpus = this.idleCpus(exec);
     const cpu = cpus[c];
     if (cpu === undefined) return;
     if (rec.kind === 'irq-exit') {
@@ -256,8 +267,7 @@ export class ProfileTiming implements TimingModel, SimObserver {
       return;
     }
     const w = rec.writes;
-    let loc = this.modeLoc[c];
-    if (loc === undefined) this.modeLoc[c] = loc = cpuLoc.mode(c);
+    const loc = this.modeLocOf(c);
     for (let i = 0; i < w.length; i++) {
       const [l, v] = w[i] as readonly [string, unknown];
       if (l !== loc) continue;
@@ -278,7 +288,7 @@ export class ProfileTiming implements TimingModel, SimObserver {
 
   /** Per CPU: its idle policy and the time and entries per idle state, closing open periods at `end`. */
   residency(end: number): CpuIdleData[] {
-    const cpus = this.idleCpus ?? [];
+    const cpus = this.cpuIdle ?? [];
     return cpus.map((cpu, c) => {
       const states: { [name: string]: StateResidency } = {};
       for (const [k, v] of Object.entries(cpu.res)) states[k] = { ...v };
@@ -288,7 +298,7 @@ export class ProfileTiming implements TimingModel, SimObserver {
         r.time += end - cpu.entry;
         r.usage++;
       }
-      const policy = this.cfg.cstates[c] ?? 'auto';
+      const policy = this.policyOf(c);
       return { policy: policy === 'auto' ? 'menu' : policy, states };
     });
   }
@@ -329,8 +339,7 @@ export class ProfileTiming implements TimingModel, SimObserver {
     const w = (this.timerWake ??= [this.param('irq.entry'), this.param('irq.exit'), this.param('context_switch')]);
     // The task just slept (schedule() at `now`): the timer is known to the governor.
     const cpu = this.idleCpu(c, exec);
-    let loc = this.modeLoc[c];
-    if (loc === undefined) this.modeLoc[c] = loc = cpuLoc.mode(c);
+    const loc = this.modeLocOf(c);
     if (exec.read(loc) !== 'idle') return w[0] + w[1] + w[2];
     cpu.timerAt = this.now + (cost.n ?? 0);
     let exit: number;
@@ -338,7 +347,7 @@ export class ProfileTiming implements TimingModel, SimObserver {
     else {
       // An interrupt is on its way to the CPU: it re-enters idle after the handler, before the
       // timer; the state is the one the governor picks for the timer (pinned: that state).
-      const policy = this.cfg.cstates[c] ?? 'auto';
+      const policy = this.policyOf(c);
       exit = policy === 'poll' ? 0 : cpu.gov ? (this.table()[cpu.gov.peek(cost.n ?? 0)] as IdleState).exit : this.exitOf(c, cpu);
     }
     return exit + w[0] + w[1] + w[2];
@@ -366,9 +375,9 @@ export class ProfileTiming implements TimingModel, SimObserver {
 
   // Tree RCU grace periods (issue #12)
 
-  /** One jiffy in ns (1e9 / HZ). */
+  /** One jiffy in ns (1e9 / HZ): also TICK_NSEC, the idle governor's tick. */
   private jiffy(): number {
-    return 1e9 / this.param('rcu.hz');
+    return 1e9 / this.param('hz');
   }
 
   /**
@@ -381,8 +390,7 @@ export class ProfileTiming implements TimingModel, SimObserver {
   private rcuFqsFirstRest(exec: Execution): number {
     const n = this.cfg.cstates.length;
     for (let c = 0; c < n; c++) {
-      let loc = this.modeLoc[c];
-      if (loc === undefined) this.modeLoc[c] = loc = cpuLoc.mode(c);
+      const loc = this.modeLocOf(c);
       // Tickless: dyntick-idle, or a nohz_full CPU in user mode (rcu_user_enter(): an extended
       // quiescent state the FQS scan reads from its rcu_watching counter).
       const mode = exec.read(loc);
