@@ -20,7 +20,8 @@ function columns(m: SimMetricsData): Array<{ label: string; cpus: number[] }> {
   let start = 0;
   for (let c = 1; c <= m.cpus; c++) {
     if (c === m.cpus || key(c) !== key(start)) {
-      out.push({ label: c - 1 === start ? `CPU${start}` : `CPU${start}-${c - 1}`, cpus: all.slice(start, c) });
+      const cpus = all.slice(start, c);
+      out.push({ label: `CPU${cpuList(cpus)}`, cpus });
       start = c;
     }
   }

@@ -73,6 +73,11 @@ export interface SimMetricsData {
   readonly cpuidle?: ReadonlyArray<CpuIdleData>;
 }
 
+/** A map's entries as an object in key order (code-unit order: the same run gives the same JSON). */
+function byKey<V>(m: ReadonlyMap<string, V>): { [key: string]: V } {
+  return Object.fromEntries([...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+}
+
 export function histogram(): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e13, numberOfSignificantValueDigits: 3, useWebAssembly: false });
 }
@@ -284,14 +289,14 @@ export class SimMetrics implements SimObserver {
       pendingFree: { peak: this.pendingPeak, mean: endTime > 0 ? area / endTime : 0, samples: this.samples },
       tablesFreed: this.freed,
       smpCalls: Object.fromEntries([...this.smpCalls].sort()),
-      ipisByOp: Object.fromEntries([...this.byOp].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))),
+      ipisByOp: byKey(this.byOp),
       // Tree RCU grace periods (issue #12)
       rcu: {
         expedited: this.expedited,
         callbacksPerGp: countStats(this.cbsPerGp),
         syncCallersPerGp: countStats(this.syncsPerGp),
         syncWait: this.syncWait.totalCount ? latencyStats(this.syncWait) : null,
-        syncWaitByOp: Object.fromEntries([...this.syncWaitByOp].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))),
+        syncWaitByOp: byKey(this.syncWaitByOp),
       },
     };
   }
