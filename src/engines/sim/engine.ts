@@ -108,9 +108,8 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
   let lastEnd = 0;
   let events = 0;
   let stop: SimResult['stop'] = 'idle';
-  /** Threads of `untilDone` not finished yet (-1: no such condition). */
+  /** Threads of `untilDone` not finished yet (empty: no such condition). */
   const mustFinish = new Set(opts.untilDone ?? []);
-  let unfinished = opts.untilDone ? mustFinish.size : -1;
 
   /**
    * The event the loop takes next without going through the heap, or -1: an event that would be
@@ -274,7 +273,7 @@ export function simulate(program: Program, opts: SimOptions): SimResult {
       const child = exec.thread(rec.spawned);
       schedule(child.id, end + Math.max(0, Math.round(timing.startDelay(child, rec, exec))));
     }
-    if (unfinished > 0 && exec.thread(tid).phase === 'done' && mustFinish.delete(tid) && --unfinished === 0) {
+    if (mustFinish.size > 0 && exec.thread(tid).phase === 'done' && mustFinish.delete(tid) && mustFinish.size === 0) {
       if (end > now) now = end;
       stop = 'done';
       break;
