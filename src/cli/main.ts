@@ -16,9 +16,9 @@ import { simText } from '../report/sim.js';
 import { compareStats, compareText } from '../report/compare.js';
 import { parseSeeds } from '../report/stats.js';
 import { duration } from '../scenarios/schema.js';
-import type { ResolvedScenario } from '../scenarios/resolve.js';
+import type { Overrides, ResolvedScenario } from '../scenarios/resolve.js';
 import { PROFILES } from '../profiles/index.js';
-import { catalogText, checkJson, checkText, verdictSummary, type CatalogRow, type CheckReportInput } from '../report/check.js';
+import { catalogText, checkJson, checkText, type CheckReportInput } from '../report/check.js';
 import { renderTrace } from '../report/trace-text.js';
 import { encodeSchedule } from '../core/schedule.js';
 import { strategies } from '../strategies/index.js';
@@ -26,7 +26,9 @@ import { INVARIANTS } from '../invariants/index.js';
 import { DEFAULT_CONFIG, KNOB_VALUES, ARCH_IDS, type KnobId } from '../model/config.js';
 import { isMerged, KNOB_PROVENANCE, valueKey, type ValueProvenance } from '../model/provenance.js';
 import { progress } from './progress.js';
-import type { CheckMode, Reduction } from '../engines/check/index.js';
+import { defaultJobs, workerPool } from './pool.js';
+import { catalogRow, type CatalogOutcome, type CatalogTask } from './catalog-worker.js';
+import type { CheckMode, CheckOptions, Reduction } from '../engines/check/index.js';
 import { OutputError, writeFileAtomic } from './files.js';
 import { perfettoTrace } from '../report/perfetto.js';
 
@@ -154,6 +156,7 @@ interface CheckFlags {
   timing?: boolean;
   width: number;
   shortest?: boolean;
+  jobs?: number;
 }
 
 /** The shortest counterexample (first violated invariant, else the deadlock) as a Perfetto trace. */
@@ -184,35 +187,55 @@ function modeOf(flags: CheckFlags): CheckMode {
   return { kind: 'exhaustive' };
 }
 
-function runCheck(files: string[], flags: CheckFlags, out: (s: string) => void): number {
+/**
+ * `check --catalog`: every scenario under the directory against its expected verdicts, on
+ * `--jobs` workers (scenarios are independent; rows come back in file order whatever the number
+ * of workers).
+ */
+async function runCatalog(files: string[], flags: CheckFlags, opts: CheckOptions & Overrides, out: (s: string) => void): Promise<number> {
+  const dir = typeof flags.catalog === 'string' ? flags.catalog : `${builtinScenarioDir()}/check`;
+  const list = [...findScenarios(dir), ...files];
+  if (list.length === 0) throw new UsageError(`no scenario files under ${dir}`);
+  const jobs = Math.min(flags.jobs ?? defaultJobs(), list.length);
+  const tasks: CatalogTask[] = list.map((file) => ({ file, opts, json: flags.json === true }));
+  let outcomes: CatalogOutcome[];
+  if (jobs <= 1) {
+    outcomes = tasks.map((task) => {
+      const p = progress(task.file);
+      const o = catalogRow(task, (s, explored) => p.update(s.executions, explored ? () => estimateText(s.executions, explored()) : undefined));
+      p.done();
+      return o;
+    });
+  } else {
+    const pool = workerPool(new URL('./catalog-worker.js', import.meta.url), jobs);
+    const p = progress(`catalog on ${jobs} workers`);
+    let done = 0;
+    let executions = 0;
+    try {
+      outcomes = await Promise.all(
+        tasks.map(async (task) => {
+          const o = (await pool.run(task)) as CatalogOutcome;
+          done++;
+          executions += o.row.executions;
+          p.update(executions, `${done}/${tasks.length} scenarios`);
+          return o;
+        }),
+      );
+    } finally {
+      p.done();
+      await pool.destroy();
+    }
+  }
+  const rows = outcomes.map((o) => o.row);
+  out(flags.json ? JSON.stringify({ schema: 'ptlab.catalog/2', results: outcomes.map((o) => o.json), ok: rows.every((r) => r.ok) }, null, 2) : catalogText(rows, flags.timing !== false));
+  return rows.every((r) => r.ok) ? 0 : 1;
+}
+
+async function runCheck(files: string[], flags: CheckFlags, out: (s: string) => void): Promise<number> {
   // By default stop once every checked invariant has a counterexample (the verdicts are then all
   // known); --shortest explores every interleaving to find the shortest counterexamples.
-  const opts = { mode: modeOf(flags), reduction: flags.reduction, maxExecutions: flags.maxExecutions, preset: flags.preset, set: flags.set, stopWhenAllViolated: flags.shortest !== true };
-  if (flags.catalog !== undefined) {
-    const dir = typeof flags.catalog === 'string' ? flags.catalog : `${builtinScenarioDir()}/check`;
-    const list = [...findScenarios(dir), ...files];
-    if (list.length === 0) throw new UsageError(`no scenario files under ${dir}`);
-    const rows: CatalogRow[] = [];
-    const json: unknown[] = [];
-    for (const file of list) {
-      const p = progress(file);
-      const run = checkScenario(file, { ...opts, onProgress: (s, explored) => p.update(s.executions, explored ? () => estimateText(s.executions, explored()) : undefined) });
-      p.done();
-      const c = run.comparison;
-      rows.push({
-        file,
-        expected: verdictSummary(c.rows, c.deadlock.expected, 'expected'),
-        got: verdictSummary(c.rows, c.deadlock.got, 'got'),
-        ok: c.ok,
-        executions: run.result.stats.executions,
-        exhaustive: run.result.exhaustive,
-        elapsedMs: run.elapsedMs,
-      });
-      if (flags.json) json.push(checkJson(reportInput(run)));
-    }
-    out(flags.json ? JSON.stringify({ schema: 'ptlab.catalog/2', results: json, ok: rows.every((r) => r.ok) }, null, 2) : catalogText(rows, flags.timing !== false));
-    return rows.every((r) => r.ok) ? 0 : 1;
-  }
+  const opts: CheckOptions & Overrides = { mode: modeOf(flags), reduction: flags.reduction, maxExecutions: flags.maxExecutions, preset: flags.preset, set: flags.set, stopWhenAllViolated: flags.shortest !== true };
+  if (flags.catalog !== undefined) return runCatalog(files, flags, opts, out);
   if (files.length === 0) throw new UsageError('check needs a scenario file (or --catalog)');
   if (flags.perfetto && files.length !== 1) throw new UsageError('--perfetto writes one trace: give exactly one scenario');
   let ok = true;
@@ -308,6 +331,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--json', 'print results as JSON (schema ptlab.check/2)')
     .addOption(new Option('--reduction <kind>', 'partial-order reduction: dpor (optimal DPOR, wakeup trees), source-dpor (source sets), none').choices(['dpor', 'source-dpor', 'none']).default('dpor'))
     .option('--max-executions <n>', 'stop after n executions (the verdict is then bounded)', positiveInt)
+    .option('--jobs <n>', 'with --catalog: check scenarios on n worker threads (default: one per core); one scenario runs on one core', positiveInt)
     .option('--shortest', 'keep exploring after every invariant has a counterexample, to find the shortest ones (default: stop at the answer)')
     .option('--preemptions <k>', 'bounded mode: only schedules with at most k preemptions (no reduction)', nonNegativeInt)
     .option('--random <n>', 'random mode: n PCT executions (for scenarios too large to exhaust)', positiveInt)
@@ -318,7 +342,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--no-timing', 'omit wall times from the text (JSON never has them: it is byte-identical run to run)')
     .option('--width <n>', 'width of the per-CPU trace', positiveInt, 160)
     .option('--perfetto <file>', 'write the shortest counterexample as a Chrome/Perfetto trace (ui.perfetto.dev)')
-    .action((files: string[], flags: CheckFlags) => setCode(runCheck(files, flags, out)));
+    .action(async (files: string[], flags: CheckFlags) => setCode(await runCheck(files, flags, out)));
 
   const simOptions = (c: Command): Command =>
     c

@@ -135,6 +135,19 @@ describe('ptlab check', () => {
     expect(out).toContain('reuse/no-sync+arm64+reuse-by-other-mm.yaml');
     expect(out.trim().split('\n').pop()).toBe('2 passed, 0 failed');
   });
+
+  it('--catalog --jobs 2 runs scenarios on worker threads and prints the same rows, in file order, as --jobs 1', async () => {
+    const one = await run('check', '--catalog', 'scenarios/check/munmap-vs-gup-fast', '--no-timing', '--jobs', '1');
+    const two = await run('check', '--catalog', 'scenarios/check/munmap-vs-gup-fast', '--no-timing', '--jobs', '2');
+    expect(two.code).toBe(0);
+    expect(two.out).toBe(one.out);
+    expect(two.out.trim().split('\n').pop()).toBe('40 passed, 0 failed');
+    const json1 = JSON.parse((await run('check', '--catalog', 'scenarios/check/reuse', '--json', '--jobs', '1')).out);
+    const json2 = JSON.parse((await run('check', '--catalog', 'scenarios/check/reuse', '--json', '--jobs', '2')).out);
+    const strip = (j: { results: Array<Record<string, unknown>> }): unknown => j.results.map(({ elapsedMs: _e, ...r }) => r);
+    expect(strip(json2)).toEqual(strip(json1));
+    expect(json2.results).toHaveLength(2);
+  }, 60_000);
 });
 
 describe('bad input: exit 2 and a precise message, no output', () => {
