@@ -25,7 +25,7 @@ import { strategies } from '../strategies/index.js';
 import { INVARIANTS } from '../invariants/index.js';
 import { DEFAULT_CONFIG, KNOB_VALUES, ARCH_IDS, type KnobId } from '../model/config.js';
 import { isMerged, KNOB_PROVENANCE, valueKey, type ValueProvenance } from '../model/provenance.js';
-import { progress } from './progress.js';
+import { formatSeconds, progress } from './progress.js';
 import { defaultJobs, workerPool } from './pool.js';
 import { catalogRow, type CatalogOutcome, type CatalogTask } from './catalog-worker.js';
 import type { CheckMode, CheckOptions, Reduction } from '../engines/check/index.js';
@@ -75,12 +75,6 @@ function durationArg(v: string): number {
   const r = duration.safeParse(/^\d+(\.\d+)?$/.test(v) ? Number(v) : v);
   if (!r.success) throw new InvalidArgumentError(`expected a duration such as 500ns, 100us, 10ms or 1s, got '${v}'`);
   return r.data;
-}
-
-/** "~N executions in all (P% done)" from the explored-share estimate, for the progress line. */
-function estimateText(executions: number, share: number): string {
-  if (!(share > 0)) return '';
-  return `~${Math.round(executions / share)} in all by the estimate (${(100 * share).toFixed(1)}% done)`;
 }
 
 function seedList(v: string): number[] {
@@ -202,13 +196,14 @@ async function runCatalog(files: string[], flags: CheckFlags, opts: CheckOptions
   if (jobs <= 1) {
     outcomes = tasks.map((task) => {
       const p = progress(task.file);
-      const o = catalogRow(task, (s, explored) => p.update(s.executions, explored ? () => estimateText(s.executions, explored()) : undefined));
+      const o = catalogRow(task, (s, explored) => p.update(s.executions, { share: explored }));
       p.done();
       return o;
     });
   } else {
     const pool = workerPool(new URL('./catalog-worker.js', import.meta.url), jobs);
     const p = progress(`catalog on ${jobs} workers`);
+    const t0 = Date.now();
     let done = 0;
     let executions = 0;
     try {
@@ -217,7 +212,7 @@ async function runCatalog(files: string[], flags: CheckFlags, opts: CheckOptions
           const o = (await pool.run(task)) as CatalogOutcome;
           done++;
           executions += o.row.executions;
-          p.update(executions, `${done}/${tasks.length} scenarios`);
+          p.update(executions, { detail: `${done}/${tasks.length} scenarios (${formatSeconds((Date.now() - t0) / 1000)})` });
           return o;
         }),
       );
@@ -243,7 +238,7 @@ async function runCheck(files: string[], flags: CheckFlags, out: (s: string) => 
   const texts: string[] = [];
   for (const file of files) {
     const p = progress(file);
-    const run = checkScenario(file, { ...opts, onProgress: (s, explored) => p.update(s.executions, explored ? () => estimateText(s.executions, explored()) : undefined) });
+    const run = checkScenario(file, { ...opts, onProgress: (s, explored) => p.update(s.executions, { share: explored }) });
     p.done();
     ok &&= run.comparison.ok;
     const input = reportInput(run);
@@ -367,9 +362,9 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .action((file: string, flags: SimFlags) => {
       const window = flags.window ?? 1_000_000;
       const recorder = flags.perfetto ? new WindowRecorder(0, window) : null;
-      const p = progress(file);
+      const p = progress(file, { unit: 'µs simulated' });
       const t0 = Date.now();
-      const { scenario, run } = simScenario(file, { preset: flags.preset, set: flags.set }, simCli(flags, (t) => p.update(Math.round(t / 1000), 'µs simulated')), recorder ? [recorder] : []);
+      const { scenario, run } = simScenario(file, { preset: flags.preset, set: flags.set }, simCli(flags, (t) => p.update(Math.round(t / 1000))), recorder ? [recorder] : []);
       p.done();
       const wall = (Date.now() - t0) / 1000;
       if (recorder && flags.perfetto) writeSimPerfetto(flags.perfetto, scenario.resolved.name, scenario.resolved.cpus, recorder);
@@ -405,11 +400,11 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--json', 'print every run and the summary rows as JSON (schema ptlab.compare/2, docs/json.md)'))
     .action((file: string, flags: SimFlags & { strategies?: string[]; seeds?: number[] }) => {
       const fixedTime = flags.duration !== undefined && flags.work === undefined;
-      const p = progress(file);
+      const p = progress(file, { unit: 'runs' });
       const runs = compareScenario(file, flags.strategies, { set: flags.set }, simCli(flags), {
         fixedTime,
         ...(flags.seeds ? { seeds: flags.seeds } : {}),
-        onRun: (done, total, strategy, seed) => p.update(done, `of ${total} runs; now ${strategy}, seed ${seed}`),
+        onRun: (done, total, strategy, seed) => p.update(done, { share: () => done / total, detail: `of ${total}; now ${strategy}, seed ${seed}` }),
       });
       p.done();
       const first = runs[0] as (typeof runs)[number];

@@ -1,31 +1,101 @@
 /**
- * A one-line progress status on stderr for long explorations: executions, rate, elapsed. Shown
- * only when stderr is a terminal and the run has lasted half a second; cleared at the end.
+ * Progress of long runs on stderr. On a terminal, a live status line (cli-progress), with a bar
+ * when the share done is known; off a terminal (CI logs, pipes), a plain line every
+ * `everyMs` (10 s by default, PTLAB_PROGRESS_EVERY seconds to change it). Nothing for runs
+ * shorter than half a second (terminal) or than one period (plain lines); a terminal's line is
+ * cleared at the end.
+ *
+ * What a line says: the count and its unit, the rate, the elapsed time, and when the caller can
+ * tell the share done (the checker's explored-share estimate, a compare's runs), the projected
+ * total and the time left. The checker's share is an estimate that errs both ways early in a
+ * run (docs/performance.md), so both are marked "~".
  */
+import { SingleBar } from 'cli-progress';
+
+export interface ProgressInfo {
+  /** Share done, in [0, 1] (a function: called only when a line is drawn). */
+  readonly share?: () => number;
+  /** Extra words at the end of the line. */
+  readonly detail?: string;
+}
+
 export interface Progress {
-  /** `detail` may be a function: it is called only when the line is drawn. */
-  update(executions: number, detail?: string | (() => string)): void;
+  update(count: number, info?: ProgressInfo): void;
   done(): void;
 }
 
-export function progress(label: string, stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (!stream.isTTY) return { update: () => {}, done: () => {} };
-  const start = Date.now();
+export interface ProgressOptions {
+  /** What `count` counts (plural): "executions", "µs simulated", "runs". */
+  readonly unit?: string;
+  readonly stream?: NodeJS.WriteStream;
+  /** Plain lines off a terminal: one every this many ms. */
+  readonly everyMs?: number;
+  /** The clock (tests give their own). */
+  readonly now?: () => number;
+}
+
+/** "12 s", "3 min 20 s", "1 h 05 min". */
+export function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.round((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+function plainEvery(): number {
+  const env = Number(process.env.PTLAB_PROGRESS_EVERY);
+  return Number.isFinite(env) && env > 0 ? env * 1000 : 10_000;
+}
+
+/** The words of a status line. */
+export function progressText(label: string, unit: string, count: number, elapsedS: number, share: number | undefined, detail: string | undefined): string {
+  const parts = [`${label}: ${count.toLocaleString('en-US')} ${unit}`];
+  if (elapsedS > 0) parts.push(`${Math.round(count / elapsedS).toLocaleString('en-US')}/s`);
+  parts.push(`${formatSeconds(elapsedS)} elapsed`);
+  if (share !== undefined && share > 0 && share < 1) {
+    parts.push(`~${(100 * share).toFixed(1)}% done`);
+    if (unit === 'executions') parts.push(`~${Math.round(count / share).toLocaleString('en-US')} in all`);
+    parts.push(`~${formatSeconds((elapsedS * (1 - share)) / share)} left`);
+  }
+  if (detail) parts.push(detail);
+  return parts.join(', ');
+}
+
+export function progress(label: string, opts: ProgressOptions = {}): Progress {
+  const stream = opts.stream ?? process.stderr;
+  const unit = opts.unit ?? 'executions';
+  const now = opts.now ?? Date.now;
+  const start = now();
+  if (!stream.isTTY) {
+    const every = opts.everyMs ?? plainEvery();
+    let next = start + every;
+    return {
+      update(count, info) {
+        const t = now();
+        if (t < next) return;
+        next = t + every;
+        stream.write(`${progressText(label, unit, count, (t - start) / 1000, info?.share?.(), info?.detail)}\n`);
+      },
+      done() {},
+    };
+  }
+  let bar: SingleBar | null = null;
   let last = 0;
-  let shown = false;
   return {
-    update(executions, detail) {
-      const now = Date.now();
-      if (now - start < 500 || now - last < 200) return;
-      last = now;
-      const s = (now - start) / 1000;
-      const rate = Math.round(executions / s);
-      const d = typeof detail === 'function' ? detail() : detail;
-      stream.write(`\r\x1b[K${label}: ${executions} executions, ${rate}/s, ${s.toFixed(1)} s${d ? `, ${d}` : ''}`);
-      shown = true;
+    update(count, info) {
+      const t = now();
+      if (t - start < 500 || t - last < 200) return;
+      last = t;
+      const share = info?.share?.();
+      const text = progressText(label, unit, count, (t - start) / 1000, share, info?.detail);
+      const value = share !== undefined && share > 0 ? Math.min(1000, Math.round(1000 * share)) : 0;
+      if (!bar) {
+        bar = new SingleBar({ stream, format: share !== undefined ? '[{bar}] {text}' : '{text}', barsize: 20, hideCursor: false, clearOnComplete: true, linewrap: false, fps: 5 });
+        bar.start(1000, value, { text });
+      } else bar.update(value, { text });
     },
     done() {
-      if (shown) stream.write('\r\x1b[K');
+      bar?.stop();
     },
   };
 }
