@@ -7,7 +7,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { ModelError } from '../core/execution.js';
+import { ModelError, StepLimitError } from '../core/execution.js';
 import { decodeSchedule, ScheduleSyntaxError } from '../core/schedule.js';
 import { ScenarioError } from '../scenarios/loader.js';
 import { checkScenario, builtinScenarioDir, compareScenario, findScenarios, replayScenario, simScenario, type CheckRun } from '../api/index.js';
@@ -26,6 +26,7 @@ import { INVARIANTS } from '../invariants/index.js';
 import { DEFAULT_CONFIG, KNOB_VALUES, ARCH_IDS, type KnobId } from '../model/config.js';
 import { isMerged, KNOB_PROVENANCE, valueKey, type ValueProvenance } from '../model/provenance.js';
 import { formatSeconds, progress } from './progress.js';
+import { EXECUTION_LIMIT, LimitError, MAX_CPUS, MEMORY_LIMIT_MB, memoryGuard } from './limits.js';
 import { defaultJobs, workerPool } from './pool.js';
 import { catalogRow, type CatalogOutcome, type CatalogTask } from './catalog-worker.js';
 import type { CheckMode, CheckOptions, Reduction } from '../engines/check/index.js';
@@ -69,6 +70,8 @@ interface SimFlags {
   perfetto?: string;
   window?: number;
   work?: number;
+  maxCpus?: number;
+  maxMemory: number;
 }
 
 function durationArg(v: string): number {
@@ -87,6 +90,10 @@ function probability(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`expected a probability in [0, 1], got '${v}'`);
   return n;
+}
+
+function maxCpusOf(flags: { maxCpus?: number }): { maxCpus?: number } {
+  return flags.maxCpus !== undefined ? { maxCpus: flags.maxCpus } : {};
 }
 
 function simCli(flags: SimFlags, onProgress?: (time: number, steps: number) => void): Partial<SimConfig> {
@@ -151,6 +158,9 @@ interface CheckFlags {
   width: number;
   shortest?: boolean;
   jobs?: number;
+  maxCpus?: number;
+  maxSteps?: number;
+  maxMemory: number;
 }
 
 /** The shortest counterexample (first violated invariant, else the deadlock) as a Perfetto trace. */
@@ -186,7 +196,7 @@ function modeOf(flags: CheckFlags): CheckMode {
  * `--jobs` workers (scenarios are independent; rows come back in file order whatever the number
  * of workers).
  */
-async function runCatalog(files: string[], flags: CheckFlags, opts: CheckOptions & Overrides, out: (s: string) => void): Promise<number> {
+async function runCatalog(files: string[], flags: CheckFlags, opts: CheckOptions & Overrides, limited: boolean, out: (s: string) => void): Promise<number> {
   const dir = typeof flags.catalog === 'string' ? flags.catalog : `${builtinScenarioDir()}/check`;
   const list = [...findScenarios(dir), ...files];
   if (list.length === 0) throw new UsageError(`no scenario files under ${dir}`);
@@ -196,7 +206,11 @@ async function runCatalog(files: string[], flags: CheckFlags, opts: CheckOptions
   if (jobs <= 1) {
     outcomes = tasks.map((task) => {
       const p = progress(task.file);
-      const o = catalogRow(task, (s, explored) => p.update(s.executions, { share: explored }));
+      const guard = memoryGuard(task.file, flags.maxMemory);
+      const o = catalogRow(task, (s, explored) => {
+        guard();
+        p.update(s.executions, { share: explored });
+      });
       p.done();
       return o;
     });
@@ -222,6 +236,8 @@ async function runCatalog(files: string[], flags: CheckFlags, opts: CheckOptions
     }
   }
   const rows = outcomes.map((o) => o.row);
+  const stuck = rows.find((r) => limited && !r.exhaustive && r.executions >= EXECUTION_LIMIT);
+  if (stuck) throw new LimitError(`${stuck.file}: stopped at the limit of ${EXECUTION_LIMIT.toLocaleString('en-US')} executions (--max-executions N for a bounded run)`);
   out(flags.json ? JSON.stringify({ schema: 'ptlab.catalog/2', results: outcomes.map((o) => o.json), ok: rows.every((r) => r.ok) }, null, 2) : catalogText(rows, flags.timing !== false));
   return rows.every((r) => r.ok) ? 0 : 1;
 }
@@ -229,8 +245,23 @@ async function runCatalog(files: string[], flags: CheckFlags, opts: CheckOptions
 async function runCheck(files: string[], flags: CheckFlags, out: (s: string) => void): Promise<number> {
   // By default stop once every checked invariant has a counterexample (the verdicts are then all
   // known); --shortest explores every interleaving to find the shortest counterexamples.
-  const opts: CheckOptions & Overrides = { mode: modeOf(flags), reduction: flags.reduction, maxExecutions: flags.maxExecutions, preset: flags.preset, set: flags.set, stopWhenAllViolated: flags.shortest !== true };
-  if (flags.catalog !== undefined) return runCatalog(files, flags, opts, out);
+  const mode = modeOf(flags);
+  // Without --max-executions an exhaustive or bounded run is held to EXECUTION_LIMIT, an error if reached.
+  const limited = flags.maxExecutions === undefined && mode.kind !== 'random';
+  const opts: CheckOptions & Overrides = {
+    mode,
+    reduction: flags.reduction,
+    maxExecutions: flags.maxExecutions ?? (limited ? EXECUTION_LIMIT : undefined),
+    preset: flags.preset,
+    set: flags.set,
+    stopWhenAllViolated: flags.shortest !== true,
+    ...(flags.maxCpus !== undefined ? { maxCpus: flags.maxCpus } : {}),
+    ...(flags.maxSteps !== undefined ? { maxSteps: flags.maxSteps } : {}),
+  };
+  const atLimit = (file: string, run: CheckRun): void => {
+    if (limited && run.result.stopped === 'max-executions') throw new LimitError(`${file}: stopped at the limit of ${EXECUTION_LIMIT.toLocaleString('en-US')} executions (--max-executions N for a bounded run, --random N for a random one)`);
+  };
+  if (flags.catalog !== undefined) return runCatalog(files, flags, opts, limited, out);
   if (files.length === 0) throw new UsageError('check needs a scenario file (or --catalog)');
   if (flags.perfetto && files.length !== 1) throw new UsageError('--perfetto writes one trace: give exactly one scenario');
   let ok = true;
@@ -238,8 +269,16 @@ async function runCheck(files: string[], flags: CheckFlags, out: (s: string) => 
   const texts: string[] = [];
   for (const file of files) {
     const p = progress(file);
-    const run = checkScenario(file, { ...opts, onProgress: (s, explored) => p.update(s.executions, { share: explored }) });
+    const guard = memoryGuard(file, flags.maxMemory);
+    const run = checkScenario(file, {
+      ...opts,
+      onProgress: (s, explored) => {
+        guard();
+        p.update(s.executions, { share: explored });
+      },
+    });
     p.done();
+    atLimit(file, run);
     ok &&= run.comparison.ok;
     const input = reportInput(run);
     if (flags.perfetto) writePerfetto(flags.perfetto, run);
@@ -325,7 +364,10 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--catalog [dir]', 'check every scenario under dir (default: the built-in catalog) against its expected verdicts')
     .option('--json', 'print results as JSON (schema ptlab.check/2)')
     .addOption(new Option('--reduction <kind>', 'partial-order reduction: dpor (optimal DPOR, wakeup trees), source-dpor (source sets), none').choices(['dpor', 'source-dpor', 'none']).default('dpor'))
-    .option('--max-executions <n>', 'stop after n executions (the verdict is then bounded)', positiveInt)
+    .option('--max-executions <n>', `stop after n executions (the verdict is then bounded); without it, an exhaustive run past ${EXECUTION_LIMIT.toLocaleString('en-US')} executions stops with an error`, positiveInt)
+    .option('--max-cpus <n>', `refuse scenarios with more CPUs (default ${MAX_CPUS.check})`, positiveInt)
+    .option('--max-steps <n>', 'steps an execution may take before it is an error (default: the scenario\'s check.max_steps, 100000)', positiveInt)
+    .option('--max-memory <MB>', 'stop with an error past this much resident memory', positiveInt, MEMORY_LIMIT_MB)
     .option('--jobs <n>', 'with --catalog: check scenarios on n worker threads (default: one per core); one scenario runs on one core', positiveInt)
     .option('--shortest', 'keep exploring after every invariant has a counterexample, to find the shortest ones (default: stop at the answer)')
     .option('--preemptions <k>', 'bounded mode: only schedules with at most k preemptions (no reduction)', nonNegativeInt)
@@ -349,6 +391,8 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
       .option('--alloc-fail-rate <p>', 'probability that a GFP_NOWAIT batch allocation fails', probability)
       .option('--jitter <j>', 'scale step durations by a random factor in [1-j, 1+j] (explores more interleavings)', probability)
       .option('--set <knob=value>', 'override a configuration knob (repeatable)', collect, [])
+      .option('--max-cpus <n>', `refuse scenarios with more CPUs (default ${MAX_CPUS.sim})`, positiveInt)
+      .option('--max-memory <MB>', 'stop with an error past this much resident memory', positiveInt, MEMORY_LIMIT_MB)
       .option('--no-timing', 'omit wall times');
 
   simOptions(program
@@ -364,7 +408,12 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
       const recorder = flags.perfetto ? new WindowRecorder(0, window) : null;
       const p = progress(file, { unit: 'µs simulated' });
       const t0 = Date.now();
-      const { scenario, run } = simScenario(file, { preset: flags.preset, set: flags.set }, simCli(flags, (t) => p.update(Math.round(t / 1000))), recorder ? [recorder] : []);
+      const guard = memoryGuard(file, flags.maxMemory);
+      const onTime = (t: number): void => {
+        guard();
+        p.update(Math.round(t / 1000));
+      };
+      const { scenario, run } = simScenario(file, { preset: flags.preset, set: flags.set, ...maxCpusOf(flags) }, simCli(flags, onTime), recorder ? [recorder] : []);
       p.done();
       const wall = (Date.now() - t0) / 1000;
       if (recorder && flags.perfetto) writeSimPerfetto(flags.perfetto, scenario.resolved.name, scenario.resolved.cpus, recorder);
@@ -401,7 +450,8 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .action((file: string, flags: SimFlags & { strategies?: string[]; seeds?: number[] }) => {
       const fixedTime = flags.duration !== undefined && flags.work === undefined;
       const p = progress(file, { unit: 'runs' });
-      const runs = compareScenario(file, flags.strategies, { set: flags.set }, simCli(flags), {
+      const guard = memoryGuard(file, flags.maxMemory);
+      const runs = compareScenario(file, flags.strategies, { set: flags.set, ...maxCpusOf(flags) }, simCli(flags, () => guard()), {
         fixedTime,
         ...(flags.seeds ? { seeds: flags.seeds } : {}),
         onRun: (done, total, strategy, seed) => p.update(done, { share: () => done / total, detail: `of ${total}; now ${strategy}, seed ${seed}` }),
@@ -510,8 +560,12 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
       process.stderr.write(`ptlab: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof ModelError) {
+    if (e instanceof ModelError || e instanceof LimitError) {
       process.stderr.write(`ptlab: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof StepLimitError) {
+      process.stderr.write(`ptlab: ${e.message}; raise the limit with --max-steps N (or check.max_steps in the scenario)\n`);
       return 2;
     }
     throw e;

@@ -62,6 +62,16 @@ export interface Program {
   readonly memoryModel?: 'sc' | 'tso';
 }
 
+/** An execution longer than its step limit (Program.maxSteps): a runaway loop, or a limit set too low. */
+export class StepLimitError extends Error {
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`an execution exceeded ${limit} steps (a loop in the model or the workload?)`);
+    this.name = 'StepLimitError';
+    this.limit = limit;
+  }
+}
+
 export class ModelError extends Error {
   constructor(message: string) {
     super(message);
@@ -473,9 +483,7 @@ export class Execution {
     if (!enabledChecked && !this.isEnabled(t)) {
       throw new ModelError(`thread ${tid} (${t.spec.name}) is not enabled at step ${this.steps}`);
     }
-    if (this.steps >= this.maxSteps) {
-      throw new ModelError(`execution exceeded ${this.maxSteps} steps (a loop in the model or the workload?)`);
-    }
+    if (this.steps >= this.maxSteps) throw new StepLimitError(this.maxSteps);
     this.pendingUndo = NO_UNDO;
     this.lastVals = null;
     const index = this.steps;

@@ -113,7 +113,18 @@ export interface Overrides {
    * workload CPUs' tasks (finite ones included), the ones the run waits for.
    */
   readonly work?: number;
+  /** Refuse scenarios with more CPUs than this (default MAX_CPUS for the purpose). */
+  readonly maxCpus?: number;
+  /** Steps an execution may take before it is an error (default: the scenario's check.max_steps). */
+  readonly maxSteps?: number;
 }
+
+/**
+ * The largest machines ptlab takes by default (`--max-cpus` raises them): the checker explores
+ * every interleaving of the CPUs, exponential in their number (the catalog uses 2–4, the Spin
+ * benchmark up to 9), and a simulation's cost grows with CPUs times events.
+ */
+export const MAX_CPUS = { check: 12, sim: 4096 } as const;
 
 /** Parse `knob=value` overrides into typed knob values; problems are reported as issues. */
 function parseSets(sets: readonly string[], issues: ScenarioIssue[]): Partial<KernelConfig> {
@@ -153,6 +164,12 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
 
   if (d.machine.cpus !== undefined && d.machine.cpus !== d.cpus.length) {
     issues.push(file.issue(['machine', 'cpus'], `machine.cpus is ${d.machine.cpus} but ${d.cpus.length} CPU${d.cpus.length === 1 ? ' is' : 's are'} listed under 'cpus'`));
+  }
+  const purpose = overrides.purpose ?? 'check';
+  const maxCpus = overrides.maxCpus ?? MAX_CPUS[purpose];
+  if (d.cpus.length > maxCpus) {
+    const why = purpose === 'check' ? 'the checker explores every interleaving, exponential in the CPUs; use --random N, or' : 'use';
+    issues.push(file.issue(d.machine.cpus !== undefined ? ['machine', 'cpus'] : ['cpus'], `${d.cpus.length} CPUs is past the limit of ${maxCpus} for ${purpose} (${why} --max-cpus N to raise it)`));
   }
 
   // Configuration: defaults <- preset <- knobs <- command-line preset <- command-line knobs.
@@ -195,7 +212,6 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
   const hugetlbfs = new Map(Object.entries(d.hugetlbfs ?? {}).map(([name, f]) => [name, { name, tables: f.tables, pages: f.pages }]));
 
   const preemptible = d.cpus.flatMap((c, i) => (c.vcpu_preemptible ? [i] : []));
-  const purpose = overrides.purpose ?? 'check';
   // A CPU that switches to a task of an mm during the run can have it loaded too.
   const switchesToMm = (c: (typeof d.cpus)[number]): boolean => c.run.some((r) => typeof r === 'object' && (('switch_to' in r && r.switch_to !== 'kthread') || 'kthread_use_mm' in r));
   const userMmCpus = d.cpus.flatMap((c, i) => (c.mm !== null || switchesToMm(c) ? [i] : []));
@@ -315,7 +331,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     memoryModel: d.check.memory_model,
     threads,
     properties: invariants.map((id) => invariantById(id)!),
-    maxSteps: d.check.max_steps,
+    maxSteps: overrides.maxSteps ?? d.check.max_steps,
   };
   const resolved: ResolvedScenario = {
     name: d.name,

@@ -1,6 +1,6 @@
 /** The CLI end to end, through main() with captured output. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
@@ -148,6 +148,60 @@ describe('ptlab check', () => {
     expect(strip(json2)).toEqual(strip(json1));
     expect(json2.results).toHaveLength(2);
   }, 60_000);
+});
+
+/** A scenario file with one CPU munmapping and `walkers` CPUs running GUP-fast, plus `idle` idle CPUs. */
+function walkersScenario(walkers: number, idle = 0): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ptlab-'));
+  const lines = [
+    'name: walkers',
+    'machine: { arch: x86 }',
+    'config: { preset: broadcast-ipi, batch_alloc: fails }',
+    'mm:',
+    '  A:',
+    '    vmas:',
+    '      - { name: heap, start: 0, end: 1 }',
+    'cpus:',
+    '  - { mm: A, run: [ { munmap: heap } ] }',
+    ...Array.from({ length: walkers }, () => '  - { mm: A, run: [ { gup_fast: { slot: 0 } } ] }'),
+    ...Array.from({ length: idle }, () => '  - { mm: null }'),
+    'check:',
+    '  invariants: [no-walk-of-freed-table]',
+  ];
+  const file = join(dir, 'walkers.yaml');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+describe('limits: a message, exit 2, no output; a flag moves each', () => {
+  it('CPUs: a machine past --max-cpus is refused at its cpus list, with file:line:col', async () => {
+    const file = walkersScenario(1, 12);
+    const { code, out } = await run('check', file);
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(stderr).toContain(`${file}:9:3: error: cpus: 14 CPUs is past the limit of 12 for check (the checker explores every interleaving, exponential in the CPUs; use --random N, or --max-cpus N to raise it)`);
+    stderr = '';
+    expect((await run('check', file, '--max-cpus', '14', '--random', '2')).code).toBe(0);
+    expect(stderr).toBe('');
+    const sim = await run('sim', file, '--max-cpus', '4', '--duration', '1ms');
+    expect(sim.code).toBe(2);
+    expect(stderr).toContain('14 CPUs is past the limit of 4 for sim (use --max-cpus N to raise it)');
+  });
+
+  it('steps per execution: --max-steps below an execution\'s length', async () => {
+    const { code, out } = await run('check', walkersScenario(1), '--max-steps', '20');
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(stderr).toBe('ptlab: an execution exceeded 20 steps (a loop in the model or the workload?); raise the limit with --max-steps N (or check.max_steps in the scenario)\n');
+  });
+
+  it('memory: --max-memory below what the process holds stops the run', async () => {
+    const file = walkersScenario(2);
+    const { code, out } = await run('check', file, '--max-memory', '1');
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(stderr).toMatch(new RegExp(`^ptlab: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: stopped at \\d+ MB of memory, past the limit of 1 MB \\(--max-memory MB to raise it\\)\n$`));
+  });
 });
 
 describe('bad input: exit 2 and a precise message, no output', () => {

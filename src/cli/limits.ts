@@ -1,0 +1,35 @@
+/**
+ * The limits a run is held to, each with a message and exit 2 when reached, and a flag to move
+ * it: CPUs (--max-cpus; checked when the scenario is loaded, at its position), steps per
+ * execution (--max-steps; the scenario's check.max_steps), executions of an exhaustive check
+ * (--max-executions, which then gives a bounded verdict instead), and memory (--max-memory).
+ */
+import { MAX_CPUS } from '../scenarios/resolve.js';
+
+export { MAX_CPUS };
+
+/** Executions an exhaustive check may run when --max-executions is not given. */
+export const EXECUTION_LIMIT = 100_000_000;
+/** Resident memory, in MB, a run may reach when --max-memory is not given. */
+export const MEMORY_LIMIT_MB = 4096;
+
+/** A limit reached: exit 2 with the message. */
+export class LimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LimitError';
+  }
+}
+
+/**
+ * A function to call as a run progresses: it throws LimitError once the process's resident
+ * memory is past `mb` (looked at every 256 calls, or on every call with `always`).
+ */
+export function memoryGuard(label: string, mb = MEMORY_LIMIT_MB, rss: () => number = () => process.memoryUsage.rss()): (always?: boolean) => void {
+  let calls = 0;
+  return (always = false) => {
+    if (!always && ++calls % 256 !== 0) return;
+    const used = rss() / 2 ** 20;
+    if (used > mb) throw new LimitError(`${label}: stopped at ${Math.round(used)} MB of memory, past the limit of ${mb} MB (--max-memory MB to raise it)`);
+  };
+}
