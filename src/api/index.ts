@@ -59,11 +59,25 @@ export function builtinScenarioDir(): string {
   return resolvePath(fileURLToPath(new URL('.', import.meta.url)), '../../scenarios');
 }
 
+/** A scenario directory that cannot be read. */
+export class CatalogError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CatalogError';
+  }
+}
+
 /** Every .yaml file under `dir`, sorted, as paths relative to the working directory when shorter. */
 export function findScenarios(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
+    let names: string[];
+    try {
+      names = readdirSync(d).sort();
+    } catch (e) {
+      throw new CatalogError(`${d}: cannot read the scenario directory (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+    for (const name of names) {
       const p = join(d, name);
       if (statSync(p).isDirectory()) walk(p);
       else if (name.endsWith('.yaml') || name.endsWith('.yml')) out.push(p);

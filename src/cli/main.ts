@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { ModelError, StepLimitError } from '../core/execution.js';
 import { decodeSchedule, ScheduleSyntaxError } from '../core/schedule.js';
 import { ScenarioError } from '../scenarios/loader.js';
-import { checkScenario, builtinScenarioDir, compareScenario, findScenarios, replayScenario, simScenario, type CheckRun } from '../api/index.js';
+import { CatalogError, checkScenario, builtinScenarioDir, compareScenario, findScenarios, replayScenario, simScenario, type CheckRun } from '../api/index.js';
 import { WindowRecorder, SimConfigError, type SimConfig, type SimRun } from '../simulation/run.js';
 import { simText } from '../report/sim.js';
 import { compareStats, compareText } from '../report/compare.js';
@@ -35,15 +35,27 @@ import { perfettoTrace } from '../report/perfetto.js';
 
 class UsageError extends Error {}
 
+/** Decimal digits only: Number() would take '' as 0 and '1e3' as 1000. */
+function integerArg(v: string): number {
+  return /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+}
+
 function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${v}'`);
+  const n = integerArg(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${v}'`);
   return n;
 }
 
 function nonNegativeInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got '${v}'`);
+  const n = integerArg(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got '${v}'`);
+  return n;
+}
+
+/** A PRNG seed: 32 bits, as the generators take them (a larger one would be silently reduced). */
+function seedArg(v: string): number {
+  const n = nonNegativeInt(v);
+  if (n > 0xffffffff) throw new InvalidArgumentError(`expected a seed below 2^32, got '${v}'`);
   return n;
 }
 
@@ -372,7 +384,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--shortest', 'keep exploring after every invariant has a counterexample, to find the shortest ones (default: stop at the answer)')
     .option('--preemptions <k>', 'bounded mode: only schedules with at most k preemptions (no reduction)', nonNegativeInt)
     .option('--random <n>', 'random mode: n PCT executions (for scenarios too large to exhaust)', positiveInt)
-    .option('--seed <s>', 'seed of the random mode', nonNegativeInt, 1)
+    .option('--seed <s>', 'seed of the random mode', seedArg, 1)
     .option('--pct-depth <d>', 'bug depth the random mode targets (d-1 priority changes)', positiveInt, 3)
     .option('--preset <id>', 'replace the scenario\'s strategy preset (see ptlab list strategies)')
     .option('--set <knob=value>', 'override a configuration knob (repeatable; see ptlab list knobs)', collect, [])
@@ -385,7 +397,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     c
       .option('--duration <t>', 'simulated time, e.g. 10ms, 1s (default: the scenario\'s sim.duration); with --work, the time limit', durationArg)
       .option('--work <n>', 'fixed work: each workload CPU (repeat: forever, no cyclictest) runs its list n times; the run ends when all have', positiveInt)
-      .option('--seed <s>', 'PRNG seed (default: the scenario\'s sim.seed)', nonNegativeInt)
+      .option('--seed <s>', 'PRNG seed (default: the scenario\'s sim.seed)', seedArg)
       .option('--profile <id>', 'machine profile (see ptlab list profiles)')
       .option('--cost <param=ns>', 'override a profile parameter, in ns (repeatable)', collect, [])
       .option('--alloc-fail-rate <p>', 'probability that a GFP_NOWAIT batch allocation fails', probability)
@@ -527,7 +539,11 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
         exec.finished ? 'all threads finished' : exec.deadlocked ? `deadlock: blocked threads ${exec.blocked().join(', ')}` : `stopped with threads still runnable: ${exec.enabled().join(', ')}`,
       ];
       out(lines.filter((l, i, a) => !(l === '' && i === a.length - 2)).join('\n'));
-      setCode(0);
+      // As check: 1 when the execution contradicts the scenario's expectations (a violation it
+      // does not expect, or a deadlock it says cannot happen); one execution cannot show that an
+      // expected violation is missing.
+      const unexpected = exec.violations.some((v) => scenario.expect.invariants[v.property] !== 'violated');
+      setCode(unexpected || (exec.deadlocked && scenario.expect.deadlock === false) ? 1 : 0);
     });
 
   program
@@ -560,7 +576,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
       process.stderr.write(`ptlab: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof ModelError || e instanceof LimitError) {
+    if (e instanceof ModelError || e instanceof LimitError || e instanceof CatalogError) {
       process.stderr.write(`ptlab: ${e.message}\n`);
       return 2;
     }

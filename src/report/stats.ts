@@ -64,6 +64,8 @@ export function parseSeeds(text: string): number[] | string {
     } else if (/^\d+$/.test(part)) out.push(Number(part));
     else return `expected seeds such as 1..10 or 1,4,9, got '${part}'`;
   }
+  const big = out.find((x) => x > 0xffffffff);
+  if (big !== undefined) return `seed ${big} is not below 2^32`;
   if (new Set(out).size !== out.length) return `seed list '${text}' names a seed twice`;
   return out;
 }

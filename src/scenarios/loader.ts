@@ -130,7 +130,24 @@ export function parseScenario(source: string, file: string): ScenarioFile {
     },
   });
   if (reserved.length > 0) throw new ScenarioError(reserved);
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // An alias to no anchor, or aliases that expand past maxAliasCount (an "alias bomb").
+    if (!(e instanceof ReferenceError)) throw e;
+    let at = { line: 1, col: 1 };
+    visit(doc, {
+      Alias(_, node) {
+        if (node.range) {
+          at = lc.linePos(node.range[0]);
+          return visit.BREAK;
+        }
+        return undefined;
+      },
+    });
+    throw new ScenarioError([{ file, pos: { line: at.line, col: at.col }, path: '', message: `YAML: ${e.message.split('\n')[0]}` }]);
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ScenarioError([{ file, pos: { line: 1, col: 1 }, path: '', message: 'expected a mapping with name, machine, cpus, ...' }]);
   }

@@ -200,7 +200,7 @@ export const scenarioSchema = z.strictObject({
   sim: z.strictObject({
     profile: z.string().optional(),
     duration: duration.default(10_000_000),
-    seed: z.int().min(0).default(1),
+    seed: z.int().min(0).max(0xffffffff).default(1),
     alloc_fail_rate: z.number().min(0).max(1).default(0),
     alloc_fail_burst: z.strictObject({ period: duration, length: duration, rate: z.number().min(0).max(1) }).optional(),
     vcpu_preempt_rate: z.number().min(0).max(1).default(0),

@@ -116,7 +116,7 @@ export function resolveSim(scenario: LoadedScenario, cfg: SimConfig): { profile:
   const params: Record<string, number> = {};
   for (const [k, v] of Object.entries(profile.params)) params[k] = v.value;
   for (const [k, v] of Object.entries(cfg.params ?? {})) {
-    if (!(k in params)) throw new SimConfigError(`profile ${profile.id} has no parameter '${k}'; see ptlab list costs`);
+    if (!Object.hasOwn(params, k)) throw new SimConfigError(`profile ${profile.id} has no parameter '${k}'; see ptlab list costs`);
     if (!Number.isFinite(v) || v < 0) throw new SimConfigError(`parameter ${k} must be a non-negative number of ns, got ${v}`);
     params[k] = v;
   }

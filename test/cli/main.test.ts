@@ -63,6 +63,10 @@ describe('ptlab check', () => {
     // The check prints the trace up to the violation; the replay prints it all.
     const cx = rows(out);
     expect(rows(replay.out).slice(0, cx.length)).toEqual(cx);
+    // As check: exit 1 when the replayed execution violates an invariant the scenario says holds.
+    const holds = join(mkdtempSync(join(tmpdir(), 'ptlab-')), 'holds.yaml');
+    writeFileSync(holds, readFileSync(UAF, 'utf8').replace('no-walk-of-freed-table: violated', 'no-walk-of-freed-table: holds'));
+    expect((await run('replay', holds, '--schedule', schedule)).code).toBe(1);
   });
 
   it('exits 1 and says MISMATCH when a verdict differs from the expectation', async () => {
@@ -205,6 +209,49 @@ describe('limits: a message, exit 2, no output; a flag moves each', () => {
 });
 
 describe('bad input: exit 2 and a precise message, no output', () => {
+  const SIM = 'scenarios/sim/x86-default-collapse-unshare.yaml';
+  const yamlFile = (text: string): string => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ptlab-')), 'bad.yaml');
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it('a catalog directory that does not exist, or is a file', async () => {
+    expect(await run('check', '--catalog', '/no/such/dir')).toEqual({ code: 2, out: '' });
+    expect(stderr).toBe('ptlab: /no/such/dir: cannot read the scenario directory (ENOENT)\n');
+    stderr = '';
+    expect((await run('check', '--catalog', UAF)).code).toBe(2);
+    expect(stderr).toBe(`ptlab: ${UAF}: cannot read the scenario directory (ENOTDIR)\n`);
+  });
+
+  it('a YAML alias to no anchor, and an alias bomb, are scenario errors at the alias', async () => {
+    const undef = yamlFile('name: *x\n');
+    expect(await run('check', undef)).toEqual({ code: 2, out: '' });
+    expect(stderr).toMatch(new RegExp(`^${undef}:1:7: error: YAML: .*x`));
+    stderr = '';
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+    const bomb = yamlFile(`${levels.join('\n')}\nname: t\n`);
+    expect(await run('check', bomb)).toEqual({ code: 2, out: '' });
+    expect(stderr).toMatch(new RegExp(`^${bomb}:\\d+:\\d+: error: YAML: .*alias`, 'i'));
+  });
+
+  it('seeds: empty, not a number, or past 32 bits', async () => {
+    for (const seed of ['', '1e3', '4294967296']) {
+      stderr = '';
+      expect((await run('sim', SIM, '--duration', '1ms', '--seed', seed)).code).toBe(2);
+      expect(stderr).toMatch(seed === '4294967296' ? /expected a seed below 2\^32/ : /expected a non-negative integer/);
+    }
+    stderr = '';
+    expect((await run('compare', SIM, '--seeds', '1,4294967296')).code).toBe(2);
+    expect(stderr).toContain('seed 4294967296 is not below 2^32');
+  });
+
+  it('a cost parameter named like an Object.prototype member', async () => {
+    expect(await run('sim', SIM, '--duration', '1ms', '--cost', 'toString=5')).toEqual({ code: 2, out: '' });
+    expect(stderr).toContain("has no parameter 'toString'");
+  });
+
   it('a missing scenario file', async () => {
     const { code, out } = await run('check', 'nope.yaml');
     expect(code).toBe(2);
