@@ -7,7 +7,7 @@ import { join, relative, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { replay, type Execution } from '../core/index.js';
 import type { Schedule } from '../core/schedule.js';
-import { check, type CheckOptions, type CheckResult, type VerdictStatus } from '../engines/check/index.js';
+import { check, checkPaced, type CheckOptions, type CheckResult, type VerdictStatus } from '../engines/check/index.js';
 import { openScenario, type Expectation, type LoadedScenario, type Overrides, type Verdict } from '../scenarios/resolve.js';
 import { SimConfigError, simConfigOf, simulateScenario, type SimConfig, type SimRun } from '../simulation/run.js';
 import type { SimObserver } from '../engines/sim/engine.js';
@@ -44,6 +44,19 @@ export function checkScenario(path: string, opts: CheckOptions & Overrides = {})
   const t0 = performance.now();
   // Stopping at the answer must not stop before a deadlock the scenario expects is found.
   const result = check(scenario.program, { ...opts, stopNeedsDeadlock: opts.stopNeedsDeadlock ?? scenario.expect.deadlock === true });
+  const elapsedMs = performance.now() - t0;
+  return { scenario, result, comparison: compare(scenario.expect, result), elapsedMs };
+}
+
+/**
+ * checkScenario(), interruptible: the exploration runs in slices with the event loop let run
+ * between them, and stops when `signal` is aborted, with the verdicts known so far
+ * (result.stopped 'interrupted').
+ */
+export async function checkScenarioPaced(path: string, opts: CheckOptions & Overrides & { readonly signal?: AbortSignal } = {}): Promise<CheckRun> {
+  const scenario = openScenario(path, opts);
+  const t0 = performance.now();
+  const result = await checkPaced(scenario.program, { ...opts, stopNeedsDeadlock: opts.stopNeedsDeadlock ?? scenario.expect.deadlock === true });
   const elapsedMs = performance.now() - t0;
   return { scenario, result, comparison: compare(scenario.expect, result), elapsedMs };
 }

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { ModelError, StepLimitError } from '../core/execution.js';
 import { decodeSchedule, ScheduleSyntaxError } from '../core/schedule.js';
 import { ScenarioError } from '../scenarios/loader.js';
-import { CatalogError, checkScenario, builtinScenarioDir, compareScenario, findScenarios, replayScenario, simScenario, type CheckRun } from '../api/index.js';
+import { CatalogError, checkScenarioPaced, builtinScenarioDir, compareScenario, findScenarios, replayScenario, simScenario, type CheckRun } from '../api/index.js';
 import { WindowRecorder, SimConfigError, type SimConfig, type SimRun } from '../simulation/run.js';
 import { simText } from '../report/sim.js';
 import { compareStats, compareText } from '../report/compare.js';
@@ -279,25 +279,40 @@ async function runCheck(files: string[], flags: CheckFlags, out: (s: string) => 
   let ok = true;
   const json: unknown[] = [];
   const texts: string[] = [];
-  for (const file of files) {
-    const p = progress(file);
-    const guard = memoryGuard(file, flags.maxMemory);
-    const run = checkScenario(file, {
-      ...opts,
-      onProgress: (s, explored) => {
-        guard();
-        p.update(s.executions, { share: explored });
-      },
-    });
-    p.done();
-    atLimit(file, run);
-    ok &&= run.comparison.ok;
-    const input = reportInput(run);
-    if (flags.perfetto) writePerfetto(flags.perfetto, run);
-    if (flags.json) json.push(checkJson(input));
-    else texts.push(checkText({ ...input, elapsedMs: flags.timing === false ? undefined : run.elapsedMs }, flags.width));
+  // Ctrl-C: the run in progress stops after its current execution and what it found is printed,
+  // marked as interrupted; the files after it are not checked; exit 130, as for SIGINT.
+  const abort = new AbortController();
+  const onSigint = (): void => abort.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    for (const file of files) {
+      const p = progress(file);
+      const guard = memoryGuard(file, flags.maxMemory);
+      const run = await checkScenarioPaced(file, {
+        ...opts,
+        signal: abort.signal,
+        onProgress: (s, explored) => {
+          guard();
+          p.update(s.executions, { share: explored });
+        },
+      });
+      p.done();
+      atLimit(file, run);
+      ok &&= run.comparison.ok;
+      const input = reportInput(run);
+      if (flags.perfetto) writePerfetto(flags.perfetto, run);
+      if (flags.json) json.push(checkJson(input));
+      else texts.push(checkText({ ...input, elapsedMs: flags.timing === false ? undefined : run.elapsedMs }, flags.width));
+      if (abort.signal.aborted) break;
+    }
+  } finally {
+    process.removeListener('SIGINT', onSigint);
   }
   out(flags.json ? JSON.stringify(json.length === 1 ? json[0] : json, null, 2) : texts.join('\n\n'));
+  if (abort.signal.aborted) {
+    process.stderr.write('ptlab: interrupted: the results above are partial\n');
+    return 130;
+  }
   return ok ? 0 : 1;
 }
 

@@ -42,6 +42,7 @@ function modeText(result: CheckResult): string {
   switch (m.kind) {
     case 'exhaustive':
       if (result.stopped === 'all-violated') return `${REDUCTION_NAMES[result.reduction]} exploration, stopped at the answer`;
+      if (result.stopped === 'interrupted') return `INTERRUPTED ${REDUCTION_NAMES[result.reduction]} exploration`;
       return `${result.exhaustive ? 'exhaustive' : 'BOUNDED (--max-executions)'} ${REDUCTION_NAMES[result.reduction]} exploration`;
     case 'bounded':
       return `preemption-bounded exploration (at most ${m.preemptions} preemptions)`;
@@ -60,6 +61,9 @@ export function checkText(r: CheckReportInput, width = 160): string {
   if (result.stopped === 'all-violated') {
     const share = result.explored !== null ? `, about ${(100 * result.explored).toFixed(result.explored < 0.01 ? 2 : 0)}% of the space by the estimate` : '';
     out.push(`stopped once every checked invariant had a counterexample${share}: the verdicts are final, but shorter counterexamples may exist (--shortest explores every interleaving and keeps the shortest)`);
+  } else if (result.stopped === 'interrupted') {
+    const share = result.explored !== null ? ` (about ${(100 * result.explored).toFixed(result.explored < 0.01 ? 2 : 0)}% of the space by the estimate)` : '';
+    out.push(`interrupted${share}: the verdicts are partial; "no violation found" covers only the executions explored`);
   } else if (!result.exhaustive) out.push('not exhaustive: nothing is proven to hold; "no violation found" covers only the executions explored');
   out.push('');
   const idW = Math.max(10, ...comparison.rows.map((x) => x.id.length));

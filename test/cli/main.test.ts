@@ -208,6 +208,33 @@ describe('limits: a message, exit 2, no output; a flag moves each', () => {
   });
 });
 
+describe('Ctrl-C', () => {
+  it('stops the run after its current execution, prints what it found marked as interrupted, and exits 130', async () => {
+    const file = walkersScenario(3);
+    const timer = setTimeout(() => process.emit('SIGINT'), 300);
+    const { code, out } = await run('check', file, '--no-timing');
+    clearTimeout(timer);
+    expect(code).toBe(130);
+    expect(out).toMatch(/^INTERRUPTED optimal DPOR exploration: (\d+) executions/m);
+    expect(Number(/: (\d+) executions/.exec(out)?.[1])).toBeLessThan(5832);
+    expect(out).toMatch(/^interrupted \(about \d+% of the space by the estimate\): the verdicts are partial/m);
+    expect(out).toMatch(/^no-walk-of-freed-table\s+-\s+no violation found/m);
+    expect(stderr).toContain('ptlab: interrupted: the results above are partial');
+    expect(process.listenerCount('SIGINT')).toBe(0);
+  });
+
+  it('stops a random run too, and says so in JSON', async () => {
+    const file = walkersScenario(3);
+    const timer = setTimeout(() => process.emit('SIGINT'), 300);
+    const { code, out } = await run('check', file, '--random', '1000000', '--json');
+    clearTimeout(timer);
+    expect(code).toBe(130);
+    const j = JSON.parse(out);
+    expect(j.stopped).toBe('interrupted');
+    expect(j.stats.executions).toBeLessThan(1_000_000);
+  });
+});
+
 describe('bad input: exit 2 and a precise message, no output', () => {
   const SIM = 'scenarios/sim/x86-default-collapse-unshare.yaml';
   const yamlFile = (text: string): string => {

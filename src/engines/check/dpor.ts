@@ -143,7 +143,22 @@ export class Explorer {
     return this.results.stats;
   }
 
+  /** Explore to the end (or a stop condition). */
   run(): ExploreResult {
+    const steps = this.explore();
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /**
+   * The exploration, one execution per step of the generator: a caller that drives it in slices
+   * (checkPaced()) lets the event loop run between them, so that a Ctrl-C can stop it: `next(true)`
+   * stops it after the execution it is in, with stopped 'interrupted'.
+   */
+  *explore(): Generator<void, ExploreResult, boolean | undefined> {
+    let stopAsked = false;
     const stack: Node[] = [];
     this.path = stack;
     const exec = this.exec;
@@ -215,14 +230,17 @@ export class Explorer {
       if (mode === 'dpor') this.reverseRaces(stack, firstNew);
       else if (mode === 'source-dpor') for (const ev of this.blockedEvents()) for (const r of ev.races ?? []) this.addBacktrack(r, ev, log.length, stack);
       this.finishExecution(exec, stack);
+      if ((yield) === true) stopAsked = true;
       if (this.opts.maxExecutions !== undefined && this.stats.executions >= this.opts.maxExecutions) {
         exhaustive = false;
         stopped = 'max-executions';
         shareAtStop = this.exploredShare();
         break;
       }
+
       const answered = this.opts.stopWhenAllViolated === true && this.results.allViolated(this.opts.stopNeedsDeadlock === true);
-      if (answered) shareAtStop = this.exploredShare();
+      const interrupted = stopAsked;
+      if (answered || interrupted) shareAtStop = this.exploredShare();
       // Backtrack: the deepest node with something left to try.
       let depth = stack.length - 1;
       while (depth >= 0) {
@@ -248,6 +266,11 @@ export class Explorer {
       if (answered) {
         exhaustive = false;
         stopped = 'all-violated';
+        break;
+      }
+      if (interrupted) {
+        exhaustive = false;
+        stopped = 'interrupted';
         break;
       }
       stack.length = depth + 1;

@@ -11,7 +11,7 @@
  */
 import type { Program } from '../../core/execution.js';
 import { Explorer, type Counterexample, type ExploreResult, type ExploreStats } from './dpor.js';
-import { explorePct } from './pct.js';
+import { explorePct, pctSteps, type PctOptions } from './pct.js';
 
 export type { Counterexample, ExploreStats } from './dpor.js';
 
@@ -62,33 +62,67 @@ export interface CheckResult {
   readonly stats: Readonly<ExploreStats>;
   readonly verdicts: readonly PropertyVerdict[];
   readonly deadlock: Counterexample | null;
-  /** Why an exhaustive-mode run stopped before the end (see ExploreResult.stopped). */
-  readonly stopped: 'all-violated' | 'max-executions' | null;
+  /** Why an exhaustive-mode run stopped before the end (see ExploreResult.stopped); 'interrupted' in any mode. */
+  readonly stopped: 'all-violated' | 'max-executions' | 'interrupted' | null;
   /** Exhaustive mode: the estimated share of the space explored (1 when it finished); else null. */
   readonly explored: number | null;
 }
 
 export function check(program: Program, opts: CheckOptions = {}): CheckResult {
   const mode = opts.mode ?? { kind: 'exhaustive' };
-  const reduction = mode.kind === 'exhaustive' ? (opts.reduction ?? 'dpor') : 'none';
-  let result: ExploreResult;
-  if (mode.kind === 'random') {
-    result = explorePct(program, { executions: mode.executions, seed: mode.seed, depth: mode.depth, stopWhenAllViolated: opts.stopWhenAllViolated, stopNeedsDeadlock: opts.stopNeedsDeadlock, onExecution: opts.onProgress });
-  } else {
-    result = new Explorer(program, {
-      reduction,
-      preemptionBound: mode.kind === 'bounded' ? mode.preemptions : undefined,
-      maxExecutions: opts.maxExecutions,
-      stopWhenAllViolated: opts.stopWhenAllViolated,
-      stopNeedsDeadlock: opts.stopNeedsDeadlock,
-      onExecution: opts.onProgress,
-    }).run();
+  const result = mode.kind === 'random' ? pct(program, mode, opts) : explorer(program, mode, opts).run();
+  return verdicts(program, mode, opts, result);
+}
+
+/**
+ * check(), in slices of about `sliceMs` of work with the event loop let run between them, so
+ * that `signal` can stop it: the run then ends after the execution it is in, with the verdicts
+ * known so far (`stopped: 'interrupted'`).
+ */
+export async function checkPaced(program: Program, opts: CheckOptions & { readonly signal?: AbortSignal; readonly sliceMs?: number } = {}): Promise<CheckResult> {
+  const mode = opts.mode ?? { kind: 'exhaustive' };
+  const steps = mode.kind === 'random' ? pctSteps(program, pctOptions(mode, opts)) : explorer(program, mode, opts).explore();
+  const slice = opts.sliceMs ?? 50;
+  let asked = false;
+  for (;;) {
+    const until = performance.now() + slice;
+    for (;;) {
+      const r = steps.next(asked);
+      if (r.done) return verdicts(program, mode, opts, r.value);
+      if (performance.now() >= until) break;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    if (opts.signal?.aborted) asked = true;
   }
+}
+
+function explorer(program: Program, mode: Exclude<CheckMode, { kind: 'random' }>, opts: CheckOptions): Explorer {
+  return new Explorer(program, {
+    reduction: mode.kind === 'exhaustive' ? (opts.reduction ?? 'dpor') : 'none',
+    preemptionBound: mode.kind === 'bounded' ? mode.preemptions : undefined,
+    maxExecutions: opts.maxExecutions,
+    stopWhenAllViolated: opts.stopWhenAllViolated,
+    stopNeedsDeadlock: opts.stopNeedsDeadlock,
+    onExecution: opts.onProgress,
+  });
+}
+
+function pctOptions(mode: Extract<CheckMode, { kind: 'random' }>, opts: CheckOptions): PctOptions {
+  return { executions: mode.executions, seed: mode.seed, depth: mode.depth, stopWhenAllViolated: opts.stopWhenAllViolated, stopNeedsDeadlock: opts.stopNeedsDeadlock, onExecution: opts.onProgress };
+}
+
+function pct(program: Program, mode: Extract<CheckMode, { kind: 'random' }>, opts: CheckOptions): ExploreResult {
+  return explorePct(program, pctOptions(mode, opts));
+}
+
+function verdicts(program: Program, mode: CheckMode, opts: CheckOptions, result: ExploreResult): CheckResult {
+  const reduction = mode.kind === 'exhaustive' ? (opts.reduction ?? 'dpor') : 'none';
   // A bounded exploration that completed covered the bound, not every interleaving.
   const exhaustive = mode.kind === 'exhaustive' && result.exhaustive;
   const verdicts = program.properties.map((p): PropertyVerdict => {
     const cx = result.violations.get(p.id) ?? null;
     return { id: p.id, title: p.title, status: cx ? 'violated' : exhaustive ? 'holds' : 'no-violation-found', counterexample: cx };
   });
-  return { program: program.name, mode, reduction, exhaustive, stats: result.stats, verdicts, deadlock: result.deadlock, stopped: mode.kind === 'exhaustive' ? result.stopped : null, explored: mode.kind === 'exhaustive' ? result.explored : null };
+  const stopped = mode.kind === 'exhaustive' || result.stopped === 'interrupted' ? result.stopped : null;
+  return { program: program.name, mode, reduction, exhaustive, stats: result.stats, verdicts, deadlock: result.deadlock, stopped, explored: mode.kind === 'exhaustive' ? result.explored : null };
 }

@@ -29,6 +29,18 @@ export interface PctOptions {
 }
 
 export function explorePct(program: Program, opts: PctOptions): ExploreResult {
+  const steps = pctSteps(program, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * explorePct() one execution per step of the generator; the caller may stop it between two
+ * (`next(true)`), and the result then says 'interrupted'.
+ */
+export function* pctSteps(program: Program, opts: PctOptions): Generator<void, ExploreResult, boolean | undefined> {
   const rng = new Prng(opts.seed);
   const depth = opts.depth ?? 3;
   const results = new Results(program);
@@ -79,6 +91,7 @@ export function explorePct(program: Program, opts: PctOptions): ExploreResult {
     k = Math.max(k, exec.trace.length);
     opts.onExecution?.(results.stats);
     if (opts.stopWhenAllViolated && results.allViolated(opts.stopNeedsDeadlock === true)) break;
+    if (run + 1 < opts.executions && (yield) === true) return results.result(false, 'interrupted');
   }
   return results.result(false);
 }

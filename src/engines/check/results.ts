@@ -48,10 +48,10 @@ export interface ExploreResult {
   readonly deadlock: Counterexample | null;
   /**
    * Why a run that is not exhaustive stopped: every property had a counterexample
-   * (stopWhenAllViolated), the execution bound, or null (it finished, or it is a bounded or
+   * (stopWhenAllViolated), the execution bound, an interruption (Explorer.interrupt()), or null (it finished, or it is a bounded or
    * random run).
    */
-  readonly stopped: 'all-violated' | 'max-executions' | null;
+  readonly stopped: 'all-violated' | 'max-executions' | 'interrupted' | null;
   /**
    * Estimated share of the exploration done (Explorer.exploredShare()): 1 when exhaustive; for a
    * run that stopped early, how much of the space it covered; null for bounded and random runs.
