@@ -1,6 +1,11 @@
 /**
- * A small seeded PRNG (xoshiro128**, seeded by splitmix32) for the engines. Model code never
- * draws random numbers; engines pass outcomes in.
+ * A small seeded PRNG for the engines: xoshiro128** (Blackman and Vigna,
+ * prng.di.unimi.it/xoshiro128starstar.c), its state filled from the seed by a Weyl sequence
+ * (step 0x9e3779b9) through MurmurHash3's fmix32 finaliser. pure-rand, the library we would
+ * otherwise use, has no xoshiro128** (its 32-bit-friendly generators are xorshift128+ and
+ * xoroshiro128+), and replacing it would change every simulation's output; this one is checked
+ * against the reference C code instead (test/core/prng.test.ts, scripts/prng-reference.c).
+ * Model code never draws random numbers; engines pass outcomes in.
  */
 export class Prng {
   private s0: number;
@@ -21,6 +26,16 @@ export class Prng {
     this.s1 = next();
     this.s2 = next();
     this.s3 = next();
+  }
+
+  /** A generator in the given state (the reference implementation's test vectors start from one). */
+  static fromState(s0: number, s1: number, s2: number, s3: number): Prng {
+    const p = new Prng(0);
+    p.s0 = s0 >>> 0;
+    p.s1 = s1 >>> 0;
+    p.s2 = s2 >>> 0;
+    p.s3 = s3 >>> 0;
+    return p;
   }
 
   /** Uniform 32-bit unsigned integer. */
