@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { scenarioSchema, type ScenarioData } from './schema.js';
+import { didYouMean, keysAt } from './suggest.js';
 
 export interface SourcePos {
   readonly line: number;
@@ -97,7 +98,7 @@ function zodIssues(file: string, posOf: ScenarioFile['posOf'], error: z.ZodError
     }
     if (iss.code === 'unrecognized_keys') {
       for (const key of iss.keys) {
-        out.push({ file, pos: posOf(iss.path, key), path: formatPath([...iss.path, key]), message: `unknown key '${key}'` });
+        out.push({ file, pos: posOf(iss.path, key), path: formatPath([...iss.path, key]), message: `unknown key '${key}'${didYouMean(key, keysAt(scenarioSchema, iss.path))}` });
       }
       continue;
     }

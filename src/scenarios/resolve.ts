@@ -16,6 +16,7 @@ import { iommuWalkerThread } from '../model/hw/iommu.js';
 import { describeStep, hwWalkerThread, kvmHostThread, taskThread, validateStep, type Step } from '../workloads/index.js';
 import { loadScenario, parseScenario, ScenarioError, type ScenarioFile, type ScenarioIssue } from './loader.js';
 import type { ScenarioData, StepData } from './schema.js';
+import { didYouMean } from './suggest.js';
 
 export type Verdict = 'holds' | 'violated';
 
@@ -139,7 +140,7 @@ function parseSets(sets: readonly string[], issues: ScenarioIssue[]): Partial<Ke
     const [, key, raw] = m as unknown as [string, string, string];
     const kind = Object.hasOwn(KNOB_VALUES, key) ? (KNOB_VALUES as Record<string, unknown>)[key] : undefined;
     if (kind === undefined) {
-      issues.push({ ...where, message: `unknown knob '${key}'; expected one of ${Object.keys(KNOB_VALUES).join(', ')}` });
+      issues.push({ ...where, message: `unknown knob '${key}'${didYouMean(key, Object.keys(KNOB_VALUES))}; expected one of ${Object.keys(KNOB_VALUES).join(', ')}` });
     } else if (kind === 'boolean') {
       if (raw === 'true' || raw === 'false') out[key] = raw === 'true';
       else issues.push({ ...where, message: `${key} takes true or false, got '${raw}'` });
@@ -177,9 +178,10 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
   let config: KernelConfig = { ...DEFAULT_CONFIG };
   if (preset !== null) {
     const s = strategyById(preset);
-    const known = strategies().map((x) => x.id).join(', ');
-    if (!s && overrides.preset !== undefined) issues.push({ file: '--preset', pos: null, path: '', message: `unknown preset '${preset}'; expected one of ${known}` });
-    else if (!s) issues.push(file.issue(['config', 'preset'], `unknown preset '${preset}'; expected one of ${known}`));
+    const ids = strategies().map((x) => x.id);
+    const why = `unknown preset '${preset}'${didYouMean(preset, ids)}; expected one of ${ids.join(', ')}`;
+    if (!s && overrides.preset !== undefined) issues.push({ file: '--preset', pos: null, path: '', message: why });
+    else if (!s) issues.push(file.issue(['config', 'preset'], why));
     else config = { ...config, ...s.knobs };
   }
   for (const [key, value] of Object.entries(d.config)) {
@@ -300,7 +302,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
   // Invariants and expectations.
   const invariants = d.check.invariants === 'all' ? [...INVARIANT_IDS] : d.check.invariants;
   invariants.forEach((id, j) => {
-    if (!invariantById(id)) issues.push(file.issue(['check', 'invariants', j], `unknown invariant '${id}'; expected one of ${INVARIANT_IDS.join(', ')}`));
+    if (!invariantById(id)) issues.push(file.issue(['check', 'invariants', j], `unknown invariant '${id}'${didYouMean(id, INVARIANT_IDS)}; expected one of ${INVARIANT_IDS.join(', ')}`));
   });
   const expInv: Record<string, Verdict> = {};
   let deadlock: boolean | null = null;
@@ -309,7 +311,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
       if (value !== 'yes' && value !== 'no') issues.push(file.issue(['expect', 'deadlock'], `expected yes or no, got '${String(value)}'`));
       else deadlock = value === 'yes';
     } else if (!invariantById(key)) {
-      issues.push(file.issue(['expect'], `unknown invariant '${key}'; expected deadlock or one of ${INVARIANT_IDS.join(', ')}`, key));
+      issues.push(file.issue(['expect'], `unknown invariant '${key}'${didYouMean(key, [...INVARIANT_IDS, 'deadlock'])}; expected deadlock or one of ${INVARIANT_IDS.join(', ')}`, key));
     } else if (value !== 'holds' && value !== 'violated') {
       issues.push(file.issue(['expect', key], `expected holds or violated, got '${String(value)}'`));
     } else if (!invariants.includes(key)) {

@@ -19,6 +19,7 @@
 import { z } from 'zod';
 import { ARCH_IDS, KNOB_VALUES, type KnobId } from '../model/config.js';
 import { CALL_CONTEXTS, SYNC_FNS } from '../workloads/index.js';
+import { didYouMean } from './suggest.js';
 
 export const MAX_CPUS = 1024;
 
@@ -105,7 +106,7 @@ const step = z.unknown().transform((v, ctx): StepData => {
   const expected = `expected a step: one of ${STEP_KINDS.join(', ')} (e.g. 'idle', '{ munmap: heap }', '{ gup_fast: { slot: 0 } }')`;
   if (typeof v === 'string') {
     if ((BARE_STEPS as readonly string[]).includes(v)) return v as StepData;
-    const hint = (STEP_KINDS as readonly string[]).includes(v) ? `step '${v}' takes arguments: { ${v}: ... }` : `unknown step '${v}'; ${expected}`;
+    const hint = (STEP_KINDS as readonly string[]).includes(v) ? `step '${v}' takes arguments: { ${v}: ... }` : `unknown step '${v}'${didYouMean(v, STEP_KINDS)}; ${expected}`;
     ctx.addIssue({ code: 'custom', message: hint });
     return z.NEVER;
   }
@@ -125,7 +126,7 @@ const step = z.unknown().transform((v, ctx): StepData => {
   }
   const [key, arg] = Object.entries(v)[0] as [string, unknown];
   if (!Object.hasOwn(STEP_ARGS, key)) {
-    const hint = (BARE_STEPS as readonly string[]).includes(key) ? `step '${key}' takes no arguments: write it as '${key}'` : `unknown step '${key}'; ${expected}`;
+    const hint = (BARE_STEPS as readonly string[]).includes(key) ? `step '${key}' takes no arguments: write it as '${key}'` : `unknown step '${key}'${didYouMean(key, STEP_KINDS)}; ${expected}`;
     ctx.addIssue({ code: 'custom', message: hint });
     return z.NEVER;
   }

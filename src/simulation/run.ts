@@ -11,6 +11,7 @@ import type { LoadedScenario } from '../scenarios/resolve.js';
 import { defaultProfile, profileById, PROFILES, type MachineProfile } from '../profiles/index.js';
 import { SimMetrics, type SimMetricsData } from './metrics.js';
 import { ProfileTiming, type ChanceConfig, type CState } from './timing.js';
+import { didYouMean } from '../scenarios/suggest.js';
 
 export interface SimConfig {
   /** Machine profile id; default: the one for the scenario's arch. */
@@ -111,7 +112,7 @@ export class SimConfigError extends Error {}
 export function resolveSim(scenario: LoadedScenario, cfg: SimConfig): { profile: MachineProfile; resolved: ResolvedSim } {
   const arch = scenario.resolved.arch;
   const profile = cfg.profile ? profileById(cfg.profile) : defaultProfile(arch);
-  if (!profile) throw new SimConfigError(`unknown machine profile '${cfg.profile}'; expected one of ${PROFILES.map((p) => p.id).join(', ')}`);
+  if (!profile) throw new SimConfigError(`unknown machine profile '${cfg.profile}'${didYouMean(cfg.profile ?? '', PROFILES.map((p) => p.id))}; expected one of ${PROFILES.map((p) => p.id).join(', ')}`);
   if (!profile.arches.includes(arch)) throw new SimConfigError(`profile ${profile.id} is for ${profile.arches.join('/')}, the scenario's arch is ${arch}`);
   const params: Record<string, number> = {};
   for (const [k, v] of Object.entries(profile.params)) params[k] = v.value;

@@ -211,7 +211,7 @@ machine: { arch: x86 }
 cpus:
   - { run: [ idle ] }
 `,
-      expected: "x.yaml:2:1: error: nme: unknown key 'nme'",
+      expected: "x.yaml:2:1: error: nme: unknown key 'nme' (did you mean 'name'?)",
     },
     {
       level: 'machine',
@@ -219,7 +219,7 @@ cpus:
 machine: { arch: x86, cpu: 2 }
 cpus: [ { run: [ idle ] } ]
 `,
-      expected: "x.yaml:2:23: error: machine.cpu: unknown key 'cpu'",
+      expected: "x.yaml:2:23: error: machine.cpu: unknown key 'cpu' (did you mean 'cpus'?)",
     },
     {
       level: 'config',
@@ -230,7 +230,7 @@ config:
   batch_aloc: fails
 cpus: [ { run: [ idle ] } ]
 `,
-      expected: "x.yaml:5:3: error: config.batch_aloc: unknown key 'batch_aloc'",
+      expected: "x.yaml:5:3: error: config.batch_aloc: unknown key 'batch_aloc' (did you mean 'batch_alloc'?)",
     },
     {
       level: 'mm.<name>',
@@ -264,7 +264,7 @@ cpus:
   - mmm: A
     run: [ idle ]
 `,
-      expected: "x.yaml:5:5: error: cpus[1].mmm: unknown key 'mmm'",
+      expected: "x.yaml:5:5: error: cpus[1].mmm: unknown key 'mmm' (did you mean 'mm'?)",
     },
     {
       level: 'cpus[i].walks[j]',
@@ -272,7 +272,7 @@ cpus:
 machine: { arch: x86 }
 cpus: [ { run: [ idle ], walks: [ { slot: 0, time: 1 } ] } ]
 `,
-      expected: "x.yaml:3:46: error: cpus[0].walks[0].time: unknown key 'time'",
+      expected: "x.yaml:3:46: error: cpus[0].walks[0].time: unknown key 'time' (did you mean 'times'?)",
     },
     {
       level: 'a step',
@@ -305,7 +305,7 @@ machine: { arch: x86 }
 cpus: [ { run: [ idle ] } ]
 check: { invariant: all }
 `,
-      expected: "x.yaml:4:10: error: check.invariant: unknown key 'invariant'",
+      expected: "x.yaml:4:10: error: check.invariant: unknown key 'invariant' (did you mean 'invariants'?)",
     },
   ];
 
@@ -326,7 +326,7 @@ cpus: [ { run: [ idle ] } ]
 `;
     const e = errorOf(text);
     expect(e.issues.map(formatIssue)).toEqual([
-      "x.yaml:2:23: error: machine.cpu: unknown key 'cpu'",
+      "x.yaml:2:23: error: machine.cpu: unknown key 'cpu' (did you mean 'cpus'?)",
       "x.yaml:2:31: error: machine.smp: unknown key 'smp'",
     ]);
   });
@@ -343,7 +343,7 @@ cpus:
       ['cpus[0].run[2]', 'sleep'],
     ]);
     const list = `expected a step: one of ${STEP_KINDS.join(', ')} (e.g. 'idle', '{ munmap: heap }', '{ gup_fast: { slot: 0 } }')`;
-    expect(e.issues[0]!.message).toBe(`unknown step 'mmunmap'; ${list}`);
+    expect(e.issues[0]!.message).toBe(`unknown step 'mmunmap' (did you mean 'munmap'?); ${list}`);
     expect(e.issues[1]!.message).toBe(`unknown step 'sleep'; ${list}`);
     expect(STEP_KINDS).toEqual(expect.arrayContaining(['munmap', 'exit_mmap', 'gup_fast', 'idle', 'user', 'reuse_table', 'call']));
   });
