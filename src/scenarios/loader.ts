@@ -107,17 +107,48 @@ function zodIssues(file: string, posOf: ScenarioFile['posOf'], error: z.ZodError
   return out;
 }
 
+/**
+ * A YAML syntax error in a scenario's terms: what to fix in the file, with the YAML library's
+ * own words after it for the cases it names precisely.
+ */
+export function yamlMessage(code: string, message: string): string {
+  switch (code) {
+    case 'TAB_AS_INDENT':
+      return 'indentation: use spaces, not tabs';
+    case 'DUPLICATE_KEY':
+      return 'this key appears twice in the same mapping';
+    case 'BAD_INDENT':
+      if (/sequence items/i.test(message)) return "indentation: the items of a list (each '- ' under cpus:, vmas:, run:, walks:) must start in the same column";
+      if (/mapping items/i.test(message)) return 'indentation: the keys of a mapping must start in the same column as the key above them';
+      if (/flow map/i.test(message)) return "a '{ ... }' mapping is not closed with '}' on its line, or its next line is not indented under its key";
+      if (/flow seq/i.test(message)) return "a '[ ... ]' list is not closed with ']' on its line, or its next line is not indented under its key";
+      return `indentation: ${message}`;
+    case 'BLOCK_AS_IMPLICIT_KEY':
+    case 'MULTILINE_IMPLICIT_KEY':
+      return "indentation: this line is indented deeper than the key before it; a key's value goes after its colon, or on the lines below indented under the key";
+    case 'MISSING_CHAR':
+      if (/without - indicator/i.test(message)) return "this line is in a list but does not start with '- '; indent it under the item it belongs to, or start a new item";
+      return `YAML: ${message}`;
+    default:
+      return `YAML: ${message}`;
+  }
+}
+
 /** Parse and validate scenario text. Throws ScenarioError with every problem found. */
 export function parseScenario(source: string, file: string): ScenarioFile {
   const lc = new LineCounter();
   const doc = parseDocument(source, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ScenarioError(
-      doc.errors.map((e) => {
-        const p = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
-        return { file, pos: { line: p.line, col: p.col }, path: '', message: `YAML: ${e.message.split('\n')[0]}` };
-      }),
-    );
+    const seen = new Set<string>();
+    const issues: ScenarioIssue[] = [];
+    for (const e of doc.errors) {
+      const p = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
+      // One problem often gives two errors at the same place; the first says it best.
+      if (seen.has(`${p.line}:${p.col}`)) continue;
+      seen.add(`${p.line}:${p.col}`);
+      issues.push({ file, pos: { line: p.line, col: p.col }, path: '', message: yamlMessage(e.code, e.message.split('\n')[0] as string) });
+    }
+    throw new ScenarioError(issues);
   }
   const posOf = positions(doc, lc);
   // toJS() would turn a `__proto__` key into the object's prototype and drop it silently.

@@ -164,23 +164,34 @@ describe('YAML syntax errors', () => {
     expect(e.issues.length).toBeGreaterThanOrEqual(1);
     expect(e.issues[0]!.file).toBe(FILE);
     expect(e.issues[0]!.path).toBe('');
-    expect(e.issues[0]!.message).toMatchInlineSnapshot(`"YAML: Flow map in block collection must be sufficiently indented and end with a }"`);
+    expect(e.issues[0]!.message).toBe("a '{ ... }' mapping is not closed with '}' on its line, or its next line is not indented under its key");
   });
 
   it('report a duplicate key as an error', () => {
     const e = errorOf('name: t\nname: u\n');
-    expect(e.issues.map((i) => i.message)).toEqual(['YAML: Map keys must be unique']);
+    expect(e.issues.map((i) => i.message)).toEqual(['this key appears twice in the same mapping']);
   });
 
   it('reject tabs used as indentation and multi-document files', () => {
-    expect(onlyIssue('name: t\nmachine:\n\tarch: x86\n').message).toBe('YAML: Tabs are not allowed as indentation');
+    expect(onlyIssue('name: t\nmachine:\n\tarch: x86\n').message).toBe('indentation: use spaces, not tabs');
     expect(onlyIssue('name: t\n---\nname: u\n').message).toMatch(/^YAML: Source contains multiple documents/);
   });
 
   it('report the line and column of a syntax error', () => {
     const e = errorOf(UNCLOSED);
     expect(e.issues[0]!.pos).not.toBeNull();
-    expect(e.message).toMatch(/^x\.yaml:\d+:\d+: error: YAML: /);
+    expect(e.message).toMatch(/^x\.yaml:3:1: error: a '\{ \.\.\. \}' mapping is not closed/);
+  });
+
+  it('say what is wrong with the indentation in the scenario\'s terms, once per place', () => {
+    expect(errorOf('name: t\nmachine: { arch: x86 }\ncpus:\n  - { run: [ idle ] }\n   - { run: [ idle ] }\n').message).toBe(
+      "x.yaml:5:4: error: indentation: the items of a list (each '- ' under cpus:, vmas:, run:, walks:) must start in the same column",
+    );
+    expect(errorOf('cpus:\n  - run: [ idle ]\n  mm: A\n').message).toBe('x.yaml:3:1: error: indentation: the keys of a mapping must start in the same column as the key above them');
+    const nested = errorOf('name: t\nmachine:\n  arch: x86\n   cpus: 2\n');
+    expect(nested.issues).toHaveLength(1);
+    expect(nested.issues[0]!.message).toMatch(/^indentation: this line is indented deeper than the key before it/);
+    expect(errorOf('name: t\nmachine: { arch: x86 }\ncpus:\n- { run: [ idle ] }\n  mm: A\n').issues[0]!.message).toMatch(/^this line is in a list but does not start with '- '/);
   });
 
   it('report the line of a duplicate key', () => {
