@@ -16,7 +16,7 @@ import { simText } from '../report/sim.js';
 import { compareStats, compareText } from '../report/compare.js';
 import { parseSeeds } from '../report/stats.js';
 import { duration } from '../scenarios/schema.js';
-import type { Overrides, ResolvedScenario } from '../scenarios/resolve.js';
+import { openScenario, type Overrides, type ResolvedScenario } from '../scenarios/resolve.js';
 import { PROFILES } from '../profiles/index.js';
 import { catalogText, checkJson, checkText, type CheckReportInput } from '../report/check.js';
 import { renderTrace } from '../report/trace-text.js';
@@ -179,7 +179,11 @@ interface CheckFlags {
 function writePerfetto(path: string, run: CheckRun): void {
   const v = run.result.verdicts.find((x) => x.counterexample);
   const cx = v?.counterexample ?? run.result.deadlock;
-  if (!cx) throw new UsageError(`--perfetto: ${run.scenario.resolved.name} has no counterexample to export (every invariant holds, no deadlock)`);
+  if (!cx) {
+    // The verdicts still print: a run with nothing to export is an answer, not an error.
+    process.stderr.write(`ptlab: --perfetto: ${run.scenario.resolved.name} has no counterexample to export (no invariant violated, no deadlock); ${path} not written\n`);
+    return;
+  }
   const trace = cx.violation ? cx.trace.slice(0, cx.violation.step + 1) : cx.trace;
   writeFileAtomic(path, JSON.stringify(perfettoTrace({
     title: `${run.scenario.resolved.name}: ${v ? v.id : 'deadlock'}`,
@@ -276,6 +280,8 @@ async function runCheck(files: string[], flags: CheckFlags, out: (s: string) => 
   if (flags.catalog !== undefined) return runCatalog(files, flags, opts, limited, out);
   if (files.length === 0) throw new UsageError('check needs a scenario file (or --catalog)');
   if (flags.perfetto && files.length !== 1) throw new UsageError('--perfetto writes one trace: give exactly one scenario');
+  // Every file is loaded before any runs: a bad one is an error (exit 2) with no partial output.
+  for (const file of files) openScenario(file, opts);
   let ok = true;
   const json: unknown[] = [];
   const texts: string[] = [];

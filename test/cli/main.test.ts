@@ -109,7 +109,7 @@ describe('ptlab check', () => {
     expect(stderr).toContain('--preemptions and --random are different modes');
   });
 
-  it('writes a Perfetto trace of the counterexample, and nothing when there is none', async () => {
+  it('writes a Perfetto trace of the counterexample, and nothing when there is none (the verdicts still print)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ptlab-'));
     const file = join(dir, 'uaf.json');
     expect((await run('check', UAF, '--perfetto', file)).code).toBe(0);
@@ -117,8 +117,9 @@ describe('ptlab check', () => {
     expect(t.traceEvents.some((e: { ph: string; name: string }) => e.ph === 'i' && e.name === 'no-walk-of-freed-table')).toBe(true);
     const none = join(dir, 'none.json');
     const r = await run('check', SAFE, '--perfetto', none);
-    expect(r.code).toBe(2);
-    expect(stderr).toContain('has no counterexample to export');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^no-walk-of-freed-table\s+holds\s+holds/m);
+    expect(stderr).toContain(`has no counterexample to export (no invariant violated, no deadlock); ${none} not written`);
     expect(existsSync(none)).toBe(false);
     expect(readdirSync(dir)).toEqual(['uaf.json']);
   });
@@ -236,6 +237,11 @@ describe('Ctrl-C', () => {
 });
 
 describe('bad input: exit 2 and a precise message, no output', () => {
+  it('check A B with B missing: nothing runs, nothing prints', async () => {
+    expect(await run('check', UAF, 'nope.yaml')).toEqual({ code: 2, out: '' });
+    expect(stderr).toBe('nope.yaml: error: cannot read scenario (ENOENT)\n');
+  });
+
   const SIM = 'scenarios/sim/x86-default-collapse-unshare.yaml';
   const yamlFile = (text: string): string => {
     const file = join(mkdtempSync(join(tmpdir(), 'ptlab-')), 'bad.yaml');
