@@ -277,6 +277,17 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     else threads.push(iommuWalkerThread(kernel, 0, d.kernel_pt.iommu_walks));
   }
 
+  // The kernel range (kernel_pt) is one vmalloc area: the kernel's allocator gives each vmap its
+  // own range, so two CPUs never map and unmap the same one at once. One CPU may churn it.
+  const VMAP_STEPS: readonly string[] = ['vmap_huge', 'vmap_small', 'vmap_huge_pud'];
+  const vmapCpus = d.cpus.flatMap((c, i) => {
+    const j = c.run.findIndex((r) => typeof r === 'string' && VMAP_STEPS.includes(r));
+    return j >= 0 ? [{ cpu: i, step: j }] : [];
+  });
+  for (const v of vmapCpus.slice(1)) {
+    issues.push(file.issue(['cpus', v.cpu, 'run', v.step], `CPU${(vmapCpus[0] as { cpu: number }).cpu} already maps the kernel range; the kernel's vmalloc allocator gives each mapping a range of its own, so only one CPU may run vmap steps`));
+  }
+
   // mmap/munmap order on each CPU: mapping a VMA that is mapped, or unmapping one that is not, is
   // a model error at run time; say so now when no other CPU could have changed the VMA before.
   const stepsOf = d.cpus.map((c) => (c.mm !== null && mms.has(c.mm) ? c.run.map((r) => toStep(r, c.mm)) : []));

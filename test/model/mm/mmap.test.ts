@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { Driver, ModelError } from '../../../src/core/index.js';
 import { ScenarioError } from '../../../src/scenarios/loader.js';
 import { mmLoc, nextPfnLoc, pageLoc, ptLoc } from '../../../src/model/state.js';
-import { events, finish, load } from '../helpers.js';
+import { drive, events, finish, load } from '../helpers.js';
+import { check } from '../../../src/engines/check/index.js';
 
 function yaml(cpus: readonly string[], vmas = '[ { name: heap, start: 0, end: 1 }, { name: stack, start: 1, end: 2 } ]', ptes = 1, extra = ''): string {
   return [
@@ -121,5 +122,28 @@ describe('the mmap, fault and touch steps', () => {
     expect(issues(yaml(['{ mm: A, run: [ { munmap: heap } ] }'], '[ { name: heap, start: 0, end: 1, mapped: false } ]'))).toHaveLength(1);
     expect(issues(yaml(['{ mm: A, run: [ { munmap: heap }, { mmap: heap }, { munmap: heap }, { mmap: heap } ] }']))).toEqual([]);
     expect(issues(yaml(['{ mm: A, run: [ { mmap: heap } ] }', '{ mm: A, run: [ { munmap: heap } ] }']))).toEqual([]);
+  });
+
+  it('a munmap of a VMA another CPU, or an earlier round, already unmapped returns and does nothing, as do_vmi_munmap() does', () => {
+    for (const cpus of [['{ mm: A, run: [ { munmap: heap } ] }', '{ mm: A, run: [ { munmap: heap } ] }'], ['{ mm: A, run: [ { munmap: heap } ], repeat: 2 }']]) {
+      const r = check(load(yaml(cpus)).program);
+      expect(r.exhaustive).toBe(true);
+      expect(r.deadlock).toBeNull();
+      expect(r.verdicts.every((v) => v.status === 'holds')).toBe(true);
+    }
+    // Both rounds run: the second detaches nothing and only takes and drops the mmap_lock.
+    const { d } = drive(yaml(['{ mm: A, run: [ { munmap: heap } ], repeat: 2 }']));
+    const steps = finish(d, 0);
+    const detach = steps.filter((st) => st.fn === 'vms_gather_munmap_vmas' && st.desc === 'detach VMA heap');
+    expect(detach).toHaveLength(2);
+    expect(detach[1]?.writes).toEqual([]);
+    expect(d.exec.read(mmLoc.vmas('A'))).toEqual(['stack']);
+  });
+});
+
+describe('vmap steps', () => {
+  it('run on one CPU only: the kernel range is one vmalloc area, and vmalloc gives each mapping its own', () => {
+    const text = ['name: v', 'machine: { arch: x86 }', 'config: { preset: async-kernel-free-reclaim, sva: true }', 'kernel_pt: { ptes: 1, iommu_walks: 1 }', 'cpus:', '  - { run: [ vmap_huge ] }', '  - { run: [ idle, vmap_small ] }', ''].join('\n');
+    expect(issues(text)).toEqual(["cpus[1].run[1]: CPU0 already maps the kernel range; the kernel's vmalloc allocator gives each mapping a range of its own, so only one CPU may run vmap steps"]);
   });
 });
