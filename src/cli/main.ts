@@ -88,7 +88,7 @@ interface SimFlags {
 
 function durationArg(v: string): number {
   const r = duration.safeParse(/^\d+(\.\d+)?$/.test(v) ? Number(v) : v);
-  if (!r.success) throw new InvalidArgumentError(`expected a duration such as 500ns, 100us, 10ms or 1s, got '${v}'`);
+  if (!r.success) throw new InvalidArgumentError(`expected a duration such as 500ns, 100us, 10ms or 1s, at most 3600s, got '${v}'`);
   return r.data;
 }
 

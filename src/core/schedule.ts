@@ -43,6 +43,9 @@ export class ScheduleSyntaxError extends Error {
   }
 }
 
+/** Steps a schedule may decode to: more than any execution may take (Program.maxSteps' default is 100,000). */
+export const MAX_SCHEDULE_STEPS = 1_000_000;
+
 export function decodeSchedule(text: string): ScheduleStep[] {
   const out: ScheduleStep[] = [];
   const tokens = text.trim().split(/[\s,]+/).filter((s) => s.length > 0);
@@ -55,6 +58,7 @@ export function decodeSchedule(text: string): ScheduleStep[] {
     const choice = m[2] === undefined ? undefined : Number(m[2]);
     const count = m[3] === undefined ? 1 : Number(m[3]);
     if (count < 1) throw new ScheduleSyntaxError(`schedule token ${pos + 1} '${tok}': repeat count must be at least 1`);
+    if (out.length + count > MAX_SCHEDULE_STEPS) throw new ScheduleSyntaxError(`schedule token ${pos + 1} '${tok}': the schedule would exceed ${MAX_SCHEDULE_STEPS.toLocaleString('en-US')} steps`);
     for (let k = 0; k < count; k++) out.push(choice === undefined ? { thread } : { thread, choice });
   }
   return out;

@@ -25,10 +25,16 @@ export const MAX_CPUS = 1024;
 
 const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier (letters, digits, _)');
 
+/**
+ * Pages of an mm's address space a scenario may use: 2^16 (256 MB of 4 KB pages). The model keeps
+ * each page's entries in its store, and a checker explores every page a walk or zap touches.
+ */
+export const MAX_PAGES = 1 << 16;
+
 const vma = z.strictObject({
   name,
-  start: z.int().min(0),
-  end: z.int().min(1),
+  start: z.int().min(0).max(MAX_PAGES - 1),
+  end: z.int().min(1).max(MAX_PAGES),
   /** false: not mapped at boot (no page tables); a workload maps it with `mmap`. Default true. */
   mapped: z.boolean().optional(),
 }).refine((v) => v.end > v.start, { message: 'end must be greater than start', path: ['end'] });
@@ -46,18 +52,25 @@ const mm = z.strictObject({
   hugetlb: z.strictObject({ name, file: name, mapped: z.boolean().default(true) }).optional(),
 });
 
+/** The longest duration a scenario or the command line may give: one hour, in ns (a simulation of it already takes hours). */
+export const MAX_DURATION_NS = 3600e9;
+
 /**
- * A duration: a number of nanoseconds, or a string with a unit (`500ns`, `1.5us`, `2ms`, `1s`).
+ * A duration: a number of nanoseconds, or a string with a unit (`500ns`, `1.5us`, `2ms`, `1s`),
+ * at most MAX_DURATION_NS.
  */
-export const duration = z.union([
-  z.number().nonnegative(),
-  z.string().regex(/^\d+(\.\d+)?\s*(ns|us|µs|ms|s)$/, "expected a duration such as 500ns, 100us, 10ms or 1s"),
-]).transform((v) => {
-  if (typeof v === 'number') return Math.round(v);
-  const m = /^(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)$/.exec(v) as RegExpExecArray;
-  const scale = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9 }[m[2] as 'ns'];
-  return Math.round(Number(m[1]) * scale);
-});
+export const duration = z
+  .union([
+    z.number().nonnegative(),
+    z.string().regex(/^\d+(\.\d+)?\s*(ns|us|µs|ms|s)$/, "expected a duration such as 500ns, 100us, 10ms or 1s"),
+  ])
+  .transform((v) => {
+    if (typeof v === 'number') return Math.round(v);
+    const m = /^(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)$/.exec(v) as RegExpExecArray;
+    const scale = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9 }[m[2] as 'ns'];
+    return Math.round(Number(m[1]) * scale);
+  })
+  .refine((ns) => ns <= MAX_DURATION_NS, { message: 'expected a duration of at most 3600s' });
 
 /** Steps that take arguments, by key: `- { munmap: heap }`, `- { gup_fast: { slot: 0 } }`. */
 const STEP_ARGS = {

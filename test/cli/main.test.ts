@@ -280,6 +280,21 @@ describe('bad input: exit 2 and a precise message, no output', () => {
     expect(stderr).toContain('seed 4294967296 is not below 2^32');
   });
 
+  it('inputs too large to run: a device that never ends, a schedule of 10^8 steps, a VMA of 2^32 pages, 10^23 s', async () => {
+    expect(await run('check', '/dev/zero')).toEqual({ code: 2, out: '' });
+    expect(stderr).toBe('/dev/zero: error: scenario file larger than 1048576 bytes\n');
+    stderr = '';
+    expect(await run('replay', UAF, '--schedule', '0*100000000')).toEqual({ code: 2, out: '' });
+    expect(stderr).toBe("ptlab: schedule token 1 '0*100000000': the schedule would exceed 1,000,000 steps\n");
+    stderr = '';
+    const huge = yamlFile('name: t\nmachine: { arch: x86 }\nmm:\n  A:\n    vmas:\n      - { name: heap, start: 0, end: 4294967296 }\ncpus:\n  - { mm: A, run: [ { munmap: heap } ] }\n');
+    expect(await run('check', huge)).toEqual({ code: 2, out: '' });
+    expect(stderr).toBe(`${huge}:6:38: error: mm.A.vmas[0].end: Too big: expected number to be <=65536\n`);
+    stderr = '';
+    expect((await run('sim', SIM, '--duration', '1e23s')).code).toBe(2);
+    expect(stderr).toContain("at most 3600s, got '1e23s'");
+  });
+
   it('a cost parameter named like an Object.prototype member', async () => {
     expect(await run('sim', SIM, '--duration', '1ms', '--cost', 'toString=5')).toEqual({ code: 2, out: '' });
     expect(stderr).toContain("has no parameter 'toString'");
