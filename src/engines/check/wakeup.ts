@@ -100,12 +100,21 @@ export function insert(tree: WakeupBranch[], v: readonly SeqEvent[]): void {
       return;
     }
     if (found.children.length === 0) return;
-    const sid = found.sid;
-    const k = w.findIndex((x) => x.sid === sid);
-    if (k >= 0) w = w.slice(0, k).concat(w.slice(k + 1));
+    w = without(w, found.sid);
     if (w.length === 0) return;
     children = found.children;
   }
+}
+
+/** `w` without the first event of the thread with stable id `sid` (`w` itself if it has none). */
+function without(w: readonly SeqEvent[], sid: number): readonly SeqEvent[] {
+  let k = 0;
+  while (k < w.length && (w[k] as SeqEvent).sid !== sid) k++;
+  if (k === w.length) return w;
+  const out = new Array<SeqEvent>(w.length - 1);
+  for (let i = 0; i < k; i++) out[i] = w[i] as SeqEvent;
+  for (let i = k + 1; i < w.length; i++) out[i - 1] = w[i] as SeqEvent;
+  return out;
 }
 
 /** The sequence `w` as a chain of branches. */
