@@ -44,7 +44,12 @@ export interface WakeupBranch {
   /** The stable id of the thread that takes this step (SeqEvent.sid). */
   readonly sid: number;
   readonly choice: number | undefined;
-  readonly fp: Footprint;
+  /**
+   * Null only for the branch a node starts with when its tree is empty, while the exploration
+   * takes it: its footprint is then that of the step the path took there, and the Explorer fills
+   * it in from the path before anything reads it (Explorer.reverseRaces()).
+   */
+  fp: Footprint | null;
   readonly children: WakeupBranch[];
 }
 
@@ -90,6 +95,7 @@ export function insert(tree: WakeupBranch[], v: readonly SeqEvent[]): void {
   for (;;) {
     let found: WakeupBranch | undefined;
     for (const u of children) {
+      if (u.fp === null) throw new Error('wakeup tree: a branch without its footprint');
       if (weakInitial(u.sid, u.choice, u.fp, w)) {
         found = u;
         break;
