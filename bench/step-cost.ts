@@ -127,8 +127,11 @@ const median = (xs: number[]): number => {
 const builds: Build[] = [await load(resolve('dist'), 'this build')];
 if (against !== undefined) builds.push(await load(resolve(against), `against ${against}`));
 
-// Warm up: every catalog program once per build.
-for (const b of builds) runCatalog(b);
+// Warm up: every catalog program checked once and run alone a few times, per build.
+for (const b of builds) {
+  runCatalog(b);
+  for (let i = 0; i < 5; i++) for (const p of b.programs) b.runToEnd(p);
+}
 
 const cases: Array<{ name: string; runs: number; run: (b: Build) => Sample }> = [
   { name: 'model alone (catalog, no exploration)', runs, run: runModel },
