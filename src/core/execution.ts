@@ -163,6 +163,8 @@ const NO_UNDO: UndoLog = [];
 const NO_WRITES: ReadonlyArray<readonly [Loc, Value]> = [];
 const NO_EVENTS: readonly DomainEvent[] = [];
 const NO_LOCS: readonly Loc[] = [];
+/** The effect of an op without one, or whose effect returned nothing (never mutated). */
+const NO_EFFECT: Effect = {};
 
 /** A store waiting in a CPU's store buffer. */
 interface BufferedStore {
@@ -767,12 +769,12 @@ export class Execution {
   private runEffect(t: ThreadState, index: number, op: AccessOp, vals: readonly Value[]): Effect {
     let eff: Effect;
     try {
-      eff = op.effect ? op.effect(vals) ?? {} : {};
+      eff = op.effect ? op.effect(vals) ?? NO_EFFECT : NO_EFFECT;
     } catch (e) {
       if (e instanceof ModelError) throw e;
       throw new ModelError(`${op.fn} (${t.spec.name}) failed at step ${index}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    for (const [loc, v] of eff.writes ?? []) {
+    for (const [loc, v] of eff.writes ?? NO_WRITES) {
       if (!op.writes.includes(loc)) {
         throw new ModelError(`${op.fn} (${t.spec.name}) wrote '${loc}', which its op did not declare (declared: ${op.writes.join(', ') || 'none'})`);
       }

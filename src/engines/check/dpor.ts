@@ -329,8 +329,11 @@ export class Explorer {
       let t: number | undefined;
       for (const q of node.enabled) if (!node.sleep.has(q) && !node.done.includes(q)) { t = q; break; }
       if (t === undefined) return null;
-      const p = this.exec.footprintNow(t);
-      node.wut.push({ sid: this.log.sidOf(t), choice: p.kind === 'choose' ? 0 : undefined, fp: footprintOf(p), children: [] });
+      // The step is taken at once: its footprint is the event's, filled in at the end of the
+      // execution (reverseRaces()), which saves running its effect here for it (footprintNow()).
+      // A choose step's options become branches of their own below, with this footprint.
+      const p = this.exec.pending(t);
+      node.wut.push({ sid: this.log.sidOf(t), choice: p.kind === 'choose' ? 0 : undefined, fp: p.kind === 'choose' ? footprintOf(p) : null, children: [] });
     }
     node.visited = true;
     const b = node.wut[0] as WakeupBranch;
@@ -399,6 +402,11 @@ export class Explorer {
    */
   private reverseRaces(stack: readonly Node[], firstNew: number): void {
     const events = this.log.events;
+    // The branches pickFromTree() started without a footprint are those the path took.
+    for (let d = firstNew; d < events.length; d++) {
+      const b = (stack[d] as Node).wut[0] as WakeupBranch;
+      if (b.fp === null) b.fp = (events[d] as Event).fp;
+    }
     for (let j = 0; j < events.length; j++) {
       const later = events[j] as Event;
       if (later.races === null) continue;

@@ -31,8 +31,10 @@ export interface Event {
   readonly seq: number;
   /** The thread's clock before this event (restored when the event is dropped). */
   readonly prevClock: number[] | undefined;
-  /** Locations logged for this event (its writes, then the reads it did not write). */
-  readonly logged: ReadonlyArray<number[]>;
+  /** The logs of the locations this event went into (those it wrote, then those it only read). */
+  readonly logged: readonly LocLog[];
+  /** How many of `logged` it wrote (it is in their write logs too). */
+  readonly nwritten: number;
   /**
    * Its races, each as the earlier events it could have preceded (Reversal), or null (optimal DPOR
    * reverses them when the execution ends; source-set DPOR adds backtrack points at once).
@@ -59,7 +61,18 @@ export type Reversal = readonly number[];
 const MAX_LEAPS = 100_000;
 
 const NO_WRITES: StepRecord['writes'] = [];
-const NO_LOGS: ReadonlyArray<number[]> = [];
+const NO_LOGS: readonly LocLog[] = [];
+
+/**
+ * The accesses of one location on the path: every event that accessed it, as 2*index + (1 if it
+ * wrote), and those that wrote it (all odd). A read scans only the writes: a location such as a
+ * CPU's context slot is read at every step of its task and written rarely. One map entry holds
+ * both, so that an event costs one lookup per location.
+ */
+interface LocLog {
+  readonly all: number[];
+  readonly writes: number[];
+}
 
 /** The value a step's writes left in `loc` (its last write there), or undefined. */
 function writtenValue(writes: StepRecord['writes'], loc: Loc): Value | undefined {
@@ -85,13 +98,8 @@ export class EventLog {
   private readonly exec: Execution;
   /** Whether to detect races (not when every interleaving is explored anyway). */
   private readonly detecting: boolean;
-  /** Per location: the events that accessed it, as 2*index + (1 if it wrote). */
-  private readonly byLoc = new Map<string, number[]>();
-  /**
-   * Per location: the events that wrote it (as above, all odd). A read scans only these: a
-   * location such as a CPU's context slot is read at every step of its task and written rarely.
-   */
-  private readonly writesByLoc = new Map<string, number[]>();
+  /** Per location: its accesses on the path (LocLog). */
+  private readonly byLoc = new Map<string, LocLog>();
   /** Per thread: the clock of its last event on the path (or of the spawn that created it). */
   private readonly clock: Array<number[] | undefined> = [];
   /** Spawns on the path, in order: the event index and the child thread. */
@@ -129,10 +137,15 @@ export class EventLog {
     return t === undefined || t < 0 ? undefined : t;
   }
 
-  private logOf(map: Map<string, number[]>, loc: string): number[] {
-    let l = map.get(loc);
-    if (!l) map.set(loc, (l = []));
+  private logOf(loc: string): LocLog {
+    let l = this.byLoc.get(loc);
+    if (!l) this.byLoc.set(loc, (l = { all: [], writes: [] }));
     return l;
+  }
+
+  /** The events that wrote `loc` on the path (as 2*index + 1), or undefined if none ever did. */
+  private writesOf(loc: string): number[] | undefined {
+    return this.byLoc.get(loc)?.writes;
   }
 
   /**
@@ -198,16 +211,17 @@ export class EventLog {
     cand.length = 0;
     for (const l of fp.writes) {
       const log = this.byLoc.get(l);
-      if (log) this.scan(log, fp, l, true);
+      if (log) this.scan(log.all, fp, l, true);
     }
     for (const l of fp.reads) {
       if (fp.writes.includes(l)) continue;
-      const w = this.writesByLoc.get(l);
-      if (w) this.scan(w, fp, l, false);
+      const log = this.byLoc.get(l);
+      if (log) this.scan(log.writes, fp, l, false);
     }
     this.sortCandidates();
     const thread = this.exec.thread(t);
-    const enabling = this.exec.enablingLocs(thread, phase, op);
+    /** What the step's enabledness depends on, looked up at the first candidate that needs it. */
+    let enabling: readonly Loc[] | null = null;
     let races: Reversal[] | null = null;
     let enablers: number[] | null = null;
     /** What orders candidates before the step for race detection: `vc` until a candidate turns out not to be a race. */
@@ -216,7 +230,7 @@ export class EventLog {
       const i = cand[k] as number;
       const e = this.events[i] as Event;
       if (e.thread === t || hb(e, rvc)) continue;
-      if (this.canRunWithout(i, enabling, runs, thread, phase, op)) {
+      if (this.canRunWithout(i, (enabling ??= this.exec.enablingLocs(thread, phase, op)), runs, thread, phase, op)) {
         (races ??= []).push([i]);
         join(vc, e.vc);
         if (rvc !== vc) join(rvc, e.vc);
@@ -240,7 +254,7 @@ export class EventLog {
   private canRunWithout(i: number, enabling: readonly Loc[], runs: boolean, thread: ThreadState, phase: Phase, op: Op | null): boolean {
     let touched = false;
     for (let a = 0; a < enabling.length && !touched; a++) {
-      const log = this.writesByLoc.get(enabling[a] as Loc);
+      const log = this.writesOf(enabling[a] as Loc);
       touched = log !== undefined && log.length > 0 && (log[log.length - 1] as number) >> 1 >= i;
     }
     if (!touched) return runs;
@@ -267,7 +281,7 @@ export class EventLog {
       const roots = todo.pop() as Reversal;
       const removed = this.removedBy(roots);
       for (const l of fp.reads) {
-        const log = this.writesByLoc.get(l);
+        const log = this.writesOf(l);
         if (!log) continue;
         let w = -1;
         for (let k = log.length - 1; k >= 0 && w < 0; k--) if (!removed((log[k] as number) >> 1)) w = (log[k] as number) >> 1;
@@ -319,7 +333,7 @@ export class EventLog {
   private stateWithout(roots: Reversal): (loc: Loc) => Value | undefined {
     const removed = this.removedBy(roots);
     const valueBefore = (loc: Loc, n: number): Value | undefined => {
-      const log = this.writesByLoc.get(loc);
+      const log = this.writesOf(loc);
       if (log) {
         for (let k = log.length - 1; k >= 0; k--) {
           const idx = (log[k] as number) >> 1;
@@ -424,13 +438,13 @@ export class EventLog {
     const seq = vc[t] as number;
     // The logs this event goes into: the full log and the write log of each location it writes,
     // then the full log of each location it only reads.
-    const logged: number[][] = [];
-    for (const l of fp.writes) logged.push(this.logOf(this.byLoc, l), this.logOf(this.writesByLoc, l));
-    const nw = logged.length;
-    for (const l of fp.reads) if (!fp.writes.includes(l)) logged.push(this.logOf(this.byLoc, l));
+    const logged: LocLog[] = [];
+    for (const l of fp.writes) logged.push(this.logOf(l));
+    const nwritten = logged.length;
+    for (const l of fp.reads) if (!fp.writes.includes(l)) logged.push(this.logOf(l));
     const idx = this.events.length;
     const sid = this.sidOf(t);
-    const ev: Event = { thread: t, sid, phase, op, writes: rec.writes, choice: rec.choice?.index, fp, vc, seq, prevClock, logged, races, enablers };
+    const ev: Event = { thread: t, sid, phase, op, writes: rec.writes, choice: rec.choice?.index, fp, vc, seq, prevClock, logged, nwritten, races, enablers };
     this.events.push(ev);
     this.clock[t] = vc;
     if (rec.spawned !== undefined) {
@@ -442,7 +456,12 @@ export class EventLog {
       this.sidOfThread[rec.spawned] = child;
       this.threadOfSid[child] = rec.spawned;
     }
-    for (let k = 0; k < logged.length; k++) (logged[k] as number[]).push(idx * 2 + (k < nw ? 1 : 0));
+    for (let k = 0; k < nwritten; k++) {
+      const log = logged[k] as LocLog;
+      log.all.push(idx * 2 + 1);
+      log.writes.push(idx * 2 + 1);
+    }
+    for (let k = nwritten; k < logged.length; k++) (logged[k] as LocLog).all.push(idx * 2);
     return ev;
   }
 
@@ -456,14 +475,18 @@ export class EventLog {
     const prevClock = this.clock[t];
     const { races, vc, enablers } = this.races(t, fp, prevClock, phase, op, false);
     const choice = pending.kind === 'choose' ? 0 : undefined;
-    return { thread: t, sid: this.sidOf(t), phase, op, writes: NO_WRITES, choice, fp, vc, seq: vc[t] as number, prevClock, logged: NO_LOGS, races, enablers };
+    return { thread: t, sid: this.sidOf(t), phase, op, writes: NO_WRITES, choice, fp, vc, seq: vc[t] as number, prevClock, logged: NO_LOGS, nwritten: 0, races, enablers };
   }
 
   /** Drop the events from index `n` on (backtracking to depth n). */
   truncate(n: number): void {
     while (this.events.length > n) {
       const e = this.events.pop() as Event;
-      for (const l of e.logged) l.pop();
+      for (let k = 0; k < e.logged.length; k++) {
+        const log = e.logged[k] as LocLog;
+        log.all.pop();
+        if (k < e.nwritten) log.writes.pop();
+      }
       this.clock[e.thread] = e.prevClock;
     }
     while (this.spawns.length > 0 && (this.spawns[this.spawns.length - 1] as { at: number }).at >= n) {

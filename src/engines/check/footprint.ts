@@ -36,8 +36,10 @@ export function commuteOn(a: Footprint, b: Footprint, loc: string): boolean {
  * unless the two commute on it.
  */
 export function conflicts(a: Footprint, b: Footprint): boolean {
-  for (const w of a.writes) if ((b.writes.includes(w) || b.reads.includes(w)) && !commuteOn(a, b, w)) return true;
-  for (const w of b.writes) if (a.reads.includes(w) && !commuteOn(a, b, w)) return true;
+  // Without commutativity tags on both sides (most steps), no shared location commutes.
+  const tagged = a.commutes !== undefined && b.commutes !== undefined;
+  for (const w of a.writes) if ((b.writes.includes(w) || b.reads.includes(w)) && !(tagged && commuteOn(a, b, w))) return true;
+  for (const w of b.writes) if (a.reads.includes(w) && !(tagged && commuteOn(a, b, w))) return true;
   return false;
 }
 

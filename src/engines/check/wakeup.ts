@@ -44,7 +44,12 @@ export interface WakeupBranch {
   /** The stable id of the thread that takes this step (SeqEvent.sid). */
   readonly sid: number;
   readonly choice: number | undefined;
-  readonly fp: Footprint;
+  /**
+   * Null only for the branch a node starts with when its tree is empty, while the exploration
+   * takes it: its footprint is then that of the step the path took there, and the Explorer fills
+   * it in from the path before anything reads it (Explorer.reverseRaces()).
+   */
+  fp: Footprint | null;
   readonly children: WakeupBranch[];
 }
 
@@ -90,6 +95,7 @@ export function insert(tree: WakeupBranch[], v: readonly SeqEvent[]): void {
   for (;;) {
     let found: WakeupBranch | undefined;
     for (const u of children) {
+      if (u.fp === null) throw new Error('wakeup tree: a branch without its footprint');
       if (weakInitial(u.sid, u.choice, u.fp, w)) {
         found = u;
         break;
@@ -100,12 +106,21 @@ export function insert(tree: WakeupBranch[], v: readonly SeqEvent[]): void {
       return;
     }
     if (found.children.length === 0) return;
-    const sid = found.sid;
-    const k = w.findIndex((x) => x.sid === sid);
-    if (k >= 0) w = w.slice(0, k).concat(w.slice(k + 1));
+    w = without(w, found.sid);
     if (w.length === 0) return;
     children = found.children;
   }
+}
+
+/** `w` without the first event of the thread with stable id `sid` (`w` itself if it has none). */
+function without(w: readonly SeqEvent[], sid: number): readonly SeqEvent[] {
+  let k = 0;
+  while (k < w.length && (w[k] as SeqEvent).sid !== sid) k++;
+  if (k === w.length) return w;
+  const out = new Array<SeqEvent>(w.length - 1);
+  for (let i = 0; i < k; i++) out[i] = w[i] as SeqEvent;
+  for (let i = k + 1; i < w.length; i++) out[i - 1] = w[i] as SeqEvent;
+  return out;
 }
 
 /** The sequence `w` as a chain of branches. */
