@@ -1,7 +1,7 @@
 /**
  * ptlab side by side with Spin (issue #13): the Promela anchor ../shared/anchors/spin/ptfree.pml
- * run exactly as its run-bounded.sh runs it (spin -a, gcc -O2 -DSAFETY -DMEMLIM=16000, pan
- * -m1000000 -w24 -Q<cap>, partial-order reduction on), and ptlab check on the equivalent
+ * run as its run-bounded.sh runs it (spin -a, gcc -O2 -DSAFETY -DMEMLIM=16000, pan -m1000000
+ * -w24 -Q<cap minutes + 1>, partial-order reduction on), and ptlab check on the equivalent
  * scenarios of bench/spin-scenarios.ts, alternately in this one process, each under
  * /usr/bin/time for CPU seconds (user+sys) and max RSS. A run past the cap (CPU seconds) is killed
  * and counts as not finished; a tool's N sweep of a row stops at its first unfinished N.
@@ -59,6 +59,7 @@ const K = 2;
 const DEPTH = 1_000_000;
 const HASHW = 24;
 const MEMLIM = 16_000;
+const panMinutes = (): number => Math.ceil(cap / 60) + 1;
 
 // ---------------------------------------------------------------- tools
 
@@ -140,7 +141,9 @@ function runSpin(work: string, row: SpinRow, n: number, w: number): SpinRun {
   const g = timed(['gcc', '-w', '-O2', '-DSAFETY', `-DMEMLIM=${MEMLIM}`, '-o', 'pan', 'pan.c'], work, cap, join(work, 'gcc.log'));
   const buildCpu = a.cpu + g.cpu;
   if (g.status !== 0) return fail(`gcc failed: ${readFileSync(join(work, 'gcc.log'), 'utf8').slice(0, 300)}`, buildCpu, Math.max(a.rssMB, g.rssMB));
-  const capMin = Math.max(1, Math.ceil(cap / 60));
+  // pan's -Q is wall-clock minutes (run-bounded.sh's CAP); one minute more than the cap, so that
+  // the CPU limit decides on a busy machine and a run is never stopped before cap CPU seconds.
+  const capMin = panMinutes();
   const p = timed(['./pan', `-m${DEPTH}`, `-w${HASHW}`, `-Q${capMin}`], work, cap - buildCpu, join(work, 'pan.out'));
   const out = existsSync(join(work, 'pan.out')) ? readFileSync(join(work, 'pan.out'), 'utf8') : '';
   const num = (re: RegExp): number | null => {
@@ -155,7 +158,8 @@ function runSpin(work: string, row: SpinRow, n: number, w: number): SpinRun {
   if (out.includes('assertion violated')) verdict = 'violation';
   else if (out.includes('invalid end state (at depth')) verdict = 'deadlock';
   else if (out.includes('out of memory')) [verdict, detail] = ['unfinished', 'out-of-memory'];
-  else if (out.includes('Time limit') || p.killed || cpu > cap) [verdict, detail] = ['unfinished', 'cap'];
+  else if (out.includes('Time limit')) [verdict, detail] = ['unfinished', `pan -Q${capMin}`];
+  else if (p.killed || cpu > cap) [verdict, detail] = ['unfinished', 'cap'];
   else if (out.includes('max search depth too small')) [verdict, detail] = ['unfinished', 'depth-limited'];
   else if (errs === 0) verdict = 'safe';
   else [verdict, detail] = ['error', `pan exit ${p.status}`];
@@ -355,7 +359,7 @@ function render(head: string[], body: string[][]): string {
 console.log(`${markdown ? '' : '# '}${spinVersion}; ${gccVersion}; ${machine}; ${started}`);
 console.log(
   `${markdown ? '' : '# '}Spin: run-bounded.sh's flags (spin -a -DW -DN -DK=${K} -DSTRATEGY -DFLUSH; gcc -w -O2 -DSAFETY -DMEMLIM=${MEMLIM}; ` +
-    `pan -m${DEPTH} -w${HASHW} -Q${Math.max(1, Math.ceil(cap / 60))}; POR on); CPU = spin -a + gcc + pan. ptlab: node bin/ptlab.js check --json ${ptlabArgs.join(' ')}; ` +
+    `pan -m${DEPTH} -w${HASHW} -Q${panMinutes()}; POR on); CPU = spin -a + gcc + pan. ptlab: node bin/ptlab.js check --json ${ptlabArgs.join(' ')}; ` +
     `CPU = the whole process. CPU = user+sys; a run past ${cap} s CPU is killed (unfinished).`,
 );
 console.log('');
