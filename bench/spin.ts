@@ -8,6 +8,7 @@
  *
  *   npm run bench:spin -- [--rows a,b,...] [--n 1..5] [--w 1,2] [--cap 60]
  *                         [--ptlab-args "--jobs 2"] [--json out.json] [--markdown] [--pml file]
+ *                         [--invariants both|freed]
  *
  * Installs spin, gcc and time with apt-get when missing (as root). ptlab runs from dist/ as
  * `node bin/ptlab.js check <scenario.yaml> --json`, a child process like Spin's, so both times
@@ -50,6 +51,9 @@ const cap = Number(option('--cap') ?? 60);
 const ptlabArgs = (option('--ptlab-args') ?? '').split(/\s+/).filter((a) => a !== '');
 const jsonOut = option('--json');
 const markdown = process.argv.includes('--markdown');
+const invariantsArg = option('--invariants') ?? 'both';
+if (invariantsArg !== 'both' && invariantsArg !== 'freed') throw new Error("--invariants is 'both' or 'freed'");
+const invariants: 'both' | 'freed' = invariantsArg;
 const pml = resolve(option('--pml') ?? join(ROOT, '..', 'shared', 'anchors', 'spin', 'ptfree.pml'));
 if (!(cap > 0)) throw new Error('--cap must be a positive number of CPU seconds');
 if (!existsSync(pml)) throw new Error(`Promela model not found: ${pml} (--pml FILE)`);
@@ -196,7 +200,7 @@ interface CheckJson {
 
 function runPtlab(work: string, row: SpinRow, n: number, w: number): PtlabRun {
   const file = join(work, `spin+${row.id}+n${n}+w${w}.yaml`);
-  writeFileSync(file, spinScenarioYaml(row, n, w));
+  writeFileSync(file, spinScenarioYaml(row, n, w, { invariants }));
   const t = timed([process.execPath, join(ROOT, 'bin', 'ptlab.js'), 'check', file, '--json', ...ptlabArgs], work, cap);
   const fail = (verdict: Verdict, detail: string): PtlabRun => ({ verdict, detail, executions: null, traces: null, stopped: null, cpu: t.cpu, rssMB: t.rssMB });
   if (t.killed || t.cpu > cap) return fail('unfinished', 'cap');
@@ -239,7 +243,7 @@ copyFileSync(pml, join(work, 'ptfree.pml'));
 const started = new Date().toISOString();
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}`;
 console.error(`# ${spinVersion}; ${gccVersion}; ${machine}; ${started}`);
-console.error(`# model ${pml}; K=${K}; cap ${cap} s CPU per run; ptlab args: ${ptlabArgs.join(' ') || '(none)'}`);
+console.error(`# model ${pml}; K=${K}; cap ${cap} s CPU per run; ptlab args: ${ptlabArgs.join(' ') || '(none)'}; invariants: ${invariants}`);
 
 const records: Record[] = [];
 const fmtN = (x: number | null): string => (x === null ? '-' : x.toLocaleString('en-US'));
@@ -359,7 +363,8 @@ function render(head: string[], body: string[][]): string {
 console.log(`${markdown ? '' : '# '}${spinVersion}; ${gccVersion}; ${machine}; ${started}`);
 console.log(
   `${markdown ? '' : '# '}Spin: run-bounded.sh's flags (spin -a -DW -DN -DK=${K} -DSTRATEGY -DFLUSH; gcc -w -O2 -DSAFETY -DMEMLIM=${MEMLIM}; ` +
-    `pan -m${DEPTH} -w${HASHW} -Q${panMinutes()}; POR on); CPU = spin -a + gcc + pan. ptlab: node bin/ptlab.js check --json ${ptlabArgs.join(' ')}; ` +
+    `pan -m${DEPTH} -w${HASHW} -Q${panMinutes()}; POR on); CPU = spin -a + gcc + pan. ptlab: node bin/ptlab.js check --json ${ptlabArgs.join(' ')}` +
+    ` (invariants: ${invariants === 'both' ? 'no-walk-of-freed-table and no-walk-of-reused-table' : 'no-walk-of-freed-table alone'}); ` +
     `CPU = the whole process. CPU = user+sys; a run past ${cap} s CPU is killed (unfinished).`,
 );
 console.log('');
@@ -370,7 +375,7 @@ console.log(render(sumHeader, sumTable));
 if (jsonOut) {
   writeFileSync(
     jsonOut,
-    `${JSON.stringify({ schema: 'ptlab.bench-spin/1', started, spin: spinVersion, gcc: gccVersion, machine, model: pml, k: K, cap, ptlabArgs, records, summaries }, null, 2)}\n`,
+    `${JSON.stringify({ schema: 'ptlab.bench-spin/1', started, spin: spinVersion, gcc: gccVersion, machine, model: pml, k: K, cap, ptlabArgs, invariants, records, summaries }, null, 2)}\n`,
   );
 }
 if (summaries.some((s) => s.disagreements.length > 0)) {

@@ -53,3 +53,12 @@ describe('bench/spin-scenarios: the equivalents of ptfree.pml', () => {
     expect(() => spinScenarioYaml(SPIN_ROWS[0]!, 1, 0)).toThrow(/W must be/);
   });
 });
+
+describe('bench/spin-scenarios --invariants freed', () => {
+  it.each(SPIN_ROWS.map((r) => [r.id, r] as const))('%s: one invariant, the same verdict', (_id, row) => {
+    const s = scenarioFromText(spinScenarioYaml(row, 2, 1, { invariants: 'freed' }), `${row.id}.yaml`);
+    expect(s.resolved.invariants).toEqual(['no-walk-of-freed-table']);
+    const r = check(s.program, { stopWhenAllViolated: true });
+    expect(verdict(r)).toBe(row.expected);
+  });
+});
