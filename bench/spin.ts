@@ -1,14 +1,14 @@
 /**
  * ptlab side by side with Spin (issue #13): the Promela anchor ../shared/anchors/spin/ptfree.pml
  * run as its run-bounded.sh runs it (spin -a, gcc -O2 -DSAFETY -DMEMLIM=16000, pan -m1000000
- * -w24 -Q<cap minutes + 1>, partial-order reduction on), and ptlab check on the equivalent
+ * -w24 -Q<5 x cap + 1 min, wall>, partial-order reduction on), and ptlab check on the equivalent
  * scenarios of bench/spin-scenarios.ts, alternately in this one process, each under
  * /usr/bin/time for CPU seconds (user+sys) and max RSS. A run past the cap (CPU seconds) is killed
  * and counts as not finished; a tool's N sweep of a row stops at its first unfinished N.
  *
  *   npm run bench:spin -- [--rows a,b,...] [--n 1..5] [--w 1,2] [--cap 60]
  *                         [--ptlab-args "--jobs 2"] [--json out.json] [--markdown] [--pml file]
- *                         [--invariants both|freed]
+ *                         [--invariants both|freed] [--tools both|spin|ptlab]
  *
  * Installs spin, gcc and time with apt-get when missing (as root). ptlab runs from dist/ as
  * `node bin/ptlab.js check <scenario.yaml> --json`, a child process like Spin's, so both times
@@ -54,6 +54,8 @@ const markdown = process.argv.includes('--markdown');
 const invariantsArg = option('--invariants') ?? 'both';
 if (invariantsArg !== 'both' && invariantsArg !== 'freed') throw new Error("--invariants is 'both' or 'freed'");
 const invariants: 'both' | 'freed' = invariantsArg;
+const tools = option('--tools') ?? 'both';
+if (!['both', 'spin', 'ptlab'].includes(tools)) throw new Error("--tools is 'both', 'spin' or 'ptlab'");
 const pml = resolve(option('--pml') ?? join(ROOT, '..', 'shared', 'anchors', 'spin', 'ptfree.pml'));
 if (!(cap > 0)) throw new Error('--cap must be a positive number of CPU seconds');
 if (!existsSync(pml)) throw new Error(`Promela model not found: ${pml} (--pml FILE)`);
@@ -63,7 +65,8 @@ const K = 2;
 const DEPTH = 1_000_000;
 const HASHW = 24;
 const MEMLIM = 16_000;
-const panMinutes = (): number => Math.ceil(cap / 60) + 1;
+/** pan -Q (wall-clock minutes): far past the cap, so that the CPU limit decides on a busy machine. */
+const panMinutes = (): number => Math.ceil((cap * 5) / 60) + 1;
 
 // ---------------------------------------------------------------- tools
 
@@ -105,7 +108,7 @@ function timed(argv: readonly string[], cwd: string, limit: number, stdoutFile?:
     cwd,
     encoding: 'utf8',
     maxBuffer: 1 << 30,
-    timeout: (lim * 4 + 60) * 1000,
+    timeout: (lim * 6 + 60) * 1000,
     env: { ...process.env, OUT: stdoutFile ?? '' },
   });
   const lines = existsSync(timeFile) ? readFileSync(timeFile, 'utf8').trim().split('\n') : [];
@@ -145,8 +148,8 @@ function runSpin(work: string, row: SpinRow, n: number, w: number): SpinRun {
   const g = timed(['gcc', '-w', '-O2', '-DSAFETY', `-DMEMLIM=${MEMLIM}`, '-o', 'pan', 'pan.c'], work, cap, join(work, 'gcc.log'));
   const buildCpu = a.cpu + g.cpu;
   if (g.status !== 0) return fail(`gcc failed: ${readFileSync(join(work, 'gcc.log'), 'utf8').slice(0, 300)}`, buildCpu, Math.max(a.rssMB, g.rssMB));
-  // pan's -Q is wall-clock minutes (run-bounded.sh's CAP); one minute more than the cap, so that
-  // the CPU limit decides on a busy machine and a run is never stopped before cap CPU seconds.
+  // pan's -Q is wall-clock minutes (run-bounded.sh's CAP): on this shared 2-core machine a run
+  // of 20 s CPU took 70 s wall, and -Q1 stopped it; the CPU limit decides instead.
   const capMin = panMinutes();
   const p = timed(['./pan', `-m${DEPTH}`, `-w${HASHW}`, `-Q${capMin}`], work, cap - buildCpu, join(work, 'pan.out'));
   const out = existsSync(join(work, 'pan.out')) ? readFileSync(join(work, 'pan.out'), 'utf8') : '';
@@ -254,8 +257,8 @@ const short = (v: Verdict, detail: string): string => (v === 'unfinished' || v =
 try {
   for (const w of ws) {
     for (const row of rows) {
-      let spinOn = true;
-      let ptlabOn = true;
+      let spinOn = tools !== 'ptlab';
+      let ptlabOn = tools !== 'spin';
       for (const n of ns) {
         if (!spinOn && !ptlabOn) break;
         const rec: Record = { row: row.id, strategy: row.strategy, flush: row.flush, arch: row.arch, expected: row.expected, w, n, spin: null, ptlab: null };
