@@ -107,7 +107,8 @@ export interface Overrides {
    */
   readonly purpose?: 'check' | 'sim';
   readonly preset?: string;
-  readonly set?: readonly string[];
+  /** Knob settings: `"knob=value"` strings (as `--set` takes them), or an object `{ batch_alloc: 'fails' }`. */
+  readonly set?: readonly string[] | KnobSettings;
   /**
    * Fixed work (simulator only): every workload CPU (a run list without cyclictest) with
    * `repeat: forever` runs its list this many times instead; LoadedScenario.workThreads names the
@@ -127,17 +128,32 @@ export interface Overrides {
  */
 export const MAX_CPUS = { check: 12, sim: 4096 } as const;
 
-/** Parse `knob=value` overrides into typed knob values; problems are reported as issues. */
-function parseSets(sets: readonly string[], issues: ScenarioIssue[]): Partial<KernelConfig> {
+/** Knob settings as an object: `{ batch_alloc: 'fails', pt_reclaim: true }` (values as in a scenario's `config:`). */
+export type KnobSettings = { readonly [K in KnobId]?: KernelConfig[K] | string };
+
+/** The `k=v` strings of Overrides.set, or its object's entries, each with where to report it. */
+function setEntries(sets: readonly string[] | KnobSettings, issues: ScenarioIssue[]): Array<{ key: string; raw: string; where: Omit<ScenarioIssue, 'message'> }> {
+  if (typeof sets !== 'object' || sets === null) {
+    issues.push({ file: 'set', pos: null, path: '', message: `expected "knob=value" strings or an object of knob settings, got ${sets === null ? 'null' : typeof sets}` });
+    return [];
+  }
+  if (!Array.isArray(sets)) {
+    return Object.entries(sets).map(([key, v]) => ({ key, raw: typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v), where: { file: 'set', pos: null, path: key } }));
+  }
+  const out: Array<{ key: string; raw: string; where: Omit<ScenarioIssue, 'message'> }> = [];
+  for (const s of sets as readonly unknown[]) {
+    const where = { file: '--set', pos: null, path: String(s) } as const;
+    const m = typeof s === 'string' ? /^([a-z_0-9]+)=(.*)$/.exec(s) : null;
+    if (!m) issues.push({ ...where, message: `expected KNOB=VALUE, got '${String(s)}'` });
+    else out.push({ key: m[1] as string, raw: m[2] as string, where });
+  }
+  return out;
+}
+
+/** Parse knob overrides into typed knob values; problems are reported as issues. */
+function parseSets(sets: readonly string[] | KnobSettings, issues: ScenarioIssue[]): Partial<KernelConfig> {
   const out: Record<string, unknown> = {};
-  for (const s of sets) {
-    const m = /^([a-z_0-9]+)=(.*)$/.exec(s);
-    const where = { file: '--set', pos: null, path: s } as const;
-    if (!m) {
-      issues.push({ ...where, message: `expected KNOB=VALUE, got '${s}'` });
-      continue;
-    }
-    const [, key, raw] = m as unknown as [string, string, string];
+  for (const { key, raw, where } of setEntries(sets, issues)) {
     const kind = Object.hasOwn(KNOB_VALUES, key) ? (KNOB_VALUES as Record<string, unknown>)[key] : undefined;
     if (kind === undefined) {
       issues.push({ ...where, message: `unknown knob '${key}'${didYouMean(key, Object.keys(KNOB_VALUES))}; expected one of ${Object.keys(KNOB_VALUES).join(', ')}` });
