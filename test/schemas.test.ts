@@ -3,6 +3,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { findScenarios } from '../src/api/index.js';
 import { main } from '../src/cli/main.js';
 import { catalogResultSchema, checkResultSchema, compareResultSchema, schemaFiles, scenarioJsonSchema, simResultSchema } from '../src/schemas.js';
 
@@ -33,6 +36,23 @@ describe('schemas/', () => {
     const step = s.properties.cpus.items.properties.run.items.anyOf;
     expect(step[0]?.enum).toContain('idle');
     expect(step.map((x) => x.required?.[0]).filter(Boolean)).toContain('gup_fast');
+  });
+});
+
+describe('schemas/scenario.json', () => {
+  // An editor validates with the JSON Schema, not with the loader: it must accept every shipped
+  // scenario and refuse what the loader refuses, at the same place. zod reads it back to check.
+  const editor = z.fromJSONSchema(JSON.parse(readFileSync('schemas/scenario.json', 'utf8')) as never);
+
+  it('accepts every shipped scenario', () => {
+    const files = findScenarios('scenarios');
+    expect(files.length).toBeGreaterThan(170);
+    expect(files.filter((f) => !editor.safeParse(parse(readFileSync(f, 'utf8'))).success)).toEqual([]);
+  });
+
+  it('refuses an unknown arch, key or step, where it is', () => {
+    const r = editor.safeParse({ name: 'x', machine: { arch: 'arm65' }, cpus: [{ lazzy: true, run: [{ munmap: 1 }, 'idel'] }] });
+    expect(r.error?.issues.map((i) => i.path.join('.')).sort()).toEqual(['cpus.0', 'cpus.0.run.0', 'cpus.0.run.1', 'machine.arch']);
   });
 });
 
