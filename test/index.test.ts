@@ -67,6 +67,18 @@ describe('scenarios as data', () => {
     expect(issuesOf(() => loadScenario(JSON.parse('{"__proto__": {}}') as never))[0]?.message).toMatch(/reserved/);
   });
 
+  it("keeps a loaded scenario's overrides: the README's example replays its counterexample", () => {
+    const run = check('scenarios/check/munmap-vs-gup-fast/no-sync+arm64+batch-succeeds.yaml', { set: { batch_alloc: 'fails' } });
+    const v = run.result.verdicts.find((x) => x.id === 'no-walk-of-freed-table');
+    expect(v?.status).toBe('violated');
+    const again = replay(run.scenario, v?.counterexample?.schedule ?? []);
+    expect(again.scenario.resolved.config.batch_alloc).toBe('fails');
+    expect(again.exec.violations[0]?.property).toBe('no-walk-of-freed-table');
+    // New settings go on top of the loaded ones.
+    const both = loadScenario(run.scenario, { set: ['pt_reclaim=true', { table_free: 'rcu' }] }).resolved.config;
+    expect([both.batch_alloc, both.pt_reclaim, both.table_free]).toEqual(['fails', true, 'rcu']);
+  });
+
   it('re-resolves a loaded scenario with new overrides', () => {
     const loaded = loadScenario('scenarios/check/munmap-vs-gup-fast/no-sync+arm64+batch-succeeds.yaml');
     expect(check(loaded, { set: { batch_alloc: 'fails' } }).result.verdicts.find((v) => v.id === 'no-walk-of-freed-table')?.status).toBe('violated');
@@ -81,5 +93,17 @@ describe('scenarios as data', () => {
     const sim = simulate({ ...data(UAF), sim: { duration: '1ms' } } as ScenarioInput, { seed: 2 });
     expect(sim.run.sim.seed).toBe(2);
     expect(sim.run.result.time).toBeGreaterThan(0);
+  });
+});
+
+describe('the public API', () => {
+  it('exports what docs/json.md "Library API" documents, and nothing else', async () => {
+    const api = await import('../src/index.js');
+    expect(Object.keys(api).sort()).toEqual([
+      'CatalogError', 'ScenarioError', 'ScheduleSyntaxError', 'SimConfigError', 'builtinScenarioDir', 'check', 'checkAsync', 'checkReport', 'compare',
+      'decodeSchedule', 'encodeSchedule', 'findScenarios', 'formatIssue', 'loadScenario', 'replay', 'resultJsonSchemas', 'scenarioJsonSchema', 'simulate',
+    ]);
+    const doc = readFileSync('docs/json.md', 'utf8').split('## Library API')[1] ?? '';
+    for (const name of Object.keys(api)) expect(doc, name).toContain(`\`${name}`);
   });
 });

@@ -9,7 +9,7 @@ import { replay, type Execution } from '../core/index.js';
 import type { Schedule } from '../core/schedule.js';
 import { check, checkPaced, type CheckOptions, type CheckResult, type VerdictStatus } from '../engines/check/index.js';
 import { loadScenario as readScenarioFile, scenarioFromData, type ScenarioFile } from '../scenarios/loader.js';
-import { resolveScenario, type Expectation, type LoadedScenario, type Overrides, type Verdict } from '../scenarios/resolve.js';
+import { resolveScenario, type Expectation, type KnobSettings, type LoadedScenario, type Overrides, type Verdict } from '../scenarios/resolve.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
 import { SimConfigError, simConfigOf, simulateScenario, type SimConfig, type SimRun } from '../simulation/run.js';
 import type { SimObserver } from '../engines/sim/engine.js';
@@ -35,9 +35,26 @@ export function scenarioFileOf(source: ScenarioSource, name?: string): ScenarioF
   return scenarioFromData(source, name);
 }
 
-/** Load, validate and resolve a scenario (throws ScenarioError listing every problem). */
+/**
+ * Load, validate and resolve a scenario (throws ScenarioError listing every problem). A loaded
+ * scenario keeps its preset, knob settings and limits, with `opts` on top.
+ */
 export function openScenario(source: ScenarioSource, opts: ScenarioOptions = {}): LoadedScenario {
-  return resolveScenario(scenarioFileOf(source, opts.name), opts);
+  return resolveScenario(scenarioFileOf(source, opts.name), inherit(source, opts));
+}
+
+/** The overrides of a loaded scenario (not its purpose or work), with `opts` on top. */
+function inherit(source: ScenarioSource, opts: ScenarioOptions): ScenarioOptions {
+  if (typeof source !== 'object' || source === null || !isLoaded(source)) return opts;
+  const { preset, set, maxCpus, maxSteps } = source.overrides;
+  const sets = [set, opts.set].flatMap((x) => (x === undefined ? [] : Array.isArray(x) ? x : [x as KnobSettings]));
+  return {
+    ...(preset !== undefined ? { preset } : {}),
+    ...(maxCpus !== undefined ? { maxCpus } : {}),
+    ...(maxSteps !== undefined ? { maxSteps } : {}),
+    ...opts,
+    ...(sets.length > 0 ? { set: sets } : {}),
+  };
 }
 
 /** A scenario's name in messages: its file, or the name given to data. */
@@ -165,7 +182,8 @@ export interface CompareOptions {
  */
 export function compareScenario(source: ScenarioSource, strategies: readonly string[] | undefined, overrides: ScenarioOptions = {}, cli: Partial<SimConfig> = {}, opts: CompareOptions = {}): Array<{ strategy: string; seed: number; scenario: LoadedScenario; run: SimRun }> {
   const file = scenarioFileOf(source, overrides.name);
-  const base = resolveScenario(file, { ...overrides, purpose: 'sim' });
+  const inherited = inherit(source, overrides);
+  const base = resolveScenario(file, { ...inherited, purpose: 'sim' });
   const list = strategies ?? base.sim?.strategies;
   if (!list || list.length === 0) throw new SimConfigError(`${labelOf(source, overrides.name)}: no strategies to compare: give --strategies a,b or sim.strategies in the scenario`);
   const work = opts.fixedTime ? undefined : (cli.work ?? base.sim?.work ?? DEFAULT_WORK);
@@ -173,7 +191,7 @@ export function compareScenario(source: ScenarioSource, strategies: readonly str
   const total = list.length * seeds.length;
   const out: Array<{ strategy: string; seed: number; scenario: LoadedScenario; run: SimRun }> = [];
   for (const strategy of list) {
-    const scenario = resolveScenario(file, { ...overrides, preset: strategy, purpose: 'sim', ...(work !== undefined ? { work } : {}) });
+    const scenario = resolveScenario(file, { ...inherited, preset: strategy, purpose: 'sim', ...(work !== undefined ? { work } : {}) });
     for (const seed of seeds) {
       opts.onRun?.(out.length, total, strategy, seed);
       const cfg = simConfigOf(scenario, { ...cli, seed, work });

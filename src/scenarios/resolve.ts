@@ -67,6 +67,8 @@ export interface LoadedScenario {
   readonly sim: ScenarioData['sim'];
   /** With Overrides.work: the thread ids of the workload CPUs' tasks (every run list without cyclictest). */
   readonly workThreads: readonly number[];
+  /** The overrides it was resolved with. */
+  readonly overrides: Overrides;
 }
 
 function toStep(raw: StepData, cpuMm: string | null): Step {
@@ -107,8 +109,11 @@ export interface Overrides {
    */
   readonly purpose?: 'check' | 'sim';
   readonly preset?: string;
-  /** Knob settings: `"knob=value"` strings (as `--set` takes them), or an object `{ batch_alloc: 'fails' }`. */
-  readonly set?: readonly string[] | KnobSettings;
+  /**
+   * Knob settings: `"knob=value"` strings (as `--set` takes them), an object `{ batch_alloc:
+   * 'fails' }`, or a list of both (applied in order).
+   */
+  readonly set?: ReadonlyArray<string | KnobSettings> | KnobSettings;
   /**
    * Fixed work (simulator only): every workload CPU (a run list without cyclictest) with
    * `repeat: forever` runs its list this many times instead; LoadedScenario.workThreads names the
@@ -132,7 +137,7 @@ export const MAX_CPUS = { check: 12, sim: 4096 } as const;
 export type KnobSettings = { readonly [K in KnobId]?: KernelConfig[K] | string };
 
 /** The `k=v` strings of Overrides.set, or its object's entries, each with where to report it. */
-function setEntries(sets: readonly string[] | KnobSettings, issues: ScenarioIssue[]): Array<{ key: string; raw: string; where: Omit<ScenarioIssue, 'message'> }> {
+function setEntries(sets: ReadonlyArray<string | KnobSettings> | KnobSettings, issues: ScenarioIssue[]): Array<{ key: string; raw: string; where: Omit<ScenarioIssue, 'message'> }> {
   if (typeof sets !== 'object' || sets === null) {
     issues.push({ file: 'set', pos: null, path: '', message: `expected "knob=value" strings or an object of knob settings, got ${sets === null ? 'null' : typeof sets}` });
     return [];
@@ -142,6 +147,10 @@ function setEntries(sets: readonly string[] | KnobSettings, issues: ScenarioIssu
   }
   const out: Array<{ key: string; raw: string; where: Omit<ScenarioIssue, 'message'> }> = [];
   for (const s of sets as readonly unknown[]) {
+    if (typeof s === 'object' && s !== null && !Array.isArray(s)) {
+      out.push(...setEntries(s as KnobSettings, issues));
+      continue;
+    }
     const where = { file: '--set', pos: null, path: String(s) } as const;
     const m = typeof s === 'string' ? /^([a-z_0-9]+)=(.*)$/.exec(s) : null;
     if (!m) issues.push({ ...where, message: `expected KNOB=VALUE, got '${String(s)}'` });
@@ -151,7 +160,7 @@ function setEntries(sets: readonly string[] | KnobSettings, issues: ScenarioIssu
 }
 
 /** Parse knob overrides into typed knob values; problems are reported as issues. */
-function parseSets(sets: readonly string[] | KnobSettings, issues: ScenarioIssue[]): Partial<KernelConfig> {
+function parseSets(sets: ReadonlyArray<string | KnobSettings> | KnobSettings, issues: ScenarioIssue[]): Partial<KernelConfig> {
   const out: Record<string, unknown> = {};
   for (const { key, raw, where } of setEntries(sets, issues)) {
     const kind = Object.hasOwn(KNOB_VALUES, key) ? (KNOB_VALUES as Record<string, unknown>)[key] : undefined;
@@ -376,7 +385,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     max_steps: d.check.max_steps,
     memory_model: d.check.memory_model,
   };
-  return { file, resolved, expect: { invariants: expInv, deadlock }, kernel, program, sim: d.sim, workThreads };
+  return { file, resolved, expect: { invariants: expInv, deadlock }, kernel, program, sim: d.sim, workThreads, overrides };
 }
 
 /** Load, validate and resolve a scenario file. */
