@@ -136,8 +136,16 @@ export const MAX_CPUS = { check: 12, sim: 4096 } as const;
 /** Knob settings as an object: `{ batch_alloc: 'fails', pt_reclaim: true }` (values as in a scenario's `config:`). */
 export type KnobSettings = { readonly [K in KnobId]?: KernelConfig[K] | string };
 
+/** One knob setting, or (`bad`) a malformed one. */
+interface SetEntry {
+  readonly key: string;
+  readonly raw: string;
+  readonly where: Omit<ScenarioIssue, 'message'>;
+  readonly bad?: string;
+}
+
 /** The `k=v` strings of Overrides.set, or its object's entries, each with where to report it. */
-function setEntries(sets: ReadonlyArray<string | KnobSettings> | KnobSettings, issues: ScenarioIssue[]): Array<{ key: string; raw: string; where: Omit<ScenarioIssue, 'message'> }> {
+function setEntries(sets: ReadonlyArray<string | KnobSettings> | KnobSettings, issues: ScenarioIssue[]): SetEntry[] {
   if (typeof sets !== 'object' || sets === null) {
     issues.push({ file: 'set', pos: null, path: '', message: `expected "knob=value" strings or an object of knob settings, got ${sets === null ? 'null' : typeof sets}` });
     return [];
@@ -145,7 +153,7 @@ function setEntries(sets: ReadonlyArray<string | KnobSettings> | KnobSettings, i
   if (!Array.isArray(sets)) {
     return Object.entries(sets).map(([key, v]) => ({ key, raw: typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v), where: { file: 'set', pos: null, path: key } }));
   }
-  const out: Array<{ key: string; raw: string; where: Omit<ScenarioIssue, 'message'> }> = [];
+  const out: SetEntry[] = [];
   for (const s of sets as readonly unknown[]) {
     if (typeof s === 'object' && s !== null && !Array.isArray(s)) {
       out.push(...setEntries(s as KnobSettings, issues));
@@ -153,7 +161,8 @@ function setEntries(sets: ReadonlyArray<string | KnobSettings> | KnobSettings, i
     }
     const where = { file: '--set', pos: null, path: String(s) } as const;
     const m = typeof s === 'string' ? /^([a-z_0-9]+)=(.*)$/.exec(s) : null;
-    if (!m) issues.push({ ...where, message: `expected KNOB=VALUE, got '${String(s)}'` });
+    // A malformed one is reported in its place among the others.
+    if (!m) out.push({ key: '', raw: '', where, bad: `expected KNOB=VALUE, got '${String(s)}'` });
     else out.push({ key: m[1] as string, raw: m[2] as string, where });
   }
   return out;
@@ -162,7 +171,11 @@ function setEntries(sets: ReadonlyArray<string | KnobSettings> | KnobSettings, i
 /** Parse knob overrides into typed knob values; problems are reported as issues. */
 function parseSets(sets: ReadonlyArray<string | KnobSettings> | KnobSettings, issues: ScenarioIssue[]): Partial<KernelConfig> {
   const out: Record<string, unknown> = {};
-  for (const { key, raw, where } of setEntries(sets, issues)) {
+  for (const { key, raw, where, bad } of setEntries(sets, issues)) {
+    if (bad !== undefined) {
+      issues.push({ ...where, message: bad });
+      continue;
+    }
     const kind = Object.hasOwn(KNOB_VALUES, key) ? (KNOB_VALUES as Record<string, unknown>)[key] : undefined;
     if (kind === undefined) {
       issues.push({ ...where, message: `unknown knob '${key}'${didYouMean(key, Object.keys(KNOB_VALUES))}; expected one of ${Object.keys(KNOB_VALUES).join(', ')}` });
