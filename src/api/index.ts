@@ -8,9 +8,60 @@ import { fileURLToPath } from 'node:url';
 import { replay, type Execution } from '../core/index.js';
 import type { Schedule } from '../core/schedule.js';
 import { check, checkPaced, type CheckOptions, type CheckResult, type VerdictStatus } from '../engines/check/index.js';
-import { openScenario, type Expectation, type LoadedScenario, type Overrides, type Verdict } from '../scenarios/resolve.js';
+import { loadScenario as readScenarioFile, scenarioFromData, type ScenarioFile } from '../scenarios/loader.js';
+import { resolveScenario, type Expectation, type KnobSettings, type LoadedScenario, type Overrides, type Verdict } from '../scenarios/resolve.js';
+import type { ScenarioInput } from '../scenarios/schema.js';
 import { SimConfigError, simConfigOf, simulateScenario, type SimConfig, type SimRun } from '../simulation/run.js';
 import type { SimObserver } from '../engines/sim/engine.js';
+
+/**
+ * A scenario: the path of a YAML file, the scenario as data (a parsed YAML or JSON object,
+ * validated by the same schema as a file), or a scenario loadScenario() returned (resolved again
+ * with the new overrides).
+ */
+export type ScenarioSource = string | ScenarioInput | LoadedScenario;
+
+/** Overrides, and the name a scenario given as data goes by in messages and results (default `<object>`). */
+export type ScenarioOptions = Overrides & { readonly name?: string };
+
+function isLoaded(s: object): s is LoadedScenario {
+  return 'resolved' in s && 'program' in s && 'file' in s;
+}
+
+/** The validated file of a scenario source (not yet resolved). */
+export function scenarioFileOf(source: ScenarioSource, name?: string): ScenarioFile {
+  if (typeof source === 'string') return readScenarioFile(source);
+  if (source !== null && typeof source === 'object' && isLoaded(source)) return source.file;
+  return scenarioFromData(source, name);
+}
+
+/**
+ * Load, validate and resolve a scenario (throws ScenarioError listing every problem). A loaded
+ * scenario keeps its preset, knob settings and limits, with `opts` on top.
+ */
+export function openScenario(source: ScenarioSource, opts: ScenarioOptions = {}): LoadedScenario {
+  return resolveScenario(scenarioFileOf(source, opts.name), inherit(source, opts));
+}
+
+/** The overrides of a loaded scenario (not its purpose or work), with `opts` on top. */
+function inherit(source: ScenarioSource, opts: ScenarioOptions): ScenarioOptions {
+  if (typeof source !== 'object' || source === null || !isLoaded(source)) return opts;
+  const { preset, set, maxCpus, maxSteps } = source.overrides;
+  const sets = [set, opts.set].flatMap((x) => (x === undefined ? [] : Array.isArray(x) ? x : [x as KnobSettings]));
+  return {
+    ...(preset !== undefined ? { preset } : {}),
+    ...(maxCpus !== undefined ? { maxCpus } : {}),
+    ...(maxSteps !== undefined ? { maxSteps } : {}),
+    ...opts,
+    ...(sets.length > 0 ? { set: sets } : {}),
+  };
+}
+
+/** A scenario's name in messages: its file, or the name given to data. */
+function labelOf(source: ScenarioSource, name?: string): string {
+  if (typeof source === 'string') return source;
+  return isLoaded(source as object) ? (source as LoadedScenario).file.file : (name ?? '<object>');
+}
 
 export interface Comparison {
   /** `match`: the verdict does not contradict the expectation (an unproven "no violation found" does not contradict "holds"). */
@@ -39,8 +90,8 @@ export interface CheckRun {
   readonly elapsedMs: number;
 }
 
-export function checkScenario(path: string, opts: CheckOptions & Overrides = {}): CheckRun {
-  const scenario = openScenario(path, opts);
+export function checkScenario(source: ScenarioSource, opts: CheckOptions & ScenarioOptions = {}): CheckRun {
+  const scenario = openScenario(source, opts);
   const t0 = performance.now();
   // Stopping at the answer must not stop before a deadlock the scenario expects is found.
   const result = check(scenario.program, { ...opts, stopNeedsDeadlock: opts.stopNeedsDeadlock ?? scenario.expect.deadlock === true });
@@ -53,8 +104,8 @@ export function checkScenario(path: string, opts: CheckOptions & Overrides = {})
  * between them, and stops when `signal` is aborted, with the verdicts known so far
  * (result.stopped 'interrupted').
  */
-export async function checkScenarioPaced(path: string, opts: CheckOptions & Overrides & { readonly signal?: AbortSignal } = {}): Promise<CheckRun> {
-  const scenario = openScenario(path, opts);
+export async function checkScenarioPaced(source: ScenarioSource, opts: CheckOptions & ScenarioOptions & { readonly signal?: AbortSignal } = {}): Promise<CheckRun> {
+  const scenario = openScenario(source, opts);
   const t0 = performance.now();
   const result = await checkPaced(scenario.program, { ...opts, stopNeedsDeadlock: opts.stopNeedsDeadlock ?? scenario.expect.deadlock === true });
   const elapsedMs = performance.now() - t0;
@@ -62,8 +113,8 @@ export async function checkScenarioPaced(path: string, opts: CheckOptions & Over
 }
 
 /** Re-execute a scenario along a schedule. */
-export function replayScenario(path: string, schedule: Schedule, overrides: Overrides = {}): { scenario: LoadedScenario; exec: Execution } {
-  const scenario = openScenario(path, overrides);
+export function replayScenario(source: ScenarioSource, schedule: Schedule, overrides: ScenarioOptions = {}): { scenario: LoadedScenario; exec: Execution } {
+  const scenario = openScenario(source, overrides);
   return { scenario, exec: replay(scenario.program, schedule) };
 }
 
@@ -104,8 +155,8 @@ export function findScenarios(dir: string): string[] {
 }
 
 /** Simulate a scenario file (its `sim:` section, with command-line overrides). */
-export function simScenario(path: string, overrides: Overrides = {}, cli: Partial<SimConfig> = {}, extra: readonly SimObserver[] = []): { scenario: LoadedScenario; run: SimRun } {
-  const scenario = openScenario(path, { ...overrides, purpose: 'sim', ...(cli.work !== undefined ? { work: cli.work } : {}) });
+export function simScenario(source: ScenarioSource, overrides: ScenarioOptions = {}, cli: Partial<SimConfig> = {}, extra: readonly SimObserver[] = []): { scenario: LoadedScenario; run: SimRun } {
+  const scenario = openScenario(source, { ...overrides, purpose: 'sim', ...(cli.work !== undefined ? { work: cli.work } : {}) });
   return { scenario, run: simulateScenario(scenario, simConfigOf(scenario, cli), extra) };
 }
 
@@ -129,16 +180,18 @@ export interface CompareOptions {
  * else the scenario's `sim.strategies`. Fixed work by default (equal work under every strategy).
  * Runs are returned strategy by strategy, seeds in the order given.
  */
-export function compareScenario(path: string, strategies: readonly string[] | undefined, overrides: Overrides = {}, cli: Partial<SimConfig> = {}, opts: CompareOptions = {}): Array<{ strategy: string; seed: number; scenario: LoadedScenario; run: SimRun }> {
-  const base = openScenario(path, { ...overrides, purpose: 'sim' });
+export function compareScenario(source: ScenarioSource, strategies: readonly string[] | undefined, overrides: ScenarioOptions = {}, cli: Partial<SimConfig> = {}, opts: CompareOptions = {}): Array<{ strategy: string; seed: number; scenario: LoadedScenario; run: SimRun }> {
+  const file = scenarioFileOf(source, overrides.name);
+  const inherited = inherit(source, overrides);
+  const base = resolveScenario(file, { ...inherited, purpose: 'sim' });
   const list = strategies ?? base.sim?.strategies;
-  if (!list || list.length === 0) throw new SimConfigError(`${path}: no strategies to compare: give --strategies a,b or sim.strategies in the scenario`);
+  if (!list || list.length === 0) throw new SimConfigError(`${labelOf(source, overrides.name)}: no strategies to compare: give --strategies a,b or sim.strategies in the scenario`);
   const work = opts.fixedTime ? undefined : (cli.work ?? base.sim?.work ?? DEFAULT_WORK);
   const seeds = opts.seeds ?? [cli.seed ?? base.sim?.seed ?? 1];
   const total = list.length * seeds.length;
   const out: Array<{ strategy: string; seed: number; scenario: LoadedScenario; run: SimRun }> = [];
   for (const strategy of list) {
-    const scenario = openScenario(path, { ...overrides, preset: strategy, purpose: 'sim', ...(work !== undefined ? { work } : {}) });
+    const scenario = resolveScenario(file, { ...inherited, preset: strategy, purpose: 'sim', ...(work !== undefined ? { work } : {}) });
     for (const seed of seeds) {
       opts.onRun?.(out.length, total, strategy, seed);
       const cfg = simConfigOf(scenario, { ...cli, seed, work });

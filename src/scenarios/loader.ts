@@ -219,8 +219,13 @@ export function parseScenario(source: string, file: string): ScenarioFile {
     });
     throw new ScenarioError([{ file, pos: { line: at.line, col: at.col }, path: '', message: `YAML: ${e.message.split('\n')[0]}` }]);
   }
+  return validateScenario(raw, file, source, posOf, { line: 1, col: 1 });
+}
+
+/** Validate parsed scenario data: the schema, with issues placed by `posOf` where it knows. */
+function validateScenario(raw: unknown, file: string, source: string, posOf: ScenarioFile['posOf'], top: SourcePos | null): ScenarioFile {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ScenarioError([{ file, pos: { line: 1, col: 1 }, path: '', message: 'expected a mapping with name, machine, cpus, ...' }]);
+    throw new ScenarioError([{ file, pos: top, path: '', message: 'expected a mapping with name, machine, cpus, ...' }]);
   }
   const parsed = scenarioSchema.safeParse(raw);
   if (!parsed.success) throw new ScenarioError(zodIssues(file, posOf, parsed.error));
@@ -231,6 +236,19 @@ export function parseScenario(source: string, file: string): ScenarioFile {
     posOf,
     issue: (path, message, key) => ({ file, pos: posOf(path, key), path: formatPath(key ? [...path, key] : path), message }),
   };
+}
+
+/**
+ * Validate a scenario given as data (a parsed YAML or JSON object, for the library API): the same
+ * schema and checks as a file; with no source text, issues name their path in the object
+ * (`cpus[1].run[0]`) instead of a line and column. `file` names the scenario in messages and results.
+ */
+export function scenarioFromData(data: unknown, file = '<object>'): ScenarioFile {
+  // A JSON.parse()d object can carry an own '__proto__' key, which the YAML loader refuses too.
+  if (data !== null && typeof data === 'object' && Object.hasOwn(data, '__proto__')) {
+    throw new ScenarioError([{ file, pos: null, path: '', message: "'__proto__' is a reserved name" }]);
+  }
+  return validateScenario(data, file, '', () => null, null);
 }
 
 /** Read and parse a scenario file. */

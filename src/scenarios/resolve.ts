@@ -67,6 +67,8 @@ export interface LoadedScenario {
   readonly sim: ScenarioData['sim'];
   /** With Overrides.work: the thread ids of the workload CPUs' tasks (every run list without cyclictest). */
   readonly workThreads: readonly number[];
+  /** The overrides it was resolved with. */
+  readonly overrides: Overrides;
 }
 
 function toStep(raw: StepData, cpuMm: string | null): Step {
@@ -107,7 +109,11 @@ export interface Overrides {
    */
   readonly purpose?: 'check' | 'sim';
   readonly preset?: string;
-  readonly set?: readonly string[];
+  /**
+   * Knob settings: `"knob=value"` strings (as `--set` takes them), an object `{ batch_alloc:
+   * 'fails' }`, or a list of both (applied in order).
+   */
+  readonly set?: ReadonlyArray<string | KnobSettings> | KnobSettings;
   /**
    * Fixed work (simulator only): every workload CPU (a run list without cyclictest) with
    * `repeat: forever` runs its list this many times instead; LoadedScenario.workThreads names the
@@ -127,17 +133,49 @@ export interface Overrides {
  */
 export const MAX_CPUS = { check: 12, sim: 4096 } as const;
 
-/** Parse `knob=value` overrides into typed knob values; problems are reported as issues. */
-function parseSets(sets: readonly string[], issues: ScenarioIssue[]): Partial<KernelConfig> {
-  const out: Record<string, unknown> = {};
-  for (const s of sets) {
-    const m = /^([a-z_0-9]+)=(.*)$/.exec(s);
-    const where = { file: '--set', pos: null, path: s } as const;
-    if (!m) {
-      issues.push({ ...where, message: `expected KNOB=VALUE, got '${s}'` });
+/** Knob settings as an object: `{ batch_alloc: 'fails', pt_reclaim: true }` (values as in a scenario's `config:`). */
+export type KnobSettings = { readonly [K in KnobId]?: KernelConfig[K] | string };
+
+/** One knob setting, or (`bad`) a malformed one. */
+interface SetEntry {
+  readonly key: string;
+  readonly raw: string;
+  readonly where: Omit<ScenarioIssue, 'message'>;
+  readonly bad?: string;
+}
+
+/** The `k=v` strings of Overrides.set, or its object's entries, each with where to report it. */
+function setEntries(sets: ReadonlyArray<string | KnobSettings> | KnobSettings, issues: ScenarioIssue[]): SetEntry[] {
+  if (typeof sets !== 'object' || sets === null) {
+    issues.push({ file: 'set', pos: null, path: '', message: `expected "knob=value" strings or an object of knob settings, got ${sets === null ? 'null' : typeof sets}` });
+    return [];
+  }
+  if (!Array.isArray(sets)) {
+    return Object.entries(sets).map(([key, v]) => ({ key, raw: typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v), where: { file: 'set', pos: null, path: key } }));
+  }
+  const out: SetEntry[] = [];
+  for (const s of sets as readonly unknown[]) {
+    if (typeof s === 'object' && s !== null && !Array.isArray(s)) {
+      out.push(...setEntries(s as KnobSettings, issues));
       continue;
     }
-    const [, key, raw] = m as unknown as [string, string, string];
+    const where = { file: '--set', pos: null, path: String(s) } as const;
+    const m = typeof s === 'string' ? /^([a-z_0-9]+)=(.*)$/.exec(s) : null;
+    // A malformed one is reported in its place among the others.
+    if (!m) out.push({ key: '', raw: '', where, bad: `expected KNOB=VALUE, got '${String(s)}'` });
+    else out.push({ key: m[1] as string, raw: m[2] as string, where });
+  }
+  return out;
+}
+
+/** Parse knob overrides into typed knob values; problems are reported as issues. */
+function parseSets(sets: ReadonlyArray<string | KnobSettings> | KnobSettings, issues: ScenarioIssue[]): Partial<KernelConfig> {
+  const out: Record<string, unknown> = {};
+  for (const { key, raw, where, bad } of setEntries(sets, issues)) {
+    if (bad !== undefined) {
+      issues.push({ ...where, message: bad });
+      continue;
+    }
     const kind = Object.hasOwn(KNOB_VALUES, key) ? (KNOB_VALUES as Record<string, unknown>)[key] : undefined;
     if (kind === undefined) {
       issues.push({ ...where, message: `unknown knob '${key}'${didYouMean(key, Object.keys(KNOB_VALUES))}; expected one of ${Object.keys(KNOB_VALUES).join(', ')}` });
@@ -360,7 +398,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     max_steps: d.check.max_steps,
     memory_model: d.check.memory_model,
   };
-  return { file, resolved, expect: { invariants: expInv, deadlock }, kernel, program, sim: d.sim, workThreads };
+  return { file, resolved, expect: { invariants: expInv, deadlock }, kernel, program, sim: d.sim, workThreads, overrides };
 }
 
 /** Load, validate and resolve a scenario file. */

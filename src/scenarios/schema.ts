@@ -73,7 +73,7 @@ export const duration = z
   .refine((ns) => ns <= MAX_DURATION_NS, { message: 'expected a duration of at most 3600s' });
 
 /** Steps that take arguments, by key: `- { munmap: heap }`, `- { gup_fast: { slot: 0 } }`. */
-const STEP_ARGS = {
+export const STEP_ARGS = {
   munmap: name,
   mmap: name,
   fault: z.strictObject({ slot: z.int().min(0), page: z.int().min(0).default(0) }),
@@ -107,7 +107,7 @@ const STEP_ARGS = {
 } as const;
 
 /** Steps written as a bare word: `- idle`. */
-const BARE_STEPS = ['idle', 'user', 'exit_mmap', 'vmap_huge', 'vmap_small', 'kthread_unuse_mm', 'vmap_huge_pud'] as const;
+export const BARE_STEPS = ['idle', 'user', 'exit_mmap', 'vmap_huge', 'vmap_small', 'kthread_unuse_mm', 'vmap_huge_pud'] as const;
 
 export const STEP_KINDS = ['munmap', 'mmap', 'fault', 'touch', 'exit_mmap', 'gup_fast', 'pte_offset_map', 'idle', 'user', 'reuse_table', 'cyclictest', 'call', 'collapse', 'split', 'madvise_dontneed', 'gup_fast_hugetlb', 'hugetlb_reuse', 'vmap_huge', 'vmap_small', 'switch_to', 'kthread_use_mm', 'kthread_unuse_mm', 'collapse_file', 'vmap_huge_pud', 'migrate_thp'] as const;
 
@@ -115,7 +115,7 @@ type StepArgs = { readonly [K in keyof typeof STEP_ARGS]: { readonly [P in K]: z
 export type StepData = (typeof BARE_STEPS)[number] | StepArgs[keyof StepArgs];
 
 /** A step: dispatched on its key so that errors speak about the step that was meant. */
-const step = z.unknown().transform((v, ctx): StepData => {
+export const stepSchema = z.unknown().transform((v, ctx): StepData => {
   const expected = `expected a step: one of ${STEP_KINDS.join(', ')} (e.g. 'idle', '{ munmap: heap }', '{ gup_fast: { slot: 0 } }')`;
   if (typeof v === 'string') {
     if ((BARE_STEPS as readonly string[]).includes(v)) return v as StepData;
@@ -158,7 +158,7 @@ const cpu = z.strictObject({
   lazy: z.boolean().default(false),
   mode: z.enum(['user', 'kernel', 'idle']).optional(),
   tlb: z.enum(['warm', 'cold']).default('warm'),
-  run: z.array(step).default([]),
+  run: z.array(stepSchema).default([]),
   walks: z.array(walk).default([]),
   vcpu_preemptible: z.boolean().default(false),
   /** Run the steps this many times ('forever': until the simulation ends; the checker refuses it). */

@@ -1,0 +1,87 @@
+/**
+ * ptlab as a library: `import { check, simulate, loadScenario } from 'ptlab'`.
+ *
+ * A scenario is given as the path of a YAML file, as data (the object a YAML or JSON parser
+ * returns, validated by the same schema as a file: errors name the path in the object where a
+ * file would give line and column), or as a scenario loadScenario() returned. Knob settings are
+ * `"knob=value"` strings, as `--set` takes them, or an object: `{ batch_alloc: 'fails' }`.
+ * Every problem with a scenario or an override throws one ScenarioError listing them all
+ * (`error.issues`). docs/json.md describes the API and the results.
+ *
+ * This module is the package's public surface; everything else under dist/ is internal.
+ */
+import { decodeSchedule, type Schedule } from './core/schedule.js';
+import type { Execution } from './core/execution.js';
+import type { CheckOptions } from './engines/check/index.js';
+import { checkScenario, checkScenarioPaced, openScenario, replayScenario, simScenario, type CheckRun, type ScenarioOptions, type ScenarioSource } from './api/index.js';
+import type { LoadedScenario } from './scenarios/resolve.js';
+import type { SimConfig, SimRun } from './simulation/run.js';
+import { checkJson } from './report/check.js';
+
+export { compare, builtinScenarioDir, findScenarios, CatalogError } from './api/index.js';
+export type { CheckRun, Comparison, ScenarioOptions, ScenarioSource } from './api/index.js';
+export type { CheckMode, CheckOptions, CheckResult, Counterexample, ExploreStats, PropertyVerdict, Reduction, VerdictStatus } from './engines/check/index.js';
+export type { Expectation, KnobSettings, LoadedScenario, Overrides, ResolvedScenario, Verdict } from './scenarios/resolve.js';
+export type { ScenarioData, ScenarioInput } from './scenarios/schema.js';
+export { ScenarioError, formatIssue } from './scenarios/loader.js';
+export type { ScenarioIssue, SourcePos } from './scenarios/loader.js';
+export { ScheduleSyntaxError, encodeSchedule, decodeSchedule } from './core/schedule.js';
+export type { Schedule, ScheduleStep } from './core/schedule.js';
+export type { Execution } from './core/execution.js';
+export type { SimConfig, SimRun, ResolvedSim } from './simulation/run.js';
+export { SimConfigError } from './simulation/run.js';
+export { scenarioJsonSchema, resultJsonSchemas } from './schemas.js';
+
+/**
+ * Load, validate and resolve a scenario: its configuration after preset and knobs
+ * (`.resolved`, as results echo it), its expected verdicts (`.expect`) and its runnable program.
+ * Throws ScenarioError.
+ */
+export function loadScenario(source: ScenarioSource, opts: ScenarioOptions = {}): LoadedScenario {
+  return openScenario(source, opts);
+}
+
+/** Options of check(): how to explore (CheckOptions), and the scenario's overrides. */
+export type CheckApiOptions = CheckOptions & ScenarioOptions;
+
+/**
+ * Check a scenario: every interleaving (default: optimal DPOR, exploring on past the first
+ * violations so that each counterexample is the shortest; `stopWhenAllViolated: true` stops at
+ * the answer as the CLI does), preemption-bounded or random. Returns the verdicts (`result`),
+ * how they compare with the scenario's `expect:` (`comparison.ok`), and the scenario.
+ */
+export function check(source: ScenarioSource, opts: CheckApiOptions = {}): CheckRun {
+  return checkScenario(source, opts);
+}
+
+/** check(), giving the event loop a turn between slices of work, and stopping when `signal` is aborted (`result.stopped: 'interrupted'`). */
+export function checkAsync(source: ScenarioSource, opts: CheckApiOptions & { readonly signal?: AbortSignal } = {}): Promise<CheckRun> {
+  return checkScenarioPaced(source, opts);
+}
+
+/** The `ptlab.check/2` JSON document of a check (`ptlab check --json` prints the same). */
+export function checkReport(run: CheckRun): unknown {
+  return checkJson({ scenario: run.scenario.resolved, result: run.result, comparison: run.comparison });
+}
+
+/**
+ * Options of simulate(): the scenario's overrides, and the simulation's, each over the
+ * scenario's `sim:` section: `profile`, `duration` (ns), `seed`, `work` (rounds of each workload
+ * CPU's run list), `jitter`, `params` (cost parameters in ns), `chance`, `cstates`, `onProgress`.
+ */
+export type SimulateOptions = ScenarioOptions & Partial<SimConfig>;
+
+/** Simulate a scenario in time: metrics (IPIs, latencies, grace periods) and the violations seen. */
+export function simulate(source: ScenarioSource, opts: SimulateOptions = {}): { scenario: LoadedScenario; run: SimRun } {
+  const { purpose: _purpose, preset, set, maxCpus, maxSteps, name, ...sim } = opts;
+  const overrides: ScenarioOptions = { ...(preset !== undefined ? { preset } : {}), ...(set !== undefined ? { set } : {}), ...(maxCpus !== undefined ? { maxCpus } : {}), ...(maxSteps !== undefined ? { maxSteps } : {}), ...(name !== undefined ? { name } : {}) };
+  return simScenario(source, overrides, sim);
+}
+
+/**
+ * Re-execute a scenario along a schedule (a counterexample's `schedule`, as text or decoded):
+ * `exec.violations` lists what broke, `exec.trace` every step.
+ */
+export function replay(source: ScenarioSource, schedule: string | Schedule, opts: ScenarioOptions = {}): { scenario: LoadedScenario; exec: Execution } {
+  return replayScenario(source, typeof schedule === 'string' ? decodeSchedule(schedule) : schedule, opts);
+}
