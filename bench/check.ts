@@ -14,6 +14,7 @@ import { Execution, machineLocs } from '../dist/core/index.js';
 import { findScenarios } from '../dist/api/index.js';
 import { openScenario, scenarioFromText } from '../dist/scenarios/resolve.js';
 import type { Program } from '../dist/core/index.js';
+import { walkersYaml } from './walkers.js';
 
 const args = process.argv.slice(2);
 const cap = Number(args[args.indexOf('--naive-cap') + 1] || 0) || 20_000;
@@ -79,21 +80,7 @@ for (const [k, file] of files.entries()) {
 }
 
 function walkers(n: number): string {
-  const cpus = ['  - { mm: A, run: [ { munmap: heap } ] }'];
-  for (let i = 0; i < n; i++) cpus.push('  - { mm: A, run: [ { gup_fast: { slot: 0 } } ] }');
-  return `name: walkers-${n}
-machine: { arch: x86, cpus: ${n + 1} }
-config: { preset: broadcast-ipi, batch_alloc: fails }
-mm:
-  A:
-    vmas:
-      - { name: heap, start: 0, end: 1 }
-      - { name: stack, start: 1, end: 2 }
-cpus:
-${cpus.join('\n')}
-check:
-  invariants: [no-walk-of-freed-table]
-`;
+  return walkersYaml(n, ['no-walk-of-freed-table']);
 }
 
 const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));

@@ -16,6 +16,7 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { walkersYaml } from './walkers.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -33,21 +34,7 @@ interface Build {
 }
 
 function walkers(n: number): string {
-  const cpus = ['  - { mm: A, run: [ { munmap: heap } ] }'];
-  for (let i = 0; i < n; i++) cpus.push('  - { mm: A, run: [ { gup_fast: { slot: 0 } } ] }');
-  return `name: walkers-${n}
-machine: { arch: x86, cpus: ${n + 1} }
-config: { preset: broadcast-ipi, batch_alloc: fails }
-mm:
-  A:
-    vmas:
-      - { name: heap, start: 0, end: 1 }
-      - { name: stack, start: 1, end: 2 }
-cpus:
-${cpus.join('\n')}
-check:
-  invariants: [no-walk-of-freed-table, no-stale-walk-cache, no-sleep-in-atomic, no-ipi-wait-with-irqs-off]
-`;
+  return walkersYaml(n, ['no-walk-of-freed-table', 'no-stale-walk-cache', 'no-sleep-in-atomic', 'no-ipi-wait-with-irqs-off']);
 }
 
 async function load(dist: string, label: string): Promise<Build> {
