@@ -113,7 +113,7 @@ export const checkResultSchema = z.looseObject({
   ]),
   reduction: z.enum(['dpor', 'source-dpor', 'none']),
   exhaustive: z.boolean(),
-  stopped: z.enum(['all-violated', 'max-executions', 'interrupted']).nullable(),
+  stopped: z.enum(['all-violated', 'first-violation', 'max-executions', 'interrupted']).nullable(),
   explored: z.number().min(0).max(1).nullable(),
   stats: z.looseObject({
     executions: z.int(),

@@ -169,6 +169,7 @@ interface CheckFlags {
   timing?: boolean;
   width: number;
   shortest?: boolean;
+  first?: boolean;
   jobs?: number;
   maxCpus?: number;
   maxSteps?: number;
@@ -262,6 +263,7 @@ async function runCheck(files: string[], flags: CheckFlags, out: (s: string) => 
   // By default stop once every checked invariant has a counterexample (the verdicts are then all
   // known); --shortest explores every interleaving to find the shortest counterexamples.
   const mode = modeOf(flags);
+  if (flags.first && flags.shortest) throw new UsageError('--first stops at the first counterexample, --shortest explores everything: choose one');
   // Without --max-executions an exhaustive or bounded run is held to EXECUTION_LIMIT, an error if reached.
   const limited = flags.maxExecutions === undefined && mode.kind !== 'random';
   const opts: CheckOptions & Overrides = {
@@ -271,6 +273,7 @@ async function runCheck(files: string[], flags: CheckFlags, out: (s: string) => 
     preset: flags.preset,
     set: flags.set,
     stopWhenAllViolated: flags.shortest !== true,
+    stopAtFirst: flags.first === true,
     ...(flags.maxCpus !== undefined ? { maxCpus: flags.maxCpus } : {}),
     ...(flags.maxSteps !== undefined ? { maxSteps: flags.maxSteps } : {}),
   };
@@ -402,6 +405,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--max-steps <n>', 'steps an execution may take before it is an error (default: the scenario\'s check.max_steps, 100000)', positiveInt)
     .option('--max-memory <MB>', 'stop with an error past this much resident memory', positiveInt, MEMORY_LIMIT_MB)
     .option('--jobs <n>', 'with --catalog: check scenarios on n worker threads (default: one per core); one scenario runs on one core', positiveInt)
+    .option('--first', 'stop at the first counterexample of any invariant, as Spin stops at its first error (default: once every invariant has one)')
     .option('--shortest', 'keep exploring after every invariant has a counterexample, to find the shortest ones (default: stop at the answer)')
     .option('--preemptions <k>', 'bounded mode: only schedules with at most k preemptions (no reduction)', nonNegativeInt)
     .option('--random <n>', 'random mode: n PCT executions (for scenarios too large to exhaust)', positiveInt)

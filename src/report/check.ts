@@ -43,6 +43,7 @@ function modeText(result: CheckResult): string {
     case 'exhaustive':
       if (result.stopped === 'all-violated') return `${REDUCTION_NAMES[result.reduction]} exploration, stopped at the answer`;
       if (result.stopped === 'interrupted') return `INTERRUPTED ${REDUCTION_NAMES[result.reduction]} exploration`;
+      if (result.stopped === 'first-violation') return `${REDUCTION_NAMES[result.reduction]} exploration, stopped at the first counterexample`;
       return `${result.exhaustive ? 'exhaustive' : 'BOUNDED (--max-executions)'} ${REDUCTION_NAMES[result.reduction]} exploration`;
     case 'bounded':
       return `preemption-bounded exploration (at most ${m.preemptions} preemptions)`;
@@ -61,6 +62,9 @@ export function checkText(r: CheckReportInput, width = 160): string {
   if (result.stopped === 'all-violated') {
     const share = result.explored !== null ? `, about ${(100 * result.explored).toFixed(result.explored < 0.01 ? 2 : 0)}% of the space by the estimate` : '';
     out.push(`stopped once every checked invariant had a counterexample${share}: the verdicts are final, but shorter counterexamples may exist (--shortest explores every interleaving and keeps the shortest)`);
+  } else if (result.stopped === 'first-violation') {
+    const share = result.explored !== null ? ` (about ${(100 * result.explored).toFixed(result.explored < 0.01 ? 2 : 0)}% of the space by the estimate)` : '';
+    out.push(`stopped at the first counterexample${share} (--first): an invariant without one is not proven; "no violation found" covers only the executions explored`);
   } else if (result.stopped === 'interrupted') {
     const share = result.explored !== null ? ` (about ${(100 * result.explored).toFixed(result.explored < 0.01 ? 2 : 0)}% of the space by the estimate)` : '';
     out.push(`interrupted${share}: the verdicts are partial; "no violation found" covers only the executions explored`);

@@ -209,6 +209,23 @@ describe('limits: a message, exit 2, no output; a flag moves each', () => {
   });
 });
 
+describe('--first', () => {
+  it('stops at the first counterexample of any invariant; the others are not proven', async () => {
+    const first = await run('check', UAF, '--first', '--no-timing', '--json');
+    expect(first.code).toBe(0);
+    const j = JSON.parse(first.out);
+    expect(j.stopped).toBe('first-violation');
+    expect(j.verdicts.find((v: { id: string }) => v.id === 'no-walk-of-freed-table').status).toBe('violated');
+    expect(j.verdicts.filter((v: { status: string }) => v.status === 'holds')).toEqual([]);
+    const all = JSON.parse((await run('check', UAF, '--json')).out);
+    expect(j.stats.executions).toBeLessThanOrEqual(all.stats.executions);
+    const text = await run('check', UAF, '--first', '--no-timing');
+    expect(text.out).toMatch(/^optimal DPOR exploration, stopped at the first counterexample: \d+ executions/m);
+    expect(text.out).toMatch(/^stopped at the first counterexample .*an invariant without one is not proven/m);
+    expect((await run('check', UAF, '--first', '--shortest')).code).toBe(2);
+  });
+});
+
 describe('Ctrl-C', () => {
   it('stops the run after its current execution, prints what it found marked as interrupted, and exits 130', async () => {
     const file = walkersScenario(3);

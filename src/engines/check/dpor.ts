@@ -80,6 +80,8 @@ export interface ExploreOptions {
   readonly stopWhenAllViolated?: boolean;
   /** With stopWhenAllViolated: also wait for a deadlock (when one is expected, finding it is part of the answer). */
   readonly stopNeedsDeadlock?: boolean;
+  /** Stop at the first execution that violates any property (or deadlocks), as Spin stops at its first error. */
+  readonly stopAtFirst?: boolean;
   /**
    * Called after every execution (progress reporting), with a function that estimates the share
    * of the exploration done so far (see Explorer.exploredShare(); cheap, but call it sparingly).
@@ -238,7 +240,8 @@ export class Explorer {
         break;
       }
 
-      const answered = this.opts.stopWhenAllViolated === true && this.results.allViolated(this.opts.stopNeedsDeadlock === true);
+      const first = this.opts.stopAtFirst === true && this.results.anyViolated();
+      const answered = first || (this.opts.stopWhenAllViolated === true && this.results.allViolated(this.opts.stopNeedsDeadlock === true));
       const interrupted = stopAsked;
       if (answered || interrupted) shareAtStop = this.exploredShare();
       // Backtrack: the deepest node with something left to try.
@@ -265,7 +268,7 @@ export class Explorer {
       // gave the last counterexample is still exhaustive.
       if (answered) {
         exhaustive = false;
-        stopped = 'all-violated';
+        stopped = first ? 'first-violation' : 'all-violated';
         break;
       }
       if (interrupted) {

@@ -38,6 +38,11 @@ export interface CheckOptions {
   readonly stopWhenAllViolated?: boolean;
   /** With stopWhenAllViolated: a deadlock must be found too before stopping (the scenario expects one). */
   readonly stopNeedsDeadlock?: boolean;
+  /**
+   * Stop at the first counterexample of any property (or deadlock), as Spin stops at its first
+   * error: the other properties are then 'no-violation-found'. `ptlab check --first`.
+   */
+  readonly stopAtFirst?: boolean;
 }
 
 /**
@@ -63,7 +68,7 @@ export interface CheckResult {
   readonly verdicts: readonly PropertyVerdict[];
   readonly deadlock: Counterexample | null;
   /** Why an exhaustive-mode run stopped before the end (see ExploreResult.stopped); 'interrupted' in any mode. */
-  readonly stopped: 'all-violated' | 'max-executions' | 'interrupted' | null;
+  readonly stopped: 'all-violated' | 'first-violation' | 'max-executions' | 'interrupted' | null;
   /** Exhaustive mode: the estimated share of the space explored (1 when it finished); else null. */
   readonly explored: number | null;
 }
@@ -103,12 +108,13 @@ function explorer(program: Program, mode: Exclude<CheckMode, { kind: 'random' }>
     maxExecutions: opts.maxExecutions,
     stopWhenAllViolated: opts.stopWhenAllViolated,
     stopNeedsDeadlock: opts.stopNeedsDeadlock,
+    stopAtFirst: opts.stopAtFirst,
     onExecution: opts.onProgress,
   });
 }
 
 function pctOptions(mode: Extract<CheckMode, { kind: 'random' }>, opts: CheckOptions): PctOptions {
-  return { executions: mode.executions, seed: mode.seed, depth: mode.depth, stopWhenAllViolated: opts.stopWhenAllViolated, stopNeedsDeadlock: opts.stopNeedsDeadlock, onExecution: opts.onProgress };
+  return { executions: mode.executions, seed: mode.seed, depth: mode.depth, stopWhenAllViolated: opts.stopWhenAllViolated, stopNeedsDeadlock: opts.stopNeedsDeadlock, stopAtFirst: opts.stopAtFirst, onExecution: opts.onProgress };
 }
 
 function pct(program: Program, mode: Extract<CheckMode, { kind: 'random' }>, opts: CheckOptions): ExploreResult {

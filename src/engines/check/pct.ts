@@ -25,6 +25,7 @@ export interface PctOptions {
   readonly depth?: number;
   readonly stopWhenAllViolated?: boolean;
   readonly stopNeedsDeadlock?: boolean;
+  readonly stopAtFirst?: boolean;
   readonly onExecution?: (stats: ExploreStats) => void;
 }
 
@@ -91,6 +92,7 @@ export function* pctSteps(program: Program, opts: PctOptions): Generator<void, E
     k = Math.max(k, exec.trace.length);
     opts.onExecution?.(results.stats);
     if (opts.stopWhenAllViolated && results.allViolated(opts.stopNeedsDeadlock === true)) break;
+    if (opts.stopAtFirst && results.anyViolated()) break;
     if (run + 1 < opts.executions && (yield) === true) return results.result(false, 'interrupted');
   }
   return results.result(false);

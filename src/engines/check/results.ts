@@ -51,7 +51,7 @@ export interface ExploreResult {
    * (stopWhenAllViolated), the execution bound, an interruption (Explorer.interrupt()), or null (it finished, or it is a bounded or
    * random run).
    */
-  readonly stopped: 'all-violated' | 'max-executions' | 'interrupted' | null;
+  readonly stopped: 'all-violated' | 'first-violation' | 'max-executions' | 'interrupted' | null;
   /**
    * Estimated share of the exploration done (Explorer.exploredShare()): 1 when exhaustive; for a
    * run that stopped early, how much of the space it covered; null for bounded and random runs.
@@ -102,6 +102,11 @@ export class Results {
     const ids = this.program.properties.map((p) => p.id);
     if ((ids.length === 0 || needDeadlock) && this.deadlock === null) return false;
     return ids.every((id) => this.violations.has(id));
+  }
+
+  /** Some property violated, or a deadlock found. */
+  anyViolated(): boolean {
+    return this.violations.size > 0 || this.deadlock !== null;
   }
 
   result(exhaustive: boolean, stopped: ExploreResult['stopped'] = null, explored: number | null = null): ExploreResult {
