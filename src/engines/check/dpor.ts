@@ -242,8 +242,7 @@ export class Explorer {
 
       const first = this.opts.stopAtFirst === true && this.results.anyViolated();
       const answered = first || (this.opts.stopWhenAllViolated === true && this.results.allViolated(this.opts.stopNeedsDeadlock === true));
-      const interrupted = stopAsked;
-      if (answered || interrupted) shareAtStop = this.exploredShare();
+      if (answered || stopAsked) shareAtStop = this.exploredShare();
       // Backtrack: the deepest node with something left to try.
       let depth = stack.length - 1;
       while (depth >= 0) {
@@ -271,7 +270,7 @@ export class Explorer {
         stopped = first ? 'first-violation' : 'all-violated';
         break;
       }
-      if (interrupted) {
+      if (stopAsked) {
         exhaustive = false;
         stopped = 'interrupted';
         break;

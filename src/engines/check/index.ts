@@ -75,7 +75,7 @@ export interface CheckResult {
 
 export function check(program: Program, opts: CheckOptions = {}): CheckResult {
   const mode = opts.mode ?? { kind: 'exhaustive' };
-  const result = mode.kind === 'random' ? pct(program, mode, opts) : explorer(program, mode, opts).run();
+  const result = mode.kind === 'random' ? explorePct(program, pctOptions(mode, opts)) : explorer(program, mode, opts).run();
   return verdicts(program, mode, opts, result);
 }
 
@@ -115,10 +115,6 @@ function explorer(program: Program, mode: Exclude<CheckMode, { kind: 'random' }>
 
 function pctOptions(mode: Extract<CheckMode, { kind: 'random' }>, opts: CheckOptions): PctOptions {
   return { executions: mode.executions, seed: mode.seed, depth: mode.depth, stopWhenAllViolated: opts.stopWhenAllViolated, stopNeedsDeadlock: opts.stopNeedsDeadlock, stopAtFirst: opts.stopAtFirst, onExecution: opts.onProgress };
-}
-
-function pct(program: Program, mode: Extract<CheckMode, { kind: 'random' }>, opts: CheckOptions): ExploreResult {
-  return explorePct(program, pctOptions(mode, opts));
 }
 
 function verdicts(program: Program, mode: CheckMode, opts: CheckOptions, result: ExploreResult): CheckResult {
