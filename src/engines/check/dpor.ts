@@ -57,7 +57,7 @@ import type { Reduction } from './index.js';
 import type { ScheduleStep } from '../../core/schedule.js';
 import { EventLog, type Event, type Reversal } from './events.js';
 import { conflicts, footprintOf, type Footprint } from './footprint.js';
-import { Results, type ExploreResult, type ExploreStats } from './results.js';
+import { Results, runToEnd, type ExploreResult, type ExploreStats } from './results.js';
 import { insert, isInitial, weakInitial, type WakeupBranch } from './wakeup.js';
 
 export type { Counterexample, ExploreResult, ExploreStats } from './results.js';
@@ -147,11 +147,7 @@ export class Explorer {
 
   /** Explore to the end (or a stop condition). */
   run(): ExploreResult {
-    const steps = this.explore();
-    for (;;) {
-      const r = steps.next();
-      if (r.done) return r.value;
-    }
+    return runToEnd(this.explore());
   }
 
   /**
@@ -239,10 +235,8 @@ export class Explorer {
         shareAtStop = this.exploredShare();
         break;
       }
-
-      const first = this.opts.stopAtFirst === true && this.results.anyViolated();
-      const answered = first || (this.opts.stopWhenAllViolated === true && this.results.allViolated(this.opts.stopNeedsDeadlock === true));
-      if (answered || stopAsked) shareAtStop = this.exploredShare();
+      const answered = this.results.stopReason(this.opts);
+      if (answered !== null || stopAsked) shareAtStop = this.exploredShare();
       // Backtrack: the deepest node with something left to try.
       let depth = stack.length - 1;
       while (depth >= 0) {
@@ -265,9 +259,9 @@ export class Explorer {
       if (depth < 0) break;
       // Stop at the answer, but only with something left to explore: a run whose last execution
       // gave the last counterexample is still exhaustive.
-      if (answered) {
+      if (answered !== null) {
         exhaustive = false;
-        stopped = first ? 'first-violation' : 'all-violated';
+        stopped = answered;
         break;
       }
       if (stopAsked) {

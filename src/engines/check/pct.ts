@@ -16,7 +16,7 @@
 import { Execution, type Program } from '../../core/execution.js';
 import { Prng } from '../../core/prng.js';
 import type { ScheduleStep } from '../../core/schedule.js';
-import { Results, type ExploreResult, type ExploreStats } from './results.js';
+import { Results, runToEnd, type ExploreResult, type ExploreStats } from './results.js';
 
 export interface PctOptions {
   readonly executions: number;
@@ -30,11 +30,7 @@ export interface PctOptions {
 }
 
 export function explorePct(program: Program, opts: PctOptions): ExploreResult {
-  const steps = pctSteps(program, opts);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  return runToEnd(pctSteps(program, opts));
 }
 
 /**
@@ -91,8 +87,7 @@ export function* pctSteps(program: Program, opts: PctOptions): Generator<void, E
     results.record(exec, () => [...schedule], true);
     k = Math.max(k, exec.trace.length);
     opts.onExecution?.(results.stats);
-    if (opts.stopWhenAllViolated && results.allViolated(opts.stopNeedsDeadlock === true)) break;
-    if (opts.stopAtFirst && results.anyViolated()) break;
+    if (results.stopReason(opts) !== null) break;
     if (run + 1 < opts.executions && (yield) === true) return results.result(false, 'interrupted');
   }
   return results.result(false);

@@ -48,8 +48,9 @@ export interface ExploreResult {
   readonly deadlock: Counterexample | null;
   /**
    * Why a run that is not exhaustive stopped: every property had a counterexample
-   * (stopWhenAllViolated), the execution bound, an interruption (Explorer.interrupt()), or null (it finished, or it is a bounded or
-   * random run).
+   * (stopWhenAllViolated), one had (stopAtFirst), the execution bound, an interruption (the
+   * caller's `next(true)` to the exploration's generator), or null (it finished, or it is a
+   * bounded or random run).
    */
   readonly stopped: 'all-violated' | 'first-violation' | 'max-executions' | 'interrupted' | null;
   /**
@@ -104,12 +105,26 @@ export class Results {
     return ids.every((id) => this.violations.has(id));
   }
 
-  /** Some property violated, or a deadlock found. */
-  anyViolated(): boolean {
-    return this.violations.size > 0 || this.deadlock !== null;
+  /**
+   * Whether what was found so far answers the run's stop condition: 'first-violation' with
+   * stopAtFirst once any property is violated (or a deadlock found), 'all-violated' with
+   * stopWhenAllViolated once allViolated(); else null.
+   */
+  stopReason(opts: { readonly stopAtFirst?: boolean; readonly stopWhenAllViolated?: boolean; readonly stopNeedsDeadlock?: boolean }): 'first-violation' | 'all-violated' | null {
+    if (opts.stopAtFirst === true && (this.violations.size > 0 || this.deadlock !== null)) return 'first-violation';
+    if (opts.stopWhenAllViolated === true && this.allViolated(opts.stopNeedsDeadlock === true)) return 'all-violated';
+    return null;
   }
 
   result(exhaustive: boolean, stopped: ExploreResult['stopped'] = null, explored: number | null = null): ExploreResult {
     return { stats: this.stats, exhaustive, violations: this.violations, deadlock: this.deadlock, stopped, explored };
+  }
+}
+
+/** Drive an exploration's generator (one step per execution) to its end. */
+export function runToEnd<R>(steps: Generator<void, R, boolean | undefined>): R {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
   }
 }
