@@ -173,34 +173,29 @@ export function parseScenario(source: string, file: string): ScenarioFile {
     }
     throw new ScenarioError(issues);
   }
+  // One pass over the mappings' keys: duplicates, and `__proto__`, which toJS() would turn into
+  // the object's prototype and drop silently.
   const duplicates: ScenarioIssue[] = [];
+  const reserved: ScenarioIssue[] = [];
+  const at = (range: readonly number[], message: string): ScenarioIssue => {
+    const p = lc.linePos(range[0] as number);
+    return { file, pos: { line: p.line, col: p.col }, path: '', message };
+  };
   visit(doc, {
     Map(_, map) {
       const seen = new Set<string>();
       for (const it of map.items) {
-        if (!isPair(it) || !isScalar(it.key)) continue;
+        if (!isPair(it) || !isScalar(it.key) || !it.key.range) continue;
         const k = String(it.key.value);
-        if (seen.has(k) && it.key.range) {
-          const p = lc.linePos(it.key.range[0]);
-          duplicates.push({ file, pos: { line: p.line, col: p.col }, path: '', message: yamlMessage('DUPLICATE_KEY', '') });
-        }
+        if (seen.has(k)) duplicates.push(at(it.key.range, yamlMessage('DUPLICATE_KEY', '')));
+        if (it.key.value === '__proto__') reserved.push(at(it.key.range, "'__proto__' is a reserved name"));
         seen.add(k);
       }
     },
   });
   if (duplicates.length > 0) throw new ScenarioError(duplicates);
-  const posOf = positions(doc, lc);
-  // toJS() would turn a `__proto__` key into the object's prototype and drop it silently.
-  const reserved: ScenarioIssue[] = [];
-  visit(doc, {
-    Pair(_, pair) {
-      if (isScalar(pair.key) && pair.key.value === '__proto__' && pair.key.range) {
-        const p = lc.linePos(pair.key.range[0]);
-        reserved.push({ file, pos: { line: p.line, col: p.col }, path: '', message: "'__proto__' is a reserved name" });
-      }
-    },
-  });
   if (reserved.length > 0) throw new ScenarioError(reserved);
+  const posOf = positions(doc, lc);
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: 100 });
@@ -251,10 +246,10 @@ export function scenarioFromData(data: unknown, file = '<object>'): ScenarioFile
   return validateScenario(data, file, '', () => null, null);
 }
 
-/** Read and parse a scenario file. */
 /** The largest scenario file read (the catalog's largest is under 4 KB). */
 export const MAX_SCENARIO_BYTES = 1 << 20;
 
+/** Read and parse a scenario file. */
 export function loadScenario(file: string): ScenarioFile {
   let source: string;
   try {
@@ -263,7 +258,11 @@ export function loadScenario(file: string): ScenarioFile {
     try {
       const buf = Buffer.alloc(MAX_SCENARIO_BYTES + 1);
       let n = 0;
-      for (let r = -1; r !== 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null);
+      for (;;) {
+        const r = readSync(fd, buf, n, buf.length - n, null);
+        n += r;
+        if (r === 0 || n === buf.length) break;
+      }
       if (n > MAX_SCENARIO_BYTES) throw new ScenarioError([{ file, pos: null, path: '', message: `scenario file larger than ${MAX_SCENARIO_BYTES} bytes` }]);
       source = buf.toString('utf8', 0, n);
     } finally {
