@@ -16,7 +16,7 @@ import type { CheckOptions } from './engines/check/index.js';
 import { checkScenario, checkScenarioPaced, openScenario, replayScenario, simScenario, type CheckRun, type ScenarioOptions, type ScenarioSource } from './api/index.js';
 import type { LoadedScenario } from './scenarios/resolve.js';
 import type { SimConfig, SimRun } from './simulation/run.js';
-import { checkJson } from './report/check.js';
+import { checkJson, reportInputOf } from './report/check.js';
 
 export { compare, builtinScenarioDir, findScenarios, CatalogError } from './api/index.js';
 export type { CheckRun, Comparison, ScenarioOptions, ScenarioSource } from './api/index.js';
@@ -61,7 +61,7 @@ export function checkAsync(source: ScenarioSource, opts: CheckApiOptions & { rea
 
 /** The `ptlab.check/2` JSON document of a check (`ptlab check --json` prints the same). */
 export function checkReport(run: CheckRun): unknown {
-  return checkJson({ scenario: run.scenario.resolved, result: run.result, comparison: run.comparison });
+  return checkJson(reportInputOf(run));
 }
 
 /**

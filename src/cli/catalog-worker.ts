@@ -4,7 +4,7 @@
  */
 import { checkScenario } from '../api/index.js';
 import type { CheckOptions } from '../engines/check/index.js';
-import { checkJson, verdictSummary, type CatalogRow } from '../report/check.js';
+import { checkJson, reportInputOf, verdictSummary, type CatalogRow } from '../report/check.js';
 import type { Overrides } from '../scenarios/resolve.js';
 
 export interface CatalogTask {
@@ -31,7 +31,7 @@ export function catalogRow(task: CatalogTask, onProgress?: CheckOptions['onProgr
     exhaustive: run.result.exhaustive,
     elapsedMs: run.elapsedMs,
   };
-  const json = task.json ? checkJson({ scenario: run.scenario.resolved, result: run.result, comparison: run.comparison, elapsedMs: run.elapsedMs }) : null;
+  const json = task.json ? checkJson(reportInputOf(run)) : null;
   return { row, json };
 }
 

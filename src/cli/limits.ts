@@ -33,3 +33,8 @@ export function memoryGuard(label: string, mb = MEMORY_LIMIT_MB, rss: () => numb
     if (used > mb) throw new LimitError(`${label}: stopped at ${Math.round(used)} MB of memory, past the limit of ${mb} MB (--max-memory MB to raise it)`);
   };
 }
+
+/** The error of an exhaustive or bounded check of `file` that reached EXECUTION_LIMIT without --max-executions. */
+export function executionLimitError(file: string): LimitError {
+  return new LimitError(`${file}: stopped at the limit of ${EXECUTION_LIMIT.toLocaleString('en-US')} executions (--max-executions N for a bounded run, --random N for a random one)`);
+}

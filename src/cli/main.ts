@@ -18,7 +18,7 @@ import { parseSeeds } from '../report/stats.js';
 import { duration } from '../scenarios/schema.js';
 import { openScenario, type Overrides, type ResolvedScenario } from '../scenarios/resolve.js';
 import { PROFILES } from '../profiles/index.js';
-import { catalogText, checkJson, checkText, type CheckReportInput } from '../report/check.js';
+import { catalogText, checkJson, checkText, reportInputOf } from '../report/check.js';
 import { renderTrace } from '../report/trace-text.js';
 import { encodeSchedule } from '../core/schedule.js';
 import { strategies } from '../strategies/index.js';
@@ -26,7 +26,7 @@ import { INVARIANTS } from '../invariants/index.js';
 import { DEFAULT_CONFIG, KNOB_VALUES, ARCH_IDS, type KnobId } from '../model/config.js';
 import { isMerged, KNOB_PROVENANCE, valueKey, type ValueProvenance } from '../model/provenance.js';
 import { formatSeconds, progress } from './progress.js';
-import { EXECUTION_LIMIT, LimitError, MAX_CPUS, MEMORY_LIMIT_MB, memoryGuard } from './limits.js';
+import { EXECUTION_LIMIT, executionLimitError, LimitError, MAX_CPUS, MEMORY_LIMIT_MB, memoryGuard } from './limits.js';
 import { defaultJobs, workerPool } from './pool.js';
 import { catalogRow, type CatalogOutcome, type CatalogTask } from './catalog-worker.js';
 import type { CheckMode, CheckOptions, Reduction } from '../engines/check/index.js';
@@ -197,15 +197,24 @@ function writePerfetto(path: string, run: CheckRun): void {
   })));
 }
 
-function reportInput(run: CheckRun): CheckReportInput {
-  return { scenario: run.scenario.resolved, result: run.result, comparison: run.comparison, elapsedMs: run.elapsedMs };
-}
-
 function modeOf(flags: CheckFlags): CheckMode {
   if (flags.preemptions !== undefined && flags.random !== undefined) throw new UsageError('--preemptions and --random are different modes: choose one');
   if (flags.preemptions !== undefined) return { kind: 'bounded', preemptions: flags.preemptions };
   if (flags.random !== undefined) return { kind: 'random', executions: flags.random, seed: flags.seed, depth: flags.pctDepth };
   return { kind: 'exhaustive' };
+}
+
+/** A check's progress line and memory limit, as its onProgress callback. */
+function watchCheck(file: string, maxMemory: number): { onProgress: NonNullable<CheckOptions['onProgress']>; done: () => void } {
+  const p = progress(file);
+  const guard = memoryGuard(file, maxMemory);
+  return {
+    onProgress: (s, explored) => {
+      guard();
+      p.update(s.executions, { share: explored });
+    },
+    done: () => p.done(),
+  };
 }
 
 /**
@@ -222,13 +231,9 @@ async function runCatalog(files: string[], flags: CheckFlags, opts: CheckOptions
   let outcomes: CatalogOutcome[];
   if (jobs <= 1) {
     outcomes = tasks.map((task) => {
-      const p = progress(task.file);
-      const guard = memoryGuard(task.file, flags.maxMemory);
-      const o = catalogRow(task, (s, explored) => {
-        guard();
-        p.update(s.executions, { share: explored });
-      });
-      p.done();
+      const w = watchCheck(task.file, flags.maxMemory);
+      const o = catalogRow(task, w.onProgress);
+      w.done();
       return o;
     });
   } else {
@@ -254,7 +259,7 @@ async function runCatalog(files: string[], flags: CheckFlags, opts: CheckOptions
   }
   const rows = outcomes.map((o) => o.row);
   const stuck = rows.find((r) => limited && !r.exhaustive && r.executions >= EXECUTION_LIMIT);
-  if (stuck) throw new LimitError(`${stuck.file}: stopped at the limit of ${EXECUTION_LIMIT.toLocaleString('en-US')} executions (--max-executions N for a bounded run)`);
+  if (stuck) throw executionLimitError(stuck.file);
   out(flags.json ? JSON.stringify({ schema: 'ptlab.catalog/2', results: outcomes.map((o) => o.json), ok: rows.every((r) => r.ok) }, null, 2) : catalogText(rows, flags.timing !== false));
   return rows.every((r) => r.ok) ? 0 : 1;
 }
@@ -274,11 +279,11 @@ async function runCheck(files: string[], flags: CheckFlags, out: (s: string) => 
     set: flags.set,
     stopWhenAllViolated: flags.shortest !== true,
     stopAtFirst: flags.first === true,
-    ...(flags.maxCpus !== undefined ? { maxCpus: flags.maxCpus } : {}),
+    ...maxCpusOf(flags),
     ...(flags.maxSteps !== undefined ? { maxSteps: flags.maxSteps } : {}),
   };
   const atLimit = (file: string, run: CheckRun): void => {
-    if (limited && run.result.stopped === 'max-executions') throw new LimitError(`${file}: stopped at the limit of ${EXECUTION_LIMIT.toLocaleString('en-US')} executions (--max-executions N for a bounded run, --random N for a random one)`);
+    if (limited && run.result.stopped === 'max-executions') throw executionLimitError(file);
   };
   if (flags.catalog !== undefined) return runCatalog(files, flags, opts, limited, out);
   if (files.length === 0) throw new UsageError('check needs a scenario file (or --catalog)');
@@ -295,20 +300,12 @@ async function runCheck(files: string[], flags: CheckFlags, out: (s: string) => 
   process.once('SIGINT', onSigint);
   try {
     for (const file of files) {
-      const p = progress(file);
-      const guard = memoryGuard(file, flags.maxMemory);
-      const run = await checkScenarioPaced(file, {
-        ...opts,
-        signal: abort.signal,
-        onProgress: (s, explored) => {
-          guard();
-          p.update(s.executions, { share: explored });
-        },
-      });
-      p.done();
+      const w = watchCheck(file, flags.maxMemory);
+      const run = await checkScenarioPaced(file, { ...opts, signal: abort.signal, onProgress: w.onProgress });
+      w.done();
       atLimit(file, run);
       ok &&= run.comparison.ok;
-      const input = reportInput(run);
+      const input = reportInputOf(run);
       if (flags.perfetto) writePerfetto(flags.perfetto, run);
       if (flags.json) json.push(checkJson(input));
       else texts.push(checkText({ ...input, elapsedMs: flags.timing === false ? undefined : run.elapsedMs }, flags.width));

@@ -4,7 +4,7 @@
  */
 import { encodeSchedule } from '../core/schedule.js';
 import type { Counterexample, CheckResult, Reduction, VerdictStatus } from '../engines/check/index.js';
-import type { Comparison } from '../api/index.js';
+import type { CheckRun, Comparison } from '../api/index.js';
 import type { ResolvedScenario } from '../scenarios/resolve.js';
 import { renderTrace } from './trace-text.js';
 
@@ -13,6 +13,11 @@ export interface CheckReportInput {
   readonly result: CheckResult;
   readonly comparison: Comparison;
   readonly elapsedMs?: number;
+}
+
+/** What the reports need of a check run. */
+export function reportInputOf(run: CheckRun): CheckReportInput {
+  return { scenario: run.scenario.resolved, result: run.result, comparison: run.comparison, elapsedMs: run.elapsedMs };
 }
 
 function counterexampleText(title: string, cx: Counterexample, cpus: number, file: string, label: string, width: number): string {
