@@ -85,3 +85,11 @@ export function simulate(source: ScenarioSource, opts: SimulateOptions = {}): { 
 export function replay(source: ScenarioSource, schedule: string | Schedule, opts: ScenarioOptions = {}): { scenario: LoadedScenario; exec: Execution } {
   return replayScenario(source, typeof schedule === 'string' ? decodeSchedule(schedule) : schedule, opts);
 }
+
+// Strategies of the user's own (docs/strategies.md): the file's default export, the hooks' API.
+export type { StrategyFile } from './scenarios/strategy-file.js';
+export { loadStrategyFile } from './scenarios/strategy-file.js';
+export type { Strategy } from './strategies/index.js';
+export type { ArchInfo, HookApi, HookArgs, HookContext, HookName, StrategyHooks } from './model/strategy-hooks.js';
+export type { KernelConfig } from './model/config.js';
+export type { Op, Proc } from './core/op.js';

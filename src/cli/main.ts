@@ -7,6 +7,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ModelError, StepLimitError } from '../core/execution.js';
 import { decodeSchedule, ScheduleSyntaxError } from '../core/schedule.js';
 import { ScenarioError } from '../scenarios/loader.js';
@@ -22,6 +23,7 @@ import { catalogText, checkJson, checkText, reportInputOf } from '../report/chec
 import { renderTrace } from '../report/trace-text.js';
 import { encodeSchedule } from '../core/schedule.js';
 import { strategies } from '../strategies/index.js';
+import { isStrategyPath, loadStrategyFile } from '../scenarios/strategy-file.js';
 import { INVARIANTS } from '../invariants/index.js';
 import { DEFAULT_CONFIG, KNOB_VALUES, ARCH_IDS, type KnobId } from '../model/config.js';
 import { isMerged, KNOB_PROVENANCE, valueKey, type ValueProvenance } from '../model/provenance.js';
@@ -389,6 +391,8 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .showHelpAfterError('(run ptlab --help for usage)')
     .configureOutput({ writeOut: (s) => out(s.replace(/\n$/, '')), writeErr: (s) => process.stderr.write(s) })
     .exitOverride();
+  // --strategy FILE is --preset with a strategy file (docs/strategies.md), resolved from here.
+  program.hook('preAction', (_program, command) => strategyFileOption(command));
 
   program
     .command('check')
@@ -409,6 +413,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--seed <s>', 'seed of the random mode', seedArg, 1)
     .option('--pct-depth <d>', 'bug depth the random mode targets (d-1 priority changes)', positiveInt, 3)
     .option('--preset <id>', 'replace the scenario\'s strategy preset (see ptlab list strategies)')
+    .option('--strategy <file>', 'use the strategy in this TypeScript or JavaScript file as the preset (docs/strategies.md)')
     .option('--set <knob=value>', 'override a configuration knob (repeatable; see ptlab list knobs)', collect, [])
     .option('--no-timing', 'omit wall times from the text (JSON never has them: it is byte-identical run to run)')
     .option('--width <n>', 'width of the per-CPU trace', positiveInt, 160)
@@ -434,6 +439,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .description('simulate a scenario in time: IPIs per CPU, operation and wakeup latency, grace periods, pending frees')
     .argument('<scenario>', 'scenario YAML file')
     .option('--preset <id>', 'replace the scenario\'s strategy preset')
+    .option('--strategy <file>', 'use the strategy in this TypeScript or JavaScript file as the preset (docs/strategies.md)')
     .option('--perfetto <file>', 'write a Perfetto trace of a window of the run')
     .option('--window <t>', 'the window --perfetto covers, from the start (default 1ms)', durationArg)
     .option('--json', 'print the measurements as JSON (schema ptlab.sim/1, docs/json.md)'))
@@ -530,6 +536,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .argument('<scenario>', 'scenario YAML file')
     .requiredOption('--schedule <s>', "the schedule, e.g. '1*4 0*12 1*3'")
     .option('--preset <id>', 'replace the scenario\'s strategy preset')
+    .option('--strategy <file>', 'use the strategy in this TypeScript or JavaScript file as the preset (docs/strategies.md)')
     .option('--set <knob=value>', 'override a configuration knob (repeatable)', collect, [])
     .option('--width <n>', 'width of the per-CPU trace', positiveInt, 160)
     .option('--perfetto <file>', 'also write the execution as a Chrome/Perfetto trace')
@@ -573,12 +580,31 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .description('list strategies, invariants, knobs, arches or built-in scenarios')
     .argument('[what]', 'strategies | invariants | knobs | arches | profiles | costs | scenarios', 'strategies')
     .option('--json', 'machine-readable output (strategies and knobs, with their provenance)')
+    .option('--strategy <file>', 'also load the strategy in this file (repeatable)', collect, [])
     .action((what: string, flags: { json?: boolean }) => {
       out(flags.json ? listJson(what) : listText(what));
       setCode(0);
     });
 
   return program;
+}
+
+/**
+ * The preAction hook for --strategy: check it against --preset and give the action the file's
+ * absolute path as its preset (so that catalog workers find it too); `list --strategy` loads the
+ * files, and compare's --strategies may name files among the presets.
+ */
+function strategyFileOption(command: Command): void {
+  const o = command.opts<{ strategy?: string | string[]; preset?: string; strategies?: string[] }>();
+  if (Array.isArray(o.strategy)) {
+    for (const f of o.strategy) loadStrategyFile(f);
+    return;
+  }
+  if (o.strategies) command.setOptionValue('strategies', o.strategies.map((s) => (isStrategyPath(s) ? resolve(s) : s)));
+  if (o.strategy === undefined) return;
+  if (o.preset !== undefined) throw new UsageError('--strategy and --preset both name the strategy: give one');
+  if (o.strategies !== undefined) throw new UsageError('--strategy and --strategies: name the file among --strategies');
+  command.setOptionValue('preset', resolve(o.strategy));
 }
 
 /** Run the CLI; returns the exit code. Output goes to stdout, diagnostics to stderr. */

@@ -93,7 +93,10 @@ export function boot(k: Kernel, cpus: readonly CpuBoot[]): Map<Loc, Value> {
       }
     }
     warm.set(name, entries);
-    s.set(mmLoc.cpumask(name), cpus.flatMap((c, i) => (c.mm === name ? [i] : [])));
+    // mm_cpumask(): x86 sets a CPU's bit in switch_mm_irqs_off(); arm64 has not touched it since
+    // 38d96287504a ("arm64: mm: kill mm_cpumask usage", v4.10; a 2019 revert was not merged), so
+    // there it stays empty (mm_init_cpumask()).
+    s.set(mmLoc.cpumask(name), k.arch.id === 'arm64' ? [] : cpus.flatMap((c, i) => (c.mm === name ? [i] : [])));
     s.set(mmLoc.mmap_lock(name), RWSEM_UNLOCKED);
     s.set(rwsemTimedOutLoc(mmLoc.mmap_lock(name)), 0);
     s.set(mmLoc.tlb_flush_pending(name), 0);

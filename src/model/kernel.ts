@@ -10,6 +10,7 @@ import type { Proc } from '../core/index.js';
 import type { ArchId, KernelConfig } from './config.js';
 import type { mmu_gather } from './include/asm-generic/tlb.js';
 import type { KernelPtSpec } from './mm/kernel_pgtable.js';
+import type { KernelHooks } from './strategy-hooks.js';
 
 /** A VMA, in units of PMD slots (2 MiB each): it covers slots [start, end). */
 export interface VmaSpec {
@@ -119,6 +120,8 @@ export interface Kernel {
    * is among those, so its verdicts cover the queued form (docs/model.md §5.23).
    */
   readonly fifo_locks?: boolean;
+  /** The strategy's hooks, when it comes from a strategy file (model/strategy-hooks.ts). */
+  readonly hooks?: KernelHooks;
 }
 
 export interface Ctx {

@@ -4,6 +4,8 @@
  * the KVM host, and the invariants to check. The resolved configuration is returned too, so that
  * every result can echo exactly what ran.
  */
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Program, ThreadSpec } from '../core/index.js';
 import { archOps } from '../model/arch/index.js';
 import { boot, bootInitial, type CpuBoot } from '../model/boot.js';
@@ -11,7 +13,8 @@ import { DEFAULT_CONFIG, KNOB_VALUES, type ArchId, type KernelConfig, type KnobI
 import type { Kernel, MmSpec } from '../model/kernel.js';
 import { lockLoc } from '../model/kernel/locking/spinlock.js';
 import { INVARIANT_IDS, invariantById } from '../invariants/index.js';
-import { strategies, strategyById } from '../strategies/index.js';
+import { builtinStrategyIds, strategyById, type Strategy } from '../strategies/index.js';
+import { isStrategyPath, loadStrategyFile } from './strategy-file.js';
 import { iommuWalkerThread } from '../model/hw/iommu.js';
 import { describeStep, hwWalkerThread, kvmHostThread, taskThread, validateStep, type Step } from '../workloads/index.js';
 import { loadScenario, parseScenario, ScenarioError, type ScenarioFile, type ScenarioIssue } from './loader.js';
@@ -214,18 +217,29 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
   // Configuration: defaults <- preset <- knobs <- command-line preset <- command-line knobs.
   const preset = overrides.preset ?? d.config.preset ?? null;
   let config: KernelConfig = { ...DEFAULT_CONFIG };
-  if (preset !== null) {
-    const s = strategyById(preset);
-    const ids = strategies().map((x) => x.id);
-    const why = `unknown preset '${preset}'${didYouMean(preset, ids)}; expected one of ${ids.join(', ')}`;
-    if (!s && overrides.preset !== undefined) issues.push({ file: '--preset', pos: null, path: '', message: why });
-    else if (!s) issues.push(file.issue(['config', 'preset'], why));
-    else config = { ...config, ...s.knobs };
+  let strategy: Strategy | undefined;
+  if (preset !== null && isStrategyPath(preset)) {
+    // A strategy file: relative to the scenario's folder when the scenario names it.
+    const base = overrides.preset === undefined && existsSync(file.file) ? dirname(file.file) : process.cwd();
+    try {
+      strategy = loadStrategyFile(preset, base);
+    } catch (e) {
+      if (!(e instanceof ScenarioError)) throw e;
+      issues.push(...e.issues);
+    }
+    if (strategy) config = { ...config, ...strategy.knobs };
+  } else if (preset !== null) {
+    strategy = strategyById(preset);
+    const ids = builtinStrategyIds();
+    const why = `unknown preset '${preset}'${didYouMean(preset, ids)}; expected one of ${ids.join(', ')}, or the path of a strategy file`;
+    if (!strategy && overrides.preset !== undefined) issues.push({ file: '--preset', pos: null, path: '', message: why });
+    else if (!strategy) issues.push(file.issue(['config', 'preset'], why));
+    else config = { ...config, ...strategy.knobs };
   }
   for (const [key, value] of Object.entries(d.config)) {
     if (key === 'preset' || value === undefined) continue;
     // A command-line preset replaces the scenario's preset and the knobs it sets.
-    if (overrides.preset !== undefined && strategyById(overrides.preset)?.knobs[key as KnobId] !== undefined) continue;
+    if (overrides.preset !== undefined && strategy?.knobs[key as KnobId] !== undefined) continue;
     config = { ...config, [key as KnobId]: value } as KernelConfig;
   }
   config = { ...config, ...parseSets(overrides.set ?? [], issues) };
@@ -255,7 +269,7 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
   // A CPU that switches to a task of an mm during the run can have it loaded too.
   const switchesToMm = (c: (typeof d.cpus)[number]): boolean => c.run.some((r) => typeof r === 'object' && (('switch_to' in r && r.switch_to !== 'kthread') || 'kthread_use_mm' in r));
   const userMmCpus = d.cpus.flatMap((c, i) => (c.mm !== null || switchesToMm(c) ? [i] : []));
-  const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible, user_mm_cpus: userMmCpus, mark_operations: purpose === 'sim', rcu_tree_gp: purpose === 'sim', fifo_locks: purpose === 'sim', observe_zap_return: checks(d.check.invariants, 'no-stale-tlb-after-zap'), observe_data_page_free: checks(d.check.invariants, 'no-tlb-entry-to-freed-page'), hugetlbfs, ...(d.kernel_pt ? { kernel_pt: { ptes: d.kernel_pt.ptes, iommu_walks: d.kernel_pt.iommu_walks, iotlb_warm: d.kernel_pt.iotlb === 'warm', pud: d.kernel_pt.pud } } : {}) };
+  const kernel: Kernel = { arch: archOps(arch), config, nr_cpus: d.cpus.length, mms, preemptible_vcpus: preemptible, user_mm_cpus: userMmCpus, mark_operations: purpose === 'sim', rcu_tree_gp: purpose === 'sim', fifo_locks: purpose === 'sim', observe_zap_return: checks(d.check.invariants, 'no-stale-tlb-after-zap'), observe_data_page_free: checks(d.check.invariants, 'no-tlb-entry-to-freed-page'), hugetlbfs, ...(strategy?.hooks && Object.keys(strategy.hooks).length > 0 ? { hooks: { strategy: strategy.id, file: strategy.file ?? preset ?? '', hooks: strategy.hooks } } : {}), ...(d.kernel_pt ? { kernel_pt: { ptes: d.kernel_pt.ptes, iommu_walks: d.kernel_pt.iommu_walks, iotlb_warm: d.kernel_pt.iotlb === 'warm', pud: d.kernel_pt.pud } } : {}) };
 
   // CPUs.
   const threads: ThreadSpec[] = [];

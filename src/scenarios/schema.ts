@@ -185,6 +185,9 @@ const knobs = Object.fromEntries((Object.keys(KNOB_VALUES) as KnobId[]).map((k) 
 
 const config = z.strictObject({ preset: z.string().optional(), ...knobs });
 
+/** Knob settings alone, as a strategy file's `knobs` gives them (src/scenarios/strategy-file.ts). */
+export const knobSettings = z.strictObject(knobs);
+
 export const scenarioSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().default(''),

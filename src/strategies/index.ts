@@ -4,6 +4,7 @@
  * `defineStrategy`; no engine changes are needed.
  */
 import type { KernelConfig } from '../model/config.js';
+import type { StrategyHooks } from '../model/strategy-hooks.js';
 
 export interface Strategy {
   readonly id: string;
@@ -17,6 +18,10 @@ export interface Strategy {
    */
   readonly kernel: string;
   readonly knobs: Partial<KernelConfig>;
+  /** Code at the model's synchronisation points: only strategies from files have them (src/scenarios/strategy-file.ts). */
+  readonly hooks?: StrategyHooks;
+  /** The file a strategy was loaded from. */
+  readonly file?: string;
 }
 
 const registry = new Map<string, Strategy>();
@@ -31,8 +36,21 @@ export function strategyById(id: string): Strategy | undefined {
   return registry.get(id);
 }
 
+/** The built-in strategies, then those loaded from files (src/scenarios/strategy-file.ts), in load order. */
 export function strategies(): Strategy[] {
-  return [...registry.values()];
+  return [...registry.values(), ...fromFiles.values()];
+}
+
+/** The built-in strategies' ids: the names a preset can give (a file is given by its path). */
+export function builtinStrategyIds(): string[] {
+  return [...registry.keys()];
+}
+
+const fromFiles = new Map<string, Strategy>();
+
+/** Note a strategy loaded from a file, for strategies(); a reload of the same file replaces it. */
+export function noteStrategyFile(s: Strategy & { readonly file: string }): void {
+  fromFiles.set(s.file, s);
 }
 
 defineStrategy({

@@ -239,7 +239,7 @@ describe('semantic errors', () => {
   it('unknown preset lists the valid ones', () => {
     const text = MINIMAL.replace('preset: sync-rcu', 'preset: rcu-sync');
     const e = errorOf(text);
-    expect(e.message).toBe(`x.yaml:7:19: error: config.preset: unknown preset 'rcu-sync'; expected one of ${strategies().map((x) => x.id).join(', ')}`);
+    expect(e.message).toBe(`x.yaml:7:19: error: config.preset: unknown preset 'rcu-sync'; expected one of ${strategies().map((x) => x.id).join(', ')}, or the path of a strategy file`);
     for (const s of strategies()) expect(e.message).toContain(s.id);
     expect(textAt(text, e.issues[0]!.pos)).toMatch(/^rcu-sync,/);
   });
@@ -432,7 +432,7 @@ expect:
     // Presets and invariants grow with the model: compare with the registries.
     expect(e.message.split('\n')).toEqual([
       "x.yaml:2:31: error: machine.cpus: machine.cpus is 4 but 3 CPUs are listed under 'cpus'",
-      `x.yaml:3:19: error: config.preset: unknown preset 'nope'; expected one of ${strategies().map((x) => x.id).join(', ')}`,
+      `x.yaml:3:19: error: config.preset: unknown preset 'nope'; expected one of ${strategies().map((x) => x.id).join(', ')}, or the path of a strategy file`,
       "x.yaml:7:11: error: cpus[0].mm: unknown mm 'B'; the scenario defines: A",
       "x.yaml:8:21: error: cpus[1].run[0]: mm A has no VMA 'stack' (has: heap)",
       'x.yaml:8:60: error: cpus[1].vcpu_preemptible: only an x86-kvm or x86-kvm-nopv guest has vCPUs the host can preempt (arch is arm64)',
@@ -501,7 +501,7 @@ describe('command-line overrides', () => {
     expect(e.issues.every((i) => i.pos === null)).toBe(true);
     // The lists of presets and knobs grow with the model: compare with the registries.
     expect(e.issues.map(formatIssue)).toEqual([
-      `--preset: error: unknown preset 'nope'; expected one of ${strategies().map((x) => x.id).join(', ')}`,
+      `--preset: error: unknown preset 'nope'; expected one of ${strategies().map((x) => x.id).join(', ')}, or the path of a strategy file`,
       "--set: error: pt_reclaim=yes: pt_reclaim takes true or false, got 'yes'",
       "--set: error: max_table_batch=0: max_table_batch takes an integer in 1..512, got '0'",
       "--set: error: batch_alloc=x: batch_alloc takes one of succeeds, fails, may-fail, got 'x'",

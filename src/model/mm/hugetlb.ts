@@ -285,7 +285,7 @@ function* __huge_pmd_unshare(cur: Ctx, tlb: mmu_gather, mm: string, t: number, t
       // "Once our caller drops the rmap lock, some other process might be using this page table
       // as a normal, non-hugetlb page table. Wait for pending gup_fast() in other threads to
       // finish before letting that happen." (1013af4f585f, paraphrased)
-      yield* tlb_remove_table_sync_one(cur);
+      yield* tlb_remove_table_sync_one(cur, mm);
       yield* ptdesc_pmd_pts_dec(cur, 'huge_pmd_unshare', table);
       break;
     case 'none':

@@ -22,6 +22,7 @@ import { cpu_online_mask, type Ctx, type Kernel } from '../kernel.js';
 import { iommu_sva_invalidate_kva_range, iommuTlbLoc } from '../drivers/iommu/iommu-sva.js';
 import { queue_work, system_wq, type work_struct, type workqueue_struct } from '../kernel/workqueue.js';
 import { cpuLoc, freeListLoc, pageLoc, ptLoc, type PageState, type PtEntry, type TlbEntry } from '../state.js';
+import { runHook } from '../strategy-hooks.js';
 
 /** Remove kernel (init_mm) entries from a TLB. */
 export const tlb_without_kernel = (entries: readonly TlbEntry[]): TlbEntry[] => entries.filter((e) => e.mm !== 'init_mm');
@@ -175,13 +176,19 @@ export function* pagetable_free_kernel(cur: Ctx, table: string): Proc<void> {
   yield* queue_work(cur, 'pagetable_free_kernel', wq, kernel_pgtable_work);
 }
 
+/**
+ * pagetable_free() of a kernel page (ptdesc_test_kernel()): deferred to kernel_pgtable_work when
+ * config.kernel_pt_free is 'async', else at once. A strategy file's pagetable_free_kernel hook
+ * replaces it (model/strategy-hooks.ts).
+ */
+function* kernel_table_free(cur: Ctx, caller: string, table: string): Proc<void> {
+  if (cur.k.config.kernel_pt_free === 'async') yield* pagetable_free_kernel(cur, table);
+  else yield* __pagetable_free_kernel_page(cur, caller, table);
+}
+
 /** pte_free_kernel() -> pagetable_dtor_free() -> pagetable_free() for a kernel (ptdesc_test_kernel) page. */
 export function* pte_free_kernel(cur: Ctx, table: string): Proc<void> {
-  if (cur.k.config.kernel_pt_free === 'async') {
-    yield* pagetable_free_kernel(cur, table);
-  } else {
-    yield* __pagetable_free_kernel_page(cur, 'pte_free_kernel', table);
-  }
+  yield* runHook(cur, 'pagetable_free_kernel', { table }, () => kernel_table_free(cur, 'pte_free_kernel', table));
 }
 
 /**
@@ -189,11 +196,7 @@ export function* pte_free_kernel(cur: Ctx, table: string): Proc<void> {
  * pagetable_free(), which treats a kernel ptdesc as pte_free_kernel() does.
  */
 export function* pmd_free_kernel(cur: Ctx, table: string): Proc<void> {
-  if (cur.k.config.kernel_pt_free === 'async') {
-    yield* pagetable_free_kernel(cur, table);
-  } else {
-    yield* __pagetable_free_kernel_page(cur, 'pmd_free', table);
-  }
+  yield* runHook(cur, 'pagetable_free_kernel', { table }, () => kernel_table_free(cur, 'pmd_free', table));
 }
 
 /** Read the kernel PUD entry (issue #11; vmap_try_huge_pud()). */

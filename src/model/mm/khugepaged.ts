@@ -40,6 +40,7 @@ import { synchronize_rcu } from '../kernel/rcu/tree.js';
 import { pmd_table_of, vma_covers } from './huge_memory.js';
 import { page_table_lock } from './memory.js';
 import { tlb_remove_table_sync_one_mm, tlb_remove_table_sync_rcu } from './mmu_gather.js';
+import { runHook } from '../strategy-hooks.js';
 import { ptl } from './page_alloc.js';
 import { pgtable_trans_huge_deposit, pmdp_collapse_flush, pmdp_get_lockless_sync, pte_free_defer } from './pgtable-generic.js';
 import { new_mmu_gather, tlb_flush_pte_range } from '../include/asm-generic/tlb.js';
@@ -64,13 +65,18 @@ export type ScanResult =
  *  'sync_rcu'        tlb_remove_table_sync_rcu() (S4; the v8 skip applies to it as well)
  *  'synchronize_rcu' synchronize_rcu() (S4, never skipped)
  *  'none'            before 2ba99c5e0881
+ * A strategy file's collapse_sync hook replaces it (model/strategy-hooks.ts).
  */
 function* collapse_walker_sync(cur: Ctx, mm: string): Proc<void> {
+  yield* runHook(cur, 'collapse_sync', { mm }, () => collapse_walker_sync_body(cur, mm));
+}
+
+function* collapse_walker_sync_body(cur: Ctx, mm: string): Proc<void> {
   switch (cur.k.config.collapse_sync) {
     case 'sync_one':
       return yield* tlb_remove_table_sync_one_mm(cur, mm);
     case 'sync_rcu':
-      return yield* tlb_remove_table_sync_rcu(cur);
+      return yield* tlb_remove_table_sync_rcu(cur, mm);
     case 'synchronize_rcu':
       return yield* synchronize_rcu(cur, 'collapse_huge_page');
     case 'none':

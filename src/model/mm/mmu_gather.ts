@@ -29,6 +29,7 @@ import { smp_call_function, smp_call_function_many_wait, type smp_call_func_t } 
 import { call_rcu, synchronize_rcu } from '../kernel/rcu/tree.js';
 import { __get_free_page_batch, free_pages_and_swap_cache, pagetable_free } from './page_alloc.js';
 import { cpuLoc, mmLoc, asNumber } from '../state.js';
+import { modelDefaults, runHook } from '../strategy-hooks.js';
 
 /** tlb_remove_table_smp_sync(): "Simply deliver the interrupt". */
 const tlb_remove_table_smp_sync: smp_call_func_t = {
@@ -44,11 +45,16 @@ const tlb_remove_table_smp_sync: smp_call_func_t = {
  * RCU grace period: enough for walkers that disable IRQs, not for rcu_read_lock()-only ones.
  * With v8 1/2 it returns early when the preceding flush already IPI'd every relevant CPU.
  * Without CONFIG_MMU_GATHER_RCU_TABLE_FREE it is an empty stub (the arch flush is the IPI).
+ * A strategy file's hook of the same name replaces the body (model/strategy-hooks.ts); `mm` is
+ * the caller's mm where it has one, for such a hook.
  */
-export function* tlb_remove_table_sync_one(cur: Ctx): Proc<void> {
-  const { config } = cur.k;
-  if (config.table_free !== 'rcu') return;
-  if (config.skip_sync_if_flush_implies_ipi && tlb_table_flush_implies_ipi_broadcast(cur)) {
+export function* tlb_remove_table_sync_one(cur: Ctx, mm: string | null = null): Proc<void> {
+  if (cur.k.config.table_free !== 'rcu') return;
+  yield* runHook(cur, 'tlb_remove_table_sync_one', { mm }, () => tlb_remove_table_sync_one_body(cur));
+}
+
+function* tlb_remove_table_sync_one_body(cur: Ctx): Proc<void> {
+  if (cur.k.config.skip_sync_if_flush_implies_ipi && tlb_table_flush_implies_ipi_broadcast(cur)) {
     yield* sync_skipped(cur, 'tlb_remove_table_sync_one');
     return;
   }
@@ -93,26 +99,39 @@ export function* tlb_remove_table_sync_mm(cur: Ctx, mm: string): Proc<void> {
   if (targets.length > 0) yield* smp_call_function_many_wait(cur, 'tlb_remove_table_sync_mm', targets, tlb_remove_table_smp_sync);
 }
 
-/** The walker sync of a path that knows its mm: S3's targeted IPIs when configured, else the broadcast. */
+/**
+ * The walker sync of a path that knows its mm: S3's targeted IPIs when configured, else the
+ * broadcast. A strategy file's tlb_remove_table_sync_one hook takes both forms' place.
+ */
 export function* tlb_remove_table_sync_one_mm(cur: Ctx, mm: string): Proc<void> {
-  if (cur.k.config.sync_targeted !== 'off') yield* tlb_remove_table_sync_mm(cur, mm);
-  else yield* tlb_remove_table_sync_one(cur);
+  if (cur.k.config.sync_targeted !== 'off' && !cur.k.hooks?.hooks.tlb_remove_table_sync_one) yield* tlb_remove_table_sync_mm(cur, mm);
+  else yield* tlb_remove_table_sync_one(cur, mm);
 }
 
 /**
  * tlb_remove_table_sync_rcu() (1fb3d8c20bfa): synchronize_rcu() with RCU table free, an empty
  * stub otherwise. Its kerneldoc: for code that must wait for walkers, not for freeing memory.
- * With v8 1/2 it returns early when tlb_table_flush_implies_ipi_broadcast().
+ * With v8 1/2 it returns early when tlb_table_flush_implies_ipi_broadcast(). A strategy file's
+ * hook of the same name replaces the body.
  */
-export function* tlb_remove_table_sync_rcu(cur: Ctx): Proc<void> {
-  const { config } = cur.k;
-  if (config.table_free !== 'rcu') return;
-  if (config.skip_sync_if_flush_implies_ipi && tlb_table_flush_implies_ipi_broadcast(cur)) {
+export function* tlb_remove_table_sync_rcu(cur: Ctx, mm: string | null = null): Proc<void> {
+  if (cur.k.config.table_free !== 'rcu') return;
+  yield* runHook(cur, 'tlb_remove_table_sync_rcu', { mm }, () => tlb_remove_table_sync_rcu_body(cur));
+}
+
+function* tlb_remove_table_sync_rcu_body(cur: Ctx): Proc<void> {
+  if (cur.k.config.skip_sync_if_flush_implies_ipi && tlb_table_flush_implies_ipi_broadcast(cur)) {
     yield* sync_skipped(cur, 'tlb_remove_table_sync_rcu');
     return;
   }
   yield* synchronize_rcu(cur, 'tlb_remove_table_sync_rcu');
 }
+
+modelDefaults.sync_one = (cur) => (cur.k.config.table_free === 'rcu' ? tlb_remove_table_sync_one_body(cur) : noSteps());
+modelDefaults.sync_rcu = (cur) => (cur.k.config.table_free === 'rcu' ? tlb_remove_table_sync_rcu_body(cur) : noSteps());
+modelDefaults.implies_ipi_broadcast = tlb_table_flush_implies_ipi_broadcast;
+
+function* noSteps(): Proc<void> {}
 
 /** __tlb_remove_table(): the arch's final free of one table (pagetable_dtor_free()). */
 function* __tlb_remove_table(cur: Ctx, table: string, caller: string): Proc<void> {
@@ -179,8 +198,13 @@ function* tlb_remove_table_mm_users_shortcut(cur: Ctx, tlb: mmu_gather, table: s
  *  - otherwise, per config.remove_table_one: tlb_remove_table_sync_one() (before 2026),
  *    synchronize_rcu() if RCU table free (1fb3d8c20bfa v1), tlb_remove_table_sync_rcu()
  *    (1fb3d8c20bfa as merged), or nothing (broken); then free.
+ * A strategy file's hook of the same name replaces it, and must free the table or hand it on.
  */
 function* __tlb_remove_table_one(cur: Ctx, table: string, mm: string): Proc<void> {
+  yield* runHook(cur, '__tlb_remove_table_one', { table, mm }, () => __tlb_remove_table_one_body(cur, table, mm));
+}
+
+function* __tlb_remove_table_one_body(cur: Ctx, table: string, mm: string): Proc<void> {
   const { config } = cur.k;
   if (config.pt_reclaim) {
     yield* call_rcu(cur, `${table}->pt_rcu_head`, (cb) => __tlb_remove_table(cb, table, '__tlb_remove_table_one_rcu'), '__tlb_remove_table_one_rcu');
@@ -194,7 +218,7 @@ function* __tlb_remove_table_one(cur: Ctx, table: string, mm: string): Proc<void
       if (config.table_free === 'rcu') yield* synchronize_rcu(cur, '__tlb_remove_table_one');
       break;
     case 'sync_rcu':
-      yield* tlb_remove_table_sync_rcu(cur);
+      yield* tlb_remove_table_sync_rcu(cur, mm);
       break;
     case 'none':
       break;
@@ -288,15 +312,21 @@ export function* tlb_flush_mmu(cur: Ctx, tlb: mmu_gather): Proc<void> {
  *     (sync_targeted) tlb_remove_table_sync_mm(tlb->mm), as v4 2/3 converted it; under S4
  *     (config.unshare_sync: synchronize_rcu) a grace period instead, with the locks held.
  * Without RCU table free the sync is an empty stub: the flush is then expected to have IPI'd.
+ * A strategy file's unshare_sync hook replaces the sync of step 2.
  */
 export function* tlb_flush_unshared_tables(cur: Ctx, tlb: mmu_gather): Proc<void> {
   if (tlb.unshared_tables) yield* tlb_flush_mmu_tlbonly(cur, tlb);
   if (tlb.fully_unshared_tables) {
-    if (cur.k.config.unshare_sync === 'synchronize_rcu') yield* synchronize_rcu(cur, 'tlb_flush_unshared_tables');
-    // S3 v4 2/3 made this tlb_remove_table_sync_mm(tlb->mm): only the unsharer's walkers.
-    else yield* tlb_remove_table_sync_one_mm(cur, tlb.mm);
+    const mm = tlb.mm;
+    yield* runHook(cur, 'unshare_sync', { mm }, () => tlb_unshare_sync(cur, mm));
     tlb.fully_unshared_tables = false;
   }
+}
+
+function* tlb_unshare_sync(cur: Ctx, mm: string): Proc<void> {
+  if (cur.k.config.unshare_sync === 'synchronize_rcu') yield* synchronize_rcu(cur, 'tlb_flush_unshared_tables');
+  // S3 v4 2/3 made this tlb_remove_table_sync_mm(tlb->mm): only the unsharer's walkers.
+  else yield* tlb_remove_table_sync_one_mm(cur, mm);
 }
 
 /** __tlb_gather_mmu(): initialise and inc_tlb_flush_pending(mm). */

@@ -17,6 +17,7 @@
 import { access, local, type Proc } from '../../../core/index.js';
 import type { Ctx } from '../../kernel.js';
 import { asNumber, ptdescLoc } from '../../state.js';
+import { hookedImpliesIpiBroadcast } from '../../strategy-hooks.js';
 
 /** struct mmu_table_batch: tables waiting for tlb_table_flush(). */
 export interface mmu_table_batch {
@@ -145,8 +146,9 @@ export function* tlb_flush_mmu_tlbonly(cur: Ctx, tlb: mmu_gather): Proc<void> {
  */
 export function tlb_table_flush_implies_ipi_broadcast(cur: Ctx): boolean {
   // implies_ipi_broadcast: always (counterfactual, no kernel): every arch claims it.
-  if (cur.k.config.implies_ipi_broadcast === 'always') return true;
-  return cur.k.arch.tlb_table_flush_implies_ipi_broadcast(cur.k);
+  const dflt = cur.k.config.implies_ipi_broadcast === 'always' || cur.k.arch.tlb_table_flush_implies_ipi_broadcast(cur.k);
+  // A strategy file may answer instead (model/strategy-hooks.ts).
+  return cur.k.hooks ? hookedImpliesIpiBroadcast(cur, dflt) : dflt;
 }
 
 /** A marker step so traces show where a sync was skipped. */
