@@ -11,6 +11,7 @@ import { check, checkPaced, type CheckOptions, type CheckResult, type VerdictSta
 import { loadScenario as readScenarioFile, scenarioFromData, type ScenarioFile } from '../scenarios/loader.js';
 import { resolveScenario, type Expectation, type KnobSettings, type LoadedScenario, type Overrides, type Verdict } from '../scenarios/resolve.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
+import { isStrategyPath, loadStrategyFile } from '../scenarios/strategy-file.js';
 import { SimConfigError, simConfigOf, simulateScenario, type SimConfig, type SimRun } from '../simulation/run.js';
 import type { SimObserver } from '../engines/sim/engine.js';
 
@@ -190,8 +191,10 @@ export function compareScenario(source: ScenarioSource, strategies: readonly str
   const seeds = opts.seeds ?? [cli.seed ?? base.sim?.seed ?? 1];
   const total = list.length * seeds.length;
   const out: Array<{ strategy: string; seed: number; scenario: LoadedScenario; run: SimRun }> = [];
-  for (const strategy of list) {
-    const scenario = resolveScenario(file, { ...inherited, preset: strategy, purpose: 'sim', ...(work !== undefined ? { work } : {}) });
+  for (const preset of list) {
+    const scenario = resolveScenario(file, { ...inherited, preset, purpose: 'sim', ...(work !== undefined ? { work } : {}) });
+    // A strategy file is labelled by its id (resolveScenario() has loaded it).
+    const strategy = isStrategyPath(preset) ? loadStrategyFile(preset).id : preset;
     for (const seed of seeds) {
       opts.onRun?.(out.length, total, strategy, seed);
       const cfg = simConfigOf(scenario, { ...cli, seed, work });

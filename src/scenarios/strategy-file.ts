@@ -25,7 +25,7 @@ import type { StrategyHooks } from '../model/strategy-hooks.js';
 import { ScenarioError, type ScenarioIssue } from './loader.js';
 import { knobSettings } from './schema.js';
 import { didYouMean } from './suggest.js';
-import { noteStrategyFile, type Strategy } from '../strategies/index.js';
+import { noteStrategyFile, strategyById, type Strategy } from '../strategies/index.js';
 
 /** What a strategy file default-exports. */
 export interface StrategyFile {
@@ -242,6 +242,7 @@ function validate(file: string, source: string, x: unknown): Strategy & { readon
   const known = ['id', 'title', 'description', 'kernel', 'knobs', 'hooks'];
   for (const key of Object.keys(s)) if (!known.includes(key)) at(key, `unknown field '${key}'${didYouMean(key, known)}; expected ${known.join(', ')}`);
   if (typeof s.id !== 'string' || !ID.test(s.id)) at('id', `id: expected a name of letters, digits, '.', '_' and '-', got ${JSON.stringify(s.id)}`);
+  else if (strategyById(s.id)) at('id', `id: '${s.id}' is a built-in strategy's; give yours a name of its own`);
   if (typeof s.kernel !== 'string' || s.kernel.trim() === '') at('kernel', "kernel: expected the kernel it follows (a version, a commit, a posted patch, or 'idea, not posted')");
   for (const key of ['title', 'description']) if (s[key] !== undefined && typeof s[key] !== 'string') at(key, `${key}: expected a string`);
   let knobs: Partial<KernelConfig> = {};

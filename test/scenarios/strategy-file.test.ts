@@ -180,3 +180,17 @@ describe('ptlab --strategy', () => {
     expect(out).toContain('kernel: idea, not posted');
   });
 });
+
+describe('strategy files in compare', () => {
+  it('are labelled by their id, beside the built-in presets; an id of a built-in is refused', async () => {
+    const { compareScenario } = await import('../../src/api/index.js');
+    const runs = compareScenario('scenarios/sim/munmap-under-pressure.yaml', ['broadcast-ipi', EXAMPLE], {}, { work: 2 });
+    expect(runs.map((r) => r.strategy)).toEqual(['broadcast-ipi', 'mm-cpumask-lazy']);
+    // The example's sync IPIs go to mm_cpumask and the lazy CPUs only: fewer CAL IPIs, the same work.
+    const cal = (i: number): number => runs[i]!.run.metrics.interrupts.reduce((n, c) => n + c.CAL, 0);
+    expect(cal(1)).toBeLessThan(cal(0));
+    expect(runs[1]!.run.metrics.operations.munmap?.count).toBe(runs[0]!.run.metrics.operations.munmap?.count);
+    const twin = file(`export default { id: 'sync-rcu', kernel: 'idea' };\n`, 'js');
+    expect(errorOf(() => loadStrategyFile(twin)).message).toContain("id: 'sync-rcu' is a built-in strategy's; give yours a name of its own");
+  });
+});
