@@ -49,17 +49,23 @@ export function knobsFor(k: KernelImage): KnobSource[] {
   return out;
 }
 
+/** What of a phase the scenario does not reproduce, and the rows of the comparison it explains. */
+export interface ScenarioLimit {
+  readonly text: string;
+  /** [metric, CPU class] pairs ('TLB' | 'CAL-TLB', 'op' | 'spin' | 'lazy' | 'child' | 'idle'). */
+  readonly rows: ReadonlyArray<readonly [string, string]>;
+}
+
 export interface PhaseScenario {
   readonly scenario: ScenarioInput;
-  /** What of the phase the scenario does not reproduce (said in the comparison). */
-  readonly limits: readonly string[];
+  readonly limits: readonly ScenarioLimit[];
 }
 
 /** The scenario of one phase: the same CPUs, roles and operations. */
 export function phaseScenario(w: Workload, ph: Phase, knobs: readonly KnobSource[]): PhaseScenario {
   const config: Record<string, string | boolean> = { preset: 'broadcast-ipi' };
   for (const k of knobs) config[k.knob] = k.value;
-  const limits: string[] = [];
+  const limits: ScenarioLimit[] = [];
   const ops = ph.threads.filter((t) => t.role === 'op');
   const mm: Record<string, unknown> = {};
   const cpus: Array<Record<string, unknown>> = Array.from({ length: w.vcpus }, () => ({}));
@@ -85,9 +91,9 @@ export function phaseScenario(w: Workload, ph: Phase, knobs: readonly KnobSource
         if (t.role === 'spin') cpus[t.cpu] = { mm: 'W', mode: 'user', run: ['user'] };
         if (t.role === 'sleep') cpus[t.cpu] = { mm: 'W', lazy: true };
       }
-      if (ph.op === 'munmap') limits.push('the guest maps 8 pages of a 2 MiB region (one PTE table) and frees the PMD and PUD tables above it too; the scenario maps 1 page and frees its PTE table: one flush per munmap either way');
-      if (ph.op === 'collapse') limits.push('MADV_COLLAPSE also runs lru_add_drain_all() and wakes kworkers on other CPUs (function-call and rescheduling IPIs the model does not have); the model\'s collapse is khugepaged\'s collapse_huge_page() on a 1-page table');
-      if (ph.op === 'gup_fast') limits.push('vmsplice() pins 16 pages through get_user_pages_fast(); the scenario pins 1 (GUP-fast sends no IPI either way)');
+      if (ph.op === 'munmap') limits.push({ text: 'the guest maps 8 pages of a 2 MiB region (one PTE table) and frees the PMD and PUD tables above it too; the scenario maps 1 page and frees its PTE table: one flush per munmap either way', rows: [] });
+      if (ph.op === 'collapse') limits.push({ text: 'MADV_COLLAPSE drains the per-CPU LRU caches first (lru_add_drain_all(): work queued on each CPU with pages in them, a kworker woken there); the model\'s collapse is khugepaged\'s collapse_huge_page() alone', rows: [] });
+      if (ph.op === 'gup_fast') limits.push({ text: 'vmsplice() pins 16 pages through get_user_pages_fast(); the scenario pins 1 (GUP-fast sends no IPI either way)', rows: [] });
       break;
     }
     case 'fork_exit':
@@ -111,8 +117,11 @@ export function phaseScenario(w: Workload, ph: Phase, knobs: readonly KnobSource
         if (t.role === 'spin') cpus[t.cpu] = { mm: 'P', mode: 'user', run: ['user'] };
         if (t.role === 'sleep') cpus[t.cpu] = { mm: 'P', lazy: true };
       }
-      limits.push('the model has no fork: a child is an mm that maps (shares) and exits; in the guest each child is born on the parent\'s CPU, which stays lazy in the child\'s mm until its exit, so every exit IPIs it; the scenario has that lazy CPU for the first child only');
-      if (!huge) limits.push('fork()\'s COW write-protect flush and the child\'s COW faults are not modelled (with no other thread of either mm on another CPU they IPI nobody, or only a lazy CPU skipped without freed_tables)');
+      limits.push({
+        text: 'the model has no fork: a child is an mm that maps (shares) and exits; in the guest each child is born on the parent\'s CPU, which stays lazy in the child\'s mm until the child\'s exit IPIs it (freed_tables); the scenario has that lazy CPU for the first child only, and its hugetlb child touches no page of its own (no table to free, no such IPI)',
+        rows: parent.cpu !== child ? [['TLB', 'op']] : [],
+      });
+      if (!huge) limits.push({ text: 'fork()\'s COW write-protect flush and the child\'s COW faults are not modelled (with no other thread of either mm on another CPU they IPI nobody, or only a lazy CPU skipped without freed_tables)', rows: [] });
       break;
     }
   }

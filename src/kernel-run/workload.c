@@ -129,6 +129,19 @@ static void trace_setup(void) {
 		if (access(path, F_OK) == 0 && write_file(path, "1") == 0) printf("@@ptlab trace event %s\n", EVENTS[i]);
 		else printf("@@ptlab trace missing %s\n", EVENTS[i]);
 	}
+	/* The function tracer on what a function-call IPI runs (smp_call_function*() callbacks), to tell
+	 * apart the causes of the CAL line: shootdowns, the table-free sync, remote wakeups, idle load
+	 * balancing kicks, text patching, expedited RCU. Functions the kernel lacks are refused one
+	 * by one (written separately). */
+	static const char *FUNCS[] = { "flush_tlb_func", "tlb_remove_table_smp_sync", "sched_ttwu_pending", "nohz_csd_func", "do_sync_core", "rcu_exp_handler" };
+	int nf = 0;
+	for (size_t i = 0; i < sizeof FUNCS / sizeof *FUNCS; i++) {
+		int fd = open("/sys/kernel/tracing/set_ftrace_filter", O_WRONLY | O_APPEND);
+		if (fd < 0) break;
+		if (write(fd, FUNCS[i], strlen(FUNCS[i])) > 0) { nf++; printf("@@ptlab trace function %s\n", FUNCS[i]); }
+		close(fd);
+	}
+	if (nf > 0 && write_file("/sys/kernel/tracing/current_tracer", "function") != 0) printf("@@ptlab trace missing function-tracer\n");
 	write_file("/sys/kernel/tracing/tracing_on", "0");
 	fflush(stdout);
 }
@@ -173,9 +186,16 @@ static void trace_off_and_count(const char *phase) {
 		char *ts = strstr(br, ": ");
 		if (!ts) continue;
 		char *ev = ts + 2;
+		char key[96];
+		char *arrow = strstr(ev, " <-");
+		char *sp = strchr(ev, ' ');
+		if (arrow && arrow == sp) {
+			/* function tracer: "FUNC <-CALLER" */
+			snprintf(key, sizeof key, "func/%.*s", (int)(arrow - ev) > 60 ? 60 : (int)(arrow - ev), ev);
+			goto count;
+		}
 		char *colon = strchr(ev, ':');
 		if (!colon) continue;
-		char key[96];
 		int len = (int)(colon - ev);
 		if (len > 40) len = 40;
 		snprintf(key, sizeof key, "%.*s", len, ev);
@@ -191,6 +211,7 @@ static void trace_off_and_count(const char *phase) {
 				snprintf(key, sizeof key, "tlb_flush/%s", reason);
 			}
 		}
+	count:;
 		int k;
 		for (k = 0; k < nkeys; k++) if (!strcmp(keys[k], key)) break;
 		if (k == nkeys) {
