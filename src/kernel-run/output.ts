@@ -51,20 +51,24 @@ export function interruptDelta(before: InterruptTable, after: InterruptTable): M
 
 /**
  * Events of tracefs text (`/sys/kernel/tracing/trace`, or `trace-cmd report`), counted per CPU:
- * `call_function_entry`, `call_function_single_entry`, `reschedule_entry`, and `tlb_flush/<reason>`
- * (`remote_shootdown`, `remote_ipi_send`, `local_mm_shootdown`, `flush_on_task_switch`...).
+ * `call_function_entry`, `call_function_single_entry`, `reschedule_entry`, `tlb_flush/<reason>`
+ * (`remote_shootdown`, `remote_ipi_send`, `local_mm_shootdown`, `flush_on_task_switch`...), and
+ * the function tracer's entries as `func/<name>` (e.g. `func/tlb_remove_table_smp_sync`).
  */
 export function countTraceEvents(text: string, cpus: number): Map<string, number[]> {
   const out = new Map<string, number[]>();
   for (const line of text.split('\n')) {
     if (line.startsWith('#') || line.trim() === '') continue;
-    // "  comm-pid  [003] d.h1.  123.456789: event: fields" (tracefs; trace-cmd report has the same shape)
-    const m = /\[(\d+)\][^:]*?\s(\d+\.\d+):\s+([a-z_0-9]+):\s?(.*)$/.exec(line);
-    if (!m) continue;
-    const cpu = Number(m[1]);
+    // "  comm-pid  [003] d.h1.  123.456789: event: fields" (tracefs; trace-cmd report has the same
+    // shape), or the function tracer's "... 123.456789: func <-caller", counted as func/<func>.
+    const f = /\[(\d+)\][^:]*?\s(\d+\.\d+):\s+([A-Za-z_0-9.]+) <-\S+\s*$/.exec(line);
+    const m = f ? null : /\[(\d+)\][^:]*?\s(\d+\.\d+):\s+([a-z_0-9]+):\s?(.*)$/.exec(line);
+    const hit = f ?? m;
+    if (!hit) continue;
+    const cpu = Number(hit[1]);
     if (cpu >= cpus) continue;
-    let key = m[3] as string;
-    if (key === 'tlb_flush') {
+    let key = f ? `func/${f[3] as string}` : (hit[3] as string);
+    if (m && key === 'tlb_flush') {
       const r = /reason:([^()]*?)\s*\(/.exec(m[4] as string) ?? /reason:(\S+)/.exec(m[4] as string);
       if (r) key = `tlb_flush/${(r[1] as string).trim().replace(/\s+/g, '_')}`;
     }

@@ -23,7 +23,7 @@
  * Errors name the file, line and column (ScenarioError, as for scenarios); exit 2.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { z } from 'zod';
 import { ScenarioError, type ScenarioIssue, type SourcePos } from '../index.js';
 
@@ -74,7 +74,7 @@ export type Workload = z.output<typeof workloadSchema>;
 export type Phase = Workload['phases'][number];
 
 function posFinder(doc: ReturnType<typeof parseDocument>, lc: LineCounter) {
-  return (path: ReadonlyArray<PropertyKey>): SourcePos | null => {
+  return (path: ReadonlyArray<PropertyKey>, key?: string): SourcePos | null => {
     for (let n = path.length; n >= 0; n--) {
       let node: unknown = doc.contents;
       let ok = true;
@@ -85,6 +85,14 @@ function posFinder(doc: ReturnType<typeof parseDocument>, lc: LineCounter) {
         if (!ok || node === undefined) {
           ok = false;
           break;
+        }
+      }
+      if (ok && key !== undefined && n === path.length && isMap(node)) {
+        const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === key);
+        const kr = pair && isScalar(pair.key) ? pair.key.range : undefined;
+        if (kr) {
+          const p = lc.linePos(kr[0]);
+          return { line: p.line, col: p.col };
         }
       }
       const range = ok ? (node as Node | undefined)?.range : undefined;
@@ -121,7 +129,7 @@ export function parseWorkload(source: string, file: string): Workload {
   if (!r.success) {
     for (const iss of r.error.issues) {
       if (iss.code === 'unrecognized_keys') {
-        for (const k of iss.keys) issues.push({ file, pos: posOf([...iss.path, k]), path: fmtPath([...iss.path, k]), message: `unknown key '${k}'` });
+        for (const k of iss.keys) issues.push({ file, pos: posOf(iss.path, k), path: fmtPath([...iss.path, k]), message: `unknown key '${k}'` });
         continue;
       }
       const last = iss.path[iss.path.length - 1];
