@@ -34,6 +34,7 @@ import { catalogRow, type CatalogOutcome, type CatalogTask } from './catalog-wor
 import type { CheckMode, CheckOptions, Reduction } from '../engines/check/index.js';
 import { OutputError, writeFileAtomic } from './files.js';
 import { perfettoTrace } from '../report/perfetto.js';
+import { registerCalibrate, registerKernelRun } from '../kernel-run/cli.js';
 
 class UsageError extends Error {}
 
@@ -586,6 +587,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
       setCode(0);
     });
 
+  registerKernelRun(program, out, setCode); registerCalibrate(program, out, setCode);
   return program;
 }
 

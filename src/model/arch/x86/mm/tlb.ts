@@ -82,13 +82,19 @@ function* flush_tlb_func_run(info: flush_tlb_info, cur: Ctx): Proc<void> {
       }
       if (loaded === 'init_mm') return { note: 'init_mm loaded: nothing to flush' };
       if (lazy === true) {
+        // switch_mm_irqs_off(NULL, &init_mm) is a real switch: before 209954cbc7d0 ("Update
+        // mm_cpumask lazily") it clears this CPU from prev's mm_cpumask (cpumask_clear_prev() in
+        // kernel/sched/switch.ts), so the next flush of the mm does not IPI it again; since, the bit
+        // stays until a flush IPI finds the CPU running another mm (the branch above).
+        const clears = mm !== null && cur.k.config.x86_switch_mm_cpumask !== 'lazy';
         return {
           writes: [
             [cpuLoc.loaded_mm(c), 'init_mm'],
             [cpuLoc.is_lazy(c), false],
             [cpuLoc.tlb(c), entries.filter((e) => e.mm !== loaded) as unknown as Value],
+            ...(clears ? [[mmLoc.cpumask(mm), asNumbers(mask).filter((x) => x !== c)] as const] : []),
           ],
-          note: `lazy CPU${c}: switch_mm_irqs_off(NULL, &init_mm)`,
+          note: `lazy CPU${c}: switch_mm_irqs_off(NULL, &init_mm)${clears ? `, leaves mm_cpumask(${mm})` : ''}`,
           events: [{ type: 'tlb_flush', cpu: c, mm: String(loaded), how: 'lazy-switch-to-init_mm' }],
         };
       }
