@@ -1,9 +1,3 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
-
-// Output piped into a reader that stops early (| head): end quietly, as coreutils do.
-process.stdout.on('error', (e) => {
-  if (e.code === 'EPIPE') process.exit(0);
-  throw e;
-});
-process.exitCode = await main(process.argv.slice(2));
+// The CLI, with stdout guarded against a reader that stops early (src/cli/run.ts).
+import '../dist/cli/run.js';

@@ -144,16 +144,32 @@ function simJson(s: ResolvedScenario, run: SimRun): unknown {
   };
 }
 
-function writeSimPerfetto(path: string, title: string, cpus: number, rec: WindowRecorder): void {
-  const times = new Map(rec.steps.map((x) => [x.rec, { ts: x.start / 1000, dur: Math.max(0.001, (x.end - x.start) / 1000) }]));
+/**
+ * The simulator's Perfetto trace: the recorded window and, when the run broke an invariant after
+ * it, the steps before that violation (the text trace's), marked where it broke.
+ */
+function writeSimPerfetto(path: string, title: string, cpus: number, rec: WindowRecorder, run: SimRun): void {
+  const fv = run.firstViolation;
+  const steps = [...rec.steps];
+  const inWindow = new Set(rec.steps.map((x) => x.rec.index));
+  const later = fv ? fv.steps.filter((x) => !inWindow.has(x.rec.index)) : [];
+  steps.push(...later);
+  const times = new Map(steps.map((x) => [x.rec, { ts: x.start / 1000, dur: Math.max(0.001, (x.end - x.start) / 1000) }]));
+  const threads = fv && fv.threadNames.length > rec.threadNames.length ? fv : rec;
   writeFileAtomic(path, JSON.stringify(perfettoTrace({
     title,
-    trace: rec.steps.map((x) => x.rec),
-    threadNames: rec.threadNames,
-    threadKinds: rec.threadKinds,
-    threadCpus: rec.threadCpus,
+    trace: steps.map((x) => x.rec),
+    threadNames: threads.threadNames,
+    threadKinds: threads.threadKinds,
+    threadCpus: threads.threadCpus,
     cpus,
     timeOf: (r) => times.get(r) ?? { ts: 0, dur: 0 },
+    tables: rec.tables,
+    violation: fv ? { step: fv.violation.step, property: fv.violation.property, message: fv.violation.message } : undefined,
+    otherData: {
+      window_ns: [0, Math.min(rec.end, run.result.time)],
+      ...(later.length ? { violation_steps_ns: [later[0]?.start ?? 0, later[later.length - 1]?.end ?? 0], note: `the window, then the last ${later.length} steps before the first violation` } : {}),
+    },
   })));
 }
 
@@ -442,11 +458,10 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--preset <id>', 'replace the scenario\'s strategy preset')
     .option('--strategy <file>', 'use the strategy in this TypeScript or JavaScript file as the preset (docs/strategies.md)')
     .option('--perfetto <file>', 'write a Perfetto trace of a window of the run')
-    .option('--window <t>', 'the window --perfetto covers, from the start (default 1ms)', durationArg)
+    .option('--window <t>', 'the window --perfetto covers, from the start (default: 1ms or more, until the first grace period that starts in it has ended; at most 20ms or 250,000 steps)', durationArg)
     .option('--json', 'print the measurements as JSON (schema ptlab.sim/1, docs/json.md)'))
     .action((file: string, flags: SimFlags) => {
-      const window = flags.window ?? 1_000_000;
-      const recorder = flags.perfetto ? new WindowRecorder(0, window) : null;
+      const recorder = flags.perfetto ? new WindowRecorder(0, flags.window ?? { oneGp: { min: 1_000_000, max: 20_000_000, maxSteps: 250_000 } }) : null;
       const p = progress(file, { unit: 'µs simulated' });
       const t0 = Date.now();
       const guard = memoryGuard(file, flags.maxMemory);
@@ -457,13 +472,16 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
       const { scenario, run } = simScenario(file, { preset: flags.preset, set: flags.set, ...maxCpusOf(flags) }, simCli(flags, onTime), recorder ? [recorder] : []);
       p.done();
       const wall = (Date.now() - t0) / 1000;
-      if (recorder && flags.perfetto) writeSimPerfetto(flags.perfetto, scenario.resolved.name, scenario.resolved.cpus, recorder);
+      if (recorder && flags.perfetto) {
+        writeSimPerfetto(flags.perfetto, scenario.resolved.name, scenario.resolved.cpus, recorder, run);
+        if (recorder.cutAtSteps) process.stderr.write(`ptlab: --perfetto: the default window stopped at 250,000 steps (${(recorder.end / 1e6).toFixed(3)} ms), before a whole grace period; choose one with --window\n`);
+      }
       if (flags.json) out(JSON.stringify(simJson(scenario.resolved, run), null, 2));
       else {
         out(simText(`${scenario.resolved.name} (${scenario.resolved.preset ?? 'no preset'}, profile ${run.sim.profile}, seed ${run.sim.seed})`, run.metrics, { time: run.result.time, steps: run.result.steps }));
         if (run.sim.work !== null) out(run.complete ? `fixed work: ${run.sim.work} rounds of each workload CPU's run list, done in ${(run.result.time / 1e6).toFixed(3)} ms` : `WARNING: fixed work of ${run.sim.work} rounds not finished within the time limit of ${(run.sim.duration / 1e6).toFixed(0)} ms`);
-        for (const v of run.result.violations) out(`VIOLATION ${v.property} at step ${v.step}: ${v.message}`);
         const fv = run.firstViolation;
+        for (const v of run.result.violations) out(`VIOLATION ${v.property} at step ${v.step}: ${fv ? fv.rename(v.message, v.step) : v.message}`);
         if (fv) {
           const at = fv.steps[fv.steps.length - 1];
           out(`\n--- the last ${fv.steps.length} steps before ${fv.violation.property} (at ${((at?.start ?? 0) / 1000).toFixed(3)} µs) ---`);
@@ -474,6 +492,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
             threadCpus: fv.threadCpus,
             cpus: scenario.resolved.cpus,
             mark: { step: fv.violation.step, label: fv.violation.property },
+            rename: fv.rename,
           }, 160));
         }
         if (flags.timing !== false) out(`(${wall.toFixed(2)} s wall, ${Math.round(run.result.steps / Math.max(wall, 1e-3))} steps/s)`);

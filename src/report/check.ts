@@ -7,6 +7,7 @@ import type { Counterexample, CheckResult, Reduction, VerdictStatus } from '../e
 import type { CheckRun, Comparison } from '../api/index.js';
 import type { ResolvedScenario } from '../scenarios/resolve.js';
 import { renderTrace } from './trace-text.js';
+import { TableLedger } from '../model/table-ledger.js';
 
 export interface CheckReportInput {
   readonly scenario: ResolvedScenario;
@@ -23,7 +24,7 @@ export function reportInputOf(run: CheckRun): CheckReportInput {
 function counterexampleText(title: string, cx: Counterexample, cpus: number, file: string, label: string, width: number): string {
   const lines: string[] = [];
   lines.push(`--- ${title} ---`);
-  if (cx.violation) lines.push(cx.violation.message);
+  if (cx.violation) lines.push(TableLedger.of(cx.trace.slice(0, cx.violation.step + 1)).rename(cx.violation.message, cx.violation.step));
   else lines.push(`deadlock: no thread can run; blocked: ${cx.blocked.map((t) => `${cx.threadNames[t]} (thread ${t})`).join(', ')}`);
   lines.push('');
   lines.push(renderTrace({

@@ -5,6 +5,7 @@
  * broke with `<<<`.
  */
 import type { StepRecord } from '../core/trace.js';
+import { TableLedger } from '../model/table-ledger.js';
 
 export interface TraceView {
   readonly trace: readonly StepRecord[];
@@ -14,6 +15,12 @@ export interface TraceView {
   readonly cpus: number;
   /** Step index to mark, with a label. */
   readonly mark?: { readonly step: number; readonly label: string };
+  /**
+   * Names of page-table pages as at a step (TableLedger.rename): `A.pte0@pfn87` for `pfn87`.
+   * Default: a ledger of `trace` itself, right for a trace that starts at boot (the checker's,
+   * replay's); the simulator's window passes the ledger of its whole run.
+   */
+  readonly rename?: (text: string, step: number) => string;
 }
 
 function wrap(text: string, width: number): string[] {
@@ -54,6 +61,8 @@ function cellText(r: StepRecord, kind: string): string {
 export function renderTrace(view: TraceView, width = 160): string {
   // Beyond 8 CPUs, only the CPUs that appear in the trace get a column.
   const shown = view.cpus <= 8 ? Array.from({ length: view.cpus }, (_, i) => i) : [...new Set(view.trace.flatMap((r) => (r.cpu === null ? [] : [r.cpu])))].sort((a, b) => a - b);
+  const ledger = view.rename ? null : TableLedger.of(view.trace);
+  const rename = view.rename ?? ((text: string, step: number) => (ledger as TableLedger).rename(text, step));
   const colOf = new Map(shown.map((c, i) => [c, i]));
   const hasOther = view.trace.some((r) => r.cpu === null);
   const ncols = shown.length + (hasOther ? 1 : 0);
@@ -72,7 +81,7 @@ export function renderTrace(view: TraceView, width = 160): string {
   for (const r of view.trace) {
     const kind = r.threadKind;
     const col = r.cpu !== null ? (colOf.get(r.cpu) as number) : ncols - 1;
-    const cell = wrap(cellText(r, kind), colW);
+    const cell = wrap(rename(cellText(r, kind), r.index), colW);
     const marked = view.mark?.step === r.index;
     cell.forEach((text, k) => {
       const cols = headers.map((_, c) => (c === col ? pad(text) : ' '.repeat(colW)));

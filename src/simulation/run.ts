@@ -12,6 +12,7 @@ import { defaultProfile, profileById, PROFILES, type MachineProfile } from '../p
 import { SimMetrics, type SimMetricsData } from './metrics.js';
 import { ProfileTiming, type ChanceConfig, type CState } from './timing.js';
 import { didYouMean } from '../scenarios/suggest.js';
+import { TableLedger } from '../model/table-ledger.js';
 
 export interface SimConfig {
   /** Machine profile id; default: the one for the scenario's arch. */
@@ -67,6 +68,8 @@ export interface ViolationTrace {
   readonly threadNames: readonly string[];
   readonly threadKinds: readonly string[];
   readonly threadCpus: ReadonlyArray<number | null>;
+  /** Page-table pages named as at a step, from the whole run (TableLedger.rename). */
+  readonly rename: (text: string, step: number) => string;
 }
 
 /** Keeps the last `size` steps; when the first violation appears, freezes them. */
@@ -78,6 +81,8 @@ export class ViolationRecorder implements SimObserver {
   private next = 0;
   private readonly size: number;
   captured: ViolationTrace | null = null;
+  /** The run's table pages, to name them in the steps kept (no facts listed: names only). */
+  private readonly tables = new TableLedger(() => false);
 
   constructor(size = 120) {
     this.size = size;
@@ -85,6 +90,7 @@ export class ViolationRecorder implements SimObserver {
 
   onStep(rec: StepRecord, start: number, end: number, _late: number, exec: Execution): void {
     if (this.captured) return;
+    this.tables.observe(rec);
     const i = this.next;
     this.recs[i] = rec;
     this.starts[i] = start;
@@ -99,10 +105,12 @@ export class ViolationRecorder implements SimObserver {
       const j = (first + k) % n;
       steps.push({ rec: this.recs[j] as StepRecord, start: this.starts[j] as number, end: this.ends[j] as number });
     }
+    const tables = this.tables;
     this.captured = {
       violation: v,
       steps,
       ...exec.threadColumns(),
+      rename: (text, step) => tables.rename(text, step),
     };
   }
 }
@@ -159,27 +167,79 @@ export function simConfigOf(scenario: LoadedScenario, cli: Partial<SimConfig> = 
 }
 
 /** Records the steps that start inside a time window, with their times, for a Perfetto trace. */
+/**
+ * The steps of a window of a run, for a Perfetto trace, with what the run did to page tables in
+ * them (a ledger of the whole run, so that tables allocated before the window are named).
+ *
+ * `to: 'one-gp'` (sim --perfetto's default) ends the window at the later of `min` and the end of
+ * the first grace period that started inside it, so that the trace shows one whole grace period
+ * (they take 0.3 to 3.5 ms in the built-in scenarios, longer than any fixed window that keeps the
+ * trace small); at `max` at the latest, or after `maxSteps` steps (a trace of a busy machine
+ * grows by a million steps per simulated millisecond, 200 MB of JSON). Until the run's first violation, the ledger also keeps
+ * what happens after the window: the steps before that violation join the trace (violationSteps).
+ */
 export class WindowRecorder implements SimObserver {
   readonly steps: Array<{ rec: StepRecord; start: number; end: number }> = [];
   readonly threadNames: string[] = [];
   readonly threadKinds: string[] = [];
   readonly threadCpus: Array<number | null> = [];
+  readonly tables = new TableLedger();
   private readonly from: number;
-  private readonly to: number;
+  private to: number;
+  private readonly untilGp: { readonly max: number; readonly maxSteps: number } | null;
+  /** One-gp mode: the window was closed at maxSteps steps, before it showed a whole grace period. */
+  cutAtSteps = false;
+  private minEnd = 0;
+  /** The first grace period started in the window (one-gp mode), and whether it has ended. */
+  private firstGp: string | null = null;
+  private firstGpEnded = false;
+  private violated = false;
+  private lastInWindow: number | null = null;
+  /** Time the window ended at (ns): `to`, or in one-gp mode where it closed. */
+  end: number;
 
-  constructor(from: number, to: number) {
+  constructor(from: number, to: number | { readonly oneGp: { readonly min: number; readonly max: number; readonly maxSteps: number } }) {
     this.from = from;
-    this.to = to;
+    if (typeof to === 'number') {
+      this.to = to;
+      this.untilGp = null;
+    } else {
+      this.to = to.oneGp.max;
+      this.untilGp = { max: to.oneGp.max, maxSteps: to.oneGp.maxSteps };
+      this.minEnd = to.oneGp.min;
+    }
+    this.end = this.to;
   }
 
   onStep(rec: StepRecord, start: number, end: number, _late: number, exec: Execution): void {
-    if (start < this.from || start >= this.to) return;
+    const inWindow = start >= this.from && start < this.to;
+    if (this.untilGp && inWindow) {
+      for (const ev of rec.events) {
+        if (ev.type === 'gp_start' && ev.expedited !== true && this.firstGp === null) this.firstGp = String(ev.gp);
+        if (ev.type === 'gp_end' && String(ev.gp) === this.firstGp) this.firstGpEnded = true;
+      }
+    }
+    // Facts are listed for the window and, until the first violation, for the steps after it
+    // (pruned to the last few thousand: only the steps before a violation join the trace).
+    this.tables.observe(rec, inWindow || !this.violated);
+    if (!this.violated && exec.violations.length > 0) this.violated = true;
+    if (!inWindow) {
+      if (!this.violated && rec.index % 4096 === 0 && this.lastInWindow !== null) this.tables.forget(this.lastInWindow + 1, rec.index - 4096);
+      return;
+    }
+    this.lastInWindow = rec.index;
     this.steps.push({ rec, start, end });
     for (let i = this.threadNames.length; i < exec.threads.length; i++) {
       const t = exec.thread(i);
       this.threadNames.push(t.spec.name);
       this.threadKinds.push(t.spec.kind);
       this.threadCpus.push(t.spec.cpu);
+    }
+    // One-gp mode: close the window once it is `min` long and has shown a whole grace period.
+    if (this.untilGp && ((end >= this.minEnd && this.firstGpEnded) || this.steps.length >= this.untilGp.maxSteps)) {
+      this.cutAtSteps = !(end >= this.minEnd && this.firstGpEnded);
+      this.to = end;
+      this.end = end;
     }
   }
 }
