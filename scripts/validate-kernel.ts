@@ -6,11 +6,12 @@
  *
  *   npm run validate:kernel                       # the whole matrix (about 10-20 min here)
  *   npm run validate:kernel -- --kernels 6.1 --vcpus 4   # a part of it
+ *   npm run validate:kernel -- --reuse             # analyse the serial logs of an earlier run again, no boot
  *
  * arm64 is not in the matrix: it needs qemu-system-arm, an aarch64 cross gcc with a static libc
  * and an arm64 busybox-static; see docs/kernel-run.md.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseWorkload, type Workload } from '../src/kernel-run/workload-file.js';
@@ -59,7 +60,7 @@ function fmt(x: number): string {
 
 function runSection(r: KernelRunResult, wallS: number): string[] {
   const w = r.workload;
-  const lines = [`### ${r.kernel.package} ${r.kernel.version ?? ''} (${r.guest.kernel}), ${w.vcpus} vCPUs`, '', `Boot and workload: ${wallS.toFixed(0)} s under TCG. Model knobs: ${r.knobs.map((k) => `${k.knob}=${String(k.value)}`).join(', ')}.`, ''];
+  const lines = [`### ${r.kernel.package} ${r.kernel.version ?? ''} (${r.guest.kernel}), ${w.vcpus} vCPUs`, '', `Boot and workload: ${wallS.toFixed(0)} s under TCG.${r.guest.phases.some((p) => p.warnings.length) ? ` Guest warnings: ${r.guest.phases.filter((p) => p.warnings.length).map((p) => `${p.name}: ${p.warnings.length} x ${p.warnings[0] as string}`).join('; ')}.` : ''} Model knobs: ${r.knobs.map((k) => `${k.knob}=${String(k.value)}`).join(', ')}.`, ''];
   lines.push('| phase | CPUs | metric | class | kernel | per op | sim | per op | ratio | verdict |', '|---|---|---|---|---|---|---|---|---|---|');
   for (const c of r.comparison) {
     for (const x of c.rows) {
@@ -90,7 +91,7 @@ function keyNumbers(r: KernelRunResult): Record<string, string> {
     'CAL per MADV_COLLAPSE, all CPUs': fmt(sum(ca?.irq.CAL) / ops('collapse-alone')),
     'sync IPIs per MADV_COLLAPSE': fmt(sum(ca?.trace?.['func/tlb_remove_table_smp_sync']) / ops('collapse-alone')),
     'sync IPIs per hugetlb child exit': fmt(sum(hu?.trace?.['func/tlb_remove_table_smp_sync']) / ops('hugetlb-fork')),
-    'rows: agree / background / scheduler / limit / UNEXPLAINED': ['agrees', 'background', 'scheduler', 'limit', 'UNEXPLAINED'].map((v) => r.comparison.reduce((a, c) => a + c.rows.filter((x) => x.verdict === v && (x.kernel > 0 || x.sim > 0)).length, 0)).join(' / '),
+    'rows: agree / background / scheduler / coalesced / limit / UNEXPLAINED': ['agrees', 'background', 'scheduler', 'coalesced', 'limit', 'UNEXPLAINED'].map((v) => r.comparison.reduce((a, c) => a + c.rows.filter((x) => x.verdict === v && (x.kernel > 0 || x.sim > 0)).length, 0)).join(' / '),
   };
 }
 
@@ -110,13 +111,15 @@ async function main(): Promise<void> {
       };
       const img = resolveKernel(w, status);
       const t = Date.now();
-      const b = await bootWorkload(w, img, status);
-      const r = analyse(w, img, b.serial, b.wallS, { onStatus: status });
       const dir = join('out', 'validation-kernel', `${k.id}-${n}`);
+      const log = join(dir, 'serial.log');
+      const reuse = process.argv.includes('--reuse') && existsSync(log);
+      const b = reuse ? { serial: readFileSync(log, 'latin1'), wallS: (JSON.parse(readFileSync(join(dir, 'kernel-run.json'), 'utf8')) as KernelRunResult).bootWallS ?? 0 } : await bootWorkload(w, img, status);
+      const r = analyse(w, img, b.serial, b.wallS, { onStatus: status });
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'kernel-run.json'), `${JSON.stringify(r, null, 2)}\n`);
-      writeFileSync(join(dir, 'serial.log'), b.serial);
-      sections.push(...runSection(r, (Date.now() - t) / 1000));
+      if (!reuse) writeFileSync(log, b.serial);
+      sections.push(...runSection(r, reuse ? b.wallS : (Date.now() - t) / 1000));
       summary.push({ run: `${k.id}, ${n} vCPUs`, nums: keyNumbers(r) });
     }
   }
