@@ -46,7 +46,8 @@ export function analyse(w: Workload, k: KernelImage, serial: string, bootWallS: 
   const guest = parseGuestOutput(serial);
   if (!guest.done) {
     const last = guest.phases[guest.phases.length - 1];
-    throw new KernelRunError(`the guest did not finish the workload (${guest.phases.length} of ${w.phases.length} phases started${last ? `, last ${last.name}` : ''}; no '@@ptlab done' on the console)`);
+    const tail = serial.split(/\r?\n/).map((l) => l.replace(/[^\x20-\x7e]/g, '').trim()).filter((l) => l !== '').slice(-4).join(' / ');
+    throw new KernelRunError(`the guest did not finish the workload (${guest.phases.length} of ${w.phases.length} phases started${last ? `, last ${last.name}` : ''}; no '@@ptlab done' on the console; its last lines: ${tail || 'none'})`);
   }
   for (const p of guest.phases) {
     if (p.status !== 0) throw new KernelRunError(`phase ${p.name} exited with status ${p.status ?? 'unknown'} in the guest`);
