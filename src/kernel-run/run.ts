@@ -10,7 +10,7 @@ import { buildInitramfs } from './initramfs.js';
 import { fetchKernelPackage, KernelRunError, kernelFromPaths, type KernelImage } from './kernel-package.js';
 import { parseGuestOutput, type GuestOutput } from './output.js';
 import { boot } from './qemu.js';
-import { knobsFor, phaseScenario, simulatePhase, type KnobSource, type SimCounts } from './scenario.js';
+import { featuresOf, knobsFor, phaseScenario, simulatePhase, type KnobSource, type SimCounts } from './scenario.js';
 import { phaseLines, type Workload } from './workload-file.js';
 import type { ScenarioInput } from '../index.js';
 
@@ -46,7 +46,8 @@ export function analyse(w: Workload, k: KernelImage, serial: string, bootWallS: 
   const guest = parseGuestOutput(serial);
   if (!guest.done) {
     const last = guest.phases[guest.phases.length - 1];
-    throw new KernelRunError(`the guest did not finish the workload (${guest.phases.length} of ${w.phases.length} phases started${last ? `, last ${last.name}` : ''}; no '@@ptlab done' on the console)`);
+    const tail = serial.split(/\r?\n/).map((l) => l.replace(/[^\x20-\x7e]/g, '').trim()).filter((l) => l !== '').slice(-4).join(' / ');
+    throw new KernelRunError(`the guest did not finish the workload (${guest.phases.length} of ${w.phases.length} phases started${last ? `, last ${last.name}` : ''}; no '@@ptlab done' on the console; its last lines: ${tail || 'none'})`);
   }
   for (const p of guest.phases) {
     if (p.status !== 0) throw new KernelRunError(`phase ${p.name} exited with status ${p.status ?? 'unknown'} in the guest`);
@@ -61,7 +62,7 @@ export function analyse(w: Workload, k: KernelImage, serial: string, bootWallS: 
       const out = guest.phases.find((p) => p.name === ph.name);
       if (!out) throw new KernelRunError(`phase ${ph.name}: no output from the guest`);
       opts.onStatus?.(`simulating phase ${ph.name}`);
-      const ps = phaseScenario(w, ph, knobs);
+      const ps = phaseScenario(w, ph, knobs, featuresOf(k));
       const counts = simulatePhase(ps, `${w.name}-${ph.name}`);
       sim.push({ phase: ph.name, scenario: ps.scenario, counts });
       comparison.push(comparePhase(w, ph, out, counts, ps.limits, bg));

@@ -61,8 +61,18 @@ export interface PhaseScenario {
   readonly limits: readonly ScenarioLimit[];
 }
 
+/** What the kernel was built with, beyond the model's knobs, that changes what a phase does. */
+export interface KernelFeatures {
+  /** CONFIG_TRANSPARENT_HUGEPAGE: without it MADV_COLLAPSE fails with EINVAL (Debian 6.1 and 6.12 PREEMPT_RT: THP depends on !PREEMPT_RT). */
+  readonly thp: boolean;
+}
+
+export function featuresOf(k: KernelImage): KernelFeatures {
+  return { thp: k.config.get('CONFIG_TRANSPARENT_HUGEPAGE') === 'y' };
+}
+
 /** The scenario of one phase: the same CPUs, roles and operations. */
-export function phaseScenario(w: Workload, ph: Phase, knobs: readonly KnobSource[]): PhaseScenario {
+export function phaseScenario(w: Workload, ph: Phase, knobs: readonly KnobSource[], features: KernelFeatures = { thp: true }): PhaseScenario {
   const config: Record<string, string | boolean> = { preset: 'broadcast-ipi' };
   for (const k of knobs) config[k.knob] = k.value;
   const limits: ScenarioLimit[] = [];
@@ -82,7 +92,7 @@ export function phaseScenario(w: Workload, ph: Phase, knobs: readonly KnobSource
         const h = `heap${i}`;
         const run =
           ph.op === 'munmap' ? [{ mmap: h }, { touch: h }, { munmap: h }]
-          : ph.op === 'collapse' ? [{ mmap: h }, { touch: h }, { collapse: { slot: i } }, { munmap: h }]
+          : ph.op === 'collapse' ? [{ mmap: h }, { touch: h }, ...(features.thp ? [{ collapse: { slot: i } }] : []), { munmap: h }]
           : ph.op === 'gup_fast' ? [{ gup_fast: { slot: i, page: 0, pages: 1 } }]
           : ['idle'];
         cpus[t.cpu] = { mm: 'W', run, repeat: ph.count };
@@ -92,7 +102,8 @@ export function phaseScenario(w: Workload, ph: Phase, knobs: readonly KnobSource
         if (t.role === 'sleep') cpus[t.cpu] = { mm: 'W', lazy: true };
       }
       if (ph.op === 'munmap') limits.push({ text: 'the guest maps 8 pages of a 2 MiB region (one PTE table) and frees the PMD and PUD tables above it too; the scenario maps 1 page and frees its PTE table: one flush per munmap either way', rows: [] });
-      if (ph.op === 'collapse') limits.push({ text: 'MADV_COLLAPSE drains the per-CPU LRU caches first (lru_add_drain_all(): work queued on each CPU with pages in them, a kworker woken there); the model\'s collapse is khugepaged\'s collapse_huge_page() alone', rows: [] });
+      if (ph.op === 'collapse' && !features.thp) limits.push({ text: 'this kernel has no CONFIG_TRANSPARENT_HUGEPAGE (Debian\'s PREEMPT_RT builds of 6.1 and 6.12: THP depends on !PREEMPT_RT there): MADV_COLLAPSE fails with EINVAL in the guest (its warnings say so), and the scenario does the phase without the collapse step', rows: [] });
+      if (ph.op === 'collapse' && features.thp) limits.push({ text: 'MADV_COLLAPSE drains the per-CPU LRU caches first (lru_add_drain_all(): work queued on each CPU with pages in them, a kworker woken there); the model\'s collapse is khugepaged\'s collapse_huge_page() alone', rows: [] });
       if (ph.op === 'gup_fast') limits.push({ text: 'vmsplice() pins 16 pages through get_user_pages_fast(); the scenario pins 1 (GUP-fast sends no IPI either way)', rows: [] });
       break;
     }

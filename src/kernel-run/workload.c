@@ -131,9 +131,9 @@ static void trace_setup(void) {
 	}
 	/* The function tracer on what a function-call IPI runs (smp_call_function*() callbacks), to tell
 	 * apart the causes of the CAL line: shootdowns, the table-free sync, remote wakeups, idle load
-	 * balancing kicks, text patching, expedited RCU. Functions the kernel lacks are refused one
+	 * balancing kicks, text patching, expedited RCU, irq_work queued on another CPU (RT push). Functions the kernel lacks are refused one
 	 * by one (written separately). */
-	static const char *FUNCS[] = { "flush_tlb_func", "tlb_remove_table_smp_sync", "sched_ttwu_pending", "nohz_csd_func", "do_sync_core", "rcu_exp_handler" };
+	static const char *FUNCS[] = { "flush_tlb_func", "tlb_remove_table_smp_sync", "sched_ttwu_pending", "nohz_csd_func", "do_sync_core", "rcu_exp_handler", "irq_work_single", "rto_push_irq_work_func" };
 	int nf = 0;
 	for (size_t i = 0; i < sizeof FUNCS / sizeof *FUNCS; i++) {
 		int fd = open("/sys/kernel/tracing/set_ftrace_filter", O_WRONLY | O_APPEND);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { analyse } from '../../src/kernel-run/run.js';
-import { knobsFor } from '../../src/kernel-run/scenario.js';
+import { featuresOf, knobsFor, phaseScenario } from '../../src/kernel-run/scenario.js';
 import { parseKernelConfig, type KernelImage } from '../../src/kernel-run/kernel-package.js';
 import { loadWorkload } from '../../src/kernel-run/workload-file.js';
 import { calibrateKernelRun, calibrateInterrupts, calibrateTrace } from '../../src/kernel-run/calibrate.js';
@@ -18,7 +18,7 @@ const KERNEL_61: KernelImage = {
   release: '6.1.0-50-amd64',
   vmlinuz: '/nonexistent',
   configPath: '/nonexistent',
-  config: parseKernelConfig('CONFIG_MMU_GATHER_TABLE_FREE=y\nCONFIG_MMU_GATHER_RCU_TABLE_FREE=y\nCONFIG_HAVE_FAST_GUP=y\n# CONFIG_DEBUG_TLBFLUSH is not set\n'),
+  config: parseKernelConfig('CONFIG_MMU_GATHER_TABLE_FREE=y\nCONFIG_MMU_GATHER_RCU_TABLE_FREE=y\nCONFIG_HAVE_FAST_GUP=y\nCONFIG_TRANSPARENT_HUGEPAGE=y\n# CONFIG_DEBUG_TLBFLUSH is not set\n'),
 };
 
 describe('knobs from the kernel', () => {
@@ -30,6 +30,21 @@ describe('knobs from the kernel', () => {
     const k615 = Object.fromEntries(knobsFor({ ...KERNEL_61, release: '6.15.0', config: parseKernelConfig('CONFIG_MMU_GATHER_RCU_TABLE_FREE=y\nCONFIG_PT_RECLAIM=y\n') }).map((x) => [x.knob, x.value]));
     expect(k615).toMatchObject({ pt_reclaim: true, x86_switch_mm_cpumask: 'lazy' });
     expect(knobsFor(KERNEL_61).every((x) => x.source.length > 10)).toBe(true);
+  });
+});
+
+describe('kernel features', () => {
+  it('a kernel without THP (6.1 PREEMPT_RT) gets a collapse phase without the collapse step, and says so', () => {
+    const w = loadWorkload(fxPath('smoke4.yaml'));
+    const ph = w.phases.find((p) => p.op === 'collapse');
+    if (!ph) throw new Error('fixture has a collapse phase');
+    const rt = { ...KERNEL_61, config: parseKernelConfig('CONFIG_MMU_GATHER_RCU_TABLE_FREE=y\nCONFIG_PREEMPT_RT=y\n') };
+    expect(featuresOf(rt).thp).toBe(false);
+    const s = phaseScenario(w, ph, knobsFor(rt), featuresOf(rt));
+    expect(JSON.stringify(s.scenario.cpus)).not.toContain('collapse');
+    expect(s.limits[0]?.text).toMatch(/no CONFIG_TRANSPARENT_HUGEPAGE/);
+    const withThp = phaseScenario(w, ph, knobsFor(KERNEL_61), { thp: true });
+    expect(JSON.stringify(withThp.scenario)).toContain('"collapse":{"slot":0}');
   });
 });
 
@@ -57,7 +72,7 @@ describe('kernel vs model on a recorded 6.1 guest', () => {
 
   it('puts the scheduler\'s IPIs, which the model lacks, down to their functions', () => {
     const x = row('collapse1', 'CAL-TLB', 'idle');
-    expect(x?.verdict).toBe('scheduler');
+    expect(x?.verdict).toBe('unmodelled');
     expect(x?.why).toMatch(/sched_ttwu_pending \d+ \(remote wakeups\)/);
   });
 
