@@ -13,6 +13,7 @@ import { SimMetrics, type SimMetricsData } from './metrics.js';
 import { ProfileTiming, type ChanceConfig, type CState } from './timing.js';
 import { didYouMean } from '../scenarios/suggest.js';
 import { TableLedger } from '../model/table-ledger.js';
+import { ScenarioError, type ScenarioIssue } from '../scenarios/loader.js';
 
 export interface SimConfig {
   /** Machine profile id; default: the one for the scenario's arch. */
@@ -142,8 +143,36 @@ export function resolveSim(scenario: LoadedScenario, cfg: SimConfig): { profile:
   return { profile, resolved: { profile: profile.id, params, cstates, chance, duration: cfg.duration, work, jitter, stalls, seed: cfg.seed ?? 1 } };
 }
 
+/**
+ * The profile and costs a scenario's `sim:` section names, checked against the profiles: a
+ * ScenarioError at the line of the bad value (the command line's --profile and --cost are checked
+ * by resolveSim, which has no file to point into).
+ */
+function checkSimSection(scenario: LoadedScenario, cliProfile: string | undefined): void {
+  const s = scenario.sim;
+  if (!s) return;
+  const arch = scenario.resolved.arch;
+  const issues: ScenarioIssue[] = [];
+  const ids = PROFILES.map((p) => p.id);
+  let profile = defaultProfile(arch);
+  if (s.profile !== undefined) {
+    const p = profileById(s.profile);
+    if (!p) issues.push(scenario.file.issue(['sim', 'profile'], `unknown machine profile '${s.profile}'${didYouMean(s.profile, ids)}; expected one of ${ids.join(', ')}`));
+    else if (!p.arches.includes(arch)) issues.push(scenario.file.issue(['sim', 'profile'], `profile ${p.id} is for ${p.arches.join('/')}, the scenario's arch is ${arch}`));
+    else profile = p;
+  }
+  if (cliProfile !== undefined) profile = profileById(cliProfile) ?? profile;
+  for (const k of Object.keys(s.costs ?? {})) {
+    if (profile && !Object.hasOwn(profile.params, k)) {
+      issues.push(scenario.file.issue(['sim', 'costs'], `profile ${profile.id} has no parameter '${k}'${didYouMean(k, Object.keys(profile.params))}; see ptlab list costs`, k));
+    }
+  }
+  if (issues.length > 0) throw new ScenarioError(issues);
+}
+
 /** The scenario's `sim:` section and per-CPU C-states, with command-line overrides on top. */
 export function simConfigOf(scenario: LoadedScenario, cli: Partial<SimConfig> = {}): SimConfig {
+  checkSimSection(scenario, cli.profile);
   const s = scenario.sim;
   const cstates = scenario.resolved.cpu.map((c) => (c.idle === 'poll' ? 'poll' : (c.cstate ?? 'auto')) as CState);
   return {
