@@ -11,12 +11,12 @@ import { ModelError, StepLimitError } from '../core/execution.js';
 import { decodeSchedule, ScheduleSyntaxError } from '../core/schedule.js';
 import { ScenarioError } from '../scenarios/loader.js';
 import { CatalogError, checkScenarioPaced, builtinScenarioDir, compareScenario, findScenarios, replayScenario, simScenario, type CheckRun } from '../api/index.js';
-import { WindowRecorder, SimConfigError, type SimConfig, type SimRun } from '../simulation/run.js';
+import { WindowRecorder, SimConfigError, type SimConfig } from '../simulation/run.js';
 import { simText } from '../report/sim.js';
-import { compareStats, compareText } from '../report/compare.js';
+import { compareText } from '../report/compare.js';
 import { parseSeeds } from '../report/stats.js';
 import { duration } from '../scenarios/schema.js';
-import { openScenario, type Overrides, type ResolvedScenario } from '../scenarios/resolve.js';
+import { openScenario, type Overrides } from '../scenarios/resolve.js';
 import { PROFILES } from '../profiles/index.js';
 import { catalogText, checkJson, checkText, reportInputOf } from '../report/check.js';
 import { renderTrace } from '../report/trace-text.js';
@@ -32,6 +32,9 @@ import { catalogRow, type CatalogOutcome, type CatalogTask } from './catalog-wor
 import type { CheckMode, CheckOptions, Reduction } from '../engines/check/index.js';
 import { OutputError, writeFileAtomic } from './files.js';
 import { perfettoTrace } from '../report/perfetto.js';
+import { compareJson, simJson } from '../report/documents.js';
+import { registerReportCommand, writeHtmlReport } from '../html-report/cli.js';
+import { compareRecord, simRecord } from '../html-report/runs.js';
 
 class UsageError extends Error {}
 
@@ -80,6 +83,7 @@ interface SimFlags {
   timing?: boolean;
   preset?: string;
   perfetto?: string;
+  html?: string;
   window?: number;
   work?: number;
   maxCpus?: number;
@@ -124,20 +128,6 @@ function simCli(flags: SimFlags, onProgress?: (time: number, steps: number) => v
     params,
     ...(flags.allocFailRate !== undefined ? { chance: { allocFailRate: flags.allocFailRate } } : {}),
     ...(onProgress ? { onProgress } : {}),
-  };
-}
-
-function simJson(s: ResolvedScenario, run: SimRun): unknown {
-  return {
-    schema: 'ptlab.sim/1',
-    scenario: s,
-    sim: run.sim,
-    time_ns: run.result.time,
-    steps: run.result.steps,
-    stop: run.result.stop,
-    complete: run.complete,
-    metrics: run.metrics,
-    violations: run.result.violations,
   };
 }
 
@@ -436,7 +426,8 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--preset <id>', 'replace the scenario\'s strategy preset')
     .option('--perfetto <file>', 'write a Perfetto trace of a window of the run')
     .option('--window <t>', 'the window --perfetto covers, from the start (default 1ms)', durationArg)
-    .option('--json', 'print the measurements as JSON (schema ptlab.sim/1, docs/json.md)'))
+    .option('--json', 'print the measurements as JSON (schema ptlab.sim/1, docs/json.md)')
+    .option('--html <file>', 'also write the run as a self-contained HTML report with plots (docs/report.md)'))
     .action((file: string, flags: SimFlags) => {
       const window = flags.window ?? 1_000_000;
       const recorder = flags.perfetto ? new WindowRecorder(0, window) : null;
@@ -451,6 +442,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
       p.done();
       const wall = (Date.now() - t0) / 1000;
       if (recorder && flags.perfetto) writeSimPerfetto(flags.perfetto, scenario.resolved.name, scenario.resolved.cpus, recorder);
+      if (flags.html) writeHtmlReport(flags.html, [simRecord(scenario.resolved, run)]);
       if (flags.json) out(JSON.stringify(simJson(scenario.resolved, run), null, 2));
       else {
         out(simText(`${scenario.resolved.name} (${scenario.resolved.preset ?? 'no preset'}, profile ${run.sim.profile}, seed ${run.sim.seed})`, run.metrics, { time: run.result.time, steps: run.result.steps }));
@@ -480,7 +472,8 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .argument('<scenario>', 'scenario YAML file')
     .option('--strategies <ids>', 'comma-separated strategy presets (default: the scenario\'s sim.strategies)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
     .option('--seeds <list>', 'replicate each strategy on these seeds (1..10, 1,4,9) and print mean ±95% CI', seedList)
-    .option('--json', 'print every run and the summary rows as JSON (schema ptlab.compare/2, docs/json.md)'))
+    .option('--json', 'print every run and the summary rows as JSON (schema ptlab.compare/2, docs/json.md)')
+    .option('--html <file>', 'also write the comparison as a self-contained HTML report with plots (docs/report.md)'))
     .action((file: string, flags: SimFlags & { strategies?: string[]; seeds?: number[] }) => {
       const fixedTime = flags.duration !== undefined && flags.work === undefined;
       const p = progress(file, { unit: 'runs' });
@@ -505,18 +498,9 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
         duration: first.run.sim.duration,
         incomplete: runs.filter((r) => !r.run.complete).map((r) => `${r.strategy}/seed ${r.seed}`),
       };
+      if (flags.html) writeHtmlReport(flags.html, [compareRecord(runs)]);
       if (flags.json) {
-        out(JSON.stringify({
-          schema: 'ptlab.compare/2',
-          mode: meta.work !== null ? { work: meta.work, time_limit_ns: meta.duration } : { duration_ns: meta.duration },
-          seeds,
-          strategies: strategyIds,
-          rows: compareStats(first.scenario.resolved, grps).map((r) => ({
-            label: r.label,
-            cells: Object.fromEntries(r.cells.map((c, i) => [strategyIds[i], { values: c.values, mean: c.summary?.mean ?? null, ci95: c.summary?.ci95 ?? null, differs_from_first: c.differsFromFirst }])),
-          })),
-          runs: runs.map((r) => ({ strategy: r.strategy, seed: r.seed, ...simJson(r.scenario.resolved, r.run) as object })),
-        }, null, 2));
+        out(JSON.stringify(compareJson(runs), null, 2));
       } else {
         out(compareText(first.scenario.resolved, grps, meta));
       }
@@ -578,6 +562,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
       setCode(0);
     });
 
+  registerReportCommand(program, out, setCode);
   return program;
 }
 
