@@ -57,10 +57,11 @@ async function open(file: string): Promise<Opened> {
 
 /** Per plot: lines, areas, dots, bars and rules Plot drew (its marks carry aria-labels). */
 async function marks(page: Page): Promise<Record<string, { drawn: boolean; line: number; area: number; dot: number; bar: number; rule: number }>> {
-  return page.evaluate(() => {
-    const out: Record<string, { drawn: boolean; line: number; area: number; dot: number; bar: number; rule: number }> = {};
-    for (const d of Array.from(document.querySelectorAll('.plot'))) {
-      const n = (sel: string): number => d.querySelectorAll(sel).length;
+  // A script string: the test's tsconfig has no DOM types.
+  return page.evaluate(`(() => {
+    const out = {};
+    for (const d of document.querySelectorAll('.plot')) {
+      const n = (sel) => d.querySelectorAll(sel).length;
       out[d.id.replace(/^fig-/, '')] = {
         drawn: d.getAttribute('data-drawn') === 'true' && d.querySelector('svg') !== null,
         line: n('g[aria-label="line"] path'),
@@ -71,12 +72,13 @@ async function marks(page: Page): Promise<Record<string, { drawn: boolean; line:
       };
     }
     return out;
-  });
+  })()`);
 }
 
 /** The figures' data as the page embeds it. */
 async function figures(page: Page): Promise<Array<{ id: string; type: string; rows: Array<Record<string, unknown>> }>> {
-  return page.evaluate(() => (JSON.parse(document.getElementById('ptlab-data')?.textContent ?? '{}') as { figures: Array<{ id: string; type: string; rows: Array<Record<string, unknown>> }> }).figures);
+  const data = JSON.parse((await page.locator('#ptlab-data').textContent()) ?? '{}') as { figures: Array<{ id: string; type: string; rows: Array<Record<string, unknown>> }> };
+  return data.figures;
 }
 
 describe('the HTML report in Chromium', () => {
