@@ -49,6 +49,13 @@ export const CLIENT_JS = String.raw`
     opts.marks = marks;
     return Plot.plot(opts);
   }
+  // Symlog axis ticks: 0 and the powers of ten up to the largest count.
+  function decades(rows) {
+    var top = Math.max.apply(null, rows.map(function (r) { return r.y; }).concat([1]));
+    var t = [0];
+    for (var p = 1; p <= top * 10; p *= 10) t.push(p);
+    return t;
+  }
   function curve(f) {
     var rows = f.rows;
     var fy = uniq(rows.map(function (r) { return r.fy; }));
@@ -56,8 +63,8 @@ export const CLIENT_JS = String.raw`
     return Plot.plot({
       width: 900, height: 220 * Math.max(1, fy.length) + 60, marginLeft: 60, marginRight: ch.fy ? 150 : 20, style: style, color: color,
       fy: { label: null, domain: ch.fy ? fy : undefined },
-      x: { label: f.x, grid: true },
-      y: { label: f.y, grid: true, type: f.log ? 'symlog' : 'linear' },
+      x: { label: f.x, grid: true, tickFormat: f.xInteger ? 'd' : undefined },
+      y: f.log ? { label: f.y, grid: true, type: 'symlog', ticks: decades(rows), tickFormat: 'd' } : { label: f.y, grid: true },
       marks: [
         Plot.lineY(rows, Object.assign({ x: 'x', y: 'y', stroke: 'strategy', z: 'strategy', curve: f.step ? 'step-after' : 'linear', strokeWidth: 1.5 }, ch)),
         Plot.ruleY([0])

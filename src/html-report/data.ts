@@ -126,6 +126,8 @@ export interface CurveFigure {
   readonly y: string;
   readonly log: boolean;
   readonly step: boolean;
+  /** x takes whole numbers (histogram buckets). */
+  readonly xInteger: boolean;
   readonly rows: ReadonlyArray<{ readonly fy: string; readonly strategy: string; readonly x: number; readonly y: number }>;
 }
 
@@ -297,6 +299,7 @@ export function simFigures(runs: readonly RunView[]): Figure[] {
     y: 'pages waiting',
     log: false,
     step: true,
+    xInteger: false,
     rows: timeRows,
   });
 
@@ -331,6 +334,7 @@ export function simFigures(runs: readonly RunView[]): Figure[] {
     y: 'wakeups',
     log: true,
     step: true,
+    xInteger: true,
     rows: histRows,
   });
   return figs;
