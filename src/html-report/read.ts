@@ -20,11 +20,12 @@ export const MAX_RECORDS = 100_000;
 const KINDS = new Set(['sim', 'compare', 'check']);
 const SCHEMA_OF: Record<PointRecord['kind'], string> = { sim: 'ptlab.sim/1', compare: 'ptlab.compare/2', check: 'ptlab.check/2' };
 
-/** Line and column (1-based) of a JSON.parse error position in `text`, when V8 gives one. */
+/** The column (1-based) of a JSON.parse error in the line `text`. */
 function jsonErrorColumn(e: unknown, text: string): number {
   const m = /position (\d+)/.exec(String((e as Error).message));
   if (m) return Number(m[1]) + 1;
-  return text.length + 1;
+  // Without a position, V8 says either that the input ended early, or names a bad first token.
+  return /end of JSON input/.test(String((e as Error).message)) ? text.length + 1 : 1;
 }
 
 /** Check one parsed line's shape; returns the problem, or null. */

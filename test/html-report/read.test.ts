@@ -38,3 +38,10 @@ describe('parseRecords', () => {
     expect(err('\n\n')).toBe('r.jsonl:1:1: expected at least one PointRecord, found none');
   });
 });
+
+describe('parseRecords on truncated and non-JSON lines', () => {
+  it('points at the end of a truncated line and at the start of a line that is not JSON', () => {
+    expect(err('{"study": "s"')).toMatch(/^r\.jsonl:1:14: /);
+    expect(err('study: s')).toMatch(/^r\.jsonl:1:1: /);
+  });
+});
