@@ -28,8 +28,10 @@ export const CLIENT_JS = String.raw`
     var cpus = uniq(rows.map(function (r) { return r.cpus; })).sort(function (a, b) { return a - b; });
     var seeds = rows.some(function (r) { return r.n > 1; });
     var marks = [];
-    var opts = { width: Math.max(640, Math.min(1100, 300 * (fc.fx ? fc.fx.length : 2))), height: (fc.fy ? 200 * fc.fy.length : 260) + 60, marginLeft: 60, marginRight: fc.fy ? 150 : 20, marginBottom: 45, style: style, color: color, fx: { label: null, domain: fc.fx || undefined }, fy: { label: null, domain: fc.fy || undefined } };
+    var opts = { width: Math.max(640, Math.min(1100, 300 * (fc.fx ? fc.fx.length : 2))), height: (fc.fy ? 240 * fc.fy.length : 260) + 60, marginLeft: 60, marginRight: fc.fy ? 150 : 20, marginBottom: 45, marginTop: fc.fx ? 48 : 30, style: style, color: color, fx: { label: null, domain: fc.fx || undefined }, fy: { label: null, domain: fc.fy || undefined } };
     var y = { label: f.y, grid: true, type: f.log ? 'log' : 'linear', nice: true };
+    // Log axes: a tick (and grid line) per decade, not per digit.
+    if (f.log) y.ticks = 4;
     if (!f.log) y.zero = true;
     opts.y = y;
     if (cpus.length > 1) {
@@ -53,7 +55,7 @@ export const CLIENT_JS = String.raw`
   function decades(rows) {
     var top = Math.max.apply(null, rows.map(function (r) { return r.y; }).concat([1]));
     var t = [0];
-    for (var p = 1; p <= top * 10; p *= 10) t.push(p);
+    for (var p = 1; p <= top; p *= 10) t.push(p);
     return t;
   }
   function curve(f) {
@@ -61,7 +63,7 @@ export const CLIENT_JS = String.raw`
     var fy = uniq(rows.map(function (r) { return r.fy; }));
     var ch = fy.length > 1 || (fy[0] || '') !== '' ? { fy: 'fy' } : {};
     return Plot.plot({
-      width: 900, height: 220 * Math.max(1, fy.length) + 60, marginLeft: 60, marginRight: ch.fy ? 150 : 20, style: style, color: color,
+      width: 900, height: 220 * Math.max(1, fy.length) + 60, marginLeft: 60, marginTop: 30, marginRight: ch.fy ? 150 : 20, style: style, color: color,
       fy: { label: null, domain: ch.fy ? fy : undefined },
       x: { label: f.x, grid: true, tickFormat: f.xInteger ? 'd' : undefined },
       y: f.log ? { label: f.y, grid: true, type: 'symlog', ticks: decades(rows), tickFormat: 'd' } : { label: f.y, grid: true },
