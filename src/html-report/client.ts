@@ -42,9 +42,9 @@ export const CLIENT_JS = String.raw`
     } else {
       opts.x = { label: null, domain: data.strategies.filter(function (s) { return rows.some(function (r) { return r.strategy === s; }); }), tickRotate: -20 };
       opts.marginBottom = 70;
-      if (f.log) marks.push(Plot.dot(rows, Object.assign({ x: 'strategy', y: 'mean', fill: 'strategy', r: 4 }, ch)));
-      else marks.push(Plot.barY(rows, Object.assign({ x: 'strategy', y: 'mean', fill: 'strategy', fillOpacity: 0.85 }, ch)));
+      if (!f.log) marks.push(Plot.barY(rows, Object.assign({ x: 'strategy', y: 'mean', fill: 'strategy', fillOpacity: 0.85 }, ch)));
       if (seeds) marks.push(Plot.ruleX(rows, Object.assign({ x: 'strategy', y1: 'min', y2: 'max', stroke: '#222', strokeWidth: 1.5 }, ch)));
+      if (f.log) marks.push(Plot.dot(rows, Object.assign({ x: 'strategy', y: 'mean', fill: 'strategy', r: 4 }, ch)));
       marks.push(Plot.text(rows, Object.assign({ x: 'strategy', y: f.log ? 'mean' : 'max', text: function (r) { return fmt(r.mean); }, dy: -8, fill: '#222' }, ch)));
     }
     if (!f.log) marks.push(Plot.ruleY([0]));

@@ -189,7 +189,7 @@ export function simFigures(runs: readonly RunView[]): Figure[] {
   const configs = distinct(runs.map((r) => r.config));
   const fyOf = (r: RunView, prefix = ''): string => [prefix, configs.length > 1 ? r.config : ''].filter(Boolean).join(' · ');
   const seeds = distinct(runs.map((r) => r.seed)).length;
-  const band = seeds > 1 ? `Lines: mean over ${seeds} seeds; bands (or bars): the smallest and largest seed (min–max, not a confidence interval).` : 'One seed: no band.';
+  const band = seeds > 1 ? `Mean over ${seeds} seeds; the band (against CPU count) or the vertical rule (one CPU count) spans the smallest to the largest seed (min–max, not a confidence interval).` : 'One seed: no band.';
   const add = (f: Figure): void => {
     if (f.rows.length > 0) figs.push(f);
   };
