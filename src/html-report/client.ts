@@ -42,6 +42,7 @@ export const CLIENT_JS = String.raw`
     } else {
       opts.x = { label: null, domain: data.strategies.filter(function (s) { return rows.some(function (r) { return r.strategy === s; }); }), tickRotate: -20 };
       opts.marginBottom = 70;
+      opts.insetTop = 18;
       if (!f.log) marks.push(Plot.barY(rows, Object.assign({ x: 'strategy', y: 'mean', fill: 'strategy', fillOpacity: 0.85 }, ch)));
       if (seeds) marks.push(Plot.ruleX(rows, Object.assign({ x: 'strategy', y1: 'min', y2: 'max', stroke: '#222', strokeWidth: 1.5 }, ch)));
       if (f.log) marks.push(Plot.dot(rows, Object.assign({ x: 'strategy', y: 'mean', fill: 'strategy', r: 4 }, ch)));

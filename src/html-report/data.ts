@@ -199,7 +199,7 @@ export function simFigures(runs: readonly RunView[]): Figure[] {
       type: 'metric',
       id: `ipis-${op === 'collapse' ? 'collapse' : 'munmap'}`,
       title: `IPIs received per ${op}, by who receives them`,
-      caption: `IPIs (CAL + TLB, as /proc/interrupts counts them) that one ${opLabel} sent, summed over the CPUs of each class, divided by the number of such operations. RT CPUs run cyclictest; idle CPUs run nothing; workload CPUs include the operating CPU's siblings. ${band}`,
+      caption: `IPIs (CAL + TLB, as /proc/interrupts counts them) that one ${opLabel} sent, summed over the CPUs of each class, divided by the number of such operations. RT CPUs run cyclictest; idle CPUs run nothing; workload CPUs run the scenario's operations. ${band}`,
       y: `IPIs per ${op}`,
       log: false,
       rows: series(runs, (r) => CLASSES.filter((c) => r.scenario.cpu.some((cpu) => classOf(cpu) === c)).map((c) => ({ fx: CLASS_TEXT[c], fy: fyOf(r), value: rowsOf(r, cache).get(`  on ${c} CPUs per ${op}`) ?? null }))),
