@@ -3,7 +3,7 @@
  * an error naming the file, line and column, and what was expected; nothing is rendered from a
  * file with a bad line.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { PointRecord } from './record.js';
 
 export class ResultsError extends Error {
@@ -14,7 +14,7 @@ export class ResultsError extends Error {
 }
 
 /** Limits: a results file past these is refused with a message, not half-read. */
-export const MAX_RESULTS_BYTES = 1 << 30;
+export const MAX_RESULTS_BYTES = 256 * 2 ** 20;
 export const MAX_RECORDS = 100_000;
 
 const KINDS = new Set(['sim', 'compare', 'check']);
@@ -79,10 +79,12 @@ export function parseRecords(text: string, file: string): PointRecord[] {
 export function readRecords(file: string): PointRecord[] {
   let text: string;
   try {
+    // Checked before reading: past the limit the file would not fit in one string anyway.
+    if (statSync(file).size > MAX_RESULTS_BYTES) throw new ResultsError(`${file}: larger than ${MAX_RESULTS_BYTES / 2 ** 20} MiB: split the results`);
     text = readFileSync(file, 'utf8');
   } catch (e) {
+    if (e instanceof ResultsError) throw e;
     throw new ResultsError(`${file}: cannot read the results (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
-  if (text.length > MAX_RESULTS_BYTES) throw new ResultsError(`${file}: larger than ${MAX_RESULTS_BYTES} bytes`);
   return parseRecords(text, file);
 }
