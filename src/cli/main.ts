@@ -14,10 +14,10 @@ import { ScenarioError } from '../scenarios/loader.js';
 import { CatalogError, checkScenarioPaced, builtinScenarioDir, compareScenario, findScenarios, replayScenario, simScenario, type CheckRun } from '../api/index.js';
 import { WindowRecorder, SimConfigError, type SimConfig, type SimRun } from '../simulation/run.js';
 import { simText } from '../report/sim.js';
-import { compareStats, compareText } from '../report/compare.js';
+import { compareText } from '../report/compare.js';
 import { parseSeeds } from '../report/stats.js';
 import { duration } from '../scenarios/schema.js';
-import { openScenario, type Overrides, type ResolvedScenario } from '../scenarios/resolve.js';
+import { openScenario, type Overrides } from '../scenarios/resolve.js';
 import { PROFILES } from '../profiles/index.js';
 import { catalogText, checkJson, checkText, reportInputOf } from '../report/check.js';
 import { renderTrace } from '../report/trace-text.js';
@@ -35,6 +35,9 @@ import type { CheckMode, CheckOptions, Reduction } from '../engines/check/index.
 import { OutputError, writeFileAtomic } from './files.js';
 import { perfettoTrace } from '../report/perfetto.js';
 import { registerCalibrate, registerKernelRun } from '../kernel-run/cli.js';
+import { compareJson, simJson } from '../report/documents.js';
+import { registerReportCommand, writeHtmlReport } from '../html-report/cli.js';
+import { compareRecord, simRecord } from '../html-report/runs.js';
 
 class UsageError extends Error {}
 
@@ -83,6 +86,7 @@ interface SimFlags {
   timing?: boolean;
   preset?: string;
   perfetto?: string;
+  html?: string;
   window?: number;
   work?: number;
   maxCpus?: number;
@@ -127,20 +131,6 @@ function simCli(flags: SimFlags, onProgress?: (time: number, steps: number) => v
     params,
     ...(flags.allocFailRate !== undefined ? { chance: { allocFailRate: flags.allocFailRate } } : {}),
     ...(onProgress ? { onProgress } : {}),
-  };
-}
-
-function simJson(s: ResolvedScenario, run: SimRun): unknown {
-  return {
-    schema: 'ptlab.sim/1',
-    scenario: s,
-    sim: run.sim,
-    time_ns: run.result.time,
-    steps: run.result.steps,
-    stop: run.result.stop,
-    complete: run.complete,
-    metrics: run.metrics,
-    violations: run.result.violations,
   };
 }
 
@@ -459,7 +449,8 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--strategy <file>', 'use the strategy in this TypeScript or JavaScript file as the preset (docs/strategies.md)')
     .option('--perfetto <file>', 'write a Perfetto trace of a window of the run')
     .option('--window <t>', 'the window --perfetto covers, from the start (default: 1ms or more, until the first grace period that starts in it has ended; at most 20ms or 250,000 steps)', durationArg)
-    .option('--json', 'print the measurements as JSON (schema ptlab.sim/1, docs/json.md)'))
+    .option('--json', 'print the measurements as JSON (schema ptlab.sim/1, docs/json.md)')
+    .option('--html <file>', 'also write the run as a self-contained HTML report with plots (docs/report.md)'))
     .action((file: string, flags: SimFlags) => {
       const recorder = flags.perfetto ? new WindowRecorder(0, flags.window ?? { oneGp: { min: 1_000_000, max: 20_000_000, maxSteps: 250_000 } }) : null;
       const p = progress(file, { unit: 'µs simulated' });
@@ -476,6 +467,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
         writeSimPerfetto(flags.perfetto, scenario.resolved.name, scenario.resolved.cpus, recorder, run);
         if (recorder.cutAtSteps) process.stderr.write(`ptlab: --perfetto: the default window stopped at 250,000 steps (${(recorder.end / 1e6).toFixed(3)} ms), before a whole grace period; choose one with --window\n`);
       }
+      if (flags.html) writeHtmlReport(flags.html, [simRecord(scenario.resolved, run)]);
       if (flags.json) out(JSON.stringify(simJson(scenario.resolved, run), null, 2));
       else {
         out(simText(`${scenario.resolved.name} (${scenario.resolved.preset ?? 'no preset'}, profile ${run.sim.profile}, seed ${run.sim.seed})`, run.metrics, { time: run.result.time, steps: run.result.steps }));
@@ -506,7 +498,8 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .argument('<scenario>', 'scenario YAML file')
     .option('--strategies <ids>', 'comma-separated strategy presets (default: the scenario\'s sim.strategies)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
     .option('--seeds <list>', 'replicate each strategy on these seeds (1..10, 1,4,9) and print mean ±95% CI', seedList)
-    .option('--json', 'print every run and the summary rows as JSON (schema ptlab.compare/2, docs/json.md)'))
+    .option('--json', 'print every run and the summary rows as JSON (schema ptlab.compare/2, docs/json.md)')
+    .option('--html <file>', 'also write the comparison as a self-contained HTML report with plots (docs/report.md)'))
     .action((file: string, flags: SimFlags & { strategies?: string[]; seeds?: number[] }) => {
       const fixedTime = flags.duration !== undefined && flags.work === undefined;
       const p = progress(file, { unit: 'runs' });
@@ -531,18 +524,9 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
         duration: first.run.sim.duration,
         incomplete: runs.filter((r) => !r.run.complete).map((r) => `${r.strategy}/seed ${r.seed}`),
       };
+      if (flags.html) writeHtmlReport(flags.html, [compareRecord(runs)]);
       if (flags.json) {
-        out(JSON.stringify({
-          schema: 'ptlab.compare/2',
-          mode: meta.work !== null ? { work: meta.work, time_limit_ns: meta.duration } : { duration_ns: meta.duration },
-          seeds,
-          strategies: strategyIds,
-          rows: compareStats(first.scenario.resolved, grps).map((r) => ({
-            label: r.label,
-            cells: Object.fromEntries(r.cells.map((c, i) => [strategyIds[i], { values: c.values, mean: c.summary?.mean ?? null, ci95: c.summary?.ci95 ?? null, differs_from_first: c.differsFromFirst }])),
-          })),
-          runs: runs.map((r) => ({ strategy: r.strategy, seed: r.seed, ...simJson(r.scenario.resolved, r.run) as object })),
-        }, null, 2));
+        out(JSON.stringify(compareJson(runs), null, 2));
       } else {
         out(compareText(first.scenario.resolved, grps, meta));
       }
@@ -606,7 +590,9 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
       setCode(0);
     });
 
-  registerKernelRun(program, out, setCode); registerCalibrate(program, out, setCode);
+  registerKernelRun(program, out, setCode);
+  registerCalibrate(program, out, setCode);
+  registerReportCommand(program, out, setCode);
   return program;
 }
 

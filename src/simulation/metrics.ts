@@ -37,8 +37,12 @@ export interface SimMetricsData {
   readonly irqTime: readonly number[];
   /** Per workload operation: latency in ns. */
   readonly operations: { readonly [op: string]: LatencyStats };
-  /** Per CPU running timer wakeups: latency in ns, and the timer interval. */
-  readonly wakeups: { readonly [cpu: string]: LatencyStats & { readonly interval: number } };
+  /**
+   * Per CPU running timer wakeups: latency in ns, the timer interval, and (issue #14) the
+   * latency histogram as cyclictest -h prints it: `[µs, count]` per 1 µs bucket that has counts,
+   * in bucket order (bucket k holds latencies in [k, k+1) µs).
+   */
+  readonly wakeups: { readonly [cpu: string]: LatencyStats & { readonly interval: number; readonly histogram: ReadonlyArray<readonly [number, number]> } };
   readonly gracePeriods: { readonly count: number; readonly duration: LatencyStats | null };
   /** Page-table pages unlinked and not yet freed: peak and time-weighted mean. */
   readonly pendingFree: { readonly peak: number; readonly mean: number; readonly samples: ReadonlyArray<readonly [number, number]> };
@@ -106,6 +110,8 @@ export class SimMetrics implements SimObserver {
   private readonly wake = new Map<number, hdr.Histogram>();
   private readonly wakeLast = new Map<number, number>();
   private readonly wakeInterval = new Map<number, number>();
+  /** Per CPU: wakeup latency counts per 1 µs bucket (cyclictest -h). */
+  private readonly wakeBuckets = new Map<number, Map<number, number>>();
   private readonly gpStart = new Map<string, number>();
   private readonly gp = histogram();
   private gpCount = 0;
@@ -173,6 +179,10 @@ export class SimMetrics implements SimObserver {
           h.recordValue(Math.max(1, late));
           this.wakeLast.set(ev.cpu as number, late);
           this.wakeInterval.set(ev.cpu as number, ev.interval_ns as number);
+          let b = this.wakeBuckets.get(ev.cpu as number);
+          if (!b) this.wakeBuckets.set(ev.cpu as number, (b = new Map()));
+          const us = Math.floor(Math.max(0, late) / 1000);
+          b.set(us, (b.get(us) ?? 0) + 1);
           break;
         }
         case 'gp_start':
@@ -276,8 +286,11 @@ export class SimMetrics implements SimObserver {
     const area = this.pendingArea + this.pending * (endTime - this.lastChange);
     const ops: Record<string, LatencyStats> = {};
     for (const [k, h] of [...this.ops].sort()) ops[k] = latencyStats(h);
-    const wakeups: Record<string, LatencyStats & { interval: number }> = {};
-    for (const [c, h] of [...this.wake].sort((a, b) => a[0] - b[0])) wakeups[String(c)] = { ...latencyStats(h, this.wakeLast.get(c) ?? 0), interval: this.wakeInterval.get(c) ?? 0 };
+    const wakeups: Record<string, LatencyStats & { interval: number; histogram: Array<[number, number]> }> = {};
+    for (const [c, h] of [...this.wake].sort((a, b) => a[0] - b[0])) {
+      const histogram = [...(this.wakeBuckets.get(c) ?? new Map<number, number>())].sort((a, b) => a[0] - b[0]);
+      wakeups[String(c)] = { ...latencyStats(h, this.wakeLast.get(c) ?? 0), interval: this.wakeInterval.get(c) ?? 0, histogram };
+    }
     return {
       cpus: this.cpus,
       interrupts: this.interrupts,
