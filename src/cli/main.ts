@@ -11,12 +11,12 @@ import { ModelError, StepLimitError } from '../core/execution.js';
 import { decodeSchedule, ScheduleSyntaxError } from '../core/schedule.js';
 import { ScenarioError } from '../scenarios/loader.js';
 import { CatalogError, checkScenarioPaced, builtinScenarioDir, compareScenario, findScenarios, replayScenario, simScenario, type CheckRun } from '../api/index.js';
-import { WindowRecorder, SimConfigError, type SimConfig, type SimRun } from '../simulation/run.js';
-import { simText } from '../report/sim.js';
-import { compareStats, compareText } from '../report/compare.js';
+import { WindowRecorder, SimConfigError, type SimConfig } from '../simulation/run.js';
+import { simJson, simText } from '../report/sim.js';
+import { compareGroups, compareJson, compareText } from '../report/compare.js';
 import { parseSeeds } from '../report/stats.js';
 import { duration } from '../scenarios/schema.js';
-import { openScenario, type Overrides, type ResolvedScenario } from '../scenarios/resolve.js';
+import { openScenario, type Overrides } from '../scenarios/resolve.js';
 import { PROFILES } from '../profiles/index.js';
 import { catalogText, checkJson, checkText, reportInputOf } from '../report/check.js';
 import { renderTrace } from '../report/trace-text.js';
@@ -124,20 +124,6 @@ function simCli(flags: SimFlags, onProgress?: (time: number, steps: number) => v
     params,
     ...(flags.allocFailRate !== undefined ? { chance: { allocFailRate: flags.allocFailRate } } : {}),
     ...(onProgress ? { onProgress } : {}),
-  };
-}
-
-function simJson(s: ResolvedScenario, run: SimRun): unknown {
-  return {
-    schema: 'ptlab.sim/1',
-    scenario: s,
-    sim: run.sim,
-    time_ns: run.result.time,
-    steps: run.result.steps,
-    stop: run.result.stop,
-    complete: run.complete,
-    metrics: run.metrics,
-    violations: run.result.violations,
   };
 }
 
@@ -491,35 +477,9 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
         onRun: (done, total, strategy, seed) => p.update(done, { share: () => done / total, detail: `of ${total}; now ${strategy}, seed ${seed}` }),
       });
       p.done();
-      const first = runs[0] as (typeof runs)[number];
-      const seeds = [...new Set(runs.map((r) => r.seed))];
-      const strategyIds = [...new Set(runs.map((r) => r.strategy))];
-      const grps = strategyIds.map((strategy) => ({
-        strategy,
-        runs: runs.filter((r) => r.strategy === strategy).map((r) => ({ strategy, metrics: r.run.metrics, violations: r.run.result.violations.length, time: r.run.result.time })),
-      }));
-      const meta = {
-        profile: first.run.sim.profile,
-        seeds,
-        work: first.run.sim.work,
-        duration: first.run.sim.duration,
-        incomplete: runs.filter((r) => !r.run.complete).map((r) => `${r.strategy}/seed ${r.seed}`),
-      };
-      if (flags.json) {
-        out(JSON.stringify({
-          schema: 'ptlab.compare/2',
-          mode: meta.work !== null ? { work: meta.work, time_limit_ns: meta.duration } : { duration_ns: meta.duration },
-          seeds,
-          strategies: strategyIds,
-          rows: compareStats(first.scenario.resolved, grps).map((r) => ({
-            label: r.label,
-            cells: Object.fromEntries(r.cells.map((c, i) => [strategyIds[i], { values: c.values, mean: c.summary?.mean ?? null, ci95: c.summary?.ci95 ?? null, differs_from_first: c.differsFromFirst }])),
-          })),
-          runs: runs.map((r) => ({ strategy: r.strategy, seed: r.seed, ...simJson(r.scenario.resolved, r.run) as object })),
-        }, null, 2));
-      } else {
-        out(compareText(first.scenario.resolved, grps, meta));
-      }
+      const { grps, meta, first } = compareGroups(runs);
+      if (flags.json) out(JSON.stringify(compareJson(runs), null, 2));
+      else out(compareText(first.scenario.resolved, grps, meta));
       if (meta.incomplete.length) process.stderr.write(`ptlab compare: the work did not finish within the time limit in ${meta.incomplete.length} run(s): ${meta.incomplete.join(', ')}\n`);
       setCode(runs.some((r) => r.run.result.violations.length > 0) ? 1 : 0);
     });
