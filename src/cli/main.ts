@@ -32,6 +32,7 @@ import { catalogRow, type CatalogOutcome, type CatalogTask } from './catalog-wor
 import type { CheckMode, CheckOptions, Reduction } from '../engines/check/index.js';
 import { OutputError, writeFileAtomic } from './files.js';
 import { perfettoTrace } from '../report/perfetto.js';
+import { registerSweepCommands } from '../sweep/cli.js';
 
 class UsageError extends Error {}
 
@@ -538,6 +539,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
       setCode(0);
     });
 
+  registerSweepCommands(program, out, setCode);
   return program;
 }
 
