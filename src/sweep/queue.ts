@@ -140,6 +140,7 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<number> 
   const worker = new Worker<PointTask, WorkerOutcome>(
     opts.queueName,
     async (job) => {
+      process.stderr.write(`ptlab worker ${me}: point ${job.data.study} ${job.data.key} (attempt ${job.attemptsMade + 1})\n`);
       const o = (await pool.run(job.data)) as PointOutcome;
       return { ...o, worker: me };
     },
