@@ -3,7 +3,8 @@
  * prints, byte for byte, whatever the number of workers; --resume runs only the missing points;
  * a store is not overwritten by accident.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -122,4 +123,43 @@ describe('ptlab sweep on the pool', () => {
     expect(r.code).toBe(2);
     expect(r.err).toContain(`${bad}:4:15: error: axes.arch[1]: unknown arch 'risc-v'`);
   });
+
+  it('loses no finished point when the sweep process is killed (SIGKILL), and --resume finishes it', async () => {
+    const path = join(dir, 'killed.sqlite');
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'test/sweep/cli-entry.ts', 'sweep', SIM_STUDY, '-o', path, '--jobs', '1'], { detached: true, stdio: 'ignore' });
+    const stored = (): number => {
+      if (!existsSync(path)) return 0;
+      try {
+        const db = new Database(path, { readonly: true });
+        try {
+          return (db.prepare('SELECT count(*) AS n FROM points').get() as { n: number }).n;
+        } finally {
+          db.close();
+        }
+      } catch {
+        return 0; // the store is being created
+      }
+    };
+    try {
+      const t0 = Date.now();
+      while (stored() < 1) {
+        if (Date.now() - t0 > 120_000) throw new Error('the sweep stored no point in 120 s');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      process.kill(-proc.pid!, 'SIGKILL');
+      await new Promise((r) => proc.once('exit', r));
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) process.kill(-proc.pid!, 'SIGKILL');
+    }
+    const kept = results(path);
+    expect(kept.size).toBeGreaterThanOrEqual(1);
+    expect(kept.size).toBeLessThan(4);
+    const r = await run('sweep', SIM_STUDY, '-o', path, '--resume', '--jobs', '1');
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`${kept.size} were there already, ${4 - kept.size} run now`);
+    const all = results(path);
+    for (const [k, v] of kept) expect(all.get(k)).toBe(v);
+    const fresh = results(join(dir, 'one.sqlite'));
+    expect(all).toEqual(fresh);
+  }, 240_000);
 });
