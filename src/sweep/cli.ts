@@ -7,11 +7,13 @@ import { InvalidArgumentError } from 'commander';
 import { defaultJobs } from '../cli/pool.js';
 import { readBounded } from '../scenarios/loader.js';
 import { measureText } from './measure.js';
-import { readRecords } from './record.js';
-import { StoreError } from './store.js';
 import { loadStudy, MEASURES, type MeasureId, type Study } from './study.js';
-import { sweepOnPool, type SweepSummary } from './run.js';
-import { QueueError, runQueueWorker, sweepOnQueue } from './queue.js';
+import type { SweepSummary } from './run.js';
+
+// The store (better-sqlite3, a native module) and the queue (BullMQ, ioredis) are loaded by the
+// commands that use them, not by every ptlab command.
+const storeModules = async () => ({ ...(await import('./record.js')), ...(await import('./store.js')), ...(await import('./run.js')) });
+const queueModule = () => import('./queue.js');
 
 function positiveInt(v: string): number {
   if (!/^\d+$/.test(v.trim()) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError(`expected a positive integer, got '${v}'`);
@@ -24,7 +26,8 @@ function redisUrl(v: string): string {
 }
 
 /** The summary table of a study's measures, from the store. */
-function measuresTable(study: Study, storePath: string): string {
+async function measuresTable(study: Study, storePath: string): Promise<string> {
+  const { readRecords } = await storeModules();
   const ms = study.data.measure as MeasureId[];
   if (ms.length === 0) return '';
   const recs = readRecords(storePath).filter((r) => r.study === study.data.name);
@@ -61,12 +64,14 @@ export function registerSweepCommands(program: Command, out: (s: string) => void
       const onSigint = (): void => abort.abort();
       process.once('SIGINT', onSigint);
       let s: SweepSummary;
+      const { StoreError, sweepOnPool } = await storeModules();
+      const q = flags.queue !== undefined ? await queueModule() : null;
       try {
         const common = { store, resume: flags.resume === true, signal: abort.signal, source: readBounded(file, 'study') };
-        s = flags.queue !== undefined ? await sweepOnQueue(study, { ...common, url: flags.queue, queueName: flags.queueName }) : await sweepOnPool(study, { ...common, jobs: flags.jobs ?? defaultJobs() });
+        s = q && flags.queue !== undefined ? await q.sweepOnQueue(study, { ...common, url: flags.queue, queueName: flags.queueName }) : await sweepOnPool(study, { ...common, jobs: flags.jobs ?? defaultJobs() });
       } catch (e) {
-        if (e instanceof StoreError || e instanceof QueueError) {
-          process.stderr.write(`ptlab: ${e.message}\n`);
+        if (e instanceof StoreError || (q && e instanceof q.QueueError)) {
+          process.stderr.write(`ptlab: ${(e as Error).message}\n`);
           setCode(2);
           return;
         }
@@ -85,7 +90,7 @@ export function registerSweepCommands(program: Command, out: (s: string) => void
         setCode(130);
         return;
       }
-      const table = measuresTable(study, store);
+      const table = await measuresTable(study, store);
       if (table) out(table);
       setCode(0);
     });
@@ -99,6 +104,7 @@ export function registerSweepCommands(program: Command, out: (s: string) => void
     .option('--lock-duration <ms>', 'how long a point\'s lock lasts without renewal: a worker silent this long is taken for dead and its point re-run elsewhere', positiveInt, 30_000)
     .option('--max-points <n>', 'stop after running this many points (default: run until SIGINT/SIGTERM)', positiveInt)
     .action(async (flags: { queue: string; queueName: string; jobs?: number; lockDuration: number; maxPoints?: number }) => {
+      const { QueueError, runQueueWorker } = await queueModule();
       try {
         const n = await runQueueWorker({ url: flags.queue, queueName: flags.queueName, jobs: flags.jobs ?? defaultJobs(), lockDuration: flags.lockDuration, ...(flags.maxPoints !== undefined ? { maxPoints: flags.maxPoints } : {}) });
         process.stderr.write(`ptlab worker: ${n} point(s) run\n`);

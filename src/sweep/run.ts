@@ -4,6 +4,7 @@
  * (one transaction); with `resume`, the points already stored are skipped. Progress on stderr
  * (src/cli/progress.ts): points done, rate, ETA.
  */
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { workerPool } from '../cli/pool.js';
@@ -66,6 +67,8 @@ export async function sweepOnPool(study: Study, opts: SweepOptions): Promise<Swe
     if (todo.length === 0) return { total, skipped, stored, interrupted: false, failed };
     const pool = workerPool(new URL('./point-worker.js', import.meta.url), Math.min(opts.jobs, todo.length));
     const abort = new AbortController();
+    // Every queued point listens to the signal (tinypool drops it when aborted).
+    setMaxListeners(todo.length + 16, abort.signal);
     const stop = (): void => abort.abort();
     opts.signal?.addEventListener('abort', stop);
     const worker = `pool@${hostname()}`;
