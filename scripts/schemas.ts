@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { schemaFiles } from '../src/schemas.js';
+import { studyJsonSchema } from '../src/sweep/study.js';
 
 const dir = join(import.meta.dirname, '..', 'schemas');
 mkdirSync(dir, { recursive: true });
@@ -12,3 +13,6 @@ for (const [name, text] of Object.entries(schemaFiles())) {
   writeFileSync(join(dir, name), text);
   console.log(`schemas/${name}`);
 }
+// The study file of `ptlab sweep` (src/sweep/study.ts).
+writeFileSync(join(dir, 'study.json'), `${JSON.stringify(studyJsonSchema(), null, 2)}\n`);
+console.log('schemas/study.json');

@@ -17,6 +17,9 @@ import { checkScenario, checkScenarioPaced, openScenario, replayScenario, simSce
 import type { LoadedScenario } from './scenarios/resolve.js';
 import type { SimConfig, SimRun } from './simulation/run.js';
 import { checkJson, reportInputOf } from './report/check.js';
+import { simJson } from './report/sim.js';
+import { compareJson, type CompareRun } from './report/compare.js';
+import { compareScenario, type CompareOptions } from './api/index.js';
 
 export { compare, builtinScenarioDir, findScenarios, CatalogError } from './api/index.js';
 export type { CheckRun, Comparison, ScenarioOptions, ScenarioSource } from './api/index.js';
@@ -93,3 +96,28 @@ export type { Strategy } from './strategies/index.js';
 export type { ArchInfo, HookApi, HookArgs, HookContext, HookName, StrategyHooks } from './model/strategy-hooks.js';
 export type { KernelConfig } from './model/config.js';
 export type { Op, Proc } from './core/op.js';
+
+/** The `ptlab.sim/1` JSON document of a simulation (`ptlab sim --json` prints the same). */
+export function simReport(r: { scenario: LoadedScenario; run: SimRun }): unknown {
+  return simJson(r.scenario.resolved, r.run);
+}
+
+/** Options of compareStrategies(): the scenario's overrides, the simulation's, and the seeds and mode of the comparison. */
+export type CompareStrategiesOptions = SimulateOptions & CompareOptions;
+
+/**
+ * The same workload under each strategy (default: the scenario's sim.strategies), on each seed,
+ * as `ptlab compare` runs it: fixed work by default, fixed time with `fixedTime`.
+ */
+export function compareStrategies(source: ScenarioSource, strategies?: readonly string[], opts: CompareStrategiesOptions = {}): CompareRun[] {
+  const { purpose: _purpose, preset: _preset, set, maxCpus, maxSteps, name, seeds, fixedTime, onRun, ...sim } = opts;
+  const overrides: ScenarioOptions = { ...(set !== undefined ? { set } : {}), ...(maxCpus !== undefined ? { maxCpus } : {}), ...(maxSteps !== undefined ? { maxSteps } : {}), ...(name !== undefined ? { name } : {}) };
+  return compareScenario(source, strategies, overrides, sim, { ...(seeds !== undefined ? { seeds } : {}), ...(fixedTime !== undefined ? { fixedTime } : {}), ...(onRun ? { onRun } : {}) });
+}
+
+/** The `ptlab.compare/2` JSON document of a comparison (`ptlab compare --json` prints the same). */
+export function compareReport(runs: readonly CompareRun[]): unknown {
+  return compareJson(runs);
+}
+export type { CompareRun } from './report/compare.js';
+export type { CompareOptions } from './api/index.js';

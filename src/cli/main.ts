@@ -13,8 +13,8 @@ import { decodeSchedule, ScheduleSyntaxError } from '../core/schedule.js';
 import { ScenarioError } from '../scenarios/loader.js';
 import { CatalogError, checkScenarioPaced, builtinScenarioDir, compareScenario, findScenarios, replayScenario, simScenario, type CheckRun } from '../api/index.js';
 import { WindowRecorder, SimConfigError, type SimConfig, type SimRun } from '../simulation/run.js';
-import { simText } from '../report/sim.js';
-import { compareText } from '../report/compare.js';
+import { simJson, simText } from '../report/sim.js';
+import { compareGroups, compareJson, compareText } from '../report/compare.js';
 import { parseSeeds } from '../report/stats.js';
 import { duration } from '../scenarios/schema.js';
 import { openScenario, type Overrides } from '../scenarios/resolve.js';
@@ -35,9 +35,9 @@ import type { CheckMode, CheckOptions, Reduction } from '../engines/check/index.
 import { OutputError, writeFileAtomic } from './files.js';
 import { perfettoTrace } from '../report/perfetto.js';
 import { registerCalibrate, registerKernelRun } from '../kernel-run/cli.js';
-import { compareJson, simJson } from '../report/documents.js';
 import { registerReportCommand, writeHtmlReport } from '../html-report/cli.js';
 import { compareRecord, simRecord } from '../html-report/runs.js';
+import { registerSweepCommands } from '../sweep/cli.js';
 
 class UsageError extends Error {}
 
@@ -510,26 +510,10 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
         onRun: (done, total, strategy, seed) => p.update(done, { share: () => done / total, detail: `of ${total}; now ${strategy}, seed ${seed}` }),
       });
       p.done();
-      const first = runs[0] as (typeof runs)[number];
-      const seeds = [...new Set(runs.map((r) => r.seed))];
-      const strategyIds = [...new Set(runs.map((r) => r.strategy))];
-      const grps = strategyIds.map((strategy) => ({
-        strategy,
-        runs: runs.filter((r) => r.strategy === strategy).map((r) => ({ strategy, metrics: r.run.metrics, violations: r.run.result.violations.length, time: r.run.result.time })),
-      }));
-      const meta = {
-        profile: first.run.sim.profile,
-        seeds,
-        work: first.run.sim.work,
-        duration: first.run.sim.duration,
-        incomplete: runs.filter((r) => !r.run.complete).map((r) => `${r.strategy}/seed ${r.seed}`),
-      };
+      const { grps, meta, first } = compareGroups(runs);
       if (flags.html) writeHtmlReport(flags.html, [compareRecord(runs)]);
-      if (flags.json) {
-        out(JSON.stringify(compareJson(runs), null, 2));
-      } else {
-        out(compareText(first.scenario.resolved, grps, meta));
-      }
+      if (flags.json) out(JSON.stringify(compareJson(runs), null, 2));
+      else out(compareText(first.scenario.resolved, grps, meta));
       if (meta.incomplete.length) process.stderr.write(`ptlab compare: the work did not finish within the time limit in ${meta.incomplete.length} run(s): ${meta.incomplete.join(', ')}\n`);
       setCode(runs.some((r) => r.run.result.violations.length > 0) ? 1 : 0);
     });
@@ -593,6 +577,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
   registerKernelRun(program, out, setCode);
   registerCalibrate(program, out, setCode);
   registerReportCommand(program, out, setCode);
+  registerSweepCommands(program, out, setCode);
   return program;
 }
 

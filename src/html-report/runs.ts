@@ -3,7 +3,8 @@
  * `--json` prints, as a study of one point named after the scenario.
  */
 import { readFileSync } from 'node:fs';
-import { compareJson, simJson, type CompareRunInput } from '../report/documents.js';
+import { compareJson, type CompareRun as CompareRunInput } from '../report/compare.js';
+import { simJson } from '../report/sim.js';
 import type { ResolvedScenario } from '../scenarios/resolve.js';
 import type { SimRun } from '../simulation/run.js';
 import type { PointRecord } from './record.js';

@@ -6,7 +6,9 @@
  * inside the noise (Welch's t-test) is marked as such.
  */
 import type { SimMetricsData } from '../simulation/metrics.js';
-import type { ResolvedScenario } from '../scenarios/resolve.js';
+import type { LoadedScenario, ResolvedScenario } from '../scenarios/resolve.js';
+import type { SimRun } from '../simulation/run.js';
+import { simJson } from './sim.js';
 import { differ, summarize, type Summary } from './stats.js';
 
 /** One run of one strategy. */
@@ -196,4 +198,47 @@ export function compareText(s: ResolvedScenario, grps: readonly CompareGroup[], 
     lines.push(`WARNING: the work did not finish within the time limit of ${(meta.duration / 1e6).toFixed(0)} ms in: ${meta.incomplete.join(', ')} (raise sim.time_limit or lower --work)`);
   }
   return lines.join('\n');
+}
+
+/** One run of a compare (what compareScenario() returns, one per strategy and seed). */
+export interface CompareRun {
+  readonly strategy: string;
+  readonly seed: number;
+  readonly scenario: LoadedScenario;
+  readonly run: SimRun;
+}
+
+/** The runs of a compare grouped by strategy (in order), and what they have in common. */
+export function compareGroups(runs: readonly CompareRun[]): { grps: CompareGroup[]; meta: CompareMeta & { seeds: number[]; incomplete: string[] }; first: CompareRun; strategyIds: string[] } {
+  const first = runs[0] as CompareRun;
+  const seeds = [...new Set(runs.map((r) => r.seed))];
+  const strategyIds = [...new Set(runs.map((r) => r.strategy))];
+  const grps = strategyIds.map((strategy) => ({
+    strategy,
+    runs: runs.filter((r) => r.strategy === strategy).map((r) => ({ strategy, metrics: r.run.metrics, violations: r.run.result.violations.length, time: r.run.result.time })),
+  }));
+  const meta = {
+    profile: first.run.sim.profile,
+    seeds,
+    work: first.run.sim.work,
+    duration: first.run.sim.duration,
+    incomplete: runs.filter((r) => !r.run.complete).map((r) => `${r.strategy}/seed ${r.seed}`),
+  };
+  return { grps, meta, first, strategyIds };
+}
+
+/** The `ptlab.compare/2` document `ptlab compare --json` prints (docs/json.md). */
+export function compareJson(runs: readonly CompareRun[]): unknown {
+  const { grps, meta, first, strategyIds } = compareGroups(runs);
+  return {
+    schema: 'ptlab.compare/2',
+    mode: meta.work !== null ? { work: meta.work, time_limit_ns: meta.duration } : { duration_ns: meta.duration },
+    seeds: meta.seeds,
+    strategies: strategyIds,
+    rows: compareStats(first.scenario.resolved, grps).map((r) => ({
+      label: r.label,
+      cells: Object.fromEntries(r.cells.map((c, i) => [strategyIds[i], { values: c.values, mean: c.summary?.mean ?? null, ci95: c.summary?.ci95 ?? null, differs_from_first: c.differsFromFirst }])),
+    })),
+    runs: runs.map((r) => ({ strategy: r.strategy, seed: r.seed, ...(simJson(r.scenario.resolved, r.run) as object) })),
+  };
 }

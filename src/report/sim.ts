@@ -5,6 +5,8 @@
  * microseconds unless marked.
  */
 import type { SimMetricsData, LatencyStats } from '../simulation/metrics.js';
+import type { ResolvedScenario } from '../scenarios/resolve.js';
+import type { SimRun } from '../simulation/run.js';
 
 const us = (ns: number): string => (ns / 1000).toFixed(ns < 10_000 ? 2 : ns < 1_000_000 ? 1 : 0);
 
@@ -120,4 +122,19 @@ function cpuList(cpus: readonly number[]): string {
     i = j + 1;
   }
   return parts.join(',');
+}
+
+/** The `ptlab.sim/1` document `ptlab sim --json` prints (docs/json.md). */
+export function simJson(s: ResolvedScenario, run: SimRun): unknown {
+  return {
+    schema: 'ptlab.sim/1',
+    scenario: s,
+    sim: run.sim,
+    time_ns: run.result.time,
+    steps: run.result.steps,
+    stop: run.result.stop,
+    complete: run.complete,
+    metrics: run.metrics,
+    violations: run.result.violations,
+  };
 }

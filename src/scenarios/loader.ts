@@ -103,7 +103,8 @@ function positions(doc: Document, lc: LineCounter) {
   };
 }
 
-function zodIssues(file: string, posOf: ScenarioFile['posOf'], error: z.ZodError): ScenarioIssue[] {
+/** A zod error as issues placed by `posOf`; `schema` is the one validated against (for did-you-mean on unknown keys). */
+export function zodIssues(file: string, posOf: ScenarioFile['posOf'], error: z.ZodError, schema: z.ZodType = scenarioSchema): ScenarioIssue[] {
   const out: ScenarioIssue[] = [];
   for (const iss of error.issues) {
     const parent = iss.path.slice(0, -1);
@@ -119,7 +120,7 @@ function zodIssues(file: string, posOf: ScenarioFile['posOf'], error: z.ZodError
     }
     if (iss.code === 'unrecognized_keys') {
       for (const key of iss.keys) {
-        out.push({ file, pos: posOf(iss.path, key), path: formatPath([...iss.path, key]), message: `unknown key '${key}'${didYouMean(key, keysAt(scenarioSchema, iss.path))}` });
+        out.push({ file, pos: posOf(iss.path, key), path: formatPath([...iss.path, key]), message: `unknown key '${key}'${didYouMean(key, keysAt(schema, iss.path))}` });
       }
       continue;
     }
@@ -157,6 +158,16 @@ export function yamlMessage(code: string, message: string): string {
 
 /** Parse and validate scenario text. Throws ScenarioError with every problem found. */
 export function parseScenario(source: string, file: string): ScenarioFile {
+  const { raw, posOf } = parseYaml(source, file);
+  return validateScenario(raw, file, source, posOf, { line: 1, col: 1 });
+}
+
+/**
+ * YAML text as plain data, and a way back from a path in it to a line and column: the YAML
+ * checks every ptlab file goes through (syntax, duplicate keys, `__proto__`, aliases). Throws
+ * ScenarioError.
+ */
+export function parseYaml(source: string, file: string): { raw: unknown; posOf: ScenarioFile['posOf'] } {
   const lc = new LineCounter();
   // Duplicate keys are found below with a set per mapping: the YAML library's own check
   // (uniqueKeys) compares every pair with every other, quadratic in a mapping's size.
@@ -214,7 +225,7 @@ export function parseScenario(source: string, file: string): ScenarioFile {
     });
     throw new ScenarioError([{ file, pos: { line: at.line, col: at.col }, path: '', message: `YAML: ${e.message.split('\n')[0]}` }]);
   }
-  return validateScenario(raw, file, source, posOf, { line: 1, col: 1 });
+  return { raw, posOf };
 }
 
 /** Validate parsed scenario data: the schema, with issues placed by `posOf` where it knows. */
@@ -251,6 +262,11 @@ export const MAX_SCENARIO_BYTES = 1 << 20;
 
 /** Read and parse a scenario file. */
 export function loadScenario(file: string): ScenarioFile {
+  return parseScenario(readBounded(file, 'scenario'), file);
+}
+
+/** The text of a file of at most MAX_SCENARIO_BYTES (a scenario, a study); `what` names it in errors. */
+export function readBounded(file: string, what: string): string {
   let source: string;
   try {
     // Read at most one byte past the limit: a device such as /dev/zero never ends.
@@ -263,7 +279,7 @@ export function loadScenario(file: string): ScenarioFile {
         n += r;
         if (r === 0 || n === buf.length) break;
       }
-      if (n > MAX_SCENARIO_BYTES) throw new ScenarioError([{ file, pos: null, path: '', message: `scenario file larger than ${MAX_SCENARIO_BYTES} bytes` }]);
+      if (n > MAX_SCENARIO_BYTES) throw new ScenarioError([{ file, pos: null, path: '', message: `${what} file larger than ${MAX_SCENARIO_BYTES} bytes` }]);
       source = buf.toString('utf8', 0, n);
     } finally {
       closeSync(fd);
@@ -271,7 +287,7 @@ export function loadScenario(file: string): ScenarioFile {
   } catch (e) {
     if (e instanceof ScenarioError) throw e;
     const why = e instanceof Error && 'code' in e ? String((e as NodeJS.ErrnoException).code) : String(e);
-    throw new ScenarioError([{ file, pos: null, path: '', message: `cannot read scenario (${why})` }]);
+    throw new ScenarioError([{ file, pos: null, path: '', message: `cannot read ${what} (${why})` }]);
   }
-  return parseScenario(source, file);
+  return source;
 }

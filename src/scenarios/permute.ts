@@ -14,6 +14,7 @@
  * paths are translated back to the entry's index in the source.
  */
 import type { ScenarioFile } from './loader.js';
+import { expandGroups } from './resolve.js';
 
 /** Whether `order` lists each of 0..n-1 exactly once. */
 export function isPermutation(order: readonly number[], n: number): boolean {
@@ -40,7 +41,9 @@ export function inversePermutation(order: readonly number[]): number[] {
  * `[2, 0, 1]` makes the third entry CPU0). Throws a RangeError when `order` is not a permutation
  * of the file's CPU numbers.
  */
-export function permuteCpus(file: ScenarioFile, order: readonly number[]): ScenarioFile {
+export function permuteCpus(grouped: ScenarioFile, order: readonly number[]): ScenarioFile {
+  // CPU groups (count: N) are expanded first: the order is of CPUs, not of the file's entries.
+  const file = expandGroups(grouped);
   const cpus = file.data.cpus;
   if (!isPermutation(order, cpus.length)) {
     throw new RangeError(`${file.file}: [${order.join(', ')}] is not a permutation of its ${cpus.length} CPU number(s) 0..${cpus.length - 1}`);

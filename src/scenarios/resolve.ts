@@ -17,7 +17,7 @@ import { builtinStrategyIds, strategyById, type Strategy } from '../strategies/i
 import { isStrategyPath, loadStrategyFile } from './strategy-file.js';
 import { iommuWalkerThread } from '../model/hw/iommu.js';
 import { describeStep, hwWalkerThread, kvmHostThread, taskThread, validateStep, type Step } from '../workloads/index.js';
-import { loadScenario, parseScenario, ScenarioError, type ScenarioFile, type ScenarioIssue } from './loader.js';
+import { formatIssue, loadScenario, parseScenario, ScenarioError, type ScenarioFile, type ScenarioIssue } from './loader.js';
 import type { ScenarioData, StepData } from './schema.js';
 import { didYouMean } from './suggest.js';
 
@@ -199,20 +199,23 @@ function parseSets(sets: ReadonlyArray<string | KnobSettings> | KnobSettings, is
 }
 
 /** Resolve a parsed scenario. Throws ScenarioError for every semantic problem found. */
-export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): LoadedScenario {
-  const d = file.data;
+export function resolveScenario(source: ScenarioFile, overrides: Overrides = {}): LoadedScenario {
   const issues: ScenarioIssue[] = [];
-  const arch = d.machine.arch as ArchId;
-
-  if (d.machine.cpus !== undefined && d.machine.cpus !== d.cpus.length) {
-    issues.push(file.issue(['machine', 'cpus'], `machine.cpus is ${d.machine.cpus} but ${d.cpus.length} CPU${d.cpus.length === 1 ? ' is' : 's are'} listed under 'cpus'`));
+  const arch = source.data.machine.arch as ArchId;
+  const total = source.data.cpus.reduce((n, c) => n + c.count, 0);
+  const listed = `${total} CPU${total === 1 ? ' is' : 's are'} listed under 'cpus'${total !== source.data.cpus.length ? ` (in ${source.data.cpus.length} entries with their count)` : ''}`;
+  if (source.data.machine.cpus !== undefined && source.data.machine.cpus !== total) {
+    issues.push(source.issue(['machine', 'cpus'], `machine.cpus is ${source.data.machine.cpus} but ${listed}`));
   }
   const purpose = overrides.purpose ?? 'check';
   const maxCpus = overrides.maxCpus ?? MAX_CPUS[purpose];
-  if (d.cpus.length > maxCpus) {
+  if (total > maxCpus) {
     const why = purpose === 'check' ? 'the checker explores every interleaving, exponential in the CPUs; use --random N, or' : 'use';
-    issues.push(file.issue(d.machine.cpus !== undefined ? ['machine', 'cpus'] : ['cpus'], `${d.cpus.length} CPUs is past the limit of ${maxCpus} for ${purpose} (${why} --max-cpus N to raise it)`));
+    issues.push(source.issue(source.data.machine.cpus !== undefined ? ['machine', 'cpus'] : ['cpus'], `${total} CPUs is past the limit of ${maxCpus} for ${purpose} (${why} --max-cpus N to raise it)`));
   }
+  // Past the limit the groups are not expanded (the other problems are still found, once per line).
+  const file = total > maxCpus ? source : expandGroups(source);
+  const d = file.data;
 
   // Configuration: defaults <- preset <- knobs <- command-line preset <- command-line knobs.
   const preset = overrides.preset ?? d.config.preset ?? null;
@@ -384,7 +387,8 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     }
   }
   if (threads.length === 0) issues.push(file.issue(['cpus'], 'no CPU runs anything: give at least one CPU a run list or walks'));
-  if (issues.length > 0) throw new ScenarioError(issues);
+  // A group's CPUs share its line: one problem of the line is said once.
+  if (issues.length > 0) throw new ScenarioError([...new Map(issues.map((i) => [formatIssue(i), i])).values()]);
 
   const init = boot(kernel, cpuBoot);
   if (usesDemoLock) init.set(lockLoc('demo_lock'), null);
@@ -412,7 +416,36 @@ export function resolveScenario(file: ScenarioFile, overrides: Overrides = {}): 
     max_steps: d.check.max_steps,
     memory_model: d.check.memory_model,
   };
-  return { file, resolved, expect: { invariants: expInv, deadlock }, kernel, program, sim: d.sim, workThreads, overrides };
+  return { file: source, resolved, expect: { invariants: expInv, deadlock }, kernel, program, sim: d.sim, workThreads, overrides };
+}
+
+/**
+ * `file` with its CPU groups (`count: N`) expanded into N entries each, in order: CPU i of the
+ * result comes from entry `from[i]` of the file, where its problems are reported.
+ */
+export function expandGroups(file: ScenarioFile): ScenarioFile {
+  const cpus = file.data.cpus;
+  if (cpus.every((c) => c.count === 1)) return file;
+  const from: number[] = [];
+  const expanded: Array<(typeof cpus)[number]> = [];
+  cpus.forEach((c, j) => {
+    const one = { ...c, count: 1 };
+    for (let k = 0; k < c.count; k++) {
+      expanded.push(one);
+      from.push(j);
+    }
+  });
+  const toSource = (path: ReadonlyArray<PropertyKey>): ReadonlyArray<PropertyKey> => {
+    const [head, index, ...rest] = path;
+    return head === 'cpus' && typeof index === 'number' && index < from.length ? [head, from[index] as number, ...rest] : path;
+  };
+  return {
+    file: file.file,
+    source: file.source,
+    data: { ...file.data, cpus: expanded },
+    posOf: (path, key) => file.posOf(toSource(path), key),
+    issue: (path, message, key) => file.issue(toSource(path), message, key),
+  };
 }
 
 /** Load, validate and resolve a scenario file. */

@@ -10,10 +10,11 @@
  * config: { preset: sync-rcu, batch_alloc: fails }
  * mm:
  *   A: { vmas: [ { name: heap, start: 0, end: 1 } ] }
- * cpus:                        # one entry per CPU, CPU0 first
+ * cpus:                        # one entry per CPU (or group: count: N), CPU0 first
  *   - { mm: A, run: [ { munmap: heap } ] }   # also: { mmap: heap }, { fault: { slot: 0 } }, { touch: heap }
  *   - { mm: A, run: [ { gup_fast: { slot: 0 } } ] }
  *   - { run: [ idle ] }
+ *   - { count: 56, cstate: auto }             # 56 idle CPUs (CPUs 3-58)
  * ```
  */
 import { z } from 'zod';
@@ -153,7 +154,18 @@ export const stepSchema = z.unknown().transform((v, ctx): StepData => {
 
 const walk = z.strictObject({ slot: z.int().min(0), page: z.int().min(0).default(0), times: z.int().min(1).max(4).default(1) });
 
+/**
+ * The most CPUs one `count:` group may stand for (the limits of check and sim, and --max-cpus,
+ * apply to the expanded machine when it is resolved).
+ */
+export const MAX_GROUP_COUNT = 1 << 16;
+
 const cpu = z.strictObject({
+  /**
+   * A group of identical CPUs: `{ count: 56, cstate: auto }` stands for 56 lines, expanded in
+   * order (the group's CPUs get consecutive numbers). Default 1.
+   */
+  count: z.int().min(1).max(MAX_GROUP_COUNT).default(1),
   mm: name.nullable().default(null),
   lazy: z.boolean().default(false),
   mode: z.enum(['user', 'kernel', 'idle']).optional(),

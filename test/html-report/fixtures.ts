@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { checkScenario, simScenario } from '../../src/api/index.js';
 import type { ScenarioInput } from '../../src/scenarios/schema.js';
 import { checkJson, reportInputOf } from '../../src/report/check.js';
-import { simJson } from '../../src/report/documents.js';
+import { simJson } from '../../src/report/sim.js';
 import type { PointRecord } from '../../src/html-report/record.js';
 import { ptlabVersion } from '../../src/html-report/runs.js';
 

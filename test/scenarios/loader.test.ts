@@ -55,8 +55,8 @@ describe('parseScenario: valid input', () => {
       config: {},
       mm: { A: { vmas: [{ name: 'heap', start: 0, end: 1 }], ptes_per_table: 1, global_asid: false } },
       cpus: [
-        { mm: 'A', lazy: false, tlb: 'warm', run: [{ munmap: 'heap' }], walks: [], vcpu_preemptible: false, repeat: 1, isolated: false },
-        { mm: 'A', lazy: false, tlb: 'warm', run: [{ gup_fast: { slot: 0, page: 0, pages: 1 } }], walks: [], vcpu_preemptible: false, repeat: 1, isolated: false },
+        { count: 1, mm: 'A', lazy: false, tlb: 'warm', run: [{ munmap: 'heap' }], walks: [], vcpu_preemptible: false, repeat: 1, isolated: false },
+        { count: 1, mm: 'A', lazy: false, tlb: 'warm', run: [{ gup_fast: { slot: 0, page: 0, pages: 1 } }], walks: [], vcpu_preemptible: false, repeat: 1, isolated: false },
       ],
       check: { invariants: 'all', max_steps: 20_000, memory_model: 'sc' },
     });

@@ -189,6 +189,7 @@ describe('the scenario format names a CPU only by its place in cpus', () => {
     expect(numbers.sort()).toEqual([
       'check.max_steps',
       'config.max_table_batch',
+      'cpus[].count', // a group of CPUs: permuteCpus() expands it first
       'cpus[].repeat',
       'cpus[].walks[].page',
       'cpus[].walks[].slot',
@@ -224,7 +225,7 @@ describe('the scenario format names a CPU only by its place in cpus', () => {
 
   it('keeps every per-CPU setting inside the CPU entry', () => {
     const fields = new Set([...schemaLeaves(scenarioSchema, '', new Set())].filter((p) => p.startsWith('cpus[].')).map((p) => p.slice('cpus[].'.length).split(/[.[:]/)[0]));
-    expect([...fields].sort()).toEqual(['cstate', 'idle', 'isolated', 'lazy', 'mm', 'mode', 'repeat', 'run', 'tlb', 'vcpu_preemptible', 'walks']);
+    expect([...fields].sort()).toEqual(['count', 'cstate', 'idle', 'isolated', 'lazy', 'mm', 'mode', 'repeat', 'run', 'tlb', 'vcpu_preemptible', 'walks']);
   });
 
   it('has no step that names a CPU', () => {
