@@ -3,8 +3,9 @@
  * an error naming the file, line and column, and what was expected; nothing is rendered from a
  * file with a bad line.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import type { PointRecord } from './record.js';
+import { readRecords as readStore } from '../sweep/record.js';
 
 export class ResultsError extends Error {
   constructor(message: string) {
@@ -75,8 +76,35 @@ export function parseRecords(text: string, file: string): PointRecord[] {
   return out;
 }
 
-/** Read a JSONL results file. */
+/** The first bytes of an SQLite database file (a sweep's store). */
+const SQLITE_MAGIC = 'SQLite format 3\0';
+
+function isSqlite(file: string): boolean {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(SQLITE_MAGIC.length);
+      return readSync(fd, head, 0, head.length, 0) === head.length && head.toString('latin1') === SQLITE_MAGIC;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** Read a results file: a sweep's SQLite store (`ptlab sweep -o`), or JSONL of PointRecords. */
 export function readRecords(file: string): PointRecord[] {
+  if (isSqlite(file)) {
+    let records: PointRecord[];
+    try {
+      records = readStore(file);
+    } catch (e) {
+      throw new ResultsError(`${file}: cannot read the sweep's store (${e instanceof Error ? e.message : String(e)})`);
+    }
+    if (records.length === 0) throw new ResultsError(`${file}: the store has no finished point yet`);
+    return records;
+  }
   let text: string;
   try {
     // Checked before reading: past the limit the file would not fit in one string anyway.

@@ -4,7 +4,7 @@
  * a store is not overwritten by accident.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -162,4 +162,17 @@ describe('ptlab sweep on the pool', () => {
     const fresh = results(join(dir, 'one.sqlite'));
     expect(all).toEqual(fresh);
   }, 240_000);
+
+  it('ptlab report reads the store as it reads JSONL: the same records, the same HTML', async () => {
+    const store = join(dir, 'report.sqlite');
+    expect((await run('sweep', SIM_STUDY, '-o', store, '--jobs', '1')).code).toBe(0);
+    const jsonl = join(dir, 'report.jsonl');
+    writeFileSync(jsonl, readRecords(store).map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const fromStore = join(dir, 'store.html');
+    const fromJsonl = join(dir, 'jsonl.html');
+    expect((await run('report', store, '-o', fromStore)).code).toBe(0);
+    expect((await run('report', jsonl, '-o', fromJsonl)).code).toBe(0);
+    expect(readFileSync(fromStore, 'utf8')).toBe(readFileSync(fromJsonl, 'utf8'));
+    expect(readFileSync(fromStore, 'utf8')).toContain('sim-t');
+  }, 120_000);
 });
