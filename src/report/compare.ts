@@ -8,6 +8,7 @@
 import type { SimMetricsData } from '../simulation/metrics.js';
 import type { ResolvedScenario } from '../scenarios/resolve.js';
 import { differ, summarize, type Summary } from './stats.js';
+import { renderTable } from './table.js';
 
 /** One run of one strategy. */
 export interface CompareColumn {
@@ -171,10 +172,10 @@ export interface CompareMeta {
   readonly incomplete: readonly string[];
 }
 
+/** The first column (row labels) left-aligned, the numbers right-aligned. */
 function table(all: ReadonlyArray<readonly string[]>): string[] {
   const n = Math.max(...all.map((r) => r.length));
-  const ws = Array.from({ length: n }, (_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all.map((r) => r.map((x, i) => (i === 0 ? x.padEnd(ws[0] as number) : x.padStart(ws[i] as number))).join('  ').trimEnd());
+  return renderTable(all, { columns: Array.from({ length: n }, (_, i) => ({ align: i === 0 ? 'left' : 'right' }) as const) });
 }
 
 export function compareText(s: ResolvedScenario, grps: readonly CompareGroup[], meta: CompareMeta): string {
