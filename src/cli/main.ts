@@ -473,7 +473,8 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
         out(simText(`${scenario.resolved.name} (${scenario.resolved.preset ?? 'no preset'}, profile ${run.sim.profile}, seed ${run.sim.seed})`, run.metrics, { time: run.result.time, steps: run.result.steps }));
         if (run.sim.work !== null) out(run.complete ? `fixed work: ${run.sim.work} rounds of each workload CPU's run list, done in ${(run.result.time / 1e6).toFixed(3)} ms` : `WARNING: fixed work of ${run.sim.work} rounds not finished within the time limit of ${(run.sim.duration / 1e6).toFixed(0)} ms`);
         const fv = run.firstViolation;
-        for (const v of run.result.violations) out(`VIOLATION ${v.property} at step ${v.step}: ${fv ? fv.rename(v.message, v.step) : v.message}`);
+        // Tables are named as at the first violation (its ledger stops there): later ones keep page names.
+        for (const v of run.result.violations) out(`VIOLATION ${v.property} at step ${v.step}: ${fv && v.step === fv.violation.step ? fv.rename(v.message, v.step) : v.message}`);
         if (fv) {
           const at = fv.steps[fv.steps.length - 1];
           out(`\n--- the last ${fv.steps.length} steps before ${fv.violation.property} (at ${((at?.start ?? 0) / 1000).toFixed(3)} µs) ---`);

@@ -8,6 +8,7 @@ import type { CheckRun, Comparison } from '../api/index.js';
 import type { ResolvedScenario } from '../scenarios/resolve.js';
 import { renderTrace } from './trace-text.js';
 import { TableLedger } from '../model/table-ledger.js';
+import { renderTable } from './table.js';
 
 export interface CheckReportInput {
   readonly scenario: ResolvedScenario;
@@ -76,16 +77,13 @@ export function checkText(r: CheckReportInput, width = 160): string {
     out.push(`interrupted${share}: the verdicts are partial; "no violation found" covers only the executions explored`);
   } else if (!result.exhaustive) out.push('not exhaustive: nothing is proven to hold; "no violation found" covers only the executions explored');
   out.push('');
-  const idW = Math.max(10, ...comparison.rows.map((x) => x.id.length));
-  const got = comparison.rows.map((x) => STATUS_TEXT[x.got]);
-  const gW = Math.max(8, ...got.map((g) => g.length));
-  out.push(`${'invariant'.padEnd(idW)}  ${'expected'.padEnd(8)}  ${'got'.padEnd(gW)}`);
-  comparison.rows.forEach((row, i) => {
-    out.push(`${row.id.padEnd(idW)}  ${(row.expected ?? '-').padEnd(8)}  ${(got[i] as string).padEnd(gW)}${row.match ? '' : '  MISMATCH'}`);
-  });
   const d = comparison.deadlock;
   const dGot = d.got ? 'yes' : result.exhaustive ? 'no' : 'none found';
-  out.push(`${'deadlock'.padEnd(idW)}  ${(d.expected === null ? '-' : d.expected ? 'yes' : 'no').padEnd(8)}  ${dGot.padEnd(gW)}${d.match ? '' : '  MISMATCH'}`);
+  out.push(...renderTable([
+    ['invariant', 'expected', 'got'],
+    ...comparison.rows.map((row) => [row.id, row.expected ?? '-', STATUS_TEXT[row.got], row.match ? '' : 'MISMATCH']),
+    ['deadlock', d.expected === null ? '-' : d.expected ? 'yes' : 'no', dGot, d.match ? '' : 'MISMATCH'],
+  ], { columns: [{ width: 10 }, { width: 8 }, { width: 8 }, {}] }));
   // Only an exploration of every interleaving knows its counterexamples are the shortest.
   const shortest = result.exhaustive ? 'shortest counterexample' : 'shortest counterexample found';
   for (const v of result.verdicts) {
@@ -178,15 +176,17 @@ export function verdictSummary(rows: Comparison['rows'], deadlock: boolean | nul
 }
 
 export function catalogText(rows: readonly CatalogRow[], timing: boolean): string {
-  const fW = Math.max(8, ...rows.map((r) => r.file.length));
-  const eW = Math.max(8, ...rows.map((r) => r.expected.length));
-  const gW = Math.max(3, ...rows.map((r) => r.got.length));
-  const out = [`${'scenario'.padEnd(fW)}  ${'expected'.padEnd(eW)}  ${'got'.padEnd(gW)}  ${'executions'.padStart(10)}${timing ? '  time' : ''}`];
-  for (const r of rows) {
-    const exe = `${r.executions}${r.exhaustive ? '' : '+'}`.padStart(10);
-    const t = timing ? `  ${(r.elapsedMs / 1000).toFixed(2)} s` : '';
-    out.push(`${r.file.padEnd(fW)}  ${r.expected.padEnd(eW)}  ${r.got.padEnd(gW)}  ${exe}${t}${r.ok ? '' : '  MISMATCH'}${r.error ? `  ${r.error}` : ''}`);
-  }
+  const out = renderTable([
+    ['scenario', 'expected', 'got', 'executions', ...(timing ? ['time'] : [])],
+    ...rows.map((r) => [
+      r.file,
+      r.expected,
+      r.got,
+      `${r.executions}${r.exhaustive ? '' : '+'}`,
+      ...(timing ? [`${(r.elapsedMs / 1000).toFixed(2)} s`] : []),
+      [r.ok ? '' : 'MISMATCH', r.error ?? ''].filter(Boolean).join('  '),
+    ]),
+  ], { columns: [{ width: 8 }, { width: 8 }, { width: 3 }, { align: 'right', width: 10 }, ...(timing ? [{}] : []), {}] });
   const bad = rows.filter((r) => !r.ok).length;
   out.push('');
   out.push(`${rows.length - bad} passed, ${bad} failed`);

@@ -10,6 +10,7 @@ import type { LoadedScenario, ResolvedScenario } from '../scenarios/resolve.js';
 import type { SimRun } from '../simulation/run.js';
 import { simJson } from './sim.js';
 import { differ, summarize, type Summary } from './stats.js';
+import { renderTable } from './table.js';
 
 /** One run of one strategy. */
 export interface CompareColumn {
@@ -173,10 +174,10 @@ export interface CompareMeta {
   readonly incomplete: readonly string[];
 }
 
+/** The first column (row labels) left-aligned, the numbers right-aligned. */
 function table(all: ReadonlyArray<readonly string[]>): string[] {
   const n = Math.max(...all.map((r) => r.length));
-  const ws = Array.from({ length: n }, (_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all.map((r) => r.map((x, i) => (i === 0 ? x.padEnd(ws[0] as number) : x.padStart(ws[i] as number))).join('  ').trimEnd());
+  return renderTable(all, { columns: Array.from({ length: n }, (_, i) => ({ align: i === 0 ? 'left' : 'right' }) as const) });
 }
 
 export function compareText(s: ResolvedScenario, grps: readonly CompareGroup[], meta: CompareMeta): string {

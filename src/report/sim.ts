@@ -7,6 +7,7 @@
 import type { SimMetricsData, LatencyStats } from '../simulation/metrics.js';
 import type { ResolvedScenario } from '../scenarios/resolve.js';
 import type { SimRun } from '../simulation/run.js';
+import { renderTable } from './table.js';
 
 const us = (ns: number): string => (ns / 1000).toFixed(ns < 10_000 ? 2 : ns < 1_000_000 ? 1 : 0);
 
@@ -33,13 +34,13 @@ function columns(m: SimMetricsData): Array<{ label: string; cpus: number[] }> {
 export function procInterrupts(m: SimMetricsData): string {
   const cols = columns(m);
   const w = Math.max(10, ...cols.map((c) => c.label.length + 1));
-  const lines = [`      ${cols.map((c) => c.label.padStart(w)).join('')}`];
-  const row = (name: string, kind: 'CAL' | 'TLB', what: string): string => {
-    const cells = cols.map((c) => String((m.interrupts[c.cpus[0] as number] as { CAL: number; TLB: number })[kind]).padStart(w));
-    return ` ${name}:${cells.join('')}   ${what}`;
-  };
-  lines.push(row('CAL', 'CAL', 'Function call interrupts'));
-  lines.push(row('TLB', 'TLB', 'TLB shootdowns'));
+  const count = (c: { cpus: readonly number[] }, kind: 'CAL' | 'TLB'): string => String((m.interrupts[c.cpus[0] as number] as { CAL: number; TLB: number })[kind]);
+  // As /proc/interrupts: the interrupt's name, a count per CPU, what it is.
+  const lines = renderTable([
+    ['', ...cols.map((c) => c.label)],
+    ['CAL:', ...cols.map((c) => count(c, 'CAL')), 'Function call interrupts'],
+    ['TLB:', ...cols.map((c) => count(c, 'TLB')), 'TLB shootdowns'],
+  ], { columns: [{ align: 'right', width: 5 }, ...cols.map(() => ({ align: 'right' as const, width: w })), {}], gap: [...cols.map(() => ''), '   '] });
   if (cols.some((c) => c.cpus.length > 1)) lines.push('       (a range column shows the count of each CPU in the range)');
   return lines.join('\n');
 }
@@ -51,9 +52,12 @@ export function cyclictestLines(m: SimMetricsData): string {
     .join('\n');
 }
 
-function latencyRow(name: string, s: LatencyStats): string {
-  return `${name.padEnd(16)} ${String(s.count).padStart(8)} ${us(s.min).padStart(10)} ${us(s.p50).padStart(10)} ${us(s.p99).padStart(10)} ${us(s.max).padStart(10)}`;
+/** One row of the latency table: the operation, its count, then min/p50/p99/max in µs. */
+function latencyRow(name: string, s: LatencyStats): string[] {
+  return [name, String(s.count), us(s.min), us(s.p50), us(s.p99), us(s.max)];
 }
+
+const LATENCY_COLUMNS = [{ width: 16 }, { align: 'right', width: 8 }, ...Array.from({ length: 4 }, () => ({ align: 'right', width: 10 }) as const)] as const;
 
 export function simText(title: string, m: SimMetricsData, meta: { time: number; steps: number }): string {
   const out: string[] = [];
@@ -64,8 +68,7 @@ export function simText(title: string, m: SimMetricsData, meta: { time: number; 
   out.push(`time in IPI handlers: ${us(irq)} µs in total, ${us(Math.max(...m.irqTime))} µs on the most disturbed CPU`);
   if (Object.keys(m.operations).length > 0) {
     out.push('');
-    out.push(`${'operation'.padEnd(16)} ${'count'.padStart(8)} ${'min µs'.padStart(10)} ${'p50 µs'.padStart(10)} ${'p99 µs'.padStart(10)} ${'max µs'.padStart(10)}`);
-    for (const [k, s] of Object.entries(m.operations)) out.push(latencyRow(k, s));
+    out.push(...renderTable([['operation', 'count', 'min µs', 'p50 µs', 'p99 µs', 'max µs'], ...Object.entries(m.operations).map(([k, s]) => latencyRow(k, s))], { columns: LATENCY_COLUMNS, gap: ' ' }));
   }
   if (Object.keys(m.wakeups).length > 0) {
     out.push('');

@@ -6,6 +6,7 @@
  */
 import type { StepRecord } from '../core/trace.js';
 import { TableLedger } from '../model/table-ledger.js';
+import { renderTable } from './table.js';
 
 export interface TraceView {
   readonly trace: readonly StepRecord[];
@@ -74,22 +75,19 @@ export function renderTrace(view: TraceView, width = 160): string {
     headers.push(`CPU${c}${task ? ` ${task}` : ''}`);
   }
   if (hasOther) headers.push('other');
-  const pad = (s: string): string => s + ' '.repeat(Math.max(0, colW - s.length));
-  const lines: string[] = [];
-  lines.push(`${' '.repeat(idxW)} ${headers.map((h) => pad(h.slice(0, colW))).join('  ')}`.trimEnd());
-  lines.push(`${' '.repeat(idxW)} ${headers.map(() => '-'.repeat(colW)).join('  ')}`);
+  // One table: the step number, then a fixed-width column per CPU (cells are wrapped to fit).
+  const spec = { columns: [{ align: 'right' as const, width: idxW, fixed: true }, ...headers.map(() => ({ width: colW, fixed: true }))], gap: [' ', ...headers.map(() => '  ')] };
+  const rows: string[][] = [['', ...headers.map((h) => h.slice(0, colW))], ['', ...headers.map(() => '-'.repeat(colW))]];
+  const marks = new Map<number, string>();
   for (const r of view.trace) {
     const kind = r.threadKind;
     const col = r.cpu !== null ? (colOf.get(r.cpu) as number) : ncols - 1;
     const cell = wrap(rename(cellText(r, kind), r.index), colW);
-    const marked = view.mark?.step === r.index;
     cell.forEach((text, k) => {
-      const cols = headers.map((_, c) => (c === col ? pad(text) : ' '.repeat(colW)));
-      const idx = k === 0 ? String(r.index).padStart(idxW) : ' '.repeat(idxW);
-      let line = `${idx} ${cols.join('  ')}`.trimEnd();
-      if (marked && k === 0) line += `  <<< ${view.mark?.label}`;
-      lines.push(line);
+      if (view.mark?.step === r.index && k === 0) marks.set(rows.length, `  <<< ${view.mark.label}`);
+      rows.push([k === 0 ? String(r.index) : '', ...headers.map((_, c) => (c === col ? text : ''))]);
     });
   }
+  const lines = renderTable(rows, spec).map((line, i) => line + (marks.get(i) ?? ''));
   return lines.join('\n');
 }

@@ -290,12 +290,16 @@ export function resolveScenario(source: ScenarioFile, overrides: Overrides = {})
     // current->mm as the run list goes: a switch_to changes it for the steps after it.
     let stepMm = taskMm;
     const loadable = new Set(c.mm !== null ? [c.mm] : []);
+    // After a switch to an mm the scenario does not have (reported at that step), the steps that
+    // follow are not checked: they would be checked against an mm that does not exist.
+    let unknownMm = false;
     steps.forEach((s, j) => {
-      if (c.mm !== null && !mms.has(c.mm)) return;
+      if ((c.mm !== null && !mms.has(c.mm)) || unknownMm) return;
       const msg = validateStep(kernel, stepMm, s);
       if (s.kind === 'switch_to' || s.kind === 'kthread_use_mm') {
         stepMm = s.mm;
-        if (s.mm !== null) loadable.add(s.mm);
+        if (s.mm !== null && !mms.has(s.mm)) unknownMm = true;
+        else if (s.mm !== null) loadable.add(s.mm);
       }
       if (s.kind === 'kthread_unuse_mm') stepMm = null;
       if (msg) issues.push(file.issue([...at, 'run', j], msg));

@@ -353,7 +353,7 @@ export function kvmHostThread(k: Kernel, cpu: number): ThreadSpec {
 
 /** Checks a step against the kernel's layout; returns an error message or null. */
 export function validateStep(k: Kernel, mm: string | null, step: Step): string | null {
-  if (step.kind === 'kthread_use_mm' && !k.mms.has(step.mm)) return `kthread_use_mm: '${step.mm}' is not an mm of the scenario (has: ${[...k.mms.keys()].join(', ')})`;
+  if (step.kind === 'kthread_use_mm' && !k.mms.has(step.mm)) return `kthread_use_mm: '${step.mm}' is not an mm of the scenario (has: ${[...k.mms.keys()].join(', ') || 'none'})`;
   if (step.kind === 'kthread_use_mm' && mm !== null) return `kthread_use_mm needs a kernel thread (current->mm is ${mm}): switch_to: kthread first, or start the CPU without mm`;
   if (step.kind === 'kthread_unuse_mm' && mm === null) return 'kthread_unuse_mm needs a kernel thread that adopted an mm (kthread_use_mm first)';
   if (step.kind === 'switch_to' && step.mm !== null && !k.mms.has(step.mm)) return `switch_to: '${step.mm}' is not an mm of the scenario (has: ${[...k.mms.keys()].join(', ')}; 'kthread' for a kernel thread)`;
