@@ -14,7 +14,7 @@
  * Emulated timing is not hardware timing: no cost parameter (ns) is fitted from a TCG guest.
  */
 import type { KernelRunResult } from './run.js';
-import { byClass, countTraceEvents, cpuClasses, interruptDelta, operations, parseInterrupts, type InterruptTable } from './output.js';
+import { byClass, countTraceEvents, cpuClasses, interruptDelta, operations, type InterruptTable } from './output.js';
 import { backgroundRates } from './compare.js';
 
 export interface Fitted {
@@ -41,7 +41,7 @@ export function calibrateKernelRun(run: KernelRunResult, file: string): Calibrat
   const bg = backgroundRates(w, run.guest);
   let fallbackOps = 0;
   let fallbackBroadcasts = 0;
-  let fallbackSource: string[] = [];
+  const fallbackSource: string[] = [];
   for (const out of run.guest.phases) {
     const ph = w.phases.find((p) => p.name === out.name);
     if (!ph || ph.op === 'baseline') continue;
@@ -79,7 +79,6 @@ export function calibrateKernelRun(run: KernelRunResult, file: string): Calibrat
   if (fallbackOps > 0) {
     fitted.push({ name: 'fallbacks_per_munmap', value: r4(fallbackBroadcasts / fallbackOps), source: `${file}: ${fallbackSource.join('; ')}` });
   } else {
-    fallbackSource = [];
     notes.push('no munmap phase with an idle CPU and tracefs: fallbacks per munmap not fitted');
   }
   notes.push('no memory-pressure knob in the guest yet: fallbacks are fitted at the pressure the guest had (none)');
@@ -134,4 +133,3 @@ export function calibrationText(c: Calibration): string {
   return [...lines, ...(sim.length ? ['', ...sim] : []), ...(c.notes.length ? ['', ...c.notes.map((n) => `note: ${n}`)] : [])].join('\n');
 }
 
-export { parseInterrupts };

@@ -111,7 +111,7 @@ export function comparePhase(w: Workload, ph: Phase, out: PhaseOutput, sim: SimC
 /** What the function-call IPIs the model does not have ran on the CPUs of a class (function tracer counts): scheduler, irq_work, text patching, expedited RCU. */
 export function unmodelledIpisOn(out: PhaseOutput, classes: readonly CpuClass[], cls: CpuClass): { total: number; by: string } {
   const parts: Array<[string, number]> = [];
-  for (const [fn, what] of [['sched_ttwu_pending', 'remote wakeups'], ['nohz_csd_func', 'idle load-balance kicks'], ['irq_work_single', 'irq_work queued from another CPU'], ['do_sync_core', 'kernel text patching'], ['rcu_exp_handler', 'expedited RCU']] as const) {
+  for (const [fn, what] of [['sched_ttwu_pending', 'remote wakeups'], ['nohz_csd_func', 'idle load-balance kicks'], ['irq_work_single', 'irq_work queued from another CPU'], ['rto_push_irq_work_func', 'PREEMPT_RT pushing RT tasks (irq_work)'], ['do_sync_core', 'kernel text patching'], ['rcu_exp_handler', 'expedited RCU']] as const) {
     const v = out.trace?.[`func/${fn}`];
     if (!v) continue;
     const n = v.reduce((a, x, i) => a + (classes[i] === cls ? x : 0), 0);

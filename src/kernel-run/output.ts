@@ -11,10 +11,10 @@ export interface InterruptTable {
   readonly lines: ReadonlyMap<string, readonly number[]>;
 }
 
-export class OutputError extends Error {
+export class KernelTextError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'OutputError';
+    this.name = 'KernelTextError';
   }
 }
 
@@ -22,7 +22,7 @@ export class OutputError extends Error {
 export function parseInterrupts(text: string, where = '/proc/interrupts'): InterruptTable {
   const rows = text.split('\n').filter((l) => l.trim() !== '');
   const headIdx = rows.findIndex((l) => /^\s*CPU\d+(\s+CPU\d+)*\s*$/.test(l));
-  if (headIdx < 0) throw new OutputError(`${where}: no header line of CPU columns (CPU0 CPU1 ...)`);
+  if (headIdx < 0) throw new KernelTextError(`${where}: no header line of CPU columns (CPU0 CPU1 ...)`);
   const cpus = (rows[headIdx] as string).trim().split(/\s+/).length;
   const lines = new Map<string, number[]>();
   for (const l of rows.slice(headIdx + 1)) {
@@ -204,7 +204,7 @@ export function parseGuestOutput(serial: string): GuestOutput {
         break;
     }
   }
-  if (errors.length > 0) throw new OutputError(`the guest workload failed: ${errors.join('; ')}`);
+  if (errors.length > 0) throw new KernelTextError(`the guest workload failed: ${errors.join('; ')}`);
   return {
     kernel,
     cpus,

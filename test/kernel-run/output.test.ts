@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { countTraceEvents, interruptDelta, parseGuestOutput, parseInterrupts, OutputError } from '../../src/kernel-run/output.js';
+import { countTraceEvents, interruptDelta, parseGuestOutput, parseInterrupts, KernelTextError } from '../../src/kernel-run/output.js';
 import { cpioNewc } from '../../src/kernel-run/initramfs.js';
 
 const fx = (f: string): string => readFileSync(new URL(`./fixtures/${f}`, import.meta.url), 'utf8');
@@ -21,7 +21,7 @@ describe('/proc/interrupts', () => {
   });
 
   it('refuses text without the CPU header', () => {
-    expect(() => parseInterrupts('CAL: 1 2\n', 'x.txt')).toThrow(OutputError);
+    expect(() => parseInterrupts('CAL: 1 2\n', 'x.txt')).toThrow(KernelTextError);
     expect(() => parseInterrupts('CAL: 1 2\n', 'x.txt')).toThrow(/x\.txt: no header line/);
   });
 });
