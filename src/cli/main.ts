@@ -32,6 +32,7 @@ import { catalogRow, type CatalogOutcome, type CatalogTask } from './catalog-wor
 import type { CheckMode, CheckOptions, Reduction } from '../engines/check/index.js';
 import { OutputError, writeFileAtomic } from './files.js';
 import { perfettoTrace } from '../report/perfetto.js';
+import { runTimedReplay, type TimedReplayFlags } from '../web/timed-cli.js';
 
 class UsageError extends Error {}
 
@@ -533,7 +534,11 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--set <knob=value>', 'override a configuration knob (repeatable)', collect, [])
     .option('--width <n>', 'width of the per-CPU trace', positiveInt, 160)
     .option('--perfetto <file>', 'also write the execution as a Chrome/Perfetto trace')
-    .action((file: string, flags: { schedule: string; preset?: string; set: string[]; width: number; perfetto?: string }) => {
+    .option('--timed', 'replay in the timed simulator: the race window in ns, IPIs and time held up per CPU (docs/serve.md)')
+    .option('--profile <id>', 'with --timed: machine profile (see ptlab list profiles; default: the scenario\'s sim.profile, else the arch\'s)')
+    .option('--json', 'with --timed: print the timed replay as JSON (schema ptlab.timed-replay/1)')
+    .action((file: string, flags: { schedule: string; preset?: string; set: string[]; width: number; perfetto?: string } & TimedReplayFlags) => {
+      if (flags.timed || flags.profile !== undefined || flags.json) return setCode(runTimedReplay(file, flags, out));
       const schedule = decodeSchedule(flags.schedule);
       const { scenario, exec } = replayScenario(file, schedule, { preset: flags.preset, set: flags.set });
       const first = exec.violations[0];
