@@ -33,6 +33,7 @@ import type { CheckMode, CheckOptions, Reduction } from '../engines/check/index.
 import { OutputError, writeFileAtomic } from './files.js';
 import { perfettoTrace } from '../report/perfetto.js';
 import { runTimedReplay, type TimedReplayFlags } from '../web/timed-cli.js';
+import { registerServe } from '../web/serve-cli.js';
 
 class UsageError extends Error {}
 
@@ -583,6 +584,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
       setCode(0);
     });
 
+  registerServe(program, out);
   return program;
 }
 
