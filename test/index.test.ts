@@ -101,7 +101,7 @@ describe('the public API', () => {
     const api = await import('../src/index.js');
     expect(Object.keys(api).sort()).toEqual([
       'CatalogError', 'ScenarioError', 'ScheduleSyntaxError', 'SimConfigError', 'builtinScenarioDir', 'check', 'checkAsync', 'checkReport', 'compare',
-      'decodeSchedule', 'encodeSchedule', 'findScenarios', 'formatIssue', 'loadScenario', 'replay', 'resultJsonSchemas', 'scenarioJsonSchema', 'simulate',
+      'decodeSchedule', 'encodeSchedule', 'findScenarios', 'formatIssue', 'loadScenario', 'replay', 'replayTimed', 'resultJsonSchemas', 'scenarioJsonSchema', 'simulate', 'timedReplayJson', 'timedReplayText',
     ]);
     const doc = readFileSync('docs/json.md', 'utf8').split('## Library API')[1] ?? '';
     for (const name of Object.keys(api)) expect(doc, name).toContain(`\`${name}`);

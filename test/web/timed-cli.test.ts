@@ -1,6 +1,7 @@
 /** `ptlab replay --timed`: text, JSON, exit codes. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { timedReplayResultSchema } from '../../src/schemas.js';
 
 const NO_SYNC = 'scenarios/check/munmap-vs-gup-fast/no-sync+arm64+batch-fails.yaml';
 const SCHEDULE = '0*16 1*4 0*7 1*5';
@@ -40,6 +41,7 @@ describe('ptlab replay --timed', () => {
     expect(j.schema).toBe('ptlab.timed-replay/1');
     expect(j.window.freeToRead).toBe(j.window.at.read - j.window.at.free);
     expect(j.steps).toHaveLength(32);
+    expect(timedReplayResultSchema.safeParse(j).error).toBeUndefined();
   });
 
   it('refuses a profile for another arch, and --profile without --timed (exit 2, no output)', async () => {
