@@ -77,7 +77,7 @@ export function simulateOrdered(program: Program, opts: OrderedSimOptions): Orde
   const track = (t: ThreadState, at: number): void => {
     const en = t.phase !== 'done' && exec.isEnabled(t);
     blocked[t.id] ??= 0;
-    if (wasEnabled[t.id] === true && !en && t.phase !== 'done') blockedSince[t.id] = at;
+    if (wasEnabled[t.id] !== false && !en && t.phase !== 'done') blockedSince[t.id] = at;
     else if (wasEnabled[t.id] === false && en) {
       blocked[t.id] = (blocked[t.id] as number) + (at - (blockedSince[t.id] ?? at));
       // Unblocked by the step that just ended: it may run from then on.
