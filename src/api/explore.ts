@@ -23,6 +23,11 @@ import { EXECUTION_LIMIT, MAX_SCENARIO_BYTES } from './limits.js';
 import type { DomainEvent } from '../core/value.js';
 import type { Violation } from '../core/property.js';
 import { strategies } from '../strategies/index.js';
+import { compareResultSchema, simResultSchema } from '../schemas.js';
+import { simText } from '../report/sim.js';
+import { compareText } from '../report/compare.js';
+import type { SimMetricsData } from '../simulation/metrics.js';
+import type { ResolvedScenario } from '../scenarios/resolve.js';
 import { PROFILES } from '../profiles/index.js';
 
 export type { KernelSnapshot, TableSnapshot, CpuSnapshot, TlbSnapshot } from '../model/snapshot.js';
@@ -200,4 +205,43 @@ export function exploreChoices(): { strategies: Array<{ id: string; title: strin
     strategies: strategies().map((s) => ({ id: s.id, title: s.title })),
     profiles: PROFILES.map((p) => ({ id: p.id, title: p.title, arches: p.arches })),
   };
+}
+
+/**
+ * A `ptlab sim --json` or `ptlab compare --json` document as the CLI prints it in text (the sim's
+ * tables, the compare's rows), for the explorer's result files; null for another schema. The
+ * document is checked against its schema first (ScenarioError naming the first problem).
+ */
+export function renderResultText(doc: unknown, file: string): string | null {
+  const schema = (doc as { schema?: unknown } | null)?.schema;
+  if (schema === 'ptlab.sim/1') {
+    const d = parsed(simResultSchema, doc, file) as unknown as SimDoc;
+    const head = simText(`${d.scenario.name} (${d.scenario.preset ?? 'no preset'}, profile ${d.sim.profile}, seed ${d.sim.seed})`, d.metrics, { time: d.time_ns, steps: d.steps });
+    return [head, ...d.violations.map((v) => `VIOLATION ${v.property} at step ${v.step}: ${v.message}`)].join('\n');
+  }
+  if (schema === 'ptlab.compare/2') {
+    const d = parsed(compareResultSchema, doc, file) as unknown as { runs: Array<SimDoc & { strategy: string; seed: number }>; seeds: number[]; strategies: string[] };
+    const first = d.runs[0];
+    if (!first) return `${file}: no runs`;
+    const grps = d.strategies.map((strategy) => ({ strategy, runs: d.runs.filter((r) => r.strategy === strategy).map((r) => ({ strategy, metrics: r.metrics, violations: r.violations.length, time: r.time_ns })) }));
+    return compareText(first.scenario, grps, { profile: first.sim.profile, seeds: d.seeds, work: first.sim.work, duration: first.sim.duration, incomplete: d.runs.filter((r) => !r.complete).map((r) => `${r.strategy}/seed ${r.seed}`) });
+  }
+  return null;
+}
+
+interface SimDoc {
+  readonly scenario: ResolvedScenario;
+  readonly sim: { readonly profile: string; readonly seed: number; readonly work: number | null; readonly duration: number };
+  readonly metrics: SimMetricsData;
+  readonly time_ns: number;
+  readonly steps: number;
+  readonly complete: boolean;
+  readonly violations: ReadonlyArray<{ readonly property: string; readonly step: number; readonly message: string }>;
+}
+
+function parsed(schema: { safeParse(x: unknown): { success: boolean; data?: unknown; error?: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> } } }, doc: unknown, file: string): unknown {
+  const r = schema.safeParse(doc);
+  if (r.success) return r.data;
+  const i = r.error?.issues[0];
+  throw new ScenarioError([{ file, pos: null, path: i ? i.path.map(String).join('.') : '', message: `not a valid result document: ${i?.message ?? 'unknown'}` }]);
 }

@@ -2,7 +2,7 @@
  * What the explorer's page and its worker say to each other, and the worker's side of it as a
  * plain function (handleRequest), so that tests run the worker's code path without a browser.
  */
-import { checkYaml, exploreChoices, replayTimedYaml, replayYaml, validateYaml, ExploreLimitError, ModelError, ScenarioError, ScheduleSyntaxError, SimConfigError, StepLimitError, type CheckMode, type ExploreReplay } from '../api/explore.js';
+import { checkYaml, exploreChoices, renderResultText, replayTimedYaml, replayYaml, validateYaml, ExploreLimitError, ModelError, ScenarioError, ScheduleSyntaxError, SimConfigError, StepLimitError, type CheckMode, type ExploreReplay } from '../api/explore.js';
 
 export interface ScenarioRef {
   readonly yaml: string;
@@ -17,7 +17,9 @@ export type WorkerRequest =
   | ({ readonly id: number; readonly type: 'validate' } & ScenarioRef)
   | ({ readonly id: number; readonly type: 'check'; readonly mode?: CheckMode; readonly first?: boolean; readonly shortest?: boolean; readonly maxExecutions?: number } & ScenarioRef)
   | ({ readonly id: number; readonly type: 'replay'; readonly schedule: string } & ScenarioRef)
-  | ({ readonly id: number; readonly type: 'timed'; readonly schedule: string; readonly profile?: string } & ScenarioRef);
+  | ({ readonly id: number; readonly type: 'timed'; readonly schedule: string; readonly profile?: string } & ScenarioRef)
+  /** A result file (`ptlab sim --json`, `compare --json`) as the CLI's text; null for another schema. */
+  | { readonly id: number; readonly type: 'render'; readonly doc: unknown; readonly file: string };
 
 export type WorkerReply =
   | { readonly id: number; readonly type: 'progress'; readonly executions: number }
@@ -53,6 +55,9 @@ export async function handleRequest(req: WorkerRequest, post: (m: WorkerReply) =
       }
       case 'replay':
         post({ id: req.id, type: 'replay', value: replayYaml(req.yaml, req.file, req.schedule, req) });
+        return;
+      case 'render':
+        post({ id: req.id, type: 'result', value: renderResultText(req.doc, req.file) });
         return;
       case 'timed':
         post({ id: req.id, type: 'result', value: replayTimedYaml(req.yaml, req.file, req.schedule, req) });

@@ -117,4 +117,22 @@ describe('the worker against the CLI', () => {
     const [r] = await ask({ id: 9, type: 'timed', yaml: yaml(VIOLATED), file: VIOLATED, schedule: sched });
     expect(`${JSON.stringify((r as { value: unknown }).value, null, 2)}\n`).toBe(out);
   });
+
+  it('renders sim and compare result files as the CLI prints them', async () => {
+    const SIM = 'scenarios/sim/rcu-gp-idle.yaml';
+    const simArgs = [SIM, '--duration', '1ms', '--no-timing'];
+    const simText = (await cli('sim', ...simArgs)).out;
+    const simDoc = JSON.parse((await cli('sim', ...simArgs, '--json')).out) as unknown;
+    const [a] = await ask({ id: 10, type: 'render', doc: simDoc, file: 'sim.json' });
+    expect(`${(a as { value: string }).value}\n`).toBe(simText);
+    const cmpArgs = [SIM, '--work', '2', '--strategies', 'broadcast-ipi,sync-rcu'];
+    const cmpText = (await cli('compare', ...cmpArgs)).out;
+    const cmpDoc = JSON.parse((await cli('compare', ...cmpArgs, '--json')).out) as unknown;
+    const [b] = await ask({ id: 11, type: 'render', doc: cmpDoc, file: 'compare.json' });
+    expect(`${(b as { value: string }).value}\n`).toBe(cmpText);
+    // A document that is not what its schema says is refused, naming the file.
+    const [c] = await ask({ id: 12, type: 'render', doc: { schema: 'ptlab.sim/1', metrics: 3 }, file: 'bad.json' });
+    expect(c?.type).toBe('error');
+    expect((c as { message: string }).message).toMatch(/^bad\.json: error: .*not a valid result document/);
+  }, 60_000);
 });

@@ -165,7 +165,13 @@ async function openResult(file: string): Promise<void> {
     return;
   }
   view.hidden = false;
-  view.textContent = `${file} (${doc.schema ?? 'no schema'})\n\n${JSON.stringify(doc, null, 2).slice(0, 200_000)}`;
+  try {
+    // A sim or compare result as the CLI prints it; anything else as JSON.
+    const text = await ask<string | null>({ type: 'render', doc, file });
+    view.textContent = text ?? `${file} (${doc.schema ?? 'no schema'})\n\n${JSON.stringify(doc, null, 2).slice(0, 200_000)}`;
+  } catch (e) {
+    view.textContent = (e as Error).message;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
