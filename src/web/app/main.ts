@@ -211,10 +211,10 @@ function showVerdicts(doc: CheckDoc): void {
       el('td', {}, v.id),
       el('td', {}, v.expected ?? '-'),
       el('td', { className: v.status === 'violated' ? 'violated' : '' }, v.status),
-      el('td', {}, v.counterexample ? el('button', { onclick: () => void explore(v.counterexample?.schedule ?? '', -1) }, 'step through') : ''),
+      el('td', {}, v.counterexample ? el('button', { onclick: () => void explore(v.counterexample?.schedule ?? '') }, 'step through') : ''),
     ));
   const dl = doc.deadlock;
-  rows.push(el('tr', { className: dl.match ? '' : 'mismatch' }, el('td', {}, 'deadlock'), el('td', {}, dl.expected === null ? '-' : dl.expected ? 'yes' : 'no'), el('td', { className: dl.found ? 'violated' : '' }, dl.found ? 'yes' : 'no'), el('td', {}, dl.counterexample ? el('button', { onclick: () => void explore(dl.counterexample?.schedule ?? '', -1) }, 'step through') : '')));
+  rows.push(el('tr', { className: dl.match ? '' : 'mismatch' }, el('td', {}, 'deadlock'), el('td', {}, dl.expected === null ? '-' : dl.expected ? 'yes' : 'no'), el('td', { className: dl.found ? 'violated' : '' }, dl.found ? 'yes' : 'no'), el('td', {}, dl.counterexample ? el('button', { onclick: () => void explore(dl.counterexample?.schedule ?? '') }, 'step through') : '')));
   $('verdicts').replaceChildren(el('tr', {}, el('th', {}, 'invariant'), el('th', {}, 'expected'), el('th', {}, 'got'), el('th', {}, '')), ...rows);
   status(`${doc.scenario.name}: ${doc.ok ? 'as expected' : 'NOT as expected'}`);
 }
@@ -222,13 +222,14 @@ function showVerdicts(doc: CheckDoc): void {
 // ---------------------------------------------------------------------------------------------
 // Step through a run
 
-async function explore(schedule: string, step: number): Promise<void> {
+/** Replay `schedule` and show it at `step` (-1: before the first step; default: the marked step). */
+async function explore(schedule: string, step?: number): Promise<void> {
   try {
     const r = await ask<ExploreReplay>({ type: 'replay', ...scenarioRef(), schedule });
     page.replay = r;
     const v = r.violations[0];
     page.mark = v ? v.step : r.steps.length - 1;
-    page.cur = step >= 0 ? Math.min(step, r.steps.length - 1) : page.mark;
+    page.cur = step === undefined || !Number.isInteger(step) ? page.mark : Math.max(-1, Math.min(step, r.steps.length - 1));
     $('explorer').hidden = false;
     $('state').hidden = false;
     $('timed').hidden = true;
@@ -499,7 +500,8 @@ async function openHash(): Promise<void> {
   const p = q.get('p');
   if (p !== null) $<HTMLSelectElement>('preset').value = p;
   const s = q.get('s');
-  if (s !== null) await explore(s, Number(q.get('k') ?? -1));
+  const k = q.get('k');
+  if (s !== null) await explore(s, k !== null ? Number(k) : undefined);
 }
 
 // ---------------------------------------------------------------------------------------------
