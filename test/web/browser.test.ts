@@ -5,7 +5,8 @@
  * test-artifacts/ (git-ignored), and no page logs a console error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +42,8 @@ async function open(hash = ''): Promise<Page> {
 
 beforeAll(async () => {
   const bundle = mkdtempSync(join(tmpdir(), 'ptlab-bundle-'));
-  execFileSync(process.execPath, ['scripts/build-web.mjs', bundle]);
+  // Asynchronous: the test worker keeps answering vitest while esbuild runs.
+  await promisify(execFile)(process.execPath, ['scripts/build-web.mjs', bundle]);
   srv = await startServer({ dir: 'scenarios', bundle, host: '127.0.0.1', port: 0 });
   mkdirSync(ARTIFACTS, { recursive: true });
   ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'ptlab-chromium-')), {
