@@ -214,6 +214,7 @@ export const timedReplayResultSchema = z.looseObject({
     table: z.string().nullable(),
     steps: z.looseObject({ unhook: stepOrNull, free: stepOrNull, read: z.int() }),
     at: z.looseObject({ unhook: nsOrNull, free: nsOrNull, read: z.number() }),
+    unhookToFree: nsOrNull,
     freeToRead: nsOrNull,
     unhookToRead: nsOrNull,
   }).nullable(),

@@ -19,7 +19,7 @@ export function timedReplayText(scenario: ResolvedScenario, schedule: string, r:
     if (w.table !== null) {
       lines.push(`race window on ${w.table}:`);
       lines.push(`  unhooked at step ${w.steps.unhook ?? '-'} (${ns(w.at.unhook)}), freed/reused at step ${w.steps.free ?? '-'} (${ns(w.at.free)}), violation at step ${w.steps.read} (${ns(w.at.read)})`);
-      lines.push(`  free -> violation: ${ns(w.freeToRead)}; unhook -> violation: ${ns(w.unhookToRead)}`);
+      lines.push(`  window (unhook -> free): ${ns(w.unhookToFree)}; free -> violation: ${ns(w.freeToRead)}; unhook -> violation: ${ns(w.unhookToRead)}`);
     } else lines.push('race window: the violation names no table (no free to measure from)');
   } else lines.push('no invariant violated: no race window');
   lines.push('');

@@ -21,7 +21,12 @@ export interface TimedWindow {
   readonly steps: { readonly unhook: number | null; readonly free: number | null; readonly read: number };
   /** Start times, in ns, of those steps. */
   readonly at: { readonly unhook: number | null; readonly free: number | null; readonly read: number };
-  /** From the free (or reuse) to the stale read, in ns; null when no free of the table is in the trace. */
+  /**
+   * The window: from the unhook to the free (or reuse), in ns: how long a walker that loaded the
+   * pointer before the unhook must hold it to read a freed table; null when either is not in the trace.
+   */
+  readonly unhookToFree: number | null;
+  /** From the free (or reuse) to the violation, in ns; null when no free of the table is in the trace. */
   readonly freeToRead: number | null;
   /** From the unhook to the stale read, in ns; null when no unhook of the table is in the trace. */
   readonly unhookToRead: number | null;
@@ -91,6 +96,7 @@ export function replayTimedScenario(scenario: LoadedScenario, schedule: Schedule
       table: w.table,
       steps: { unhook: w.unhook, free: w.free, read: w.read },
       at: { unhook, free, read },
+      unhookToFree: free === null || unhook === null ? null : free - unhook,
       freeToRead: free === null ? null : read - free,
       unhookToRead: unhook === null ? null : read - unhook,
     };

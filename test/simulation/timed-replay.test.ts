@@ -21,12 +21,19 @@ describe('replayTimed', () => {
     const { timed } = replayTimed(NO_SYNC, schedule);
     expect(timed.exec.trace.map((r) => `${r.thread} ${r.fn} ${r.desc}`)).toEqual(plain.trace.map((r) => `${r.thread} ${r.fn} ${r.desc}`));
     expect(timed.exec.violations).toEqual(plain.violations);
-    // The schedule's order is kept: start times never go back; each step ends at or after it starts.
-    for (let i = 1; i < timed.times.length; i++) expect(timed.times[i]!.start).toBeGreaterThanOrEqual(timed.times[i - 1]!.start);
-    for (const t of timed.times) expect(t.end).toBeGreaterThanOrEqual(t.start);
+    // Dependent steps keep the schedule's order in time: a step that reads or writes a location
+    // starts no earlier than an earlier step that wrote it.
+    const trace = timed.exec.trace;
+    for (let i = 0; i < trace.length; i++) {
+      expect(timed.times[i]!.end).toBeGreaterThanOrEqual(timed.times[i]!.start);
+      const touches = new Set([...trace[i]!.reads, ...trace[i]!.writes.map(([l]) => l)]);
+      for (let j = 0; j < i; j++) {
+        if (trace[j]!.writes.some(([l]) => touches.has(l))) expect(timed.times[i]!.start).toBeGreaterThanOrEqual(timed.times[j]!.start);
+      }
+    }
   });
 
-  it('measures the window from the table\'s free to the stale read', () => {
+  it('measures the window from the table\'s unhook to its free, and the stale read after it', () => {
     const schedule = counterexampleOf(NO_SYNC, 'no-walk-of-freed-table');
     const { timed } = replayTimed(NO_SYNC, schedule, { profile: 'arm64' });
     const w = timed.window;
@@ -36,8 +43,11 @@ describe('replayTimed', () => {
     expect(free.events.some((e) => e.type === 'pt_free' && e.table === 'A.pte0')).toBe(true);
     expect(w!.steps.unhook).toBeLessThan(w!.steps.free!);
     expect(w!.freeToRead).toBe(timed.times[w!.steps.read]!.start - timed.times[w!.steps.free!]!.start);
-    expect(w!.freeToRead).toBeGreaterThan(0);
-    expect(w!.unhookToRead).toBeGreaterThan(w!.freeToRead!);
+    // The read depends only on the free: at the earliest, it comes as the table is freed.
+    expect(w!.freeToRead).toBe(0);
+    expect(w!.unhookToFree).toBe(timed.times[w!.steps.free!]!.start - timed.times[w!.steps.unhook!]!.start);
+    expect(w!.unhookToFree).toBeGreaterThan(0);
+    expect(w!.unhookToRead).toBe(w!.unhookToFree! + w!.freeToRead!);
   });
 
   it('counts the IPIs each CPU took as the trace shows them, and the time the sender was blocked', () => {

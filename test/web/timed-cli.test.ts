@@ -28,7 +28,7 @@ describe('ptlab replay --timed', () => {
     expect(code).toBe(0);
     expect(out).toContain('timed replay of 32 steps on profile arm64');
     expect(out).toMatch(/race window on A\.pte0:/);
-    expect(out).toMatch(/free -> violation: \d[\d,]* ns/);
+    expect(out).toMatch(/window \(unhook -> free\): \d[\d,]* ns; free -> violation: 0 ns/);
     expect(out).toMatch(/ CAL:\s+0\s+0\s+0 {3}Function call interrupts/);
     expect(out).toMatch(/CPU0\s+0\s+0\s+0\s+\d+/);
   });

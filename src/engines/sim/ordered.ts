@@ -4,8 +4,12 @@
  * which thread steps next, and how each choice resolves, come from the schedule.
  *
  * How the order maps to time. Each step starts at the earliest time that
- *  - is not before the start of the step before it in the schedule (the order is kept: a step's
- *    effect happens at its start, as in simulate());
+ *  - is not before the start of any earlier step of the schedule it depends on: one that wrote a
+ *    location it reads or writes, or read a location it writes (its footprint, StepRecord.reads
+ *    and .writes, the machine's implicit locations included). A step's effect happens at its
+ *    start, as in simulate(). Independent steps may overlap or run in another order than the
+ *    schedule's: the timed run is the same execution up to the order of commuting steps (the same
+ *    Mazurkiewicz trace the checker explored), the same values read, the same violations;
  *  - its thread may run: the end of its previous step, or, for a step with a minimum wait, that
  *    wait's end plus the wake latency (as simulate() schedules it); for a thread spawned by a
  *    step, that step's end plus the start delay (an IPI's delivery);
@@ -90,7 +94,9 @@ export function simulateOrdered(program: Program, opts: OrderedSimOptions): Orde
     ready(t, 0);
     track(t, 0);
   }
-  let prevStart = 0;
+  /** Start of the last step that wrote / read each location. */
+  const lastWrite = new Map<string, number>();
+  const lastRead = new Map<string, number>();
   let last = 0;
   for (const [i, s] of opts.schedule.entries()) {
     if (s.thread >= exec.threads.length || !exec.isEnabled(exec.thread(s.thread))) {
@@ -101,11 +107,16 @@ export function simulateOrdered(program: Program, opts: OrderedSimOptions): Orde
     const t = exec.thread(s.thread);
     const cpu = t.spec.cpu;
     const occupies = t.spec.kind !== 'agent' && cpu !== null;
-    let start = Math.max(prevStart, readyAt[t.id] as number);
+    // The step runs first (its footprint is known then); its start is computed from it.
+    const rec = exec.step(t.id, s.choice, true);
+    let start = readyAt[t.id] as number;
     if (occupies) start = Math.max(start, cpuFree[cpu] as number);
+    for (const l of rec.reads) start = Math.max(start, lastWrite.get(l) ?? 0);
+    for (const [l] of rec.writes) start = Math.max(start, lastWrite.get(l) ?? 0, lastRead.get(l) ?? 0);
+    for (const l of rec.reads) lastRead.set(l, Math.max(lastRead.get(l) ?? 0, start));
+    for (const [l] of rec.writes) lastWrite.set(l, start);
     const dl = deadline[t.id] as number;
     const late = dl === dl ? Math.max(0, start - dl) : 0;
-    const rec = exec.step(t.id, s.choice, true);
     const d = timing.duration(rec, exec, rng);
     const end = d > 0 ? start + Math.round(d) : start;
     if (occupies) cpuFree[cpu] = end;
@@ -119,7 +130,6 @@ export function simulateOrdered(program: Program, opts: OrderedSimOptions): Orde
     }
     ready(t, end);
     for (const u of exec.threads) track(u, end);
-    prevStart = start;
   }
   return { exec, times, time: last, violations: exec.violations, blocked: exec.threads.map((t) => blocked[t.id] ?? 0) };
 }

@@ -403,7 +403,7 @@ function fillProfiles(): void {
 interface TimedDoc {
   sim: { profile: string };
   time_ns: number;
-  window: { property: string; table: string | null; freeToRead: number | null; unhookToRead: number | null; steps: { free: number | null; unhook: number | null; read: number } } | null;
+  window: { property: string; table: string | null; unhookToFree: number | null; freeToRead: number | null; unhookToRead: number | null; steps: { free: number | null; unhook: number | null; read: number } } | null;
   cpus: Array<{ cpu: number; CAL: number; TLB: number; sent: number; irqTime: number; blocked: number; busy: number }>;
 }
 
@@ -420,7 +420,7 @@ async function cost(): Promise<void> {
     const ns = (x: number | null): string => (x === null ? '-' : `${x.toLocaleString('en-US')} ns`);
     box.replaceChildren(
       el('h3', {}, `What it costs on ${t.sim.profile}: ${ns(t.time_ns)} for the whole schedule`),
-      w ? el('div', { className: 'window' }, `race window on ${w.table ?? '?'}: free → ${w.property}: ${ns(w.freeToRead)}; unhook → ${w.property}: ${ns(w.unhookToRead)}`) : el('div', {}, 'no invariant violated: no race window'),
+      w ? el('div', { className: 'window' }, `race window on ${w.table ?? '?'} (unhook → free): ${ns(w.unhookToFree)}; free → ${w.property}: ${ns(w.freeToRead)}; unhook → ${w.property}: ${ns(w.unhookToRead)}`) : el('div', {}, 'no invariant violated: no race window'),
       el('table', {}, el('tr', {}, ...['CPU', 'CAL', 'TLB', 'IPIs sent', 'in IRQ', 'blocked', 'busy'].map((h) => el('th', {}, h))),
         ...t.cpus.map((c) => el('tr', {}, ...[`CPU${c.cpu}`, c.CAL, c.TLB, c.sent, ns(c.irqTime), ns(c.blocked), ns(c.busy)].map((x) => el('td', {}, String(x)))))),
     );

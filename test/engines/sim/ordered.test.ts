@@ -25,21 +25,30 @@ function run(p: Program, schedule: string) {
 }
 
 describe('simulateOrdered', () => {
-  it('keeps the schedule\'s order: a step never starts before the one scheduled before it', () => {
+  it('keeps the order of dependent steps; independent ones overlap, as the simulator would run them', () => {
     const p = program([
       { name: 'a', cpu: 0, kind: 'task', body: function* () {
         yield* work(100, 'a1');
-        yield* work(10, 'a2');
+        yield* access({ fn: 'a2', desc: 'x = 1', writes: ['x'], effect: () => ({ writes: [['x', 1]] }), cost: { cls: '10' } });
       } },
       { name: 'b', cpu: 1, kind: 'task', body: function* () {
         yield* work(100, 'b1');
-        yield* work(10, 'b2');
+        yield* access({ fn: 'b2', desc: 'read x', reads: ['x'], cost: { cls: '10' } });
       } },
-    ]);
-    // Free to choose, the simulator would start b1 at 0; scheduled after a2, it starts with it.
-    const { r } = run(p, '0 0 1 1');
-    expect(r.times).toEqual([{ start: 0, end: 100 }, { start: 100, end: 110 }, { start: 100, end: 200 }, { start: 200, end: 210 }]);
-    expect(r.time).toBe(210);
+    ], { x: 0 });
+    // b1 commutes with a's steps: it starts at 0 though scheduled after them. b2 reads what a2
+    // wrote: not before a2.
+    const { r, at } = run(p, '0 0 1 1');
+    expect(at('a1')).toEqual({ start: 0, end: 100 });
+    expect(at('a2')).toEqual({ start: 100, end: 110 });
+    expect(at('b1')).toEqual({ start: 0, end: 100 });
+    expect(at('b2')).toEqual({ start: 100, end: 110 });
+    // The other order of the dependent pair: a2 (a write) waits for b2's read.
+    const other = run(p, '1 1 0 0');
+    expect(other.at('b2').start).toBe(100);
+    expect(other.at('a2').start).toBe(100);
+    expect(other.r.exec.trace.map((x) => x.fn)).toEqual(['b1', 'b2', 'a1', 'a2']);
+    expect(r.time).toBe(110);
   });
 
   it('starts a blocked thread at the end of the step that unblocked it, and counts the time it was blocked', () => {
