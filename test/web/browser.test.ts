@@ -83,6 +83,11 @@ describe('the explorer in chromium', () => {
     // One step back, the table is still freed; before step 23 (its free) it is not.
     await page.click('#back');
     expect(await page.textContent('#stepinfo')).toMatch(/^step 27 of 31/);
+    // The free (step 23) is the step that changed the table's row.
+    await page.click('[data-step="23"] td.on');
+    expect(await page.locator('#state tr.freed.changed').count()).toBe(1);
+    await page.click('#fwd');
+    expect(await page.locator('#state tr.freed.changed').count()).toBe(0);
     await page.click('#first');
     expect(await page.locator('#state tr.freed').count()).toBe(0);
     await page.click('text=next CPU1');

@@ -291,7 +291,7 @@ function render(): void {
   $('stepinfo').textContent = `step ${page.cur < 0 ? '-' : page.cur} of ${r.steps.length - 1}${s ? `: CPU${s.cpu ?? '-'} ${s.fn}` : ' (before the first step)'}${v && page.cur === v.step ? ` ← ${v.property}` : ''}`;
   $('lanes').querySelector('tr.cur')?.scrollIntoView({ block: 'nearest' });
   drawArrows();
-  renderState(r.states[page.cur + 1] as KernelSnapshot);
+  renderState(r.states[page.cur + 1] as KernelSnapshot, page.cur >= 0 ? (r.states[page.cur] as KernelSnapshot) : null);
   updateHash();
 }
 
@@ -355,17 +355,20 @@ function tlbRows(entries: readonly TlbSnapshot[]): HTMLElement {
   return el('div', {}, ...entries.map((t) => el('div', { className: t.stale ? 'stale' : '' }, `${t.mm} ${t.level}[${t.path}] ${t.text}${t.stale ? '  STALE' : ''}`)));
 }
 
-function renderState(st: KernelSnapshot): void {
+/** The state after the current step; rows that the step changed (against `prev`) are marked. */
+function renderState(st: KernelSnapshot, prev: KernelSnapshot | null): void {
   const box = $('state');
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+  const changed = (was: unknown, now: unknown): string => (prev !== null && !same(was, now) ? ' changed' : '');
   const r = page.replay as ExploreReplay;
   const when = page.cur < 0 ? 'before the first step' : `after step ${page.cur}`;
   const tables = el('table', {}, el('tr', {}, el('th', {}, 'table'), el('th', {}, 'level'), el('th', {}, 'owner'), el('th', {}, 'gen'), el('th', {}, 'state'), el('th', {}, 'entries')),
-    ...st.tables.map((t) => el('tr', { className: t.freed ? 'freed' : t.reused ? 'reused' : '' },
+    ...st.tables.map((t) => el('tr', { className: `${t.freed ? 'freed' : t.reused ? 'reused' : ''}${changed(prev?.tables.find((x) => x.id === t.id), t)}` },
       el('td', {}, t.id), el('td', {}, t.level ?? '-'), el('td', {}, t.owner ?? '-'), el('td', {}, String(t.gen)),
       el('td', {}, t.freed ? 'FREED' : t.reused ? 'REUSED (data)' : 'in use'),
       el('td', {}, t.entries.map((e) => `[${e.index}] ${e.text}`).join('; ')))));
   const cpus = el('table', {}, el('tr', {}, el('th', {}, 'CPU'), el('th', {}, 'IRQs'), el('th', {}, 'preempt'), el('th', {}, 'RCU'), el('th', {}, 'mm'), el('th', {}, 'mode'), el('th', {}, 'locks')),
-    ...st.cpus.map((c) => el('tr', {},
+    ...st.cpus.map((c) => el('tr', { className: changed(prev?.cpus[c.cpu] && { ...prev.cpus[c.cpu], tlb: null }, { ...c, tlb: null }) },
       el('td', {}, `CPU${c.cpu}${c.hardirq ? ' (hardirq)' : ''}`),
       el('td', {}, c.irqsOff ? 'off' : 'on'),
       el('td', {}, String(c.preemptCount)),
@@ -374,11 +377,11 @@ function renderState(st: KernelSnapshot): void {
       el('td', {}, c.mode ?? '-'),
       el('td', {}, c.locksHeld.join(', ') || '-'))));
   const caches = el('table', {}, el('tr', {}, el('th', {}, 'TLB / walk cache'), el('th', {}, 'entries')),
-    ...st.cpus.map((c) => el('tr', {}, el('td', {}, `CPU${c.cpu}`), el('td', {}, tlbRows(c.tlb)))),
+    ...st.cpus.map((c) => el('tr', { className: changed(prev?.cpus[c.cpu]?.tlb, c.tlb) }, el('td', {}, `CPU${c.cpu}`), el('td', {}, tlbRows(c.tlb)))),
     ...(st.iommu ? [el('tr', {}, el('td', {}, 'IOMMU IOTLB'), el('td', {}, tlbRows(st.iommu)))] : []));
   const v = r.violations[0];
   box.replaceChildren(
-    el('h3', {}, `State ${when}`),
+    el('h3', {}, `State ${when}`, el('span', { className: 'legend' }, ' (rows the step changed are marked)')),
     ...(v && page.cur >= v.step ? [el('div', { className: 'stale' }, `${v.property}: ${v.message}`)] : []),
     el('h3', {}, 'page tables'), tables,
     el('h3', {}, 'CPUs'), cpus,
