@@ -20,6 +20,7 @@ import { checkJson, reportInputOf } from './report/check.js';
 import { simJson } from './report/sim.js';
 import { compareJson, type CompareRun } from './report/compare.js';
 import { compareScenario, type CompareOptions } from './api/index.js';
+import { replayTimedLoaded } from './api/timed.js';
 
 export { compare, builtinScenarioDir, findScenarios, CatalogError } from './api/index.js';
 export type { CheckRun, Comparison, ScenarioOptions, ScenarioSource } from './api/index.js';
@@ -121,3 +122,18 @@ export function compareReport(runs: readonly CompareRun[]): unknown {
 }
 export type { CompareRun } from './report/compare.js';
 export type { CompareOptions } from './api/index.js';
+// Timed replay and the browser explorer (issue #15)
+export type { TimedReplay, TimedWindow, TimedCpu } from './api/timed.js';
+
+/**
+ * Re-execute a scenario along a checker's schedule in the timed simulator: each step takes the
+ * time it costs on the machine profile `opts.profile` (default: the scenario's sim.profile, else
+ * the arch's default). Returns the race window of the first violation in ns, the IPIs per CPU
+ * and how long each CPU was held up (docs/serve.md).
+ */
+export function replayTimed(source: ScenarioSource, schedule: string | Schedule, opts: ScenarioOptions & Partial<SimConfig> = {}): { scenario: LoadedScenario; timed: import('./api/timed.js').TimedReplay } {
+  const { preset, set, maxCpus, maxSteps, name, purpose: _purpose, ...sim } = opts;
+  const scenario = openScenario(source, { ...(preset !== undefined ? { preset } : {}), ...(set !== undefined ? { set } : {}), ...(maxCpus !== undefined ? { maxCpus } : {}), ...(maxSteps !== undefined ? { maxSteps } : {}), ...(name !== undefined ? { name } : {}) });
+  return { scenario, timed: replayTimedLoaded(scenario, typeof schedule === 'string' ? decodeSchedule(schedule) : schedule, sim) };
+}
+export { timedReplayText, timedReplayJson } from './report/timed-replay.js';

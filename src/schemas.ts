@@ -199,12 +199,38 @@ export const compareResultSchema = z.looseObject({
   runs: z.array(z.looseObject({ strategy: z.string(), seed: z.int(), ...simFields, schema: z.literal('ptlab.sim/1') })),
 }).meta({ title: 'ptlab.compare/2: strategies compared on the same work (ptlab compare --json)' });
 
+const nsOrNull = z.number().nullable();
+const stepOrNull = z.int().nullable();
+
+export const timedReplayResultSchema = z.looseObject({
+  schema: z.literal('ptlab.timed-replay/1'),
+  scenario: resolvedScenario,
+  schedule: z.string(),
+  sim: simFields.sim,
+  time_ns: z.number(),
+  window: z.looseObject({
+    property: z.string(),
+    message: z.string(),
+    table: z.string().nullable(),
+    steps: z.looseObject({ unhook: stepOrNull, free: stepOrNull, read: z.int() }),
+    at: z.looseObject({ unhook: nsOrNull, free: nsOrNull, read: z.number() }),
+    unhookToFree: nsOrNull,
+    freeToRead: nsOrNull,
+    unhookToRead: nsOrNull,
+  }).nullable(),
+  cpus: z.array(z.looseObject({ cpu: z.int(), CAL: z.int(), TLB: z.int(), sent: z.int(), irqTime: z.number(), blocked: z.number(), busy: z.number() })),
+  interrupts: z.array(z.looseObject({ CAL: z.int(), TLB: z.int() })),
+  operations: z.record(z.string(), latency),
+  steps: z.array(z.looseObject({ index: z.int(), thread: z.int(), cpu: z.int().nullable(), fn: z.string(), desc: z.string(), start_ns: z.number(), end_ns: z.number() })),
+}).meta({ title: 'ptlab.timed-replay/1: a schedule replayed in time (ptlab replay --timed --json)' });
+
 /** The result schemas by file name under schemas/. */
 export const RESULT_SCHEMAS = {
   'check-result': checkResultSchema,
   'catalog-result': catalogResultSchema,
   'sim-result': simResultSchema,
   'compare-result': compareResultSchema,
+  'timed-replay-result': timedReplayResultSchema,
 } as const;
 
 /** The JSON Schemas of the result documents, by file name under schemas/ (without .json). */

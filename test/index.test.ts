@@ -102,7 +102,7 @@ describe('the public API', () => {
     expect(Object.keys(api).sort()).toEqual([
       'CatalogError', 'ScenarioError', 'ScheduleSyntaxError', 'SimConfigError', 'builtinScenarioDir', 'check', 'checkAsync', 'checkReport', 'compare',
       'compareReport', 'compareStrategies',
-      'decodeSchedule', 'encodeSchedule', 'findScenarios', 'formatIssue', 'loadScenario', 'loadStrategyFile', 'replay', 'resultJsonSchemas', 'scenarioJsonSchema', 'simReport', 'simulate',
+      'decodeSchedule', 'encodeSchedule', 'findScenarios', 'formatIssue', 'loadScenario', 'loadStrategyFile', 'replay', 'replayTimed', 'resultJsonSchemas', 'scenarioJsonSchema', 'simReport', 'simulate', 'timedReplayJson', 'timedReplayText',
     ]);
     const doc = readFileSync('docs/json.md', 'utf8').split('## Library API')[1] ?? '';
     for (const name of Object.keys(api)) expect(doc, name).toContain(`\`${name}`);

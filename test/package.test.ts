@@ -4,7 +4,8 @@
  * repository's tsc; the installed `ptlab` command still runs. One build for all.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,15 +13,17 @@ import { join, resolve } from 'node:path';
 const repo = resolve(import.meta.dirname, '..');
 let dir = '';
 
-const run = (cmd: string, args: string[], cwd: string): string => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+// Asynchronous, so that the test worker keeps answering vitest while npm builds and packs (a
+// synchronous call blocked it long enough, on a loaded machine, for vitest's RPC to time out).
+const run = async (cmd: string, args: string[], cwd: string): Promise<string> => (await promisify(execFile)(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 })).stdout;
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ptlab-pack-'));
-  run('npm', ['pack', '--silent', '--pack-destination', dir], repo);
+  await run('npm', ['pack', '--silent', '--pack-destination', dir], repo);
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
   if (!tarball) throw new Error(`npm pack wrote no tarball in ${dir}`);
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'uses-ptlab', private: true, type: 'module' }));
-  run('npm', ['install', `./${tarball}`, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--silent'], dir);
+  await run('npm', ['install', `./${tarball}`, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--silent'], dir);
 }, 300_000);
 
 afterAll(() => {
@@ -36,7 +39,7 @@ describe('the packed package', () => {
     expect(readdirSync(join(pkg, 'schemas'))).toContain('scenario.json');
   });
 
-  it("imports from an ESM script: import { check, loadScenario } from 'ptlab'", () => {
+  it("imports from an ESM script: import { check, loadScenario } from 'ptlab'", async () => {
     writeFileSync(join(dir, 'use.mjs'), `
 import { check, loadScenario, builtinScenarioDir } from 'ptlab';
 import { join } from 'node:path';
@@ -46,10 +49,10 @@ const run = check(s, { set: { batch_alloc: 'fails' } });
 const v = run.result.verdicts.find((x) => x.id === 'no-walk-of-freed-table');
 console.log(JSON.stringify({ arch: s.resolved.arch, status: v.status, exhaustive: run.result.exhaustive, schedule: v.counterexample !== null }));
 `);
-    expect(JSON.parse(run('node', ['use.mjs'], dir))).toEqual({ arch: 'arm64', status: 'violated', exhaustive: true, schedule: true });
+    expect(JSON.parse(await run('node', ['use.mjs'], dir))).toEqual({ arch: 'arm64', status: 'violated', exhaustive: true, schedule: true });
   });
 
-  it("type-checks a TypeScript file against the package's types (tsc --noEmit)", () => {
+  it("type-checks a TypeScript file against the package's types (tsc --noEmit)", async () => {
     writeFileSync(join(dir, 'use.ts'), `
 import { check, simulate, loadScenario, compare, type CheckRun, type ScenarioInput, type VerdictStatus } from 'ptlab';
 const scenario: ScenarioInput = {
@@ -72,11 +75,11 @@ export { statuses, ok, ns };
       compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [join(repo, 'node_modules', '@types')] },
       files: ['use.ts'],
     }));
-    expect(run(process.execPath, [join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], dir)).toBe('');
+    expect(await run(process.execPath, [join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], dir)).toBe('');
   });
 
-  it('installs the ptlab command', () => {
-    const out = run(join(dir, 'node_modules', '.bin', 'ptlab'), ['check', join(dir, 'node_modules', 'ptlab', 'scenarios', 'check', 'munmap-vs-gup-fast', 'no-sync+arm64+batch-fails.yaml'), '--no-timing'], dir);
+  it('installs the ptlab command', async () => {
+    const out = await run(join(dir, 'node_modules', '.bin', 'ptlab'), ['check', join(dir, 'node_modules', 'ptlab', 'scenarios', 'check', 'munmap-vs-gup-fast', 'no-sync+arm64+batch-fails.yaml'), '--no-timing'], dir);
     expect(out).toMatch(/no-walk-of-freed-table\s+violated\s+violated/);
   });
 });

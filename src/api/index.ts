@@ -7,9 +7,10 @@ import { join, relative, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { replay, type Execution } from '../core/index.js';
 import type { Schedule } from '../core/schedule.js';
-import { check, checkPaced, type CheckOptions, type CheckResult, type VerdictStatus } from '../engines/check/index.js';
+import { check, checkPaced, type CheckOptions, type CheckResult } from '../engines/check/index.js';
 import { loadScenario as readScenarioFile, scenarioFromData, type ScenarioFile } from '../scenarios/loader.js';
-import { resolveScenario, type Expectation, type KnobSettings, type LoadedScenario, type Overrides, type Verdict } from '../scenarios/resolve.js';
+import { compare, type Comparison } from './compare.js';
+import { resolveScenario, type KnobSettings, type LoadedScenario, type Overrides } from '../scenarios/resolve.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
 import { isStrategyPath, loadStrategyFile } from '../scenarios/strategy-file.js';
 import { SimConfigError, simConfigOf, simulateScenario, type SimConfig, type SimRun } from '../simulation/run.js';
@@ -64,25 +65,7 @@ function labelOf(source: ScenarioSource, name?: string): string {
   return isLoaded(source as object) ? (source as LoadedScenario).file.file : (name ?? '<object>');
 }
 
-export interface Comparison {
-  /** `match`: the verdict does not contradict the expectation (an unproven "no violation found" does not contradict "holds"). */
-  readonly rows: ReadonlyArray<{ readonly id: string; readonly expected: Verdict | null; readonly got: VerdictStatus; readonly match: boolean }>;
-  readonly deadlock: { readonly expected: boolean | null; readonly got: boolean; readonly match: boolean };
-  /** Every stated expectation met, and no violation nobody expected. */
-  readonly ok: boolean;
-}
-
-export function compare(expect: Expectation, result: CheckResult): Comparison {
-  const rows = result.verdicts.map((v) => {
-    const expected = expect.invariants[v.id] ?? null;
-    // An unstated expectation counts as "holds": a violation nobody expected is a failure.
-    const match = (expected ?? 'holds') === 'violated' ? v.status === 'violated' : v.status !== 'violated';
-    return { id: v.id, expected, got: v.status, match };
-  });
-  const gotDeadlock = result.deadlock !== null;
-  const deadlock = { expected: expect.deadlock, got: gotDeadlock, match: expect.deadlock === null ? !gotDeadlock : expect.deadlock === gotDeadlock };
-  return { rows, deadlock, ok: rows.every((r) => r.match) && deadlock.match };
-}
+export { compare, type Comparison } from './compare.js';
 
 export interface CheckRun {
   readonly scenario: LoadedScenario;

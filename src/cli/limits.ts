@@ -4,12 +4,9 @@
  * execution (--max-steps; the scenario's check.max_steps), executions of an exhaustive check
  * (--max-executions, which then gives a bounded verdict instead), and memory (--max-memory).
  */
-import { MAX_CPUS } from '../scenarios/resolve.js';
+import { EXECUTION_LIMIT, MAX_CPUS } from '../api/limits.js';
 
-export { MAX_CPUS };
-
-/** Executions an exhaustive check may run when --max-executions is not given. */
-export const EXECUTION_LIMIT = 100_000_000;
+export { EXECUTION_LIMIT, MAX_CPUS };
 /** Resident memory, in MB, a run may reach when --max-memory is not given. */
 export const MEMORY_LIMIT_MB = 4096;
 

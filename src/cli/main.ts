@@ -38,6 +38,8 @@ import { registerCalibrate, registerKernelRun } from '../kernel-run/cli.js';
 import { registerReportCommand, writeHtmlReport } from '../html-report/cli.js';
 import { compareRecord, simRecord } from '../html-report/runs.js';
 import { registerSweepCommands } from '../sweep/cli.js';
+import { runTimedReplay, type TimedReplayFlags } from '../web/timed-cli.js';
+import { registerServe } from '../web/serve-cli.js';
 
 class UsageError extends Error {}
 
@@ -529,7 +531,11 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--set <knob=value>', 'override a configuration knob (repeatable)', collect, [])
     .option('--width <n>', 'width of the per-CPU trace', positiveInt, 160)
     .option('--perfetto <file>', 'also write the execution as a Chrome/Perfetto trace')
-    .action((file: string, flags: { schedule: string; preset?: string; set: string[]; width: number; perfetto?: string }) => {
+    .option('--timed', 'replay in the timed simulator: the race window in ns, IPIs and time held up per CPU (docs/serve.md)')
+    .option('--profile <id>', 'with --timed: machine profile (see ptlab list profiles; default: the scenario\'s sim.profile, else the arch\'s)')
+    .option('--json', 'with --timed: print the timed replay as JSON (schema ptlab.timed-replay/1)')
+    .action((file: string, flags: { schedule: string; preset?: string; set: string[]; width: number; perfetto?: string } & TimedReplayFlags) => {
+      if (flags.timed || flags.profile !== undefined || flags.json) return setCode(runTimedReplay(file, flags, out));
       const schedule = decodeSchedule(flags.schedule);
       const { scenario, exec } = replayScenario(file, schedule, { preset: flags.preset, set: flags.set });
       const first = exec.violations[0];
@@ -579,6 +585,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
   registerCalibrate(program, out, setCode);
   registerReportCommand(program, out, setCode);
   registerSweepCommands(program, out, setCode);
+  registerServe(program, out);
   return program;
 }
 

@@ -91,3 +91,8 @@ export function renderTrace(view: TraceView, width = 160): string {
   const lines = renderTable(rows, spec).map((line, i) => line + (marks.get(i) ?? ''));
   return lines.join('\n');
 }
+
+/** One step as the per-CPU columns show it (`function: what it did (what it saw)`), for the web explorer's swimlanes. */
+export function stepText(r: StepRecord): string {
+  return cellText(r, r.threadKind);
+}

@@ -4,8 +4,6 @@
  * the KVM host, and the invariants to check. The resolved configuration is returned too, so that
  * every result can echo exactly what ran.
  */
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Program, ThreadSpec } from '../core/index.js';
 import { archOps } from '../model/arch/index.js';
 import { boot, bootInitial, type CpuBoot } from '../model/boot.js';
@@ -13,8 +11,7 @@ import { DEFAULT_CONFIG, KNOB_VALUES, type ArchId, type KernelConfig, type KnobI
 import type { Kernel, MmSpec } from '../model/kernel.js';
 import { lockLoc } from '../model/kernel/locking/spinlock.js';
 import { INVARIANT_IDS, invariantById } from '../invariants/index.js';
-import { builtinStrategyIds, strategyById, type Strategy } from '../strategies/index.js';
-import { isStrategyPath, loadStrategyFile } from './strategy-file.js';
+import { builtinStrategyIds, isStrategyPath, strategyById, strategyFileLoader, type Strategy } from '../strategies/index.js';
 import { iommuWalkerThread } from '../model/hw/iommu.js';
 import { describeStep, hwWalkerThread, kvmHostThread, taskThread, validateStep, type Step } from '../workloads/index.js';
 import { formatIssue, loadScenario, parseScenario, ScenarioError, type ScenarioFile, type ScenarioIssue } from './loader.js';
@@ -223,12 +220,16 @@ export function resolveScenario(source: ScenarioFile, overrides: Overrides = {})
   let strategy: Strategy | undefined;
   if (preset !== null && isStrategyPath(preset)) {
     // A strategy file: relative to the scenario's folder when the scenario names it.
-    const base = overrides.preset === undefined && existsSync(file.file) ? dirname(file.file) : process.cwd();
-    try {
-      strategy = loadStrategyFile(preset, base);
-    } catch (e) {
-      if (!(e instanceof ScenarioError)) throw e;
-      issues.push(...e.issues);
+    const load = strategyFileLoader();
+    const where = overrides.preset === undefined ? file.issue(['config', 'preset'], '') : { file: '--preset', pos: null, path: '', message: '' };
+    if (!load) issues.push({ ...where, message: `'${preset}' names a strategy file, which only ptlab on Node (the command line or the library) can load` });
+    else {
+      try {
+        strategy = load(preset, overrides.preset === undefined ? file.file : null);
+      } catch (e) {
+        if (!(e instanceof ScenarioError)) throw e;
+        issues.push(...e.issues);
+      }
     }
     if (strategy) config = { ...config, ...strategy.knobs };
   } else if (preset !== null) {

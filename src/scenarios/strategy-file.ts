@@ -25,7 +25,7 @@ import type { StrategyHooks } from '../model/strategy-hooks.js';
 import { ScenarioError, type ScenarioIssue } from './loader.js';
 import { knobSettings } from './schema.js';
 import { didYouMean } from './suggest.js';
-import { noteStrategyFile, strategyById, type Strategy } from '../strategies/index.js';
+import { isStrategyPath, noteStrategyFile, setStrategyFileLoader, strategyById, type Strategy } from '../strategies/index.js';
 
 /** What a strategy file default-exports. */
 export interface StrategyFile {
@@ -52,10 +52,7 @@ export const HOOK_NAMES = [
 ] as const;
 const PLAIN_HOOKS: ReadonlySet<string> = new Set(['tlb_table_flush_implies_ipi_broadcast']);
 
-/** A preset names a file rather than a built-in strategy when it looks like a path. */
-export function isStrategyPath(preset: string): boolean {
-  return /[\\/]/.test(preset) || /\.(?:[cm]?ts|[cm]?js)$/.test(preset);
-}
+export { isStrategyPath };
 
 const cache = new Map<string, { mtimeMs: number; strategy: Strategy }>();
 
@@ -283,3 +280,6 @@ function validate(file: string, source: string, x: unknown): Strategy & { readon
     file,
   };
 }
+
+// Presets that name files resolve through this loader (src/scenarios/resolve.ts).
+setStrategyFileLoader((path, scenarioFile) => loadStrategyFile(path, scenarioFile !== null && existsSync(scenarioFile) ? dirname(scenarioFile) : process.cwd()));

@@ -48,6 +48,28 @@ export function builtinStrategyIds(): string[] {
 
 const fromFiles = new Map<string, Strategy>();
 
+/** A preset names a strategy file rather than a built-in strategy when it looks like a path. */
+export function isStrategyPath(preset: string): boolean {
+  return /[\\/]/.test(preset) || /\.(?:[cm]?ts|[cm]?js)$/.test(preset);
+}
+
+/**
+ * Loads a strategy file named as a preset: by the scenario that names it (its path, to resolve a
+ * relative file against), or by the command line (null: against the working directory). Set by
+ * src/scenarios/strategy-file.ts, which needs Node (files, TypeScript); the browser explorer,
+ * which has neither, leaves it unset.
+ */
+export type StrategyFileLoader = (path: string, scenarioFile: string | null) => Strategy;
+let fileLoader: StrategyFileLoader | null = null;
+
+export function setStrategyFileLoader(load: StrategyFileLoader): void {
+  fileLoader = load;
+}
+
+export function strategyFileLoader(): StrategyFileLoader | null {
+  return fileLoader;
+}
+
 /** Note a strategy loaded from a file, for strategies(); a reload of the same file replaces it. */
 export function noteStrategyFile(s: Strategy & { readonly file: string }): void {
   fromFiles.set(s.file, s);
