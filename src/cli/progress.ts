@@ -50,7 +50,11 @@ function plainEvery(): number {
 /** The words of a status line. */
 export function progressText(label: string, unit: string, count: number, elapsedS: number, share: number | undefined, detail: string | undefined): string {
   const parts = [`${label}: ${count.toLocaleString('en-US')} ${unit}`];
-  if (elapsedS > 0) parts.push(`${Math.round(count / elapsedS).toLocaleString('en-US')}/s`);
+  if (elapsedS > 0) {
+    // Slow units (a sweep's points, a compare's runs) below 10/s keep a decimal: "0.4/s", not "0/s".
+    const rate = count / elapsedS;
+    parts.push(`${rate > 0 && rate < 10 ? rate.toFixed(1) : Math.round(rate).toLocaleString('en-US')}/s`);
+  }
   parts.push(`${formatSeconds(elapsedS)} elapsed`);
   if (share !== undefined && share > 0 && share < 1) {
     parts.push(`~${(100 * share).toFixed(1)}% done`);

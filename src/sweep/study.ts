@@ -279,7 +279,8 @@ function makePoint(d: StudyData, index: number, key: string, axes: Record<string
       const count = Number(v) - others;
       if (count < 1) throw new ScenarioError([{ file: label, pos: where, path: 'cpus', message: `cpus=${String(v)}: the other entries of cpus already have ${others} CPUs (cpus_group ${g} needs at least 1)` }]);
       cpus[g] = { ...(cpus[g] as object), count };
-      s.machine = { ...s.machine, cpus: Number(v) };
+      // machine.cpus, when the base states it, follows (the schema caps it at 1024; a group goes to the sim limit).
+      if (s.machine.cpus !== undefined) s.machine = { ...s.machine, cpus: Number(v) };
     }
   }
   const kind = d.run;

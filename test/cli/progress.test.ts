@@ -30,7 +30,7 @@ describe('progress off a terminal', () => {
   });
 
   it('says nothing of a total for units other than executions, and nothing of time left when the share is unknown or complete', () => {
-    expect(progressText('c.yaml', 'runs', 3, 30, 0.5, 'of 6')).toBe('c.yaml: 3 runs, 0/s, 30 s elapsed, ~50.0% done, ~30 s left, of 6');
+    expect(progressText('c.yaml', 'runs', 3, 30, 0.5, 'of 6')).toBe('c.yaml: 3 runs, 0.1/s, 30 s elapsed, ~50.0% done, ~30 s left, of 6');
     expect(progressText('s.yaml', 'µs simulated', 2_000, 2, undefined, undefined)).toBe('s.yaml: 2,000 µs simulated, 1,000/s, 2.0 s elapsed');
     expect(progressText('s.yaml', 'executions', 10, 1, 1, undefined)).toBe('s.yaml: 10 executions, 10/s, 1.0 s elapsed');
   });

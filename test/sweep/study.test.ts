@@ -66,6 +66,12 @@ sim: { duration: 1ms }
     expect(p.label).toBe(BASE);
   });
 
+  it('grow a machine past 1024 CPUs through its group (up to the sim limit)', () => {
+    const s = parseStudy(`name: t\nbase: ../../${BASE}\naxes:\n  cpus: [4096]\nsim: { duration: 1ms }\n`, FILE);
+    const p = s.points[0]!;
+    expect(loadScenario(p.scenario, { purpose: 'sim', name: p.label }).resolved.cpus).toBe(4096);
+  });
+
   it('take a directory of the built-in catalog as a scenario axis', () => {
     const s = parseStudy('name: c\nbase: check/pt-reclaim\nrun: check\n', FILE);
     expect(s.points.length).toBeGreaterThan(1);
@@ -116,7 +122,7 @@ max_cpus: 100
 axes:
   cpus: [64, 192]
 `);
-    expect(e.message).toContain('point cpus=192: machine.cpus: 192 CPUs is past the limit of 100 for sim');
+    expect(e.message).toContain('point cpus=192: cpus: 192 CPUs is past the limit of 100 for sim');
   });
 });
 
