@@ -35,6 +35,7 @@ import type { CheckMode, CheckOptions, Reduction } from '../engines/check/index.
 import { OutputError, writeFileAtomic } from './files.js';
 import { perfettoTrace } from '../report/perfetto.js';
 import { registerCalibrate, registerKernelRun } from '../kernel-run/cli.js';
+import { readCalibration } from '../kernel-run/calibrate.js';
 import { registerReportCommand, writeHtmlReport } from '../html-report/cli.js';
 import { compareRecord, simRecord } from '../html-report/runs.js';
 import { registerSweepCommands } from '../sweep/cli.js';
@@ -82,6 +83,7 @@ interface SimFlags {
   profile?: string;
   cost: string[];
   allocFailRate?: number;
+  calibration?: string;
   jitter?: number;
   set: string[];
   json?: boolean;
@@ -124,6 +126,7 @@ function simCli(flags: SimFlags, onProgress?: (time: number, steps: number) => v
     if (!m) throw new UsageError(`--cost ${c}: expected PARAM=NANOSECONDS, e.g. ipi.delivery=900`);
     params[m[1] as string] = Number(m[2]);
   }
+  const allocFailRate = flags.allocFailRate ?? (flags.calibration ? readCalibration(flags.calibration).sim.alloc_fail_rate : undefined);
   return {
     ...(flags.profile ? { profile: flags.profile } : {}),
     ...(flags.duration !== undefined ? { duration: flags.duration } : {}),
@@ -131,7 +134,7 @@ function simCli(flags: SimFlags, onProgress?: (time: number, steps: number) => v
     ...(flags.work !== undefined ? { work: flags.work } : {}),
     ...(flags.jitter !== undefined ? { jitter: flags.jitter } : {}),
     params,
-    ...(flags.allocFailRate !== undefined ? { chance: { allocFailRate: flags.allocFailRate } } : {}),
+    ...(allocFailRate !== undefined ? { chance: { allocFailRate } } : {}),
     ...(onProgress ? { onProgress } : {}),
   };
 }
@@ -437,6 +440,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
       .option('--profile <id>', 'machine profile (see ptlab list profiles)')
       .option('--cost <param=ns>', 'override a profile parameter, in ns (repeatable)', collect, [])
       .option('--alloc-fail-rate <p>', 'probability that a GFP_NOWAIT batch allocation fails', probability)
+      .option('--calibration <file>', 'take the fitted sim settings of a calibration file (ptlab calibrate -o; docs/kernel-run.md); flags given here win')
       .option('--jitter <j>', 'scale step durations by a random factor in [1-j, 1+j] (explores more interleavings)', probability)
       .option('--set <knob=value>', 'override a configuration knob (repeatable)', collect, [])
       .option('--max-cpus <n>', `refuse scenarios with more CPUs (default ${MAX_CPUS.sim})`, positiveInt)

@@ -13,6 +13,8 @@
  * `sim:` keys a scenario (and the matching command-line options) accept, and the fitted counts.
  * Emulated timing is not hardware timing: no cost parameter (ns) is fitted from a TCG guest.
  */
+import { readFileSync } from 'node:fs';
+import { ScenarioError } from '../scenarios/loader.js';
 import type { KernelRunResult } from './run.js';
 import { byClass, countTraceEvents, cpuClasses, interruptDelta, operations, type InterruptTable } from './output.js';
 import { backgroundRates } from './compare.js';
@@ -133,3 +135,28 @@ export function calibrationText(c: Calibration): string {
   return [...lines, ...(sim.length ? ['', ...sim] : []), ...(c.notes.length ? ['', ...c.notes.map((n) => `note: ${n}`)] : [])].join('\n');
 }
 
+
+/**
+ * Read a calibration file (`ptlab calibrate -o`) for `ptlab sim|compare --calibration`: its `sim:`
+ * keys, checked. Throws ScenarioError naming the file (exit 2).
+ */
+export function readCalibration(file: string): Calibration {
+  const fail = (message: string): ScenarioError => new ScenarioError([{ file, pos: null, path: '', message }]);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw fail(`cannot read the calibration file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw fail(`not JSON: ${(e as Error).message}`);
+  }
+  const c = data as Partial<Calibration> | null;
+  if (c === null || typeof c !== 'object' || c.schema !== 'ptlab.calibration/1') throw fail("expected a calibration file (schema 'ptlab.calibration/1', as ptlab calibrate -o writes)");
+  const rate = c.sim?.alloc_fail_rate;
+  if (rate !== undefined && (typeof rate !== 'number' || !(rate >= 0 && rate <= 1))) throw fail(`sim.alloc_fail_rate: expected a probability in [0, 1], got ${JSON.stringify(rate)}`);
+  return { schema: 'ptlab.calibration/1', sim: rate !== undefined ? { alloc_fail_rate: rate } : {}, fitted: c.fitted ?? [], notes: c.notes ?? [] };
+}
