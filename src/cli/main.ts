@@ -34,6 +34,7 @@ import { catalogRow, type CatalogOutcome, type CatalogTask } from './catalog-wor
 import type { CheckMode, CheckOptions, Reduction } from '../engines/check/index.js';
 import { OutputError, writeFileAtomic } from './files.js';
 import { perfettoTrace } from '../report/perfetto.js';
+import { renderTable } from '../report/table.js';
 import { registerCalibrate, registerKernelRun } from '../kernel-run/cli.js';
 import { readCalibration } from '../kernel-run/calibrate.js';
 import { registerReportCommand, writeHtmlReport } from '../html-report/cli.js';
@@ -365,9 +366,10 @@ function knobText(k: KnobId): string {
   const prov = KNOB_PROVENANCE[k];
   const def = DEFAULT_CONFIG[k];
   const defKey = valueKey(def);
-  const head = `${k.padEnd(32)} ${Array.isArray(v) ? v.join(' | ') : v}  (default ${String(def)})`;
-  const rows = Object.entries(prov.values as Readonly<Record<string, ValueProvenance>>).map(
-    ([value, p]) => `  ${value === defKey ? '*' : ' '} ${value.padEnd(26)} ${p.kind.padEnd(14)} ${p.source}`,
+  const [head] = renderTable([[k, `${Array.isArray(v) ? v.join(' | ') : v}  (default ${String(def)})`]], { columns: [{ width: 32 }, {}], gap: ' ' });
+  const rows = renderTable(
+    Object.entries(prov.values as Readonly<Record<string, ValueProvenance>>).map(([value, p]) => [value === defKey ? '*' : ' ', value, p.kind, p.source]),
+    { columns: [{}, { width: 26 }, { width: 14 }, {}], gap: ' ', indent: '  ' },
   );
   return [head, `    ${prov.description}`, ...rows].join('\n');
 }
@@ -375,9 +377,9 @@ function knobText(k: KnobId): string {
 function listText(what: string): string {
   switch (what) {
     case 'strategies':
-      return strategies().map((s) => `${s.id.padEnd(20)} ${s.title}\n${' '.repeat(21)}kernel: ${s.kernel}\n${' '.repeat(21)}${s.description}`).join('\n');
+      return renderTable(strategies().flatMap((s) => [[s.id, s.title], ['', `kernel: ${s.kernel}`], ['', s.description]]), { columns: [{ width: 20 }, {}], gap: ' ' }).join('\n');
     case 'invariants':
-      return INVARIANTS.map((p) => `${p.id.padEnd(28)} ${p.title}`).join('\n');
+      return renderTable(INVARIANTS.map((p) => [p.id, p.title]), { columns: [{ width: 28 }, {}], gap: ' ' }).join('\n');
     case 'knobs':
       return [
         '(* marks the default; kinds: mainline, historical (merged, since replaced), posted (not merged), counterfactual (no kernel), environment)',
@@ -386,9 +388,9 @@ function listText(what: string): string {
     case 'arches':
       return ARCH_IDS.join('\n');
     case 'profiles':
-      return PROFILES.map((p) => `${p.id.padEnd(12)} ${p.title} (arch ${p.arches.join(', ')})`).join('\n');
+      return renderTable(PROFILES.map((p) => [p.id, `${p.title} (arch ${p.arches.join(', ')})`]), { columns: [{ width: 12 }, {}], gap: ' ' }).join('\n');
     case 'costs':
-      return PROFILES.map((p) => [`${p.id}:`, ...Object.entries(p.params).map(([k, v]) => `  ${k.padEnd(28)} ${String(v.value).padStart(10)} ns  [${v.status}] ${v.source}`)].join('\n')).join('\n\n');
+      return PROFILES.map((p) => [`${p.id}:`, ...renderTable(Object.entries(p.params).map(([k, v]) => [k, String(v.value), `ns  [${v.status}] ${v.source}`]), { columns: [{ width: 28 }, { width: 10, align: 'right' }, {}], gap: ' ', indent: '  ' })].join('\n')).join('\n\n');
     case 'scenarios':
       return findScenarios(builtinScenarioDir()).join('\n');
     default:

@@ -15,6 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ScenarioError } from '../scenarios/loader.js';
+import { renderTable } from '../report/table.js';
 import type { KernelRunResult } from './run.js';
 import { byClass, countTraceEvents, cpuClasses, interruptDelta, operations, type InterruptTable } from './output.js';
 import { backgroundRates } from './compare.js';
@@ -129,8 +130,7 @@ export function calibrateTrace(text: string, cpus: number, ops: number, op: stri
 }
 
 export function calibrationText(c: Calibration): string {
-  const w = Math.max(...c.fitted.map((f) => f.name.length), 10);
-  const lines = c.fitted.map((f) => `${f.name.padEnd(w)}  ${String(f.value).padStart(8)}  ${f.source}`);
+  const lines = renderTable(c.fitted.map((f) => [f.name, String(f.value), f.source]), { columns: [{ width: 10 }, { width: 8, align: 'right' }, {}] });
   const sim = Object.entries(c.sim).map(([k, v]) => `sim.${k}: ${v}   (scenario sim: section, or --${k.replace(/_/g, '-')} ${v})`);
   return [...lines, ...(sim.length ? ['', ...sim] : []), ...(c.notes.length ? ['', ...c.notes.map((n) => `note: ${n}`)] : [])].join('\n');
 }

@@ -17,6 +17,7 @@
  * UNEXPLAINED.
  */
 import type { CpuClass, GuestOutput, PhaseOutput } from './output.js';
+import { renderTable } from '../report/table.js';
 import { byClass, CPU_CLASSES, cpuClasses, operations } from './output.js';
 import type { ScenarioLimit, SimCounts } from './scenario.js';
 import type { Phase, Workload } from './workload-file.js';
@@ -124,10 +125,6 @@ function fmt(n: number, digits = 3): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(digits);
 }
 
-function pad(cells: readonly string[], widths: readonly number[]): string {
-  return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ').trimEnd();
-}
-
 export function comparisonText(cmp: readonly PhaseComparison[]): string {
   const out: string[] = [];
   for (const c of cmp) {
@@ -137,9 +134,7 @@ export function comparisonText(cmp: readonly PhaseComparison[]): string {
       r.metric, r.cls, String(r.cpus), String(r.kernel), fmt(r.kernel / c.operations), String(r.sim), fmt(r.sim / c.operations),
       r.ratio === null ? (r.kernel === 0 ? '=' : 'inf') : r.ratio.toFixed(2), r.background === null ? '-' : r.background.toFixed(1), `${r.verdict}: ${r.why}`,
     ]);
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-    out.push(`  ${pad(head, widths)}`);
-    for (const r of rows) out.push(`  ${pad(r, widths)}`);
+    out.push(...renderTable([head, ...rows], { columns: head.map(() => ({})), indent: '  ' }));
     c.limits.forEach((l, i) => out.push(`  limit ${i + 1}: ${l.text}`));
     out.push('');
   }
@@ -155,11 +150,11 @@ export function kernelText(w: Workload, g: GuestOutput): string {
     const classes = cpuClasses(ph, w.vcpus);
     const ops = operations(ph);
     out.push(`phase ${p.name}: ${p.op} x${ops} (${p.elapsedUs === null ? '?' : (p.elapsedUs / 1000).toFixed(0)} ms in the guest${p.status ? `, exit status ${p.status}` : ''})`);
-    const lines = Object.keys(p.irq);
-    for (const l of lines) {
+    const lines = Object.keys(p.irq).map((l) => {
       const per = byClass(p.irq[l] as number[], classes);
-      out.push(`  ${l.padEnd(4)} per CPU ${(p.irq[l] as number[]).join(' ')}; per op by class: ${[...per].map(([cl, v]) => `${cl} ${fmt(v.total / ops)}`).join(', ')}`);
-    }
+      return [l, `per CPU ${(p.irq[l] as number[]).join(' ')}; per op by class: ${[...per].map(([cl, v]) => `${cl} ${fmt(v.total / ops)}`).join(', ')}`];
+    });
+    out.push(...renderTable(lines, { columns: [{ width: 4 }, {}], gap: ' ', indent: '  ' }));
     if (p.trace) {
       for (const [ev, v] of Object.entries(p.trace)) out.push(`  trace ${ev}: ${v.join(' ')}`);
     }

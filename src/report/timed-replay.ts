@@ -3,6 +3,7 @@
  * each CPU took, and per CPU how long it was held up (blocked, in interrupt handlers, busy).
  */
 import type { ResolvedScenario } from '../scenarios/resolve.js';
+import { renderTable } from './table.js';
 import type { TimedReplay } from '../simulation/timed-replay.js';
 import { procInterrupts } from './sim.js';
 
@@ -26,13 +27,13 @@ export function timedReplayText(scenario: ResolvedScenario, schedule: string, r:
   lines.push('IPIs received:');
   lines.push(procInterrupts(r.metrics));
   lines.push('');
-  lines.push(`${'CPU'.padEnd(6)}${'IPIs sent'.padStart(10)}${'in IRQ (ns)'.padStart(14)}${'blocked (ns)'.padStart(14)}${'busy (ns)'.padStart(12)}`);
-  for (const c of r.cpus) lines.push(`${`CPU${c.cpu}`.padEnd(6)}${String(c.sent).padStart(10)}${String(c.irqTime).padStart(14)}${String(c.blocked).padStart(14)}${String(c.busy).padStart(12)}`);
+  const right = { align: 'right' } as const;
+  lines.push(...renderTable([['CPU', 'IPIs sent', 'in IRQ (ns)', 'blocked (ns)', 'busy (ns)'], ...r.cpus.map((c) => [`CPU${c.cpu}`, String(c.sent), String(c.irqTime), String(c.blocked), String(c.busy)])], { columns: [{}, right, right, right, right] }));
   const ops = Object.entries(r.metrics.operations);
   if (ops.length > 0) {
     lines.push('');
     lines.push('operations (ns):');
-    for (const [op, s] of ops) lines.push(`  ${op.padEnd(16)} ${s.count} x, max ${s.max}`);
+    lines.push(...renderTable(ops.map(([op, s]) => [op, `${s.count} x, max ${s.max}`]), { columns: [{ width: 16 }, {}], gap: ' ', indent: '  ' }));
   }
   return lines.join('\n');
 }

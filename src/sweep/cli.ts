@@ -3,6 +3,7 @@
  * registerSweepCommands() (one line in src/cli/main.ts).
  */
 import type { Command } from 'commander';
+import { renderTable } from '../report/table.js';
 import { InvalidArgumentError } from 'commander';
 import { defaultJobs } from '../cli/pool.js';
 import { readBounded } from '../scenarios/loader.js';
@@ -33,11 +34,10 @@ async function measuresTable(study: Study, storePath: string): Promise<string> {
   const recs = readRecords(storePath).filter((r) => r.study === study.data.name);
   const head = ['point', ...ms];
   const rows = recs.map((r) => [r.key, ...ms.map((m) => measureText(m, r.kind, r.result))]);
-  const ws = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (r: readonly string[]): string => r.map((x, i) => (i === 0 ? x.padEnd(ws[0] as number) : x.padStart(ws[i] as number))).join('  ').trimEnd();
   const legend = ms.map((m) => `${m}: ${MEASURES[m]}`).join('; ');
   const strategies = study.data.run === 'compare' ? ` (per strategy, mean over seeds: ${(recs[0]?.result as { strategies?: string[] } | undefined)?.strategies?.join(' / ') ?? ''})` : '';
-  return [line(head), ...rows.map(line), '', `${legend}${strategies}`].join('\n');
+  const table = renderTable([head, ...rows], { columns: head.map((_, i) => (i === 0 ? {} : { align: 'right' as const })) });
+  return [...table, '', `${legend}${strategies}`].join('\n');
 }
 
 function summaryLine(study: Study, store: string, s: SweepSummary): string {
