@@ -228,7 +228,9 @@ export function resolveScenario(source: ScenarioFile, overrides: Overrides = {})
         strategy = load(preset, overrides.preset === undefined ? file.file : null);
       } catch (e) {
         if (!(e instanceof ScenarioError)) throw e;
-        issues.push(...e.issues);
+        // What has no place in the file (a missing file, one that will not load) is said where
+        // the scenario or the command line names it.
+        issues.push(...e.issues.map((i) => (i.pos === null ? { ...where, message: `strategy file ${i.file}: ${i.message}` } : i)));
       }
     }
     if (strategy) config = { ...config, ...strategy.knobs };

@@ -4,7 +4,7 @@
  * test/model/strategy-hooks.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isStrategyPath, loadStrategyFile } from '../../src/scenarios/strategy-file.js';
@@ -133,6 +133,10 @@ describe('a strategy file as a preset', () => {
     const bad = file(`export default {\n  id: 'bad',\n  kernel: 'idea',\n  knobs: { remove_table_one: 'never' },\n};\n`, 'js');
     const e = errorOf(() => check(yaml, { preset: bad }));
     expect(e.issues[0]).toMatchObject({ file: bad, pos: { line: 4 } });
+    // A file that is not there is said where the scenario names it.
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace(/preset: \.\/\S+,/, 'preset: ./gone.ts,'));
+    const missing = errorOf(() => check(yaml));
+    expect(missing.message).toBe(`${yaml}:3:19: error: config.preset: strategy file ${join(dir, 'gone.ts')}: no such strategy file`);
   });
 });
 
