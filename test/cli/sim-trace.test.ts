@@ -1,27 +1,14 @@
 /** The simulator's traces: the Perfetto window and the text trace of a violation, with the checker's table names. */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { captureStderr, runCli } from './capture.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
 import { SIM_AXIS, type TraceEvent } from '../../src/report/perfetto.js';
 import { assertChromeJson } from '../report/chrome-json.js';
 
-let stderr = '';
-beforeEach(() => {
-  stderr = '';
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const stderr = captureStderr();
 
-async function run(...argv: string[]): Promise<{ code: number; out: string }> {
-  let out = '';
-  const code = await main(argv, (s) => (out += `${s}\n`));
-  return { code, out };
-}
 
 interface Trace {
   traceEvents: TraceEvent[];
@@ -34,7 +21,7 @@ const tmp = (name: string): string => join(mkdtempSync(join(tmpdir(), 'ptlab-sim
 describe('sim --perfetto', () => {
   it('covers a whole grace period by default (they outlast the old 1 ms window)', async () => {
     const file = tmp('gp.json');
-    expect((await run('sim', 'scenarios/sim/munmap-under-pressure.yaml', '--duration', '5ms', '--perfetto', file, '--no-timing')).code).toBe(0);
+    expect((await runCli('sim', 'scenarios/sim/munmap-under-pressure.yaml', '--duration', '5ms', '--perfetto', file, '--no-timing')).code).toBe(0);
     const t = JSON.parse(readFileSync(file, 'utf8')) as Trace;
     assertChromeJson(t);
     expect(t.otherData.time_axis).toBe(SIM_AXIS);
@@ -55,9 +42,9 @@ describe('sim --perfetto', () => {
   it('marks the violation it found, with the steps before it, the stale read and the tables', async () => {
     const file = tmp('bug.json');
     // Seed 6 breaks it at 484 µs, after a window of 100 µs.
-    const r = await run('sim', 'scenarios/sim/no-sync-arm64-bug-hunt.yaml', '--duration', '1ms', '--seed', '6', '--perfetto', file, '--window', '100us', '--no-timing');
+    const r = await runCli('sim', 'scenarios/sim/no-sync-arm64-bug-hunt.yaml', '--duration', '1ms', '--seed', '6', '--perfetto', file, '--window', '100us', '--no-timing');
     expect(r.code).toBe(1);
-    expect(stderr).toBe('');
+    expect(stderr.text).toBe('');
     const t = JSON.parse(readFileSync(file, 'utf8')) as Trace;
     assertChromeJson(t);
     const ev = t.traceEvents;
@@ -91,7 +78,7 @@ describe('sim --perfetto', () => {
 
 describe("sim's text trace", () => {
   it("names tables as the checker does: A.pte0, and A.pte0@pfnN for a fresh page linked as A.pte0", async () => {
-    const r = await run('sim', 'scenarios/sim/no-sync-arm64-bug-hunt.yaml', '--duration', '1ms', '--seed', '6', '--no-timing');
+    const r = await runCli('sim', 'scenarios/sim/no-sync-arm64-bug-hunt.yaml', '--duration', '1ms', '--seed', '6', '--no-timing');
     const violation = r.out.split('\n').find((l) => l.startsWith('VIOLATION')) as string;
     expect(violation).toMatch(/read A\.pte0@pfn\d+ as gen \d+/);
     const trace = r.out.slice(r.out.indexOf('--- the last'));

@@ -3,7 +3,8 @@
  * as a preset of scenarios and of the CLI. The hooks' behaviour in the model is in
  * test/model/strategy-hooks.test.ts.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { captureStderr, runCli } from '../cli/capture.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,7 +12,6 @@ import { isStrategyPath, loadStrategyFile } from '../../src/scenarios/strategy-f
 import { strategies } from '../../src/strategies/index.js';
 import { ScenarioError } from '../../src/scenarios/loader.js';
 import { check } from '../../src/index.js';
-import { main } from '../../src/cli/main.js';
 
 const EXAMPLE = resolve('examples/strategies/mm-cpumask-lazy.ts');
 const FALLBACK = (arch: string): string => `scenarios/check/munmap-vs-gup-fast/broadcast-ipi+${arch}+batch-fails.yaml`;
@@ -141,44 +141,31 @@ describe('a strategy file as a preset', () => {
 });
 
 describe('ptlab --strategy', () => {
-  let stderr = '';
-  beforeEach(() => {
-    stderr = '';
-    vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-      stderr += String(s);
-      return true;
-    });
-  });
-  afterEach(() => vi.restoreAllMocks());
-  async function run(...argv: string[]): Promise<{ code: number; out: string }> {
-    let out = '';
-    const code = await main(argv, (s) => (out += `${s}\n`));
-    return { code, out };
-  }
+  const stderr = captureStderr();
 
   it('check --strategy FILE runs the file as the preset; the arm64 violation is a MISMATCH against the broadcast expectation', async () => {
-    const { code, out } = await run('check', FALLBACK('arm64'), '--strategy', 'examples/strategies/mm-cpumask-lazy.ts', '--no-timing');
+    const { code, out } = await runCli('check', FALLBACK('arm64'), '--strategy', 'examples/strategies/mm-cpumask-lazy.ts', '--no-timing');
     expect(code).toBe(1);
     expect(out).toContain(`preset ${EXAMPLE}`);
     expect(out).toMatch(/no-walk-of-freed-table\s+holds\s+violated\s+MISMATCH/);
   });
 
   it('--strategy with --preset is a usage error, exit 2', async () => {
-    const { code } = await run('check', FALLBACK('x86'), '--strategy', EXAMPLE, '--preset', 'sync-rcu');
+    const { code } = await runCli('check', FALLBACK('x86'), '--strategy', EXAMPLE, '--preset', 'sync-rcu');
     expect(code).toBe(2);
-    expect(stderr).toContain('--strategy and --preset both name the strategy: give one');
+    expect(stderr.text).toContain('--strategy and --preset both name the strategy: give one');
   });
 
   it('a type error in the file: exit 2, its file:line:col, no partial output', async () => {
     const f = file(`${HEAD}const s: StrategyFile = { id: 'x', kernel: 1 };\nexport default s;\n`);
-    const { code, out } = await run('check', FALLBACK('x86'), '--strategy', f);
+    const { code, out } = await runCli('check', FALLBACK('x86'), '--strategy', f);
     expect(code).toBe(2);
     expect(out).toBe('');
-    expect(stderr).toMatch(new RegExp(`${f.replace(/[.]/g, '\\.')}:2:\\d+: error: TS2322`));
+    expect(stderr.text).toMatch(new RegExp(`${f.replace(/[.]/g, '\\.')}:2:\\d+: error: TS2322`));
   });
 
   it('list strategies --strategy FILE shows the loaded strategy with its kernel', async () => {
-    const { code, out } = await run('list', 'strategies', '--strategy', EXAMPLE);
+    const { code, out } = await runCli('list', 'strategies', '--strategy', EXAMPLE);
     expect(code).toBe(0);
     expect(out).toMatch(/^mm-cpumask-lazy\s+sync IPIs to mm_cpumask\(mm\) \+ lazy CPUs only$/m);
     expect(out).toContain('kernel: idea, not posted');

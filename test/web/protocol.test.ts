@@ -2,9 +2,9 @@
  * The worker's code path (handleRequest, what src/web/worker.ts runs in the browser) against the
  * CLI: the same executions, traces and verdicts, byte for byte, and the same errors.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { captureStderr, runCli } from '../cli/capture.js';
 import { readFileSync } from 'node:fs';
-import { main } from '../../src/cli/main.js';
 import { handleRequest, type WorkerReply, type WorkerRequest } from '../../src/web/protocol.js';
 import type { ExploreReplay } from '../../src/api/explore.js';
 
@@ -13,21 +13,8 @@ const HOLDS = 'scenarios/check/munmap-vs-gup-fast/broadcast-ipi+x86+batch-fails.
 const LAZY = 'scenarios/check/lazy-tlb/x86-freed-tables-skips-lazy.yaml';
 const DEADLOCK = 'scenarios/check/context/sync-ipi-with-irqs-off.yaml';
 
-let stderr = '';
-beforeEach(() => {
-  stderr = '';
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    stderr += String(s);
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const stderr = captureStderr();
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
-  let out = '';
-  const code = await main(argv, (s) => (out += `${s}\n`));
-  return { code, out };
-}
 
 async function ask(req: WorkerRequest): Promise<WorkerReply[]> {
   const replies: WorkerReply[] = [];
@@ -40,7 +27,7 @@ const yaml = (f: string): string => readFileSync(f, 'utf8');
 describe('the worker against the CLI', () => {
   for (const [file, extra] of [[VIOLATED, []], [HOLDS, []], [LAZY, []], [DEADLOCK, []], [VIOLATED, ['--first']], [LAZY, ['--preset', 'broadcast-ipi']]] as const) {
     it(`check ${file} ${extra.join(' ')}: the document ptlab check --json prints, byte for byte`, async () => {
-      const { out } = await cli('check', file, '--json', ...extra);
+      const { out } = await runCli('check', file, '--json', ...extra);
       const req = { id: 1, type: 'check' as const, yaml: yaml(file), file, ...(extra[0] === '--first' ? { first: true } : {}), ...(extra[0] === '--preset' ? { preset: extra[1] } : {}) };
       const replies = await ask(req);
       const last = replies[replies.length - 1];
@@ -53,13 +40,13 @@ describe('the worker against the CLI', () => {
   }
 
   it('replays a counterexample with the text report\'s step descriptions, and the freed table in the state at the violation', async () => {
-    const { out } = await cli('check', VIOLATED, '--json');
+    const { out } = await runCli('check', VIOLATED, '--json');
     const cx = (JSON.parse(out) as { verdicts: Array<{ id: string; counterexample: { schedule: string; steps: Array<{ fn: string; desc: string }> } | null }> }).verdicts.find((v) => v.id === 'no-walk-of-freed-table')?.counterexample;
     const [reply] = await ask({ id: 2, type: 'replay', yaml: yaml(VIOLATED), file: VIOLATED, schedule: cx!.schedule });
     expect(reply?.type).toBe('replay');
     const r = (reply as { value: ExploreReplay }).value;
     expect(r.steps.map((s) => s.fn)).toEqual(cx!.steps.map((s) => s.fn));
-    const text = (await cli('replay', VIOLATED, '--schedule', cx!.schedule, '--width', '1000')).out;
+    const text = (await runCli('replay', VIOLATED, '--schedule', cx!.schedule, '--width', '1000')).out;
     for (const s of r.steps) expect(text).toContain(s.text);
     const v = r.violations[0]!;
     expect(v.property).toBe('no-walk-of-freed-table');
@@ -72,7 +59,7 @@ describe('the worker against the CLI', () => {
   });
 
   it('links an IPI\'s send to its handler and its end, and shows it pending in between', async () => {
-    const { out } = await cli('check', LAZY, '--json');
+    const { out } = await runCli('check', LAZY, '--json');
     const schedule = (JSON.parse(out) as { verdicts: Array<{ counterexample: { schedule: string } | null }> }).verdicts.find((v) => v.counterexample)!.counterexample!.schedule;
     const [reply] = await ask({ id: 3, type: 'replay', yaml: yaml(LAZY), file: LAZY, schedule });
     const r = (reply as { value: ExploreReplay }).value;
@@ -94,9 +81,9 @@ describe('the worker against the CLI', () => {
     const { writeFileSync, mkdtempSync } = await import('node:fs');
     const dir = mkdtempSync('/tmp/ptlab-web-');
     writeFileSync(`${dir}/bad.yaml`, bad);
-    const c = await cli('check', `${dir}/bad.yaml`);
+    const c = await runCli('check', `${dir}/bad.yaml`);
     expect(c.code).toBe(2);
-    expect(stderr.trim().replace(`${dir}/`, '')).toBe(msg);
+    expect(stderr.text.trim().replace(`${dir}/`, '')).toBe(msg);
   });
 
   it('holds untrusted text to the CLI\'s limits: CPUs, size, schedule length', async () => {
@@ -113,7 +100,7 @@ describe('the worker against the CLI', () => {
 
   it('gives the timed replay the CLI prints with --timed --json', async () => {
     const sched = '0*16 1*4 0*7 1*5';
-    const { out } = await cli('replay', VIOLATED, '--schedule', sched, '--timed', '--json');
+    const { out } = await runCli('replay', VIOLATED, '--schedule', sched, '--timed', '--json');
     const [r] = await ask({ id: 9, type: 'timed', yaml: yaml(VIOLATED), file: VIOLATED, schedule: sched });
     expect(`${JSON.stringify((r as { value: unknown }).value, null, 2)}\n`).toBe(out);
   });
@@ -121,13 +108,13 @@ describe('the worker against the CLI', () => {
   it('renders sim and compare result files as the CLI prints them', async () => {
     const SIM = 'scenarios/sim/rcu-gp-idle.yaml';
     const simArgs = [SIM, '--duration', '1ms', '--no-timing'];
-    const simText = (await cli('sim', ...simArgs)).out;
-    const simDoc = JSON.parse((await cli('sim', ...simArgs, '--json')).out) as unknown;
+    const simText = (await runCli('sim', ...simArgs)).out;
+    const simDoc = JSON.parse((await runCli('sim', ...simArgs, '--json')).out) as unknown;
     const [a] = await ask({ id: 10, type: 'render', doc: simDoc, file: 'sim.json' });
     expect(`${(a as { value: string }).value}\n`).toBe(simText);
     const cmpArgs = [SIM, '--work', '2', '--strategies', 'broadcast-ipi,sync-rcu'];
-    const cmpText = (await cli('compare', ...cmpArgs)).out;
-    const cmpDoc = JSON.parse((await cli('compare', ...cmpArgs, '--json')).out) as unknown;
+    const cmpText = (await runCli('compare', ...cmpArgs)).out;
+    const cmpDoc = JSON.parse((await runCli('compare', ...cmpArgs, '--json')).out) as unknown;
     const [b] = await ask({ id: 11, type: 'render', doc: cmpDoc, file: 'compare.json' });
     expect(`${(b as { value: string }).value}\n`).toBe(cmpText);
     // A document that is not what its schema says is refused, naming the file.

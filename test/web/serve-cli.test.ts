@@ -1,27 +1,20 @@
 /** `ptlab serve`'s command line: its errors (exit 2, no stack trace) and the warning off loopback. */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { captureStderr } from '../cli/capture.js';
 import { main } from '../../src/cli/main.js';
 import { serve, ServeError } from '../../src/web/serve-cli.js';
 
-let stderr = '';
-beforeEach(() => {
-  stderr = '';
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    stderr += String(s);
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const stderr = captureStderr();
 
 describe('ptlab serve', () => {
   it('refuses a directory that does not exist, and a bad port, with exit 2', async () => {
     let out = '';
     expect(await main(['serve', 'no/such/dir', '--port', '0'], (s) => (out += s))).toBe(2);
-    expect(stderr).toContain('ptlab: no/such/dir: not a directory');
-    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(stderr.text).toContain('ptlab: no/such/dir: not a directory');
+    expect(stderr.text).not.toMatch(/\n\s+at /);
     expect(out).toBe('');
     expect(await main(['serve', '--port', '70000'])).toBe(2);
-    expect(stderr).toContain("expected a port number from 0 to 65535, got '70000'");
+    expect(stderr.text).toContain("expected a port number from 0 to 65535, got '70000'");
   });
 
   it('warns before listening on an address other than loopback', async () => {

@@ -1,30 +1,17 @@
 /** `ptlab replay --timed`: text, JSON, exit codes. */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
+import { captureStderr, runCli } from '../cli/capture.js';
 import { timedReplayResultSchema } from '../../src/schemas.js';
 
 const NO_SYNC = 'scenarios/check/munmap-vs-gup-fast/no-sync+arm64+batch-fails.yaml';
 const SCHEDULE = '0*16 1*4 0*7 1*5';
 
-let stderr = '';
-beforeEach(() => {
-  stderr = '';
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    stderr += String(s);
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const stderr = captureStderr();
 
-async function run(...argv: string[]): Promise<{ code: number; out: string }> {
-  let out = '';
-  const code = await main(argv, (s) => (out += `${s}\n`));
-  return { code, out };
-}
 
 describe('ptlab replay --timed', () => {
   it('prints the race window in ns, the IPIs per CPU and the time each CPU was held up; exit 0 for an expected violation', async () => {
-    const { code, out } = await run('replay', NO_SYNC, '--schedule', SCHEDULE, '--timed', '--profile', 'arm64');
+    const { code, out } = await runCli('replay', NO_SYNC, '--schedule', SCHEDULE, '--timed', '--profile', 'arm64');
     expect(code).toBe(0);
     expect(out).toContain('timed replay of 32 steps on profile arm64');
     expect(out).toMatch(/race window on A\.pte0:/);
@@ -34,8 +21,8 @@ describe('ptlab replay --timed', () => {
   });
 
   it('gives the same numbers as JSON (ptlab.timed-replay/1), byte-identical run to run', async () => {
-    const a = await run('replay', NO_SYNC, '--schedule', SCHEDULE, '--timed', '--json');
-    const b = await run('replay', NO_SYNC, '--schedule', SCHEDULE, '--timed', '--json');
+    const a = await runCli('replay', NO_SYNC, '--schedule', SCHEDULE, '--timed', '--json');
+    const b = await runCli('replay', NO_SYNC, '--schedule', SCHEDULE, '--timed', '--json');
     expect(a.out).toBe(b.out);
     const j = JSON.parse(a.out) as { schema: string; window: { freeToRead: number; at: { free: number; read: number } }; steps: Array<{ start_ns: number }> };
     expect(j.schema).toBe('ptlab.timed-replay/1');
@@ -45,12 +32,12 @@ describe('ptlab replay --timed', () => {
   });
 
   it('refuses a profile for another arch, and --profile without --timed (exit 2, no output)', async () => {
-    const a = await run('replay', NO_SYNC, '--schedule', SCHEDULE, '--timed', '--profile', 'x86-2s');
+    const a = await runCli('replay', NO_SYNC, '--schedule', SCHEDULE, '--timed', '--profile', 'x86-2s');
     expect(a.code).toBe(2);
     expect(a.out).toBe('');
-    expect(stderr).toContain('profile x86-2s is for x86/x86-invlpgb, the scenario\'s arch is arm64');
-    const b = await run('replay', NO_SYNC, '--schedule', SCHEDULE, '--profile', 'arm64');
+    expect(stderr.text).toContain('profile x86-2s is for x86/x86-invlpgb, the scenario\'s arch is arm64');
+    const b = await runCli('replay', NO_SYNC, '--schedule', SCHEDULE, '--profile', 'arm64');
     expect(b.code).toBe(2);
-    expect(stderr).toContain('--profile goes with --timed');
+    expect(stderr.text).toContain('--profile goes with --timed');
   });
 });
