@@ -103,6 +103,19 @@ export interface ArchInfo {
   readonly default: boolean;
 }
 
+/** Every hook a strategy file may define, in the order docs/strategies.md lists them. */
+export const HOOK_NAMES = [
+  'tlb_remove_table_sync_one',
+  'tlb_remove_table_sync_rcu',
+  '__tlb_remove_table_one',
+  'tlb_table_flush_implies_ipi_broadcast',
+  'collapse_sync',
+  'unshare_sync',
+  'pagetable_free_kernel',
+] as const satisfies ReadonlyArray<HookName | 'tlb_table_flush_implies_ipi_broadcast'>;
+/** The hooks that are plain functions (no steps), not generator functions. */
+export const PLAIN_HOOKS: ReadonlySet<string> = new Set(['tlb_table_flush_implies_ipi_broadcast']);
+
 export type StrategyHooks = {
   readonly [K in HookName]?: (api: HookApi, ctx: HookContext<K>) => Proc<void>;
 } & {

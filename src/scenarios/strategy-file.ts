@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { compileFunction } from 'node:vm';
 import type ts from 'typescript';
 import type { KernelConfig } from '../model/config.js';
-import type { StrategyHooks } from '../model/strategy-hooks.js';
+import { HOOK_NAMES, PLAIN_HOOKS, type StrategyHooks } from '../model/strategy-hooks.js';
 import { ScenarioError, type ScenarioIssue } from './loader.js';
 import { knobSettings } from './schema.js';
 import { didYouMean } from './suggest.js';
@@ -39,18 +39,6 @@ export interface StrategyFile {
   readonly knobs?: Partial<KernelConfig>;
   readonly hooks?: StrategyHooks;
 }
-
-/** The hooks a file may define: generator functions, but for the arch's boolean. */
-export const HOOK_NAMES = [
-  'tlb_remove_table_sync_one',
-  'tlb_remove_table_sync_rcu',
-  '__tlb_remove_table_one',
-  'tlb_table_flush_implies_ipi_broadcast',
-  'collapse_sync',
-  'unshare_sync',
-  'pagetable_free_kernel',
-] as const;
-const PLAIN_HOOKS: ReadonlySet<string> = new Set(['tlb_table_flush_implies_ipi_broadcast']);
 
 export { isStrategyPath };
 
