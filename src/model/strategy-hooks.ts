@@ -350,10 +350,12 @@ function* driveHook(cur: Ctx, c: Call, start: (api: HookApi) => unknown): Proc<v
  * Run the strategy's hook for `name` if it has one; else the model's own code (`dflt`). The hook's
  * `ctx.default()` runs `dflt` too, and counts as freeing the table for the hooks that owe one.
  */
-export function* runHook<K extends HookName>(cur: Ctx, name: K, args: HookArgs[K], dflt: () => Proc<void>): Proc<void> {
+export function runHook<K extends HookName>(cur: Ctx, name: K, args: HookArgs[K], dflt: () => Proc<void>): Proc<void> {
   const h = cur.k.hooks;
   const hook = h?.hooks[name];
-  if (!h || !hook) return yield* dflt();
+  // Not a generator itself: without a hook the model's own process runs with no frame between
+  // it and the engine (these are the checker's hot paths).
+  if (!h || !hook) return dflt();
   const owes = OWES_TABLE.has(name) ? (args as { table: string }).table : null;
   const c = new Call(h, name, owes);
   const ctx = {
@@ -365,7 +367,7 @@ export function* runHook<K extends HookName>(cur: Ctx, name: K, args: HookArgs[K
       }),
   };
   const call = hook as (api: HookApi, ctx: HookContext<K>) => unknown;
-  yield* driveHook(cur, c, (api) => call(api, ctx));
+  return driveHook(cur, c, (api) => call(api, ctx));
 }
 
 /** tlb_table_flush_implies_ipi_broadcast(): the strategy's answer if it has the hook, else `dflt`. */
