@@ -251,21 +251,27 @@ static void op_munmap(int idx, long count) {
 	}
 }
 
+/* fork a child that moves to child_cpu (if >= 0), runs child() and exits; the parent waits. */
+static void fork_child_and_wait(int child_cpu, void (*child)(void)) {
+	pid_t pid = fork();
+	if (pid < 0) die("fork");
+	if (pid == 0) {
+		if (child_cpu >= 0) pin(child_cpu);
+		child();
+		_exit(0);
+	}
+	int st;
+	if (waitpid(pid, &st, 0) < 0) die("waitpid");
+}
+
 static char *fork_heap;
+static void write_fork_heap(void) {
+	for (unsigned long off = 0; off < 8 * PAGE; off += PAGE) fork_heap[off] = 2;
+}
 /* fork a child that writes to 8 pages of the heap (COW faults) and exits; the parent waits. */
 static void op_fork_exit(int idx, long count, int child_cpu) {
 	(void)idx;
-	for (long i = 0; i < count; i++) {
-		pid_t pid = fork();
-		if (pid < 0) die("fork");
-		if (pid == 0) {
-			if (child_cpu >= 0) pin(child_cpu);
-			for (unsigned long off = 0; off < 8 * PAGE; off += PAGE) fork_heap[off] = 2;
-			_exit(0);
-		}
-		int st;
-		if (waitpid(pid, &st, 0) < 0) die("waitpid");
-	}
+	for (long i = 0; i < count; i++) fork_child_and_wait(child_cpu, write_fork_heap);
 }
 
 /* GUP-fast: vmsplice() 16 pages of a buffer into a pipe (iov_iter_get_pages2() ->
@@ -314,19 +320,12 @@ static void op_collapse(int idx, long count) {
  * allocated) so that children share its PMD table at fork; each child touches a page and exits
  * (huge_pmd_unshare() at exit). */
 static char *huge;
+static void touch_huge(void) {
+	huge[PMD_SIZE] = 6;
+}
 static void op_hugetlb_fork(int idx, long count, int child_cpu) {
 	(void)idx;
-	for (long i = 0; i < count; i++) {
-		pid_t pid = fork();
-		if (pid < 0) die("fork");
-		if (pid == 0) {
-			if (child_cpu >= 0) pin(child_cpu);
-			huge[PMD_SIZE] = 6;
-			_exit(0);
-		}
-		int st;
-		if (waitpid(pid, &st, 0) < 0) die("waitpid");
-	}
+	for (long i = 0; i < count; i++) fork_child_and_wait(child_cpu, touch_huge);
 }
 
 /* ---- threads ---- */
