@@ -13,7 +13,7 @@
 import { decodeSchedule, type Schedule } from './core/schedule.js';
 import type { Execution } from './core/execution.js';
 import type { CheckOptions } from './engines/check/index.js';
-import { checkScenario, checkScenarioPaced, openScenario, replayScenario, simScenario, type CheckRun, type ScenarioOptions, type ScenarioSource } from './api/index.js';
+import { checkScenario, checkScenarioPaced, openScenario, replayScenario, simScenario, type CheckRun, type JobsOption, type ScenarioOptions, type ScenarioSource } from './api/index.js';
 import type { LoadedScenario } from './scenarios/resolve.js';
 import type { SimConfig, SimRun } from './simulation/run.js';
 import { checkJson, reportInputOf } from './report/check.js';
@@ -23,7 +23,8 @@ import { compareScenario, type CompareOptions } from './api/index.js';
 import { replayTimedLoaded } from './api/timed.js';
 
 export { compare, builtinScenarioDir, findScenarios, CatalogError } from './api/index.js';
-export type { CheckRun, Comparison, ScenarioOptions, ScenarioSource } from './api/index.js';
+export type { CheckRun, Comparison, JobsOption, ScenarioOptions, ScenarioSource } from './api/index.js';
+export type { ThreadWork } from './engines/check/workers.js';
 export type { CheckMode, CheckOptions, CheckResult, Counterexample, ExploreStats, PropertyVerdict, Reduction, VerdictStatus } from './engines/check/index.js';
 export type { Expectation, KnobSettings, LoadedScenario, Overrides, ResolvedScenario, Verdict } from './scenarios/resolve.js';
 export type { ScenarioData, ScenarioInput } from './scenarios/schema.js';
@@ -45,13 +46,14 @@ export function loadScenario(source: ScenarioSource, opts: ScenarioOptions = {})
   return openScenario(source, opts);
 }
 
-/** Options of check(): how to explore (CheckOptions), and the scenario's overrides. */
-export type CheckApiOptions = CheckOptions & ScenarioOptions;
+/** Options of check(): how to explore (CheckOptions), the scenario's overrides, and the threads to explore on. */
+export type CheckApiOptions = Omit<CheckOptions, 'delegation'> & ScenarioOptions & JobsOption;
 
 /**
- * Check a scenario: every interleaving (default: optimal DPOR, exploring on past the first
- * violations so that each counterexample is the shortest; `stopWhenAllViolated: true` stops at
- * the answer as the CLI does), preemption-bounded or random. Returns the verdicts (`result`),
+ * Check a scenario: every interleaving (default: optimal DPOR on this thread, exploring on past
+ * the first violations so that each counterexample is the shortest; `stopWhenAllViolated: true`
+ * stops at the answer as the CLI does; `reduction: 'source-dpor', jobs: N` shares the exploration
+ * among N threads, as the CLI does, with the same results), preemption-bounded or random. Returns the verdicts (`result`),
  * how they compare with the scenario's `expect:` (`comparison.ok`), and the scenario.
  */
 export function check(source: ScenarioSource, opts: CheckApiOptions = {}): CheckRun {

@@ -10,6 +10,8 @@ import type { Schedule } from '../core/schedule.js';
 import { check, checkPaced, type CheckOptions, type CheckResult } from '../engines/check/index.js';
 import { loadScenario as readScenarioFile, scenarioFromData, type ScenarioFile } from '../scenarios/loader.js';
 import { compare, type Comparison } from './compare.js';
+import { programSourceOf } from './program-source.js';
+import { WorkerDelegation, type ThreadWork } from '../engines/check/workers.js';
 import { resolveScenario, type KnobSettings, type LoadedScenario, type Overrides } from '../scenarios/resolve.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
 import { isStrategyPath, loadStrategyFile } from '../scenarios/strategy-file.js';
@@ -72,15 +74,46 @@ export interface CheckRun {
   readonly result: CheckResult;
   readonly comparison: Comparison;
   readonly elapsedMs: number;
+  /** Threads the exploration ran on: more than 1 only for an exhaustive source-set DPOR run with `jobs`, once its workers started. */
+  readonly threads: number;
+  /** With more than one thread: how each spent the run (this one first). */
+  readonly work?: readonly ThreadWork[];
 }
 
-export function checkScenario(source: ScenarioSource, opts: CheckOptions & ScenarioOptions = {}): CheckRun {
+/** What checkScenario() takes: the checker's options, the scenario's, and the number of explorers. */
+export type CheckScenarioOptions = CheckOptions & ScenarioOptions & JobsOption;
+
+export interface JobsOption {
+  /**
+   * Explorers of an exhaustive source-set DPOR run (default 1): this thread and jobs - 1 worker
+   * threads share its subtrees (src/engines/check/subtree.ts), with the same results.
+   */
+  readonly jobs?: number;
+  /** When the worker threads start, in ms into the run (default 3000: shorter runs gain nothing from them). */
+  readonly jobsAfterMs?: number;
+}
+
+/** Worker threads for a run that asks for more than one explorer and can split. */
+function workersFor(scenario: LoadedScenario, opts: CheckOptions & JobsOption): WorkerDelegation | undefined {
+  const jobs = opts.jobs ?? 1;
+  const exhaustive = (opts.mode ?? { kind: 'exhaustive' }).kind === 'exhaustive';
+  if (jobs <= 1 || !exhaustive || opts.reduction !== 'source-dpor') return undefined;
+  return new WorkerDelegation(scenario.program, programSourceOf(scenario), jobs, opts.jobsAfterMs);
+}
+
+export function checkScenario(source: ScenarioSource, opts: CheckScenarioOptions = {}): CheckRun {
   const scenario = openScenario(source, opts);
   const t0 = performance.now();
   // Stopping at the answer must not stop before a deadlock the scenario expects is found.
-  const result = check(scenario.program, { ...opts, stopNeedsDeadlock: opts.stopNeedsDeadlock ?? scenario.expect.deadlock === true });
+  const workers = workersFor(scenario, opts);
+  let result: CheckResult;
+  try {
+    result = check(scenario.program, { ...opts, delegation: workers, stopNeedsDeadlock: opts.stopNeedsDeadlock ?? scenario.expect.deadlock === true });
+  } finally {
+    workers?.close();
+  }
   const elapsedMs = performance.now() - t0;
-  return { scenario, result, comparison: compare(scenario.expect, result), elapsedMs };
+  return { scenario, result, comparison: compare(scenario.expect, result), elapsedMs, threads: workers?.threads ?? 1, ...(workers && workers.threads > 1 ? { work: workers.work() } : {}) };
 }
 
 /**
@@ -88,12 +121,18 @@ export function checkScenario(source: ScenarioSource, opts: CheckOptions & Scena
  * between them, and stops when `signal` is aborted, with the verdicts known so far
  * (result.stopped 'interrupted').
  */
-export async function checkScenarioPaced(source: ScenarioSource, opts: CheckOptions & ScenarioOptions & { readonly signal?: AbortSignal } = {}): Promise<CheckRun> {
+export async function checkScenarioPaced(source: ScenarioSource, opts: CheckScenarioOptions & { readonly signal?: AbortSignal } = {}): Promise<CheckRun> {
   const scenario = openScenario(source, opts);
   const t0 = performance.now();
-  const result = await checkPaced(scenario.program, { ...opts, stopNeedsDeadlock: opts.stopNeedsDeadlock ?? scenario.expect.deadlock === true });
+  const workers = workersFor(scenario, opts);
+  let result: CheckResult;
+  try {
+    result = await checkPaced(scenario.program, { ...opts, delegation: workers, stopNeedsDeadlock: opts.stopNeedsDeadlock ?? scenario.expect.deadlock === true });
+  } finally {
+    workers?.close();
+  }
   const elapsedMs = performance.now() - t0;
-  return { scenario, result, comparison: compare(scenario.expect, result), elapsedMs };
+  return { scenario, result, comparison: compare(scenario.expect, result), elapsedMs, threads: workers?.threads ?? 1, ...(workers && workers.threads > 1 ? { work: workers.work() } : {}) };
 }
 
 /** Re-execute a scenario along a schedule. */

@@ -305,6 +305,10 @@ async function runCheck(files: string[], flags: CheckFlags, out: (s: string) => 
   if (flags.perfetto && files.length !== 1) throw new UsageError('--perfetto writes one trace: give exactly one scenario');
   // Every file is loaded before any runs: a bad one is an error (exit 2) with no partial output.
   for (const file of files) openScenario(file, opts);
+  const jobs = flags.jobs ?? defaultJobs();
+  if (flags.jobs !== undefined && flags.jobs > 1 && (mode.kind !== 'exhaustive' || flags.reduction !== 'source-dpor')) {
+    process.stderr.write(`ptlab: --jobs ${flags.jobs}: only an exhaustive source-set DPOR exploration is shared among threads; this one runs on one\n`);
+  }
   let ok = true;
   const json: unknown[] = [];
   const texts: string[] = [];
@@ -316,7 +320,7 @@ async function runCheck(files: string[], flags: CheckFlags, out: (s: string) => 
   try {
     for (const file of files) {
       const w = watchCheck(file, flags.maxMemory);
-      const run = await checkScenarioPaced(file, { ...opts, signal: abort.signal, onProgress: w.onProgress });
+      const run = await checkScenarioPaced(file, { ...opts, jobs, signal: abort.signal, onProgress: w.onProgress });
       w.done();
       atLimit(file, run);
       ok &&= run.comparison.ok;
@@ -414,12 +418,12 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .argument('[scenarios...]', 'scenario YAML files')
     .option('--catalog [dir]', 'check every scenario under dir (default: the built-in catalog) against its expected verdicts')
     .option('--json', 'print results as JSON (schema ptlab.check/2)')
-    .addOption(new Option('--reduction <kind>', 'partial-order reduction: dpor (optimal DPOR, wakeup trees), source-dpor (source sets), none').choices(['dpor', 'source-dpor', 'none']).default('dpor'))
+    .addOption(new Option('--reduction <kind>', 'partial-order reduction: source-dpor (source sets; its subtrees are shared by --jobs threads), dpor (optimal DPOR, wakeup trees: every trace once, on one thread), none').choices(['dpor', 'source-dpor', 'none']).default('source-dpor'))
     .option('--max-executions <n>', `stop after n executions (the verdict is then bounded); without it, an exhaustive run past ${EXECUTION_LIMIT.toLocaleString('en-US')} executions stops with an error`, positiveInt)
     .option('--max-cpus <n>', `refuse scenarios with more CPUs (default ${MAX_CPUS.check})`, positiveInt)
     .option('--max-steps <n>', 'steps an execution may take before it is an error (default: the scenario\'s check.max_steps, 100000)', positiveInt)
     .option('--max-memory <MB>', 'stop with an error past this much resident memory', positiveInt, MEMORY_LIMIT_MB)
-    .option('--jobs <n>', 'with --catalog: check scenarios on n worker threads (default: one per core); one scenario runs on one core', positiveInt)
+    .option('--jobs <n>', 'threads that share one exhaustive source-set DPOR exploration, with the same results on any number; with --catalog, threads that check scenarios side by side (default: one per core)', positiveInt)
     .option('--first', 'stop at the first counterexample of any invariant, as Spin stops at its first error (default: once every invariant has one)')
     .option('--shortest', 'keep exploring after every invariant has a counterexample, to find the shortest ones (default: stop at the answer)')
     .option('--preemptions <k>', 'bounded mode: only schedules with at most k preemptions (no reduction)', nonNegativeInt)

@@ -15,11 +15,13 @@ export interface CheckReportInput {
   readonly result: CheckResult;
   readonly comparison: Comparison;
   readonly elapsedMs?: number;
+  /** Threads the exploration ran on, printed beside the time (1 when absent). */
+  readonly threads?: number;
 }
 
 /** What the reports need of a check run. */
 export function reportInputOf(run: CheckRun): CheckReportInput {
-  return { scenario: run.scenario.resolved, result: run.result, comparison: run.comparison, elapsedMs: run.elapsedMs };
+  return { scenario: run.scenario.resolved, result: run.result, comparison: run.comparison, elapsedMs: run.elapsedMs, threads: run.threads };
 }
 
 function counterexampleText(title: string, cx: Counterexample, cpus: number, file: string, label: string, width: number): string {
@@ -59,12 +61,23 @@ function modeText(result: CheckResult): string {
   }
 }
 
+/**
+ * The statistics every run of the scenario gives alike, on any number of threads: all but the
+ * model's replay counters, which count work that depends on where each subtree of a split
+ * exploration ran (src/engines/check/subtree.ts).
+ */
+function deterministicStats(s: CheckResult['stats']): Omit<CheckResult['stats'], 'replayed' | 'rerun'> {
+  const { replayed: _replayed, rerun: _rerun, ...rest } = s;
+  return rest;
+}
+
 export function checkText(r: CheckReportInput, width = 160): string {
   const { scenario, result, comparison } = r;
   const out: string[] = [];
   out.push(`${scenario.name}: ${scenario.arch}, ${scenario.cpus} CPUs, preset ${scenario.preset ?? '(none)'}`);
   const s = result.stats;
-  const time = r.elapsedMs !== undefined ? `, ${(r.elapsedMs / 1000).toFixed(2)} s` : '';
+  const threads = (r.threads ?? 1) > 1 ? ` on ${r.threads} threads` : '';
+  const time = r.elapsedMs !== undefined ? `, ${(r.elapsedMs / 1000).toFixed(2)} s${threads}` : '';
   out.push(`${modeText(result)}: ${s.executions} executions, ${s.complete} ${result.reduction === 'none' ? 'complete' : 'distinct traces'}, ${s.sleepBlocked} sleep-set blocked, ${s.steps} steps${time}`);
   if (result.stopped === 'all-violated') {
     const share = result.explored !== null ? `, about ${(100 * result.explored).toFixed(result.explored < 0.01 ? 2 : 0)}% of the space by the estimate` : '';
@@ -133,7 +146,7 @@ export function checkJson(r: CheckReportInput): unknown {
     exhaustive: result.exhaustive,
     stopped: result.stopped,
     explored: result.explored,
-    stats: result.stats,
+    stats: deterministicStats(result.stats),
     verdicts: result.verdicts.map((v) => {
       const row = comparison.rows.find((x) => x.id === v.id);
       return {

@@ -25,11 +25,11 @@ describe('ptlab check', () => {
     const ONE = 'scenarios/check/old-gather/mm-users-shortcut+exit-mmap.yaml';
     const early = await runCli('check', ONE, '--no-timing');
     expect(early.code).toBe(0);
-    expect(early.out).toContain('optimal DPOR exploration, stopped at the answer: 1 executions');
+    expect(early.out).toContain('source-set DPOR exploration, stopped at the answer: 1 executions');
     expect(early.out).toContain('shorter counterexamples may exist (--shortest');
     expect(early.out).toContain(': shortest counterexample found');
     const full = await runCli('check', ONE, '--no-timing', '--shortest');
-    expect(full.out).toMatch(/exhaustive optimal DPOR exploration: [2-9]\d* executions/);
+    expect(full.out).toMatch(/exhaustive source-set DPOR exploration: [2-9]\d* executions/);
     expect(full.out).toContain(': shortest counterexample ---');
     const j = JSON.parse((await runCli('check', ONE, '--json')).out);
     expect([j.exhaustive, j.stopped]).toEqual([false, 'all-violated']);
@@ -111,14 +111,24 @@ describe('ptlab check', () => {
     expect(readdirSync(dir)).toEqual(['uaf.json']);
   });
 
-  it('--reduction names the exploration it ran; every reduction gives the same verdicts', async () => {
-    const optimal = await runCli('check', UAF, '--no-timing');
-    const source = await runCli('check', UAF, '--no-timing', '--reduction', 'source-dpor');
+  it('--reduction names the exploration it ran (source-set DPOR by default); every reduction gives the same verdicts', async () => {
+    const optimal = await runCli('check', UAF, '--no-timing', '--reduction', 'dpor');
+    const source = await runCli('check', UAF, '--no-timing');
     expect(optimal.out).toMatch(/exhaustive optimal DPOR exploration: \d+ executions, \d+ distinct traces, 0 sleep-set blocked/);
     expect(source.out).toMatch(/exhaustive source-set DPOR exploration: \d+ executions, \d+ distinct traces/);
     const verdicts = (out: string): string[] => out.split('\n').filter((l) => /^no-|^deadlock/.test(l));
     expect(verdicts(source.out)).toEqual(verdicts(optimal.out));
     expect(verdicts(optimal.out).length).toBeGreaterThan(0);
+  });
+
+  it('--jobs: the same output on any number of threads; a note when the exploration cannot be shared', async () => {
+    const one = await runCli('check', UAF, '--no-timing', '--jobs', '1');
+    const two = await runCli('check', UAF, '--no-timing', '--jobs', '2');
+    expect(two.out).toBe(one.out);
+    expect(stderr.text).not.toContain('--jobs');
+    const optimal = await runCli('check', UAF, '--no-timing', '--jobs', '2', '--reduction', 'dpor');
+    expect(optimal.code).toBe(0);
+    expect(stderr.text).toContain('ptlab: --jobs 2: only an exhaustive source-set DPOR exploration is shared among threads; this one runs on one');
   });
 
   it('--catalog checks a directory against its expectations and sums up', async () => {
@@ -207,7 +217,7 @@ describe('--first', () => {
     const all = JSON.parse((await runCli('check', UAF, '--json')).out);
     expect(j.stats.executions).toBeLessThanOrEqual(all.stats.executions);
     const text = await runCli('check', UAF, '--first', '--no-timing');
-    expect(text.out).toMatch(/^optimal DPOR exploration, stopped at the first counterexample: \d+ executions/m);
+    expect(text.out).toMatch(/^source-set DPOR exploration, stopped at the first counterexample: \d+ executions/m);
     expect(text.out).toMatch(/^stopped at the first counterexample .*an invariant without one is not proven/m);
     expect((await runCli('check', UAF, '--first', '--shortest')).code).toBe(2);
   });
@@ -220,7 +230,7 @@ describe('Ctrl-C', () => {
     const { code, out } = await runCli('check', file, '--no-timing');
     clearTimeout(timer);
     expect(code).toBe(130);
-    expect(out).toMatch(/^INTERRUPTED optimal DPOR exploration: (\d+) executions/m);
+    expect(out).toMatch(/^INTERRUPTED source-set DPOR exploration: (\d+) executions/m);
     expect(Number(/: (\d+) executions/.exec(out)?.[1])).toBeLessThan(5832);
     expect(out).toMatch(/^interrupted \(about \d+% of the space by the estimate\): the verdicts are partial/m);
     expect(out).toMatch(/^no-walk-of-freed-table\s+-\s+no violation found/m);

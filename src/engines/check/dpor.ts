@@ -58,6 +58,7 @@ import type { ScheduleStep } from '../../core/schedule.js';
 import { EventLog, type Event, type Reversal } from './events.js';
 import { conflicts, footprintOf, type Footprint } from './footprint.js';
 import { Results, runToEnd, type ExploreResult, type ExploreStats } from './results.js';
+import type { BacktrackRequest, Delegation, SubtreeResult, SubtreeTask } from './subtree.js';
 import { insert, isInitial, weakInitial, type WakeupBranch } from './wakeup.js';
 
 export type { Counterexample, ExploreResult, ExploreStats } from './results.js';
@@ -89,6 +90,13 @@ export interface ExploreOptions {
   readonly onExecution?: (stats: ExploreStats, explored: () => number) => void;
   /** Called with every execution that reached a final state (tests count traces with it). */
   readonly onComplete?: (exec: Execution) => void;
+  /**
+   * Source-set DPOR: hand subtrees to other explorers when they want one (subtree.ts); the
+   * results are those of the exploration on its own.
+   */
+  readonly delegation?: Delegation;
+  /** Source-set DPOR: explore this subtree only (subtree.ts; exploreSubtree()). */
+  readonly subtree?: SubtreeTask;
 }
 
 interface Node {
@@ -116,7 +124,17 @@ interface Node {
   /** Preemptions on the path to this node, and the thread that ran the step into it. */
   readonly preemptions: number;
   readonly last: number | null;
+  /** Executions before the step taken here was taken (handOut() judges subtree sizes by it). */
+  since: number;
+  /** Source-set DPOR: the next thread to try here, handed to another explorer (subtree.ts). */
+  delegated?: { readonly thread: number; readonly done: readonly number[]; readonly handle: number };
 }
+
+/**
+ * handOut(): hand a node's next thread out only once the node's current subtree has run this
+ * many executions (docs/performance.md measures the choice).
+ */
+const MIN_SUBTREE = 16;
 
 function addTo(set: number[], x: number): void {
   if (!set.includes(x)) set.push(x);
@@ -132,10 +150,27 @@ export class Explorer {
   private readonly results: Results;
   private readonly exec: Execution;
   private readonly log: EventLog;
+  /**
+   * Exploring a subtree: the depth of its node. Races whose reversal belongs at or above it go to
+   * `requests` (subtree.ts), in order, without repeats (`requested`).
+   */
+  private readonly rootDepth: number;
+  private readonly requests: BacktrackRequest[] = [];
+  private readonly requested = new Set<string>();
+  /**
+   * handOut(): the nodes above this depth had nothing to hand out when last looked at, and
+   * nothing has been added to them or tried there since.
+   */
+  private unscanned = 0;
 
   constructor(program: Program, opts: ExploreOptions) {
+    if ((opts.delegation !== undefined || opts.subtree !== undefined) && (opts.reduction !== 'source-dpor' || opts.preemptionBound !== undefined)) {
+      throw new Error('explore: subtrees are split off source-set DPOR only');
+    }
+    if (opts.delegation !== undefined && opts.onComplete !== undefined) throw new Error('explore: onComplete needs every execution in this explorer (no delegation)');
     this.program = program;
     this.opts = opts;
+    this.rootDepth = opts.subtree ? opts.subtree.prefix.length : -1;
     this.results = new Results(program);
     this.exec = new Execution(program);
     this.log = new EventLog(this.exec, opts.preemptionBound === undefined && opts.reduction !== 'none');
@@ -180,7 +215,7 @@ export class Explorer {
         const switched = parent.last !== null && parent.last !== last && parent.enabled.includes(parent.last);
         preemptions = parent.preemptions + (switched ? 1 : 0);
       }
-      const node: Node = { enabled, pending: null, backtrack: [], done: [], sleep, wut, visited: false, choicesDone: null, taken: null, choicesLeft: NO_CHOICES, choiceThread: undefined, preemptions, last };
+      const node: Node = { enabled, pending: null, backtrack: [], done: [], sleep, wut, visited: false, choicesDone: null, taken: null, choicesLeft: NO_CHOICES, choiceThread: undefined, preemptions, last, since: 0, delegated: undefined };
       if (mode === 'dpor') return node;
       const awake = sleep.size === 0 ? enabled : enabled.filter((t) => !sleep.has(t));
       if (bound !== undefined) {
@@ -192,7 +227,10 @@ export class Explorer {
       return node;
     };
 
-    stack.push(newNode(NO_SLEEPERS, null, []));
+    const sub = this.opts.subtree;
+    if (sub) this.replayPrefix(sub, stack, newNode);
+    else stack.push(newNode(NO_SLEEPERS, null, []));
+    const delegation = this.opts.delegation;
     for (;;) {
       // Extend the current execution until it ends.
       for (;;) {
@@ -200,6 +238,7 @@ export class Explorer {
         const next = mode === 'dpor' ? this.pickFromTree(node) : this.pickNext(node);
         if (next === null) break;
         node.taken = next;
+        node.since = this.results.stats.executions;
         // Sleep set of the child: threads asleep or done here whose next step commutes with this one.
         const sleepers: Array<[number, Footprint]> = [];
         if (reducing && (node.sleep.size > 0 || node.done.length > 0)) {
@@ -228,6 +267,7 @@ export class Explorer {
       if (mode === 'dpor') this.reverseRaces(stack, firstNew);
       else if (mode === 'source-dpor') for (const ev of this.blockedEvents()) for (const r of ev.races ?? []) this.addBacktrack(r, ev, log.length, stack);
       this.finishExecution(exec, stack);
+      if (delegation?.wanted(this.share)) this.handOut(delegation, stack);
       if ((yield) === true) stopAsked = true;
       if (this.opts.maxExecutions !== undefined && this.stats.executions >= this.opts.maxExecutions) {
         exhaustive = false;
@@ -239,7 +279,9 @@ export class Explorer {
       if (answered !== null || stopAsked) shareAtStop = this.exploredShare();
       // Backtrack: the deepest node with something left to try.
       let depth = stack.length - 1;
-      while (depth >= 0) {
+      const top = Math.max(0, this.rootDepth);
+      let interruptedWaiting = false;
+      while (depth >= top) {
         const n = stack[depth] as Node;
         if (mode === 'dpor') {
           if (n.taken) this.finishBranch(n);
@@ -250,13 +292,33 @@ export class Explorer {
             addTo(n.done, n.taken.thread);
             n.taken = null;
           }
+          if (n.delegated !== undefined) {
+            const d = n.delegated;
+            n.delegated = undefined;
+            let r: SubtreeResult | null | undefined = null;
+            // With the answer known, the subtree only says the run stopped with work left, as it would have.
+            if (answered === null && !stopAsked && this.wanting(n, d)) r = yield* this.waitFor(d.handle);
+            else this.opts.delegation?.cancel(d.handle);
+            if (r === undefined) {
+              // Asked to stop while the subtree was being explored elsewhere.
+              interruptedWaiting = true;
+              break;
+            }
+            if (r !== null && this.takeIn(n, d.thread, r, stack)) continue;
+          }
           let more = false;
           for (const t of n.backtrack) if (!n.done.includes(t) && !n.sleep.has(t)) more = true;
           if (more) break;
         }
         depth--;
       }
-      if (depth < 0) break;
+      if (interruptedWaiting) {
+        exhaustive = false;
+        stopped = 'interrupted';
+        shareAtStop = this.exploredShare();
+        break;
+      }
+      if (depth < top) break;
       // Stop at the answer, but only with something left to explore: a run whose last execution
       // gave the last counterexample is still exhaustive.
       if (answered !== null) {
@@ -272,12 +334,122 @@ export class Explorer {
       stack.length = depth + 1;
       // Roll the execution back to that node; the events of the prefix are unchanged.
       exec.rollback(depth);
+      this.unscanned = Math.min(this.unscanned, depth);
       log.truncate(depth);
       firstNew = depth;
     }
-    this.results.stats.replayed = exec.counters.replayed;
-    this.results.stats.rerun = exec.counters.rerun;
+    this.results.stats.replayed += exec.counters.replayed;
+    this.results.stats.rerun += exec.counters.rerun;
+    if (delegation) this.cancelAll(delegation, stack);
     return this.results.result(exhaustive, stopped, exhaustive ? 1 : shareAtStop);
+  }
+
+  /** What exploring only the subtree found (subtree.ts), once explore() is done. */
+  subtreeResult(): SubtreeResult {
+    const r = this.results.result(true);
+    return { stats: r.stats, violations: [...r.violations], deadlock: r.deadlock, requests: this.requests };
+  }
+
+  /**
+   * Exploring a subtree: run its prefix, with a node per step that only records the step (their
+   * races were the handing explorer's to reverse, and nothing backtracks to them here), then
+   * make the subtree's node: its sleep set and done threads as given, the child as the one
+   * thread to try. The prefix's steps are not counted (the handing explorer counted them).
+   */
+  private replayPrefix(sub: SubtreeTask, stack: Node[], newNode: (sleep: ReadonlyMap<number, Footprint>, parent: Node | null, wut: WakeupBranch[]) => Node): void {
+    const exec = this.exec;
+    for (const step of sub.prefix) {
+      const node = newNode(NO_SLEEPERS, stack[stack.length - 1] ?? null, []);
+      node.taken = step;
+      stack.push(node);
+      const th = exec.thread(step.thread);
+      const phase = th.phase;
+      const op = th.op;
+      this.log.push(exec.step(step.thread, step.choice), phase, op);
+    }
+    const node = newNode(new Map(sub.sleep), stack[stack.length - 1] ?? null, []);
+    node.backtrack.length = 0;
+    node.backtrack.push(sub.child);
+    node.done.push(...sub.done);
+    stack.push(node);
+  }
+
+  /**
+   * Hand the next thread of the shallowest node that has one to another explorer (subtree.ts):
+   * the node's lowest thread left to try after the one it is exploring, while no choice's
+   * options are left there, and none is handed out there already.
+   */
+  private handOut(delegation: Delegation, stack: readonly Node[]): void {
+    for (let d = Math.max(this.rootDepth + 1, this.unscanned); d < stack.length - 1; d++) {
+      const n = stack[d] as Node;
+      if (n.delegated !== undefined || n.choicesLeft.length > 0 || n.taken === null) continue;
+      // A node whose current subtree is still small is not worth it: its next thread is reached
+      // soon, and would be waited for rather than explored here in less time than the hand-off.
+      if (this.results.stats.executions - n.since < (delegation.minSubtree ?? MIN_SUBTREE)) continue;
+      const next = this.nextToTry(n, n.taken.thread);
+      if (next === undefined) continue;
+      const done = [...n.done];
+      addTo(done, n.taken.thread);
+      const task: SubtreeTask = { prefix: stack.slice(0, d).map((x) => x.taken as ScheduleStep), done, sleep: [...n.sleep], child: next };
+      const handle = delegation.submit(task);
+      if (handle !== null) n.delegated = { thread: next, done, handle };
+      this.unscanned = d;
+      return;
+    }
+    this.unscanned = stack.length - 1;
+  }
+
+  /** The lowest thread in `n`'s backtrack set not tried, asleep, or `except`. */
+  private nextToTry(n: Node, except?: number): number | undefined {
+    let t: number | undefined;
+    for (const q of n.backtrack) if (q !== except && !n.done.includes(q) && !n.sleep.has(q) && (t === undefined || q < t)) t = q;
+    return t;
+  }
+
+  /**
+   * Backtracking to `n`, which handed thread `d.thread` out: is it the thread to try next, with
+   * the threads tried before it those it was handed out with? If not, the guess failed: the
+   * result is dropped (cancelled), and the node goes on as usual.
+   */
+  private wanting(n: Node, d: NonNullable<Node['delegated']>): boolean {
+    const same = d.done.length === n.done.length && d.done.every((t, i) => n.done[i] === t);
+    return n.choicesLeft.length === 0 && same && this.nextToTry(n) === d.thread;
+  }
+
+  /** The result of a handed-out subtree, letting the caller run meanwhile; undefined if it asked to stop. */
+  private *waitFor(handle: number): Generator<void, SubtreeResult | undefined, boolean | undefined> {
+    const delegation = this.opts.delegation as Delegation;
+    for (;;) {
+      const r = delegation.wait(handle, 50);
+      if (r !== null) return r;
+      if ((yield) === true) {
+        delegation.cancel(handle);
+        return undefined;
+      }
+    }
+  }
+
+  /**
+   * Take the result of the subtree of `thread`, the next thread to try at `n`, in as if it had
+   * been explored here (true). A result that would take the run past a stop is dropped (false):
+   * the stop lies inside the subtree, and exploring it here finds it.
+   */
+  private takeIn(n: Node, thread: number, r: SubtreeResult, stack: readonly Node[]): boolean {
+    const max = this.opts.maxExecutions;
+    if ((max !== undefined && this.stats.executions + r.stats.executions >= max) || this.results.wouldStop(r, this.opts)) return false;
+    this.results.absorb(r);
+    for (const [depth, initials, preferred] of r.requests) this.backtrackAt(depth, initials, preferred, stack);
+    addTo(n.done, thread);
+    this.opts.onExecution?.(this.results.stats, this.share);
+    return true;
+  }
+
+  /** The run is over: nobody will ask for what is still handed out. */
+  private cancelAll(delegation: Delegation, stack: readonly Node[]): void {
+    for (const n of stack) {
+      if (n.delegated !== undefined) delegation.cancel(n.delegated.handle);
+      n.delegated = undefined;
+    }
   }
 
   /** The footprint of thread `q`'s next step at `node`, which must be the current state. */
@@ -299,8 +471,7 @@ export class Explorer {
       // The other options of the choose step taken here come before any other thread.
       return { thread: node.choiceThread as number, choice: node.choicesLeft.shift() as number };
     }
-    let t: number | undefined;
-    for (const q of node.backtrack) if (!node.done.includes(q) && !node.sleep.has(q) && (t === undefined || q < t)) t = q;
+    const t = this.nextToTry(node);
     if (t === undefined) return null;
     const p: Pending = this.exec.pending(t);
     if (p.kind === 'choose') {
@@ -451,18 +622,38 @@ export class Explorer {
   }
 
   /** Source-set DPOR: reversal `r` of a race of `e` (at index `j`, or after the path): make the node before its first root try it. */
-  private addBacktrack(r: Reversal, e: Event, j: number, stack: Node[]): void {
-    const node = stack[r[0] as number] as Node;
+  private addBacktrack(r: Reversal, e: Event, j: number, stack: readonly Node[]): void {
     const v = this.log.reversal(r, e, j);
-    const initials = new Set<number>();
-    for (let a = 0; a < v.length; a++) if (isInitial(v, a)) initials.add((v[a] as Event).thread);
+    const initials: number[] = [];
+    for (let a = 0; a < v.length; a++) if (isInitial(v, a)) addTo(initials, (v[a] as Event).thread);
+    this.backtrackAt(r[0] as number, initials, e.thread, stack);
+  }
+
+  /**
+   * Source-set DPOR: make the node at `depth` try one of `initials` (`preferred` if it can), the
+   * threads that can start the reversal of a race. Exploring a subtree, a node at or above its
+   * root is the handing explorer's: the request is recorded for it (subtree.ts).
+   */
+  private backtrackAt(depth: number, initials: readonly number[], preferred: number, stack: readonly Node[]): void {
+    if (depth <= this.rootDepth) {
+      const key = `${depth}:${preferred}:${initials.join(',')}`;
+      if (!this.requested.has(key)) {
+        this.requested.add(key);
+        this.requests.push([depth, initials, preferred]);
+      }
+      return;
+    }
+    const node = stack[depth] as Node;
     // Already covered: an initial is scheduled here, was explored here, or is asleep here.
     for (const q of initials) if (node.backtrack.includes(q) || node.done.includes(q) || node.sleep.has(q)) return;
     // An initial that is not enabled at E' can only have been enabled by e' itself (anything else
     // that enables it conflicts with it, hence happens before it, and would make it non-initial):
     // the race is not reversible, and there is nothing to add.
-    const candidates = [...initials].filter((q) => node.enabled.includes(q));
-    if (candidates.length > 0) addTo(node.backtrack, candidates.includes(e.thread) ? e.thread : (candidates[0] as number));
+    const candidates = initials.filter((q) => node.enabled.includes(q));
+    if (candidates.length > 0) {
+      addTo(node.backtrack, candidates.includes(preferred) ? preferred : (candidates[0] as number));
+      this.unscanned = Math.min(this.unscanned, depth);
+    }
   }
 
   private finishExecution(exec: Execution, stack: Node[]): void {
@@ -509,4 +700,14 @@ export class Explorer {
     }
     return Math.min(1, share + weight);
   }
+}
+
+/**
+ * Explore one subtree of source-set DPOR's exploration (subtree.ts) and return what the
+ * exploration of the whole would have found in it. `delegation` hands parts of it on in turn.
+ */
+export function exploreSubtree(program: Program, task: SubtreeTask, delegation?: Delegation): SubtreeResult {
+  const explorer = new Explorer(program, { reduction: 'source-dpor', subtree: task, delegation });
+  explorer.run();
+  return explorer.subtreeResult();
 }

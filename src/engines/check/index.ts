@@ -12,6 +12,7 @@
 import type { Program } from '../../core/execution.js';
 import { Explorer, type Counterexample, type ExploreResult, type ExploreStats } from './dpor.js';
 import { explorePct, pctSteps, type PctOptions } from './pct.js';
+import type { Delegation } from './subtree.js';
 
 export type { Counterexample, ExploreStats } from './dpor.js';
 
@@ -43,6 +44,11 @@ export interface CheckOptions {
    * error: the other properties are then 'no-violation-found'. `ptlab check --first`.
    */
   readonly stopAtFirst?: boolean;
+  /**
+   * An exhaustive source-set DPOR run shares its subtrees with the explorers behind this
+   * (subtree.ts; workers.ts puts them on worker threads). The results are the same as alone.
+   */
+  readonly delegation?: Delegation;
 }
 
 /**
@@ -102,7 +108,9 @@ export async function checkPaced(program: Program, opts: CheckOptions & { readon
 }
 
 function explorer(program: Program, mode: Exclude<CheckMode, { kind: 'random' }>, opts: CheckOptions): Explorer {
+  const split = mode.kind === 'exhaustive' && opts.reduction === 'source-dpor';
   return new Explorer(program, {
+    delegation: split ? opts.delegation : undefined,
     reduction: mode.kind === 'exhaustive' ? (opts.reduction ?? 'dpor') : 'none',
     preemptionBound: mode.kind === 'bounded' ? mode.preemptions : undefined,
     maxExecutions: opts.maxExecutions,

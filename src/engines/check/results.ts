@@ -6,6 +6,7 @@ import type { Execution, Program } from '../../core/execution.js';
 import type { Violation } from '../../core/property.js';
 import type { ScheduleStep } from '../../core/schedule.js';
 import type { StepRecord } from '../../core/trace.js';
+import type { SubtreeResult } from './subtree.js';
 
 export interface Counterexample {
   readonly schedule: readonly ScheduleStep[];
@@ -96,6 +97,38 @@ export class Results {
       this.stats.deadlocks++;
       if (!this.deadlock || exec.trace.length < this.deadlock.trace.length) this.deadlock = cx(null);
     }
+  }
+
+  /**
+   * Take in what a subtree explored elsewhere found (subtree.ts), as if its executions had been
+   * recorded here one by one: the same shortest counterexamples, the earlier one on a tie.
+   */
+  absorb(r: SubtreeResult): void {
+    const s = this.stats;
+    s.executions += r.stats.executions;
+    s.complete += r.stats.complete;
+    s.sleepBlocked += r.stats.sleepBlocked;
+    s.deadlocks += r.stats.deadlocks;
+    s.steps += r.stats.steps;
+    s.replayed += r.stats.replayed;
+    s.rerun += r.stats.rerun;
+    s.maxDepth = Math.max(s.maxDepth, r.stats.maxDepth);
+    for (const [property, cx] of r.violations) {
+      const prev = this.violations.get(property);
+      if (!prev || (prev.violation && cx.violation && cx.violation.step < prev.violation.step)) this.violations.set(property, cx);
+    }
+    if (r.deadlock && (!this.deadlock || r.deadlock.trace.length < this.deadlock.trace.length)) this.deadlock = r.deadlock;
+  }
+
+  /** Would absorbing `r` answer the run's stop condition (stopReason())? */
+  wouldStop(r: SubtreeResult, opts: Parameters<Results['stopReason']>[0]): boolean {
+    if (opts.stopAtFirst !== true && opts.stopWhenAllViolated !== true) return false;
+    if (opts.stopAtFirst === true && (r.violations.length > 0 || r.deadlock !== null)) return true;
+    const ids = this.program.properties.map((p) => p.id);
+    const violated = new Set([...this.violations.keys(), ...r.violations.map(([id]) => id)]);
+    const deadlock = this.deadlock !== null || r.deadlock !== null;
+    if ((ids.length === 0 || opts.stopNeedsDeadlock === true) && !deadlock) return false;
+    return opts.stopWhenAllViolated === true && ids.every((id) => violated.has(id));
   }
 
   /** Every property violated (or, with none, a deadlock found); with `needDeadlock`, and a deadlock found. */
