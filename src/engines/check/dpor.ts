@@ -152,7 +152,7 @@ export class Explorer {
   private readonly log: EventLog;
   /**
    * Exploring a subtree: the depth of its node. Races whose reversal belongs at or above it go to
-   * `requests` (subtree.ts), in order, without repeats (`requested`).
+   * `requests` (subtree.ts), in order, without repeats (`requested`: the same initials).
    */
   private readonly rootDepth: number;
   private readonly requests: BacktrackRequest[] = [];
@@ -380,23 +380,28 @@ export class Explorer {
    * options are left there, and none is handed out there already.
    */
   private handOut(delegation: Delegation, stack: readonly Node[]): void {
+    let small = -1;
     for (let d = Math.max(this.rootDepth + 1, this.unscanned); d < stack.length - 1; d++) {
       const n = stack[d] as Node;
       if (n.delegated !== undefined || n.choicesLeft.length > 0 || n.taken === null) continue;
-      // A node whose current subtree is still small is not worth it: its next thread is reached
-      // soon, and would be waited for rather than explored here in less time than the hand-off.
-      if (this.results.stats.executions - n.since < (delegation.minSubtree ?? MIN_SUBTREE)) continue;
       const next = this.nextToTry(n, n.taken.thread);
       if (next === undefined) continue;
+      // A node whose current subtree is still small is not worth it yet: its next thread would
+      // be reached soon, and waited for rather than explored here in less time than the hand-off.
+      if (this.results.stats.executions - n.since < (delegation.minSubtree ?? MIN_SUBTREE)) {
+        if (small < 0) small = d;
+        continue;
+      }
       const done = [...n.done];
       addTo(done, n.taken.thread);
       const task: SubtreeTask = { prefix: stack.slice(0, d).map((x) => x.taken as ScheduleStep), done, sleep: [...n.sleep], child: next };
       const handle = delegation.submit(task);
       if (handle !== null) n.delegated = { thread: next, done, handle };
-      this.unscanned = d;
+      this.unscanned = small >= 0 ? small : d;
       return;
     }
-    this.unscanned = stack.length - 1;
+    // Look again from the first node that had a next thread but too small a subtree.
+    this.unscanned = small >= 0 ? small : stack.length - 1;
   }
 
   /** The lowest thread in `n`'s backtrack set not tried, asleep, or `except`. */
@@ -636,7 +641,8 @@ export class Explorer {
    */
   private backtrackAt(depth: number, initials: readonly number[], preferred: number, stack: readonly Node[]): void {
     if (depth <= this.rootDepth) {
-      const key = `${depth}:${preferred}:${initials.join(',')}`;
+      // A request with the same initials as one before changes nothing: that one left one of them here.
+      const key = `${depth}:${initials.join(',')}`;
       if (!this.requested.has(key)) {
         this.requested.add(key);
         this.requests.push([depth, initials, preferred]);

@@ -78,8 +78,6 @@ class Endpoint implements Delegation {
   private readonly dropped = new Set<number>();
   /** Handles are this thread's index plus a multiple of the thread count, so unique everywhere. */
   private nextHandle: number;
-  /** Threads the subtree of a handle went to. */
-  private readonly sentTo = new Map<number, number>();
 
   constructor(
     private readonly self: number,
@@ -109,7 +107,6 @@ class Endpoint implements Delegation {
       if (j === this.self || Atomics.compareExchange(this.states, j, IDLE, CLAIMED) !== IDLE) continue;
       const handle = this.nextHandle;
       this.nextHandle += this.states.length;
-      this.sentTo.set(handle, j);
       this.send(j, { kind: 'task', from: this.self, handle, task });
       return handle;
     }
@@ -121,13 +118,11 @@ class Endpoint implements Delegation {
     const r = this.results.get(handle);
     if (r === undefined) return null;
     this.results.delete(handle);
-    this.sentTo.delete(handle);
     if (r instanceof Error) throw r;
     return r;
   }
 
   cancel(handle: number): void {
-    this.sentTo.delete(handle);
     if (!this.results.delete(handle)) this.dropped.add(handle);
   }
 
@@ -346,7 +341,7 @@ function startWorker(data: WorkerData, transfer: MessagePort[]): Worker {
 const WARM_UP_MS = 400;
 
 /** Workers start only if the exploration looks to have at least this much left, in ms. */
-const MIN_LEFT_MS = 5000;
+const MIN_LEFT_MS = 10_000;
 
 /** A worker's young generation, in MB (startWorker()). */
 const YOUNG_GENERATION_MB = 48;
