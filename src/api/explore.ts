@@ -80,8 +80,9 @@ export interface ExploreCheckOptions extends ExploreScenarioOptions {
 }
 
 /**
- * Check YAML text as `ptlab check FILE --json` does, with the same defaults (optimal DPOR,
- * stopping once every invariant has a counterexample): returns the `ptlab.check/2` document.
+ * Check YAML text as `ptlab check FILE --json` does, with the same defaults (source-set DPOR,
+ * here on this one thread, with the results of any number; stopping once every invariant has a
+ * counterexample): returns the `ptlab.check/2` document.
  */
 export async function checkYaml(yaml: string, file: string, opts: ExploreCheckOptions = {}): Promise<{ json: unknown; result: CheckResult; ok: boolean }> {
   const scenario = open(yaml, file, opts);
@@ -89,7 +90,7 @@ export async function checkYaml(yaml: string, file: string, opts: ExploreCheckOp
   const limited = opts.maxExecutions === undefined && mode.kind !== 'random';
   const result = await checkPaced(scenario.program, {
     mode,
-    reduction: opts.reduction ?? 'dpor',
+    reduction: opts.reduction ?? 'source-dpor',
     maxExecutions: opts.maxExecutions ?? (limited ? EXECUTION_LIMIT : undefined),
     stopWhenAllViolated: opts.shortest !== true,
     stopAtFirst: opts.first === true,

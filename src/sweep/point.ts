@@ -37,7 +37,8 @@ export function runPoint(task: PointTask): PointOutcome {
     doc = compareReport(compareStrategies(task.scenario, c.strategies, { ...common, fixedTime: c.fixedTime, ...(c.seeds ? { seeds: c.seeds } : {}) }));
   } else {
     const limited = task.maxExecutions === undefined;
-    const run = check(task.scenario, { ...withPreset, stopWhenAllViolated: true, maxExecutions: task.maxExecutions ?? EXECUTION_LIMIT });
+    // As `ptlab check --json` does: source-set DPOR (here on the point's one thread: the same results), stopping at the answer.
+    const run = check(task.scenario, { ...withPreset, reduction: 'source-dpor', stopWhenAllViolated: true, maxExecutions: task.maxExecutions ?? EXECUTION_LIMIT });
     if (limited && run.result.stopped === 'max-executions') throw new PointError(`${task.label}: stopped at the limit of ${EXECUTION_LIMIT.toLocaleString('en-US')} executions (check.max_executions in the study for a bounded run)`);
     doc = checkReport(run);
   }

@@ -11,6 +11,7 @@ import type { Program } from '../../../src/core/index.js';
 import { Explorer, type ExploreOptions, type ExploreResult } from '../../../src/engines/check/dpor.js';
 import { incrementers } from '../../toys/models.js';
 import { DeferredDelegation } from '../../toys/deferred-delegation.js';
+import type { Delegation } from '../../../src/engines/check/subtree.js';
 import { arbProgram, PROFILES, toProgram, type ProfileName } from '../../toys/random-programs.js';
 
 /** Everything a run reports, but the replay counters. */
@@ -52,6 +53,34 @@ describe('one exploration in subtrees: the same results as the exploration alone
     let taken = 0;
     for (let seed = 1; seed <= 30; seed++) taken += agree(incrementers(3), {}, seed, 0.7).counts.waited;
     expect(taken).toBeGreaterThan(30);
+  });
+
+  it('a run asked to stop while a subtree is out ends interrupted, not exhaustive, and drops the subtree', () => {
+    const program = incrementers(3);
+    const log: string[] = [];
+    // Takes every subtree and never finishes one.
+    const stuck: Delegation = {
+      minSubtree: 0,
+      wanted: () => true,
+      submit: () => {
+        log.push('submit');
+        return log.length;
+      },
+      wait: () => null,
+      cancel: () => void log.push('cancel'),
+    };
+    const steps = new Explorer(program, { reduction: 'source-dpor', delegation: stuck }).explore();
+    // The run cannot end while a subtree is out: after enough turns it is waiting for one.
+    let r = steps.next();
+    for (let i = 0; i < 1000; i++) {
+      expect(r.done).toBe(false);
+      r = steps.next();
+    }
+    expect(log[0]).toBe('submit');
+    while (r.done !== true) r = steps.next(true);
+    expect(r.value.stopped).toBe('interrupted');
+    expect(r.value.exhaustive).toBe(false);
+    expect(log).toContain('cancel');
   });
 
   const profiles = Object.keys(PROFILES) as ProfileName[];
