@@ -101,6 +101,12 @@ function workersFor(scenario: LoadedScenario, opts: CheckOptions & JobsOption): 
   return new WorkerDelegation(scenario.program, programSourceOf(scenario), jobs, opts.jobsAfterMs);
 }
 
+/** A run's record: its verdicts against the expected ones, its time, and its threads. */
+function checkRunOf(scenario: LoadedScenario, result: CheckResult, elapsedMs: number, workers: WorkerDelegation | undefined): CheckRun {
+  const threads = workers?.threads ?? 1;
+  return { scenario, result, comparison: compare(scenario.expect, result), elapsedMs, threads, ...(workers && threads > 1 ? { work: workers.work() } : {}) };
+}
+
 export function checkScenario(source: ScenarioSource, opts: CheckScenarioOptions = {}): CheckRun {
   const scenario = openScenario(source, opts);
   const t0 = performance.now();
@@ -113,7 +119,7 @@ export function checkScenario(source: ScenarioSource, opts: CheckScenarioOptions
     workers?.close();
   }
   const elapsedMs = performance.now() - t0;
-  return { scenario, result, comparison: compare(scenario.expect, result), elapsedMs, threads: workers?.threads ?? 1, ...(workers && workers.threads > 1 ? { work: workers.work() } : {}) };
+  return checkRunOf(scenario, result, elapsedMs, workers);
 }
 
 /**
@@ -132,7 +138,7 @@ export async function checkScenarioPaced(source: ScenarioSource, opts: CheckScen
     workers?.close();
   }
   const elapsedMs = performance.now() - t0;
-  return { scenario, result, comparison: compare(scenario.expect, result), elapsedMs, threads: workers?.threads ?? 1, ...(workers && workers.threads > 1 ? { work: workers.work() } : {}) };
+  return checkRunOf(scenario, result, elapsedMs, workers);
 }
 
 /** Re-execute a scenario along a schedule. */
