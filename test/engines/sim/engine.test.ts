@@ -1,6 +1,7 @@
 /** The simulator engine on toy programs with known timings. */
 import { describe, expect, it } from 'vitest';
-import { access, local, machineLocs, spawn, type Program, type Proc, type ThreadSpec, type Value } from '../../../src/core/index.js';
+import { access, spawn, type Program, type ThreadSpec } from '../../../src/core/index.js';
+import { ipiDuringIrqsOff, program, work } from '../../toys/sim-programs.js';
 import { simulate, type TimingModel } from '../../../src/engines/sim/engine.js';
 
 /** Every step costs its cost class's number in ns (`n` multiplies), default 10; IPIs arrive 100 ns later. */
@@ -10,12 +11,6 @@ const timing: TimingModel = {
   minWait: (cost) => cost.n ?? 0,
   choose: (_key, options, rng) => rng.nextInt(options.length),
 };
-
-function program(threads: ThreadSpec[], init: Record<string, Value> = {}, cpus = 2): Program {
-  return { name: 'toy', machine: { cpus }, init: new Map(Object.entries(init)), threads, properties: [] };
-}
-
-const work = (ns: number, what = 'work'): Proc => local({ fn: what, desc: `${ns} ns` }, { cls: String(ns) });
 
 function observe(p: Program, until = 1e9, seed = 1) {
   const steps: Array<{ fn: string; thread: string; start: number; end: number; late: number }> = [];
@@ -68,19 +63,7 @@ describe('simulator engine', () => {
   });
 
   it('delivers an interrupt after its delay, and only once the target enables IRQs', () => {
-    const irqsOff = machineLocs.irqsOff(1);
-    const handler: ThreadSpec = { name: 'ipi', cpu: 1, kind: 'irq', body: () => work(50, 'handler') };
-    const { steps } = observe(program([
-      { name: 'sender', cpu: 0, kind: 'task', body: function* () {
-        yield* spawn({ fn: 'send', desc: 'IPI' }, handler, { cls: '10' });
-      } },
-      { name: 'walker', cpu: 1, kind: 'task', body: function* () {
-        yield* access({ fn: 'irq_off', desc: '', writes: [irqsOff], effect: () => ({ writes: [[irqsOff, true]] }) });
-        yield* work(1000, 'walk');
-        yield* access({ fn: 'irq_on', desc: '', writes: [irqsOff], effect: () => ({ writes: [[irqsOff, false]] }) });
-        yield* work(100, 'after');
-      } },
-    ]));
+    const { steps } = observe(ipiDuringIrqsOff());
     const at = (fn: string) => steps.find((s) => s.fn === fn) as { start: number; end: number };
     // Sent at 0..10, delivered at 110, but the walker has IRQs off until 1020.
     expect(at('irq_on').end).toBe(1020);

@@ -1,6 +1,7 @@
 /** The simulator driven by a fixed schedule, on toy programs with known timings. */
 import { describe, expect, it } from 'vitest';
-import { access, local, machineLocs, spawn, type Program, type Proc, type ThreadSpec, type Value } from '../../../src/core/index.js';
+import { access, type Program } from '../../../src/core/index.js';
+import { ipiDuringIrqsOff, program, work } from '../../toys/sim-programs.js';
 import type { TimingModel } from '../../../src/engines/sim/engine.js';
 import { simulateOrdered } from '../../../src/engines/sim/ordered.js';
 import { decodeSchedule } from '../../../src/core/schedule.js';
@@ -12,12 +13,6 @@ const timing: TimingModel = {
   minWait: (cost) => cost.n ?? 0,
   choose: () => 0,
 };
-
-function program(threads: ThreadSpec[], init: Record<string, Value> = {}, cpus = 2): Program {
-  return { name: 'toy', machine: { cpus }, init: new Map(Object.entries(init)), threads, properties: [] };
-}
-
-const work = (ns: number, what = 'work'): Proc => local({ fn: what, desc: `${ns} ns` }, { cls: String(ns) });
 
 function run(p: Program, schedule: string) {
   const r = simulateOrdered(p, { schedule: decodeSchedule(schedule), seed: 1, timing });
@@ -68,19 +63,7 @@ describe('simulateOrdered', () => {
   });
 
   it('delivers an IPI after its delay and once the target enables IRQs; the task waits for the handler', () => {
-    const irqsOff = machineLocs.irqsOff(1);
-    const handler: ThreadSpec = { name: 'ipi', cpu: 1, kind: 'irq', body: () => work(50, 'handler') };
-    const p = program([
-      { name: 'sender', cpu: 0, kind: 'task', body: function* () {
-        yield* spawn({ fn: 'send', desc: 'IPI' }, handler, { cls: '10' });
-      } },
-      { name: 'walker', cpu: 1, kind: 'task', body: function* () {
-        yield* access({ fn: 'irq_off', desc: '', writes: [irqsOff], effect: () => ({ writes: [[irqsOff, true]] }) });
-        yield* work(1000, 'walk');
-        yield* access({ fn: 'irq_on', desc: '', writes: [irqsOff], effect: () => ({ writes: [[irqsOff, false]] }) });
-        yield* work(100, 'after');
-      } },
-    ]);
+    const p = ipiDuringIrqsOff();
     // The handler (thread 2) runs between irq_on and after, as the checker would schedule it.
     const { at } = run(p, '0 1 1 1 2 2 2 1');
     expect(at('irq_on').end).toBe(1020);
