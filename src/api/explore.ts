@@ -9,6 +9,7 @@
  * measured from a worker: the explorer stops a runaway check by terminating its worker.
  */
 import { decodeSchedule, encodeSchedule, Driver, type Schedule } from '../core/schedule.js';
+import type { ThreadColumns } from '../core/execution.js';
 import { checkPaced, type CheckMode, type CheckResult, type Reduction } from '../engines/check/index.js';
 import { ScenarioError } from '../scenarios/loader.js';
 import { scenarioFromText, type LoadedScenario, type Overrides } from '../scenarios/resolve.js';
@@ -126,14 +127,12 @@ export interface ExploreLink {
   readonly kind: 'spawn' | 'done' | 'window';
 }
 
-export interface ExploreReplay {
+/** With the execution's thread columns (names, kinds, CPUs). */
+export interface ExploreReplay extends ThreadColumns {
   readonly name: string;
   readonly cpus: number;
   readonly schedule: string;
   readonly steps: readonly ExploreStep[];
-  readonly threadNames: readonly string[];
-  readonly threadCpus: ReadonlyArray<number | null>;
-  readonly threadKinds: readonly string[];
   /** The state before any step (states[0]) and after each step (states[i + 1]). */
   readonly states: readonly KernelSnapshot[];
   readonly violations: readonly Violation[];
