@@ -121,21 +121,15 @@ export class Results {
   }
 
   /** Would absorbing `r` answer the run's stop condition (stopReason())? */
-  wouldStop(r: SubtreeResult, opts: Parameters<Results['stopReason']>[0]): boolean {
-    if (opts.stopAtFirst !== true && opts.stopWhenAllViolated !== true) return false;
-    if (opts.stopAtFirst === true && (r.violations.length > 0 || r.deadlock !== null)) return true;
-    const ids = this.program.properties.map((p) => p.id);
-    const violated = new Set([...this.violations.keys(), ...r.violations.map(([id]) => id)]);
-    const deadlock = this.deadlock !== null || r.deadlock !== null;
-    if ((ids.length === 0 || opts.stopNeedsDeadlock === true) && !deadlock) return false;
-    return opts.stopWhenAllViolated === true && ids.every((id) => violated.has(id));
+  wouldStop(r: SubtreeResult, opts: StopOptions): boolean {
+    const theirs = new Set(r.violations.map(([id]) => id));
+    const violated = (id: string): boolean => this.violations.has(id) || theirs.has(id);
+    return stopOf(this.propertyIds(), violated, this.violations.size > 0 || theirs.size > 0, this.deadlock !== null || r.deadlock !== null, opts) !== null;
   }
 
   /** Every property violated (or, with none, a deadlock found); with `needDeadlock`, and a deadlock found. */
   allViolated(needDeadlock = false): boolean {
-    const ids = this.program.properties.map((p) => p.id);
-    if ((ids.length === 0 || needDeadlock) && this.deadlock === null) return false;
-    return ids.every((id) => this.violations.has(id));
+    return allViolated(this.propertyIds(), (id) => this.violations.has(id), this.deadlock !== null, needDeadlock);
   }
 
   /**
@@ -143,15 +137,33 @@ export class Results {
    * stopAtFirst once any property is violated (or a deadlock found), 'all-violated' with
    * stopWhenAllViolated once allViolated(); else null.
    */
-  stopReason(opts: { readonly stopAtFirst?: boolean; readonly stopWhenAllViolated?: boolean; readonly stopNeedsDeadlock?: boolean }): 'first-violation' | 'all-violated' | null {
-    if (opts.stopAtFirst === true && (this.violations.size > 0 || this.deadlock !== null)) return 'first-violation';
-    if (opts.stopWhenAllViolated === true && this.allViolated(opts.stopNeedsDeadlock === true)) return 'all-violated';
-    return null;
+  stopReason(opts: StopOptions): 'first-violation' | 'all-violated' | null {
+    return stopOf(this.propertyIds(), (id) => this.violations.has(id), this.violations.size > 0, this.deadlock !== null, opts);
+  }
+
+  private propertyIds(): string[] {
+    return this.program.properties.map((p) => p.id);
   }
 
   result(exhaustive: boolean, stopped: ExploreResult['stopped'] = null, explored: number | null = null): ExploreResult {
     return { stats: this.stats, exhaustive, violations: this.violations, deadlock: this.deadlock, stopped, explored };
   }
+}
+
+/** The stop conditions of a run (ExploreOptions). */
+type StopOptions = { readonly stopAtFirst?: boolean; readonly stopWhenAllViolated?: boolean; readonly stopNeedsDeadlock?: boolean };
+
+/** Every property in `ids` violated (or, with none, a deadlock found); with `needDeadlock`, and a deadlock found. */
+function allViolated(ids: readonly string[], violated: (id: string) => boolean, deadlock: boolean, needDeadlock: boolean): boolean {
+  if ((ids.length === 0 || needDeadlock) && !deadlock) return false;
+  return ids.every(violated);
+}
+
+/** The stop condition findings answer (Results.stopReason()), from what was violated and whether a deadlock was found. */
+function stopOf(ids: readonly string[], violated: (id: string) => boolean, anyViolation: boolean, deadlock: boolean, opts: StopOptions): 'first-violation' | 'all-violated' | null {
+  if (opts.stopAtFirst === true && (anyViolation || deadlock)) return 'first-violation';
+  if (opts.stopWhenAllViolated === true && allViolated(ids, violated, deadlock, opts.stopNeedsDeadlock === true)) return 'all-violated';
+  return null;
 }
 
 /** Drive an exploration's generator (one step per execution) to its end. */
