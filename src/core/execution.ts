@@ -302,6 +302,16 @@ export class Execution {
     return this.steps;
   }
 
+  /**
+   * The value step `index` sent into its thread's generator: with the values the thread's
+   * earlier steps received, it determines the thread's local state (what rollback() replays).
+   * For tools that key states (bench/states.ts).
+   */
+  sentAt(index: number): unknown {
+    if (index < 0 || index >= this.resumes.length) throw new ModelError(`no step ${index} (the trace has ${this.resumes.length})`);
+    return this.resumes[index];
+  }
+
   /** Ids of the threads that may step now, ascending. */
   enabled(): number[] {
     const out: number[] = [];

@@ -139,6 +139,25 @@ describe('Execution.rollback: replaying a thread\'s undone steps (ghost)', () =>
   });
 });
 
+describe('Execution.sentAt', () => {
+  it('gives the value each step sent into its thread, also after a rollback', () => {
+    const p = program([
+      agent('a', function* () {
+        yield* access({ fn: 'read', desc: 'read x', reads: ['x'], effect: ([x]) => ({ result: { x } }) });
+      }),
+      agent('b', () => write('x', 7)),
+    ]);
+    const e = new Execution(p);
+    e.step(1);
+    e.step(0);
+    expect(e.sentAt(1)).toEqual({ x: 7 });
+    e.rollback(0);
+    e.step(0);
+    expect(e.sentAt(0)).toEqual({ x: 0 });
+    expect(() => e.sentAt(1)).toThrow(/no step 1 \(the trace has 1\)/);
+  });
+});
+
 describe('Execution.enabledIn', () => {
   it('evaluates a guard on values the store does not hold', () => {
     const p = program([agent('w', function* () {
