@@ -1,36 +1,66 @@
 /**
  * How good is the checker's estimate of the exploration's size (Explorer.exploredShare(), shown on
  * the progress line and for a run that stopped at the answer)? For each catalog scenario with at
- * least --min executions (optimal DPOR), the total the estimate gives (executions / share) when
- * 10%, 25% and 50% of the real executions are done, against the real total; and the median
- * ratio over the scenarios.
+ * least --min executions, and each generated Spin benchmark scenario of --spin, the total the
+ * estimate gives (executions / share) when 1%, 5%, 10%, 25% and 50% of the real executions are
+ * done, against the real total; and the median ratio over the scenarios.
  *
- *   npm run build && tsx bench/estimate.ts [--min N]
+ *   npm run build && tsx bench/estimate.ts [--min N] [--reduction source-dpor|dpor] [--spin a+n3,b+n3]
+ *
+ * The default reduction is `ptlab check`'s, source-set DPOR (on one thread here).
  */
-import { check } from '../dist/engines/check/index.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Program } from '../dist/core/execution.js';
+import { check, type Reduction } from '../dist/engines/check/index.js';
 import { findScenarios } from '../dist/api/index.js';
 import { openScenario } from '../dist/scenarios/resolve.js';
+import { spinRow, spinScenarioYaml } from './spin-scenarios.js';
 
-const args = process.argv.slice(2);
-const min = Number(args[args.indexOf('--min') + 1] || 0) || 200;
-const POINTS = [0.1, 0.25, 0.5] as const;
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const min = Number(option('--min') ?? 200);
+const reduction = (option('--reduction') ?? 'source-dpor') as Reduction;
+if (reduction !== 'source-dpor' && reduction !== 'dpor') throw new Error("--reduction is 'source-dpor' or 'dpor'");
+const spinCases = (option('--spin') ?? '').split(',').filter((s) => s !== '');
+const POINTS = [0.01, 0.05, 0.1, 0.25, 0.5] as const;
 
-const rows: string[][] = [['scenario', 'executions', 'est. at 10%', 'at 25%', 'at 50%']];
-const ratios: number[][] = POINTS.map(() => []);
+const cases: Array<{ name: string; program: Program }> = [];
+const work = mkdtempSync(join(tmpdir(), 'ptlab-estimate-'));
+try {
+  for (const c of spinCases) {
+    const m = /^([a-z-]+)\+n(\d+)(?:\+w(\d+))?$/.exec(c);
+    if (!m) throw new Error(`--spin takes ROW+nN[+wW], got '${c}'`);
+    const file = join(work, `${c}.yaml`);
+    writeFileSync(file, spinScenarioYaml(spinRow(m[1] as string), Number(m[2]), Number(m[3] ?? 1)));
+    cases.push({ name: `spin ${c}`, program: openScenario(file, {}).program });
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
 for (const file of findScenarios(new URL('../scenarios/check', import.meta.url).pathname)) {
-  const s = openScenario(file, {});
-  const total = check(s.program).stats.executions;
-  if (total < min) continue;
+  cases.push({ name: file.replace(/^.*scenarios\/check\//, ''), program: openScenario(file, {}).program });
+}
+
+const rows: string[][] = [['scenario', 'executions', ...POINTS.map((p) => `est. at ${100 * p}%`)]];
+const ratios: number[][] = POINTS.map(() => []);
+for (const { name, program } of cases) {
+  const total = check(program, { reduction }).stats.executions;
+  if (total < min && !name.startsWith('spin ')) continue;
   const marks = POINTS.map((p) => Math.max(1, Math.round(p * total)));
   const est: number[] = [];
-  check(s.program, {
+  check(program, {
+    reduction,
     onProgress: (st, explored) => {
-      const i = marks.indexOf(st.executions);
-      if (i >= 0 && explored) est[i] = st.executions / explored();
+      for (let i = 0; i < marks.length; i++) if (marks[i] === st.executions && explored) est[i] = st.executions / explored();
     },
   });
-  POINTS.forEach((_, i) => ratios[i]!.push((est[i] ?? NaN) / total));
-  rows.push([file.replace(/^.*scenarios\/check\//, ''), String(total), ...est.map((e) => `${Math.round(e)} (${(e / total).toFixed(2)}x)`)]);
+  POINTS.forEach((_, i) => ratios[i]?.push((est[i] ?? NaN) / total));
+  rows.push([name, total.toLocaleString('en-US'), ...POINTS.map((_, i) => `${Math.round(est[i] ?? NaN).toLocaleString('en-US')} (${((est[i] ?? NaN) / total).toFixed(2)}x)`)]);
+  console.error(`${name}: done`);
 }
 const median = (xs: number[]): number => {
   const v = [...xs].sort((a, b) => a - b);
@@ -38,5 +68,5 @@ const median = (xs: number[]): number => {
 };
 rows.push(['median ratio (estimate / truth)', '', ...ratios.map((r) => `${median(r).toFixed(2)}x`)]);
 rows.push(['within 2x of the truth', '', ...ratios.map((r) => `${r.filter((x) => x >= 0.5 && x <= 2).length} of ${r.length}`)]);
-const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-for (const r of rows) console.log(r.map((x, c) => (c === 0 ? x.padEnd(w[c]!) : x.padStart(w[c]!))).join('  '));
+const w = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+for (const r of rows) console.log(r.map((x, c) => (c === 0 ? x.padEnd(w[c] ?? 0) : x.padStart(w[c] ?? 0))).join('  '));
