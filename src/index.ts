@@ -13,7 +13,8 @@
 import { decodeSchedule, type Schedule } from './core/schedule.js';
 import type { Execution } from './core/execution.js';
 import type { CheckOptions } from './engines/check/index.js';
-import { checkScenario, checkScenarioPaced, openScenario, replayScenario, simScenario, type CheckRun, type JobsOption, type ScenarioOptions, type ScenarioSource } from './api/index.js';
+import { checkScenario, checkScenarioPaced, estimateScenario, openScenario, replayScenario, simScenario, type CheckRun, type EstimateOptions, type JobsOption, type ScenarioOptions, type ScenarioSource, type SizeEstimate } from './api/index.js';
+import { estimateJson } from './report/estimate.js';
 import type { LoadedScenario } from './scenarios/resolve.js';
 import type { SimConfig, SimRun } from './simulation/run.js';
 import { checkJson, reportInputOf } from './report/check.js';
@@ -23,7 +24,7 @@ import { compareScenario, type CompareOptions } from './api/index.js';
 import { replayTimedLoaded } from './api/timed.js';
 
 export { compare, builtinScenarioDir, findScenarios, CatalogError } from './api/index.js';
-export type { CheckRun, Comparison, JobsOption, ScenarioOptions, ScenarioSource } from './api/index.js';
+export type { CheckRun, Comparison, EstimateOptions, EstimateRun, JobsOption, ScenarioOptions, ScenarioSource, SizeEstimate } from './api/index.js';
 export type { ThreadWork } from './engines/check/workers.js';
 export type { CheckMode, CheckOptions, CheckResult, Counterexample, ExploreStats, PropertyVerdict, Reduction, VerdictStatus } from './engines/check/index.js';
 export type { Expectation, KnobSettings, LoadedScenario, Overrides, ResolvedScenario, Verdict } from './scenarios/resolve.js';
@@ -68,6 +69,19 @@ export function checkAsync(source: ScenarioSource, opts: CheckApiOptions & { rea
 /** The `ptlab.check/2` JSON document of a check (`ptlab check --json` prints the same). */
 export function checkReport(run: CheckRun): unknown {
   return checkJson(reportInputOf(run));
+}
+
+/**
+ * How big the exhaustive check of `source` would be, extrapolated from smaller runs with fewer of
+ * its identical CPUs (`ptlab check --estimate`; docs/checker.md §3.2).
+ */
+export function estimate(source: ScenarioSource, opts: EstimateOptions = {}): SizeEstimate {
+  return estimateScenario(source, opts);
+}
+
+/** The `ptlab.estimate/1` document of an estimate(), as `ptlab check --estimate --json` prints it. */
+export function estimateReport(e: SizeEstimate): unknown {
+  return estimateJson(e);
 }
 
 /**

@@ -226,6 +226,17 @@ export const timedReplayResultSchema = z.looseObject({
   steps: z.array(z.looseObject({ index: z.int(), thread: z.int(), cpu: z.int().nullable(), fn: z.string(), desc: z.string(), start_ns: z.number(), end_ns: z.number() })),
 }).meta({ title: 'ptlab.timed-replay/1: a schedule replayed in time (ptlab replay --timed --json)' });
 
+export const estimateResultSchema = z.looseObject({
+  schema: z.literal('ptlab.estimate/1'),
+  scenario: z.string(),
+  reduction: z.enum(['dpor', 'source-dpor', 'none']),
+  identical: z.array(z.int()),
+  runs: z.array(z.looseObject({ kept: z.int(), executions: z.int(), exhaustive: z.boolean() })),
+  growth: z.number().nullable(),
+  executions: z.int().nullable(),
+  why: z.string().nullable(),
+}).meta({ title: 'ptlab.estimate/1: the size of an exhaustive check, extrapolated from smaller runs (ptlab check --estimate --json)' });
+
 /** The result schemas by file name under schemas/. */
 export const RESULT_SCHEMAS = {
   'check-result': checkResultSchema,
@@ -233,6 +244,7 @@ export const RESULT_SCHEMAS = {
   'sim-result': simResultSchema,
   'compare-result': compareResultSchema,
   'timed-replay-result': timedReplayResultSchema,
+  'estimate-result': estimateResultSchema,
 } as const;
 
 /** The JSON Schemas of the result documents, by file name under schemas/ (without .json). */

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { check, checkReport, loadScenario, replay, ScenarioError, simulate, type ScenarioInput } from '../src/index.js';
+import { check, checkReport, estimate, estimateReport, loadScenario, replay, ScenarioError, simulate, type ScenarioInput } from '../src/index.js';
 import { checkResultSchema } from '../src/schemas.js';
 
 const SAFE = 'scenarios/check/munmap-vs-gup-fast/sync-rcu+arm64+batch-succeeds.yaml';
@@ -96,13 +96,21 @@ describe('scenarios as data', () => {
   });
 });
 
+describe('estimate()', () => {
+  it('sizes a check from smaller runs, and its report is what check --estimate --json prints', () => {
+    const e = estimate('scenarios/check/spin/b+n2+w1.yaml');
+    expect([e.identical, e.growth, e.executions]).toEqual([[1, 2], 36, 1296]);
+    expect(estimateReport(e)).toMatchObject({ schema: 'ptlab.estimate/1', executions: 1296, runs: [{ kept: 0, executions: 1, exhaustive: true }, { kept: 1, executions: 36, exhaustive: true }] });
+  });
+});
+
 describe('the public API', () => {
   it('exports what docs/json.md "Library API" documents, and nothing else', async () => {
     const api = await import('../src/index.js');
     expect(Object.keys(api).sort()).toEqual([
       'CatalogError', 'ScenarioError', 'ScheduleSyntaxError', 'SimConfigError', 'builtinScenarioDir', 'check', 'checkAsync', 'checkReport', 'compare',
       'compareReport', 'compareStrategies',
-      'decodeSchedule', 'encodeSchedule', 'findScenarios', 'formatIssue', 'loadScenario', 'loadStrategyFile', 'replay', 'replayTimed', 'resultJsonSchemas', 'scenarioJsonSchema', 'simReport', 'simulate', 'timedReplayJson', 'timedReplayText',
+      'decodeSchedule', 'encodeSchedule', 'estimate', 'estimateReport', 'findScenarios', 'formatIssue', 'loadScenario', 'loadStrategyFile', 'replay', 'replayTimed', 'resultJsonSchemas', 'scenarioJsonSchema', 'simReport', 'simulate', 'timedReplayJson', 'timedReplayText',
     ]);
     const doc = readFileSync('docs/json.md', 'utf8').split('## Library API')[1] ?? '';
     for (const name of Object.keys(api)) expect(doc, name).toContain(`\`${name}`);

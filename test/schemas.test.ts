@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { findScenarios } from '../src/api/index.js';
 import { main } from '../src/cli/main.js';
-import { catalogResultSchema, checkResultSchema, compareResultSchema, schemaFiles, scenarioJsonSchema, simResultSchema } from '../src/schemas.js';
+import { catalogResultSchema, checkResultSchema, compareResultSchema, estimateResultSchema, schemaFiles, scenarioJsonSchema, simResultSchema } from '../src/schemas.js';
 
 const UAF = 'scenarios/check/munmap-vs-gup-fast/no-sync+arm64+batch-fails.yaml';
 
@@ -66,6 +66,15 @@ describe('result schemas hold real output', () => {
     const catalog = catalogResultSchema.safeParse(await json('check', '--catalog', dir, '--json'));
     expect(catalog.error).toBeUndefined();
     expect(catalog.data?.results).toHaveLength(2);
+  });
+
+  it('ptlab.estimate/1, with an estimate and without', async () => {
+    const e = estimateResultSchema.safeParse(await json('check', 'scenarios/check/spin/a+n2+w1.yaml', '--estimate', '--json'));
+    expect(e.error).toBeUndefined();
+    expect(e.data?.executions).toBe(900);
+    const none = estimateResultSchema.safeParse(await json('check', UAF, '--estimate', '--json'));
+    expect(none.error).toBeUndefined();
+    expect(none.data?.why).toMatch(/no two CPUs are identical/);
   });
 
   it('ptlab.sim/1 and ptlab.compare/2', async () => {

@@ -68,6 +68,7 @@ function labelOf(source: ScenarioSource, name?: string): string {
 }
 
 export { compare, type Comparison } from './compare.js';
+export { estimateScenario, DEFAULT_ESTIMATE_CAP, type EstimateOptions, type EstimateRun, type SizeEstimate } from './estimate.js';
 
 export interface CheckRun {
   readonly scenario: LoadedScenario;

@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { ModelError, StepLimitError } from '../core/execution.js';
 import { decodeSchedule, ScheduleSyntaxError } from '../core/schedule.js';
 import { ScenarioError } from '../scenarios/loader.js';
-import { CatalogError, checkScenarioPaced, builtinScenarioDir, compareScenario, findScenarios, replayScenario, simScenario, type CheckRun } from '../api/index.js';
+import { CatalogError, checkScenarioPaced, builtinScenarioDir, compareScenario, estimateScenario, findScenarios, replayScenario, simScenario, type CheckRun, type SizeEstimate } from '../api/index.js';
 import { WindowRecorder, SimConfigError, type SimConfig, type SimRun } from '../simulation/run.js';
 import { simJson, simText } from '../report/sim.js';
 import { compareGroups, compareJson, compareText } from '../report/compare.js';
@@ -20,6 +20,7 @@ import { duration } from '../scenarios/schema.js';
 import { openScenario, type Overrides } from '../scenarios/resolve.js';
 import { PROFILES } from '../profiles/index.js';
 import { catalogText, checkJson, checkText, reportInputOf } from '../report/check.js';
+import { estimateJson, estimateText } from '../report/estimate.js';
 import { renderTrace } from '../report/trace-text.js';
 import { encodeSchedule } from '../core/schedule.js';
 import { strategies } from '../strategies/index.js';
@@ -27,7 +28,8 @@ import { isStrategyPath, loadStrategyFile } from '../scenarios/strategy-file.js'
 import { INVARIANTS } from '../invariants/index.js';
 import { DEFAULT_CONFIG, KNOB_VALUES, ARCH_IDS, type KnobId } from '../model/config.js';
 import { isMerged, KNOB_PROVENANCE, valueKey, type ValueProvenance } from '../model/provenance.js';
-import { formatSeconds, progress } from './progress.js';
+import { progress } from './progress.js';
+import { formatSeconds } from '../report/format.js';
 import { EXECUTION_LIMIT, executionLimitError, LimitError, MAX_CPUS, MEMORY_LIMIT_MB, memoryGuard } from './limits.js';
 import { defaultJobs, workerPool } from './pool.js';
 import { catalogRow, type CatalogOutcome, type CatalogTask } from './catalog-worker.js';
@@ -189,6 +191,7 @@ interface CheckFlags {
   maxCpus?: number;
   maxSteps?: number;
   maxMemory: number;
+  estimate?: boolean;
 }
 
 /** The shortest counterexample (first violated invariant, else the deadlock) as a Perfetto trace. */
@@ -300,6 +303,7 @@ async function runCheck(files: string[], flags: CheckFlags, out: (s: string) => 
   const atLimit = (file: string, run: CheckRun): void => {
     if (limited && run.result.stopped === 'max-executions') throw executionLimitError(file);
   };
+  if (flags.estimate) return runEstimate(files, flags, opts, out);
   if (flags.catalog !== undefined) return runCatalog(files, flags, opts, limited, out);
   if (files.length === 0) throw new UsageError('check needs a scenario file (or --catalog)');
   if (flags.perfetto && files.length !== 1) throw new UsageError('--perfetto writes one trace: give exactly one scenario');
@@ -339,6 +343,28 @@ async function runCheck(files: string[], flags: CheckFlags, out: (s: string) => 
     return 130;
   }
   return ok ? 0 : 1;
+}
+
+/**
+ * `ptlab check --estimate`: the size of each scenario's exhaustive exploration, extrapolated from
+ * smaller runs with fewer of its identical CPUs (src/api/estimate.ts); nothing is explored in full.
+ */
+function runEstimate(files: string[], flags: CheckFlags, opts: Overrides, out: (s: string) => void): number {
+  const other = [flags.catalog !== undefined && '--catalog', flags.random !== undefined && '--random', flags.preemptions !== undefined && '--preemptions', flags.perfetto !== undefined && '--perfetto', flags.first && '--first', flags.shortest && '--shortest', flags.maxExecutions !== undefined && '--max-executions'].filter((x): x is string => typeof x === 'string');
+  if (other.length > 0) throw new UsageError(`--estimate sizes an exhaustive check of scenario files without running it: not with ${other.join(', ')}`);
+  if (files.length === 0) throw new UsageError('check --estimate needs a scenario file');
+  // Every file is loaded before any runs: a bad one is an error (exit 2) with no partial output.
+  for (const file of files) openScenario(file, opts);
+  const tty = process.stderr.isTTY === true;
+  const estimates = files.map((file) =>
+    estimateScenario(file, {
+      ...opts,
+      reduction: flags.reduction,
+      onRun: tty ? (r) => process.stderr.write(`${file}: with ${r.kept} of the identical CPUs: ${r.exhaustive ? '' : 'more than '}${r.executions.toLocaleString('en-US')} executions\n`) : undefined,
+    }),
+  );
+  out(flags.json ? JSON.stringify(estimates.length === 1 ? estimateJson(estimates[0] as SizeEstimate) : estimates.map(estimateJson), null, 2) : estimates.map((e) => estimateText(e, flags.timing !== false)).join('\n\n'));
+  return 0;
 }
 
 /** `ptlab list knobs --json` / `list strategies --json`: the same data as the text, provenance included. */
@@ -436,6 +462,7 @@ export function buildProgram(out: (s: string) => void, setCode: (c: number) => v
     .option('--no-timing', 'omit wall times from the text (JSON never has them: it is byte-identical run to run)')
     .option('--width <n>', 'width of the per-CPU trace', positiveInt, 160)
     .option('--perfetto <file>', 'write the shortest counterexample as a Chrome/Perfetto trace (ui.perfetto.dev)')
+    .option('--estimate', "don't check: estimate the executions and time of the exhaustive check from smaller runs with fewer of the scenario's identical CPUs (schema ptlab.estimate/1 with --json)")
     .action(async (files: string[], flags: CheckFlags) => setCode(await runCheck(files, flags, out)));
 
   const simOptions = (c: Command): Command =>

@@ -11,6 +11,7 @@
  * run (docs/performance.md), so both are marked "~".
  */
 import { SingleBar } from 'cli-progress';
+import { formatSeconds } from '../report/format.js';
 
 export interface ProgressInfo {
   /** Share done, in [0, 1] (a function: called only when a line is drawn). */
@@ -32,14 +33,6 @@ export interface ProgressOptions {
   readonly everyMs?: number;
   /** The clock (tests give their own). */
   readonly now?: () => number;
-}
-
-/** "12 s", "3 min 20 s", "1 h 05 min". */
-export function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
-  return `${Math.floor(s / 3600)} h ${String(Math.round((s % 3600) / 60)).padStart(2, '0')} min`;
 }
 
 function plainEvery(): number {

@@ -4,6 +4,7 @@
  * each workload operation, grace periods, and page-table pages waiting to be freed. Times are in
  * microseconds unless marked.
  */
+import { cpuList } from './format.js';
 import type { SimMetricsData, LatencyStats } from '../simulation/metrics.js';
 import type { ResolvedScenario } from '../scenarios/resolve.js';
 import type { SimRun } from '../simulation/run.js';
@@ -113,18 +114,6 @@ export function cpuidleLines(m: SimMetricsData, time: number): string {
   const out = ['idle-state residency (% of the run, entries, mean stay):'];
   for (const [line, cpus] of groups) out.push(`  CPU ${cpuList(cpus)} ${line}`);
   return out.join('\n');
-}
-
-/** CPUs as the kernel prints a cpulist: runs as ranges, e.g. 11,13,15-16,22-23. */
-function cpuList(cpus: readonly number[]): string {
-  const parts: string[] = [];
-  for (let i = 0; i < cpus.length; ) {
-    let j = i;
-    while (j + 1 < cpus.length && (cpus[j + 1] as number) === (cpus[j] as number) + 1) j++;
-    parts.push(j === i ? String(cpus[i]) : `${cpus[i]}-${cpus[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
 }
 
 /** The `ptlab.sim/1` document `ptlab sim --json` prints (docs/json.md). */

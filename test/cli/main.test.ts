@@ -131,6 +131,29 @@ describe('ptlab check', () => {
     expect(stderr.text).toContain('ptlab: --jobs 2: only an exhaustive source-set DPOR exploration is shared among threads; this one runs on one');
   });
 
+  it('--estimate sizes the exhaustive run from smaller runs with fewer identical CPUs, as text and ptlab.estimate/1', async () => {
+    const SPIN_A = 'scenarios/check/spin/a+n2+w1.yaml';
+    const { code, out } = await runCli('check', SPIN_A, '--estimate', '--no-timing');
+    expect(code).toBe(0);
+    expect(out.trimEnd().split('\n')).toEqual([
+      'spin+a+n2+w1: CPUs 1-2 are identical (the same workload, mm and options)',
+      'exhaustive runs (source-dpor) with fewer of them:',
+      '  CPUs  executions',
+      '     0           1',
+      '     1          30',
+      'growth: 30.0x per CPU (the last two runs)',
+      'estimate with all 2: ~900 executions',
+      '(every interleaving; a run that stops at the answer may explore fewer)',
+    ]);
+    expect((await runCli('check', SPIN_A, '--estimate')).out).toMatch(/~900 executions, ~\d+(\.\d)? s on one thread at the rate of the largest run/);
+    const json = (await runCli('check', SPIN_A, '--estimate', '--json')).out;
+    expect(JSON.parse(json)).toMatchObject({ schema: 'ptlab.estimate/1', identical: [1, 2], growth: 30, executions: 900, why: null });
+    expect((await runCli('check', SPIN_A, '--estimate', '--json')).out).toBe(json);
+    const bad = await runCli('check', SPIN_A, '--estimate', '--random', '5');
+    expect([bad.code, bad.out]).toEqual([2, '']);
+    expect(stderr.text).toContain('--estimate sizes an exhaustive check of scenario files without running it: not with --random');
+  });
+
   it('--catalog checks a directory against its expectations and sums up', async () => {
     const { code, out } = await runCli('check', '--catalog', 'scenarios/check/reuse', '--no-timing');
     expect(code).toBe(0);

@@ -1,6 +1,6 @@
 /** Progress lines: plain periodic lines off a terminal, with the projected total and time left. */
 import { describe, expect, it } from 'vitest';
-import { formatSeconds, progress, progressText } from '../../src/cli/progress.js';
+import { progress, progressText } from '../../src/cli/progress.js';
 
 function fakeStream(): { stream: NodeJS.WriteStream; lines: string[] } {
   const lines: string[] = [];
@@ -35,10 +35,4 @@ describe('progress off a terminal', () => {
     expect(progressText('s.yaml', 'executions', 10, 1, 1, undefined)).toBe('s.yaml: 10 executions, 10/s, 1.0 s elapsed');
   });
 
-  it('formats durations as a kernel developer reads them', () => {
-    expect(formatSeconds(3.25)).toBe('3.3 s');
-    expect(formatSeconds(42)).toBe('42 s');
-    expect(formatSeconds(200)).toBe('3 min 20 s');
-    expect(formatSeconds(3_900)).toBe('1 h 05 min');
-  });
 });
