@@ -13,7 +13,6 @@
  */
 import { check, type Reduction } from '../engines/check/index.js';
 import { cpuList } from '../report/format.js';
-import type { ScenarioFile } from '../scenarios/loader.js';
 import { resolveScenario } from '../scenarios/resolve.js';
 import { identicalCpus, withoutCpus } from '../scenarios/shrink.js';
 import { openScenario, type ScenarioOptions, type ScenarioSource } from './index.js';
@@ -60,35 +59,33 @@ export const DEFAULT_ESTIMATE_CAP = 100_000;
  */
 export function estimateScenario(source: ScenarioSource, opts: EstimateOptions = {}): SizeEstimate {
   const full = openScenario(source, opts);
-  const file: ScenarioFile = full.file;
+  const file = full.file;
   const reduction = opts.reduction ?? 'source-dpor';
   const cap = opts.cap ?? DEFAULT_ESTIMATE_CAP;
   const name = full.resolved.name;
   const classes = identicalCpus(file);
-  const none = (why: string, identical: readonly number[] = [], runs: readonly EstimateRun[] = [], growth: number | null = null): SizeEstimate => ({ scenario: name, reduction, identical, runs, growth, executions: null, seconds: null, why });
+  const none = (why: string, identical: readonly number[] = [], runs: readonly EstimateRun[] = []): SizeEstimate => ({ scenario: name, reduction, identical, runs, growth: null, executions: null, seconds: null, why });
   if (classes.length === 0) return none('no two CPUs are identical (the same workload, mm and options), so there is nothing to extrapolate from');
   const identical = classes.reduce((a, b) => (b.length > a.length ? b : a));
-  const total = full.program.machine.cpus;
   const runs: EstimateRun[] = [];
+  /** The exhaustive runs, in order: all of `runs` but a last one that reached the cap. */
+  const done: EstimateRun[] = [];
   // With none of them the rest of the machine still runs something, unless they are all of it.
-  for (let kept = identical.length < total ? 0 : 1; kept < identical.length; kept++) {
-    const done = runs.filter((r) => r.exhaustive);
-    const last = done[done.length - 1];
-    const before = done[done.length - 2];
-    if (last && before && (last.executions * last.executions) / before.executions > cap) break;
+  for (let kept = identical.length < full.program.machine.cpus ? 0 : 1; kept < identical.length; kept++) {
+    const [before, last] = done.slice(-2);
+    if (before && last && (last.executions * last.executions) / before.executions > cap) break;
     const smaller = resolveScenario(withoutCpus(file, identical.slice(kept)), full.overrides);
     const t0 = performance.now();
     const r = check(smaller.program, { reduction, maxExecutions: cap });
     const run: EstimateRun = { kept, executions: r.stats.executions, exhaustive: r.exhaustive, ms: performance.now() - t0 };
     runs.push(run);
     opts.onRun?.(run);
-    if (!r.exhaustive) break;
+    if (!run.exhaustive) break;
+    done.push(run);
   }
-  const done = runs.filter((r) => r.exhaustive);
-  const last = done[done.length - 1];
-  const before = done[done.length - 2];
-  if (!last || !before) {
-    const capped = runs.some((r) => !r.exhaustive);
+  const [before, last] = done.slice(-2);
+  if (!before || !last) {
+    const capped = runs.length > done.length;
     return none(
       capped
         ? `the smaller runs pass ${cap.toLocaleString('en-US')} executions before two of them finish`
