@@ -353,12 +353,15 @@ function runEstimate(files: string[], flags: CheckFlags, opts: Overrides, out: (
   const other = [flags.catalog !== undefined && '--catalog', flags.random !== undefined && '--random', flags.preemptions !== undefined && '--preemptions', flags.perfetto !== undefined && '--perfetto', flags.first && '--first', flags.shortest && '--shortest', flags.maxExecutions !== undefined && '--max-executions'].filter((x): x is string => typeof x === 'string');
   if (other.length > 0) throw new UsageError(`--estimate sizes an exhaustive check of scenario files without running it: not with ${other.join(', ')}`);
   if (files.length === 0) throw new UsageError('check --estimate needs a scenario file');
+  // The estimate is for checks too large to run: the check's CPU limit does not apply (the
+  // simulator's does), since the smaller runs it makes are capped (EstimateOptions.cap).
+  const estimateOpts = { ...opts, maxCpus: flags.maxCpus ?? MAX_CPUS.sim };
   // Every file is loaded before any runs: a bad one is an error (exit 2) with no partial output.
-  for (const file of files) openScenario(file, opts);
+  for (const file of files) openScenario(file, estimateOpts);
   const tty = process.stderr.isTTY === true;
   const estimates = files.map((file) =>
     estimateScenario(file, {
-      ...opts,
+      ...estimateOpts,
       reduction: flags.reduction,
       onRun: tty ? (r) => process.stderr.write(`${file}: with ${r.kept} of the identical CPUs: ${r.exhaustive ? '' : 'more than '}${r.executions.toLocaleString('en-US')} executions\n`) : undefined,
     }),

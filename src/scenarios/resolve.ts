@@ -207,7 +207,7 @@ export function resolveScenario(source: ScenarioFile, overrides: Overrides = {})
   const purpose = overrides.purpose ?? 'check';
   const maxCpus = overrides.maxCpus ?? MAX_CPUS[purpose];
   if (total > maxCpus) {
-    const why = purpose === 'check' ? 'the checker explores every interleaving, exponential in the CPUs; use --random N, or' : 'use';
+    const why = purpose === 'check' ? 'the checker explores every interleaving, exponential in the CPUs; use --random N, --estimate to see how big the check would be, or' : 'use';
     issues.push(source.issue(source.data.machine.cpus !== undefined ? ['machine', 'cpus'] : ['cpus'], `${total} CPUs is past the limit of ${maxCpus} for ${purpose} (${why} --max-cpus N to raise it)`));
   }
   // Past the limit the groups are not expanded (the other problems are still found, once per line).

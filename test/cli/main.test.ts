@@ -204,9 +204,12 @@ describe('limits: a message, exit 2, no output; a flag moves each', () => {
     const { code, out } = await runCli('check', file);
     expect(code).toBe(2);
     expect(out).toBe('');
-    expect(stderr.text).toContain(`${file}:9:3: error: cpus: 14 CPUs is past the limit of 12 for check (the checker explores every interleaving, exponential in the CPUs; use --random N, or --max-cpus N to raise it)`);
+    expect(stderr.text).toContain(`${file}:9:3: error: cpus: 14 CPUs is past the limit of 12 for check (the checker explores every interleaving, exponential in the CPUs; use --random N, --estimate to see how big the check would be, or --max-cpus N to raise it)`);
     stderr.text = '';
     expect((await runCli('check', file, '--max-cpus', '14', '--random', '2')).code).toBe(0);
+    const est = await runCli('check', file, '--estimate', '--no-timing');
+    expect(est.code).toBe(0);
+    expect(est.out).toMatch(/^walkers: CPUs 2-13 are identical/);
     expect(stderr.text).toBe('');
     const sim = await runCli('sim', file, '--max-cpus', '4', '--duration', '1ms');
     expect(sim.code).toBe(2);

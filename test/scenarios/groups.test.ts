@@ -84,7 +84,7 @@ describe('CPU groups', () => {
   - { count: ${n} }
 `;
     expect(rejectionOf(() => scenarioFromText(text(12), 'g.yaml')).message).toBe(
-      'g.yaml:7:3: error: cpus: 13 CPUs is past the limit of 12 for check (the checker explores every interleaving, exponential in the CPUs; use --random N, or --max-cpus N to raise it)',
+      'g.yaml:7:3: error: cpus: 13 CPUs is past the limit of 12 for check (the checker explores every interleaving, exponential in the CPUs; use --random N, --estimate to see how big the check would be, or --max-cpus N to raise it)',
     );
     expect(scenarioFromText(text(11), 'g.yaml').resolved.cpus).toBe(12);
     expect(rejectionOf(() => scenarioFromText(text(65536), 'g.yaml', { purpose: 'sim' })).message).toContain('65537 CPUs is past the limit of 4096 for sim');
