@@ -233,7 +233,7 @@ export const estimateResultSchema = z.looseObject({
   identical: z.array(z.int()),
   runs: z.array(z.looseObject({ kept: z.int(), executions: z.int(), exhaustive: z.boolean() })),
   growth: z.number().nullable(),
-  executions: z.int().nullable(),
+  executions: z.number().nullable(),
   why: z.string().nullable(),
 }).meta({ title: 'ptlab.estimate/1: the size of an exhaustive check, extrapolated from smaller runs (ptlab check --estimate --json)' });
 

@@ -34,7 +34,7 @@ export interface SizeEstimate {
   readonly runs: readonly EstimateRun[];
   /** Executions per added CPU, from the last two exhaustive runs; null with fewer than two. */
   readonly growth: number | null;
-  /** The estimated executions of the whole exploration, or null (see `why`). */
+  /** The estimated executions of the whole exploration (past 2^53 not an exact integer), or null (see `why`). */
   readonly executions: number | null;
   /** The estimated time of the whole on one thread, at the rate of the largest run. */
   readonly seconds: number | null;
@@ -96,6 +96,7 @@ export function estimateScenario(source: ScenarioSource, opts: EstimateOptions =
   }
   const growth = last.executions / before.executions;
   const executions = Math.round(last.executions * growth ** (identical.length - last.kept));
+  if (!Number.isFinite(executions)) return { ...none(`the estimate is past the largest number JavaScript holds (about 1.8e308 executions): growth ${growth.toFixed(1)}x over ${identical.length - last.kept} more CPUs`, identical, runs), growth };
   const seconds = (executions * last.ms) / last.executions / 1000;
   return { scenario: name, reduction, identical, runs, growth, executions, seconds, why: null };
 }

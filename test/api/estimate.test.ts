@@ -36,6 +36,14 @@ describe('estimateScenario', () => {
     expect(capped.why).toBe('the smaller runs pass 20 executions before two of them finish');
   });
 
+  it('says so when the estimate is past what a double holds', () => {
+    const many = { name: 'spin-a-n214', machine: { arch: 'arm64', cpus: 215 }, config: { preset: 'broadcast-ipi', batch_alloc: 'fails' }, mm: { A: { vmas: [{ name: 'heap', start: 0, end: 1 }, { name: 'stack', start: 1, end: 2 }] } }, cpus: [{ mm: 'A', run: [{ munmap: 'heap' }, { mmap: 'heap' }, { fault: { slot: 0 } }, { munmap: 'heap' }] }, { mm: 'A', run: [{ gup_fast: { slot: 0 } }], count: 214 }] };
+    const e = estimateScenario(many, { cap: 1000, maxCpus: 300 });
+    expect(e.runs.map((r) => r.executions)).toEqual([1, 30, 900]);
+    expect([e.growth, e.executions]).toEqual([30, null]);
+    expect(e.why).toBe('the estimate is past the largest number JavaScript holds (about 1.8e308 executions): growth 30.0x over 212 more CPUs');
+  });
+
   it('says why there is no estimate: no identical CPUs, or only one smaller run possible', () => {
     const none = estimateScenario(NO_PAIR);
     expect([none.identical, none.runs, none.executions]).toEqual([[], [], null]);
