@@ -283,11 +283,22 @@ export class EventLog {
       for (const l of fp.reads) {
         const log = this.writesOf(l);
         if (!log) continue;
+        // The latest remaining write the step could move before. One that stays before it (its
+        // own thread's, or one it depends on) hides the writes before it, unless it is a
+        // commuting update: an update of its run can still move past it (stateWithout() then
+        // counts the run without it).
         let w = -1;
-        for (let k = log.length - 1; k >= 0 && w < 0; k--) if (!removed((log[k] as number) >> 1)) w = (log[k] as number) >> 1;
+        for (let k = log.length - 1; k >= 0; k--) {
+          const idx = (log[k] as number) >> 1;
+          if (removed(idx)) continue;
+          const x = this.events[idx] as Event;
+          if (x.thread !== thread.id && (above === undefined || !hb(x, above))) {
+            w = idx;
+            break;
+          }
+          if (x.fp.commutes === undefined || !x.fp.commutes.locs.includes(l)) break;
+        }
         if (w < 0) continue;
-        const x = this.events[w] as Event;
-        if (x.thread === thread.id || (above !== undefined && hb(x, above))) continue;
         const next = this.withRoot(roots, w);
         const key = next.join();
         if (seen.has(key)) continue;
