@@ -89,13 +89,10 @@ export class Results {
       blocked: exec.blocked(),
       ...exec.threadColumns(),
     });
-    for (const v of exec.violations) {
-      const prev = this.violations.get(v.property);
-      if (!prev || (prev.violation && v.step < prev.violation.step)) this.violations.set(v.property, cx(v));
-    }
+    for (const v of exec.violations) if (breaksSooner(v.step, this.violations.get(v.property))) this.violations.set(v.property, cx(v));
     if (ended && !exec.finished) {
       this.stats.deadlocks++;
-      if (!this.deadlock || exec.trace.length < this.deadlock.trace.length) this.deadlock = cx(null);
+      if (isShorter(exec.trace.length, this.deadlock)) this.deadlock = cx(null);
     }
   }
 
@@ -113,11 +110,8 @@ export class Results {
     s.replayed += r.stats.replayed;
     s.rerun += r.stats.rerun;
     s.maxDepth = Math.max(s.maxDepth, r.stats.maxDepth);
-    for (const [property, cx] of r.violations) {
-      const prev = this.violations.get(property);
-      if (!prev || (prev.violation && cx.violation && cx.violation.step < prev.violation.step)) this.violations.set(property, cx);
-    }
-    if (r.deadlock && (!this.deadlock || r.deadlock.trace.length < this.deadlock.trace.length)) this.deadlock = r.deadlock;
+    for (const [property, cx] of r.violations) if (breaksSooner(cx.violation?.step ?? Infinity, this.violations.get(property))) this.violations.set(property, cx);
+    if (r.deadlock && isShorter(r.deadlock.trace.length, this.deadlock)) this.deadlock = r.deadlock;
   }
 
   /** Would absorbing `r` answer the run's stop condition (stopReason())? */
@@ -148,6 +142,19 @@ export class Results {
   result(exhaustive: boolean, stopped: ExploreResult['stopped'] = null, explored: number | null = null): ExploreResult {
     return { stats: this.stats, exhaustive, violations: this.violations, deadlock: this.deadlock, stopped, explored };
   }
+}
+
+/**
+ * Does a violation at step `step` make a shorter counterexample than `prev`? The first one found
+ * stays on a tie, so that the counterexample is the one the walk met first.
+ */
+function breaksSooner(step: number, prev: Counterexample | undefined): boolean {
+  return prev === undefined || (prev.violation !== null && step < prev.violation.step);
+}
+
+/** Is a deadlock after `length` steps a shorter counterexample than `prev` (the first stays on a tie)? */
+function isShorter(length: number, prev: Counterexample | null): boolean {
+  return prev === null || length < prev.trace.length;
 }
 
 /** The stop conditions of a run (ExploreOptions). */
