@@ -14,7 +14,7 @@
  * paths are translated back to the entry's index in the source.
  */
 import type { ScenarioFile } from './loader.js';
-import { expandGroups } from './resolve.js';
+import { expandGroups, withCpuEntries } from './resolve.js';
 
 /** Whether `order` lists each of 0..n-1 exactly once. */
 export function isPermutation(order: readonly number[], n: number): boolean {
@@ -48,16 +48,5 @@ export function permuteCpus(grouped: ScenarioFile, order: readonly number[]): Sc
   if (!isPermutation(order, cpus.length)) {
     throw new RangeError(`${file.file}: [${order.join(', ')}] is not a permutation of its ${cpus.length} CPU number(s) 0..${cpus.length - 1}`);
   }
-  /** A path into the permuted document, as a path into the source. */
-  const toSource = (path: ReadonlyArray<PropertyKey>): ReadonlyArray<PropertyKey> => {
-    const [head, index, ...rest] = path;
-    return head === 'cpus' && typeof index === 'number' && index < order.length ? [head, order[index] as number, ...rest] : path;
-  };
-  return {
-    file: file.file,
-    source: file.source,
-    data: { ...file.data, cpus: order.map((i) => cpus[i] as (typeof cpus)[number]) },
-    posOf: (path, key) => file.posOf(toSource(path), key),
-    issue: (path, message, key) => file.issue(toSource(path), message, key),
-  };
+  return withCpuEntries(file, order.map((i) => cpus[i] as (typeof cpus)[number]), order);
 }

@@ -442,6 +442,15 @@ export function expandGroups(file: ScenarioFile): ScenarioFile {
       from.push(j);
     }
   });
+  return withCpuEntries(file, expanded, from);
+}
+
+/**
+ * `file` with `cpus` as its CPU list, entry j taken from the file's entry `from[j]`, and `data`
+ * over its other fields: problems found in entry j are reported at entry `from[j]` of the file.
+ * What expandGroups(), permuteCpus() and withoutCpus() build.
+ */
+export function withCpuEntries(file: ScenarioFile, cpus: ScenarioFile['data']['cpus'], from: readonly number[], data: Partial<ScenarioFile['data']> = {}): ScenarioFile {
   const toSource = (path: ReadonlyArray<PropertyKey>): ReadonlyArray<PropertyKey> => {
     const [head, index, ...rest] = path;
     return head === 'cpus' && typeof index === 'number' && index < from.length ? [head, from[index] as number, ...rest] : path;
@@ -449,7 +458,7 @@ export function expandGroups(file: ScenarioFile): ScenarioFile {
   return {
     file: file.file,
     source: file.source,
-    data: { ...file.data, cpus: expanded },
+    data: { ...file.data, ...data, cpus },
     posOf: (path, key) => file.posOf(toSource(path), key),
     issue: (path, message, key) => file.issue(toSource(path), message, key),
   };

@@ -8,7 +8,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { ScenarioFile } from './loader.js';
-import { expandGroups } from './resolve.js';
+import { expandGroups, withCpuEntries } from './resolve.js';
 
 /**
  * The classes of identical CPUs, each of at least two: CPUs whose entries (workload, mm, and
@@ -38,17 +38,6 @@ export function withoutCpus(grouped: ScenarioFile, drop: readonly number[]): Sce
   for (const i of gone) if (!Number.isInteger(i) || i < 0 || i >= cpus.length) throw new RangeError(`${file.file}: it has no CPU${i} (CPUs 0..${cpus.length - 1})`);
   const kept = cpus.flatMap((_, i) => (gone.has(i) ? [] : [i]));
   if (kept.length === 0) throw new RangeError(`${file.file}: dropping every CPU leaves no scenario`);
-  /** A path into the smaller document, as a path into the source. */
-  const toSource = (path: ReadonlyArray<PropertyKey>): ReadonlyArray<PropertyKey> => {
-    const [head, index, ...rest] = path;
-    return head === 'cpus' && typeof index === 'number' && index < kept.length ? [head, kept[index] as number, ...rest] : path;
-  };
   const machine = file.data.machine.cpus === undefined ? file.data.machine : { ...file.data.machine, cpus: kept.length };
-  return {
-    file: file.file,
-    source: file.source,
-    data: { ...file.data, machine, cpus: kept.map((i) => cpus[i] as (typeof cpus)[number]) },
-    posOf: (path, key) => file.posOf(toSource(path), key),
-    issue: (path, message, key) => file.issue(toSource(path), message, key),
-  };
+  return withCpuEntries(file, kept.map((i) => cpus[i] as (typeof cpus)[number]), kept, { machine });
 }
