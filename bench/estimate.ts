@@ -21,12 +21,10 @@ import type { Program } from '../dist/core/execution.js';
 import { check, type Reduction } from '../dist/engines/check/index.js';
 import { estimateScenario, findScenarios } from '../dist/api/index.js';
 import { openScenario } from '../dist/scenarios/resolve.js';
+import { renderTable } from '../dist/report/table.js';
+import { option } from './args.js';
 import { spinRow, spinScenarioYaml } from './spin-scenarios.js';
 
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 const min = Number(option('--min') ?? 200);
 const reduction = (option('--reduction') ?? 'source-dpor') as Reduction;
 if (reduction !== 'source-dpor' && reduction !== 'dpor') throw new Error("--reduction is 'source-dpor' or 'dpor'");
@@ -35,8 +33,7 @@ const POINTS = [0.01, 0.05, 0.1, 0.25, 0.5] as const;
 
 /** Print a table: the first column left-aligned, the others right-aligned. */
 function print(rows: readonly string[][]): void {
-  const w = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-  for (const r of rows) console.log(r.map((x, c) => (c === 0 ? x.padEnd(w[c] ?? 0) : x.padStart(w[c] ?? 0))).join('  '));
+  for (const line of renderTable(rows, { columns: (rows[0] ?? []).map((_, c) => ({ align: c === 0 ? 'left' : 'right' })) })) console.log(line);
 }
 
 const shrinkCases = (option('--shrink') ?? '').split(',').filter((s) => s !== '');

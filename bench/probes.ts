@@ -31,12 +31,10 @@ import { EventLog, type Event } from '../dist/engines/check/events.js';
 import { check } from '../dist/engines/check/index.js';
 import { findScenarios } from '../dist/api/index.js';
 import { openScenario } from '../dist/scenarios/resolve.js';
+import { renderTable } from '../dist/report/table.js';
+import { option } from './args.js';
 import { spinRow, spinScenarioYaml } from './spin-scenarios.js';
 
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 const probes = Number(option('--probes') ?? 200);
 const min = Number(option('--min') ?? 200);
 const spinCases = (option('--spin') ?? 'a+n1,a+n2,b+n2,a+n3').split(',').filter((s) => s !== '');
@@ -200,5 +198,4 @@ for (const { name, program, generated } of cases) {
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const within = (xs: readonly number[]): string => `${xs.filter((x) => x >= 0.5 && x <= 2).length} of ${xs.length} within 2x`;
 rows.push(['median estimate / truth', '', '', `${median(ratios.uniform).toFixed(2)}x, ${within(ratios.uniform)}`, '', `${median(ratios.length).toFixed(2)}x, ${within(ratios.length)}`, '']);
-const width = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-for (const r of rows) console.log(r.map((x, c) => (c === 0 ? x.padEnd(width[c] ?? 0) : x.padStart(width[c] ?? 0))).join('  '));
+for (const line of renderTable(rows, { columns: (rows[0] ?? []).map((_, c) => ({ align: c === 0 ? 'left' : 'right' })) })) console.log(line);

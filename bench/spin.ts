@@ -19,30 +19,13 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { intList, option } from './args.js';
 import { SPIN_ROWS, spinRow, spinScenarioYaml, type SpinRow } from './spin-scenarios.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
 
 // ---------------------------------------------------------------- options
-
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-/** "1..5", "1,2,4" or "3". */
-function intList(text: string): number[] {
-  const out: number[] = [];
-  for (const part of text.split(',')) {
-    const m = /^\s*(\d+)\s*(?:\.\.\s*(\d+)\s*)?$/.exec(part);
-    if (!m) throw new Error(`not a list of integers: '${text}'`);
-    const lo = Number(m[1]);
-    const hi = m[2] === undefined ? lo : Number(m[2]);
-    for (let k = lo; k <= hi; k++) out.push(k);
-  }
-  return out;
-}
 
 const rows: SpinRow[] = (option('--rows') ?? SPIN_ROWS.map((r) => r.id).join(',')).split(',').map((id) => spinRow(id.trim()));
 const ns = intList(option('--n') ?? '1..8');

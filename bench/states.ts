@@ -25,25 +25,14 @@ import { fileURLToPath } from 'node:url';
 import { Execution, type Program } from '../dist/core/execution.js';
 import { check } from '../dist/engines/check/index.js';
 import { openScenario } from '../dist/scenarios/resolve.js';
+import { intList, option } from './args.js';
 import { spinRow, spinScenarioYaml, type SpinRow } from './spin-scenarios.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-function range(text: string): number[] {
-  const m = /^(\d+)(?:\.\.(\d+))?$/.exec(text);
-  if (!m) throw new Error(`not N or N..M: '${text}'`);
-  const out: number[] = [];
-  for (let k = Number(m[1]); k <= Number(m[2] ?? m[1]); k++) out.push(k);
-  return out;
-}
-
 const rows: SpinRow[] = (option('--rows') ?? 'a,b,c,d-ipi').split(',').map((id) => spinRow(id.trim()));
-const ns = range(option('--n') ?? '1..2');
-const ws = range(option('--w') ?? '1');
+const ns = intList(option('--n') ?? '1..2');
+const ws = intList(option('--w') ?? '1');
 const cap = Number(option('--cap') ?? 2_000_000);
 const pml = resolve(option('--pml') ?? join(ROOT, '..', 'shared', 'anchors', 'spin', 'ptfree.pml'));
 for (const tool of ['spin', 'gcc']) {
