@@ -188,6 +188,10 @@ export class WorkerDelegation implements Delegation {
   private pending: Array<{ readonly data: WorkerData; readonly transfer: MessagePort[] }> = [];
   private startAt: number;
   private readonly begun = performance.now();
+  /** Workers started. */
+  private started = 0;
+  /** What failed workers threw (once the event loop has delivered it). */
+  private readonly errors: Error[] = [];
 
   /**
    * `threads` explorers in all: this one and threads - 1 workers building the program from
@@ -293,9 +297,6 @@ export class WorkerDelegation implements Delegation {
   get threads(): number {
     return 1 + this.started;
   }
-  private started = 0;
-  /** What failed workers threw (once the event loop has delivered it). */
-  private readonly errors: Error[] = [];
 
   /** How each thread (this one first) spent the exploration so far. */
   work(): ThreadWork[] {
