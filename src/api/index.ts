@@ -108,19 +108,25 @@ function checkRunOf(scenario: LoadedScenario, result: CheckResult, elapsedMs: nu
   return { scenario, result, comparison: compare(scenario.expect, result), elapsedMs, threads, ...(workers && threads > 1 ? { work: workers.work() } : {}) };
 }
 
-export function checkScenario(source: ScenarioSource, opts: CheckScenarioOptions = {}): CheckRun {
+/** What checkScenario() and checkScenarioPaced() set up: the scenario, its workers, the checker's options. */
+function startRun<O extends CheckScenarioOptions>(source: ScenarioSource, opts: O): { scenario: LoadedScenario; workers: WorkerDelegation | undefined; checkOpts: O & CheckOptions; t0: number } {
   const scenario = openScenario(source, opts);
   const t0 = performance.now();
-  // Stopping at the answer must not stop before a deadlock the scenario expects is found.
   const workers = workersFor(scenario, opts);
+  // Stopping at the answer must not stop before a deadlock the scenario expects is found.
+  const checkOpts = { ...opts, delegation: workers, stopNeedsDeadlock: opts.stopNeedsDeadlock ?? scenario.expect.deadlock === true };
+  return { scenario, workers, checkOpts, t0 };
+}
+
+export function checkScenario(source: ScenarioSource, opts: CheckScenarioOptions = {}): CheckRun {
+  const { scenario, workers, checkOpts, t0 } = startRun(source, opts);
   let result: CheckResult;
   try {
-    result = check(scenario.program, { ...opts, delegation: workers, stopNeedsDeadlock: opts.stopNeedsDeadlock ?? scenario.expect.deadlock === true });
+    result = check(scenario.program, checkOpts);
   } finally {
     workers?.close();
   }
-  const elapsedMs = performance.now() - t0;
-  return checkRunOf(scenario, result, elapsedMs, workers);
+  return checkRunOf(scenario, result, performance.now() - t0, workers);
 }
 
 /**
@@ -129,17 +135,14 @@ export function checkScenario(source: ScenarioSource, opts: CheckScenarioOptions
  * (result.stopped 'interrupted').
  */
 export async function checkScenarioPaced(source: ScenarioSource, opts: CheckScenarioOptions & { readonly signal?: AbortSignal } = {}): Promise<CheckRun> {
-  const scenario = openScenario(source, opts);
-  const t0 = performance.now();
-  const workers = workersFor(scenario, opts);
+  const { scenario, workers, checkOpts, t0 } = startRun(source, opts);
   let result: CheckResult;
   try {
-    result = await checkPaced(scenario.program, { ...opts, delegation: workers, stopNeedsDeadlock: opts.stopNeedsDeadlock ?? scenario.expect.deadlock === true });
+    result = await checkPaced(scenario.program, checkOpts);
   } finally {
     workers?.close();
   }
-  const elapsedMs = performance.now() - t0;
-  return checkRunOf(scenario, result, elapsedMs, workers);
+  return checkRunOf(scenario, result, performance.now() - t0, workers);
 }
 
 /** Re-execute a scenario along a schedule. */
